@@ -1,0 +1,11 @@
+//! Target-independent core: every scheduling and delivery decision lives here.
+//!
+//! Nothing in this module tree may depend on wasm-bindgen, js-sys or web-sys;
+//! time comes in through [`time::Clock`] and randomness through [`rng::Rng`],
+//! so every behaviour is reproducible in native tests.
+
+pub mod backoff;
+pub mod error;
+pub mod rng;
+pub mod time;
+pub mod timers;
