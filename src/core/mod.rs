@@ -7,5 +7,6 @@
 pub mod backoff;
 pub mod error;
 pub mod rng;
+pub mod scheduler;
 pub mod time;
 pub mod timers;

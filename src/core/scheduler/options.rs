@@ -1,0 +1,91 @@
+//! Scheduler and per-task settings. Values are checked before they reach any
+//! state, so a rejected call changes nothing.
+
+use crate::core::backoff::Backoff;
+use crate::core::error::{CoreError, ErrorCode};
+use crate::core::time::Millis;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Concurrency {
+    /// At most this many attempts run at once; must be at least 1.
+    Limited(u32),
+    Unlimited,
+}
+
+impl Concurrency {
+    pub(super) fn validated(self) -> Result<Self, CoreError> {
+        match self {
+            Concurrency::Limited(0) => Err(invalid("concurrency must be at least 1")),
+            ok => Ok(ok),
+        }
+    }
+
+    /// Whether one more attempt may run next to `running` ones.
+    pub(super) fn admits(self, running: usize) -> bool {
+        match self {
+            // usize is at least 32 bits on every target we build for.
+            Concurrency::Limited(n) => running < n as usize,
+            Concurrency::Unlimited => true,
+        }
+    }
+}
+
+/// At most `max` starts in any window of `interval` milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max: u32,
+    pub interval: Millis,
+}
+
+impl RateLimit {
+    pub(super) fn validated(self) -> Result<Self, CoreError> {
+        if self.max == 0 {
+            return Err(invalid("rate limit max must be at least 1"));
+        }
+        if self.interval == 0 {
+            return Err(invalid("rate limit interval must be at least 1 ms"));
+        }
+        Ok(self)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchedulerOptions {
+    pub concurrency: Concurrency,
+    pub rate_limit: Option<RateLimit>,
+    /// Default time an attempt may run; 0 means it times out at the next
+    /// `advance`, which is what a caller asking for zero gets.
+    pub timeout: Option<Millis>,
+    /// Default number of retries after the first attempt.
+    pub retries: u32,
+    pub backoff: Backoff,
+    /// When false the scheduler starts paused (p-queue's `autoStart`).
+    pub auto_start: bool,
+}
+
+impl Default for SchedulerOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: Concurrency::Unlimited,
+            rate_limit: None,
+            timeout: None,
+            retries: 0,
+            backoff: Backoff::NONE,
+            auto_start: true,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskOptions {
+    /// Higher runs first; equal priorities run in the order they were added.
+    pub priority: i32,
+    /// None: the scheduler's default.
+    pub timeout: Option<Millis>,
+    /// None: the scheduler's default.
+    pub retries: Option<u32>,
+}
+
+pub(super) fn invalid(message: &str) -> CoreError {
+    CoreError::new(ErrorCode::InvalidArgument, message)
+}

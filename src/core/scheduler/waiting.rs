@@ -1,0 +1,148 @@
+//! Tasks ready to start: highest priority first, then by id, which is the
+//! order of adding. A retried task goes back to its original place.
+//!
+//! Removal (abort) is lazy: the caller forgets the task and `pop` skips ids
+//! its liveness check rejects, so no operation scans a lane.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+
+use super::TaskId;
+
+#[derive(Debug, Default)]
+pub(super) struct WaitQueue {
+    lanes: BTreeMap<Reverse<i32>, Lane>,
+    /// Waiting tasks, not counting skipped ids still sitting in lanes.
+    live: usize,
+}
+
+/// Ids are handed out in increasing order, so new tasks append to `fresh` in
+/// O(1); only retried tasks, which must cut back in, pay for the heap.
+#[derive(Debug, Default)]
+struct Lane {
+    fresh: VecDeque<TaskId>,
+    returning: BinaryHeap<Reverse<TaskId>>,
+}
+
+impl Lane {
+    fn pop(&mut self) -> Option<TaskId> {
+        match (self.fresh.front(), self.returning.peek()) {
+            (Some(fresh), Some(Reverse(back))) if back < fresh => self.returning.pop().map(|r| r.0),
+            (Some(_), _) => self.fresh.pop_front(),
+            (None, _) => self.returning.pop().map(|r| r.0),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.fresh.is_empty() && self.returning.is_empty()
+    }
+}
+
+impl WaitQueue {
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// `id` must be greater than every id pushed before.
+    pub fn push_new(&mut self, priority: i32, id: TaskId) {
+        self.lanes.entry(Reverse(priority)).or_default().fresh.push_back(id);
+        self.live += 1;
+    }
+
+    pub fn push_returning(&mut self, priority: i32, id: TaskId) {
+        self.lanes.entry(Reverse(priority)).or_default().returning.push(Reverse(id));
+        self.live += 1;
+    }
+
+    /// A waiting task was removed elsewhere; its id is skipped when reached.
+    pub fn forget(&mut self) {
+        self.live = self.live.saturating_sub(1);
+        if self.live == 0 {
+            self.lanes.clear();
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.lanes.clear();
+        self.live = 0;
+    }
+
+    pub fn pop(&mut self, is_live: impl Fn(TaskId) -> bool) -> Option<TaskId> {
+        while self.live > 0 {
+            let several = self.lanes.len() > 1;
+            let mut first = self.lanes.first_entry()?;
+            let popped = first.get_mut().pop();
+            // The last lane stays even when empty: removing it would free and
+            // reallocate a tree node and buffers on every add in the common
+            // single-priority case. At most one empty lane exists, because
+            // only the first lane is ever popped.
+            let removed = several && first.get().is_empty();
+            if removed {
+                first.remove();
+            }
+            match popped {
+                Some(id) if is_live(id) => {
+                    self.live -= 1;
+                    return Some(id);
+                }
+                Some(_) => continue,
+                None if removed => continue,
+                // Only reachable if `live` drifted from the lanes; stop
+                // rather than spin.
+                None => return None,
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(q: &mut WaitQueue, dead: &[u64]) -> Vec<u64> {
+        std::iter::from_fn(|| q.pop(|id| !dead.contains(&id.0))).map(|id| id.0).collect()
+    }
+
+    #[test]
+    fn priority_then_fifo() {
+        let mut q = WaitQueue::default();
+        for (p, id) in [(0, 1), (5, 2), (0, 3), (-1, 4), (5, 5)] {
+            q.push_new(p, TaskId(id));
+        }
+        assert_eq!(drain(&mut q, &[]), [2, 5, 1, 3, 4]);
+        assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn returning_task_takes_its_original_place() {
+        let mut q = WaitQueue::default();
+        q.push_new(0, TaskId(3));
+        q.push_new(0, TaskId(4));
+        q.push_returning(0, TaskId(2));
+        q.push_returning(0, TaskId(5));
+        q.push_returning(0, TaskId(1));
+        assert_eq!(drain(&mut q, &[]), [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn forgotten_ids_are_skipped() {
+        let mut q = WaitQueue::default();
+        for id in 1..=4 {
+            q.push_new(id as i32 % 2, TaskId(id));
+        }
+        q.forget();
+        q.forget();
+        assert_eq!(q.len(), 2);
+        assert_eq!(drain(&mut q, &[1, 4]), [3, 2]);
+    }
+
+    #[test]
+    fn keeps_at_most_one_empty_lane() {
+        let mut q = WaitQueue::default();
+        q.push_new(1, TaskId(1));
+        q.push_new(2, TaskId(2));
+        assert_eq!(drain(&mut q, &[]), [2, 1]);
+        assert_eq!(q.lanes.len(), 1);
+    }
+}
