@@ -242,10 +242,15 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
 
     /// When the host should next call `advance`; None when nothing is timed.
     pub fn next_deadline(&mut self) -> Option<Millis> {
-        let (tasks, rate_wake) = (&self.tasks, &mut self.rate_wake);
+        let (tasks, rate_wake, anything_waits) = (&self.tasks, &mut self.rate_wake, self.waiting.len() > 0);
         self.timers.prune(|at, deadline| match *deadline {
             Deadline::AttemptEnds { id, attempt } => tasks.get(&id).is_some_and(|e| e.is(Phase::Running, attempt)),
             Deadline::RetryDue { id, attempt } => tasks.get(&id).is_some_and(|e| e.is(Phase::RetryPending, attempt)),
+            Deadline::RateReopens if *rate_wake == Some(at) && !anything_waits => {
+                // Disarm too, so the next blocked start arms a fresh wake-up.
+                *rate_wake = None;
+                false
+            }
             Deadline::RateReopens => *rate_wake == Some(at),
         });
         self.timers.next_deadline()
