@@ -23,8 +23,6 @@ mod waiting;
 pub use effect::{Effect, Failure, Settle};
 pub use options::{Concurrency, RateLimit, SchedulerOptions, TaskOptions};
 
-use std::collections::hash_map;
-
 use crate::core::backoff::Backoff;
 use crate::core::error::CoreError;
 use crate::core::rng::Rng;
@@ -65,7 +63,6 @@ pub struct Scheduler<T, C, R> {
     /// do not pile entries into the heap.
     rate_wake: Option<Millis>,
     effects: Vec<Effect<T>>,
-    next_id: u64,
     /// States at the end of the previous call: Empty and Idle are reported
     /// on the change, not on every call that finds them true.
     was_empty: bool,
@@ -92,7 +89,6 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
             timers: TimerHeap::default(),
             rate_wake: None,
             effects: Vec::new(),
-            next_id: 0,
             was_empty: true,
             was_idle: true,
         })
@@ -108,7 +104,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
     /// Queues tasks with consecutive ids, starting what may start once at the
     /// end. Returns the first id and how many were added.
     pub fn add_many(&mut self, tasks: impl IntoIterator<Item = T>, opts: TaskOptions) -> (TaskId, usize) {
-        let first = TaskId(self.next_id);
+        let first = self.tasks.next_id();
         let count = tasks.into_iter().map(|task| self.enqueue(task, opts)).count();
         self.after_change(None);
         (first, count)
@@ -116,12 +112,10 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
 
     /// The host's promise for this attempt fulfilled.
     pub fn complete(&mut self, id: TaskId, attempt: u32) -> Settle {
-        match self.tasks.entry(id) {
-            hash_map::Entry::Occupied(e) if e.get().is(Phase::Running, attempt) => {
-                e.remove();
-            }
-            _ => return Settle::Stale,
+        if !self.is_attempt(id, Phase::Running, attempt) {
+            return Settle::Stale;
         }
+        self.tasks.remove(id);
         self.running -= 1;
         self.after_change(None);
         Settle::Resolve
@@ -146,7 +140,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
     /// Removes a waiting or retry-pending task, or ends a running attempt.
     /// False (and no effect) for an unknown or finished id.
     pub fn abort(&mut self, id: TaskId) -> bool {
-        let Some(entry) = self.tasks.remove(&id) else {
+        let Some(entry) = self.tasks.remove(id) else {
             return false;
         };
         match entry.phase {
@@ -163,10 +157,10 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
     /// effect in id order; running attempts go on. Returns how many.
     pub fn clear(&mut self) -> usize {
         let mut cleared: Vec<TaskId> =
-            self.tasks.iter().filter(|(_, e)| e.phase != Phase::Running).map(|(&id, _)| id).collect();
+            self.tasks.iter().filter(|(_, e)| e.phase != Phase::Running).map(|(id, _)| id).collect();
         cleared.sort_unstable();
         for &id in &cleared {
-            self.tasks.remove(&id);
+            self.tasks.remove(id);
         }
         self.effects.extend(cleared.iter().map(|&id| Effect::Cleared { id }));
         self.waiting.clear();
@@ -244,8 +238,8 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
     pub fn next_deadline(&mut self) -> Option<Millis> {
         let (tasks, rate_wake, anything_waits) = (&self.tasks, &mut self.rate_wake, self.waiting.len() > 0);
         self.timers.prune(|at, deadline| match *deadline {
-            Deadline::AttemptEnds { id, attempt } => tasks.get(&id).is_some_and(|e| e.is(Phase::Running, attempt)),
-            Deadline::RetryDue { id, attempt } => tasks.get(&id).is_some_and(|e| e.is(Phase::RetryPending, attempt)),
+            Deadline::AttemptEnds { id, attempt } => tasks.get(id).is_some_and(|e| e.is(Phase::Running, attempt)),
+            Deadline::RetryDue { id, attempt } => tasks.get(id).is_some_and(|e| e.is(Phase::RetryPending, attempt)),
             Deadline::RateReopens if *rate_wake == Some(at) && !anything_waits => {
                 // Disarm too, so the next blocked start arms a fresh wake-up.
                 *rate_wake = None;
@@ -261,25 +255,20 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
     }
 
     fn enqueue(&mut self, task: T, opts: TaskOptions) -> TaskId {
-        let id = TaskId(self.next_id);
-        self.next_id += 1;
-        self.tasks.insert(
-            id,
-            Entry {
-                task,
-                priority: opts.priority,
-                timeout: opts.timeout.or(self.default_timeout),
-                retries: opts.retries.unwrap_or(self.default_retries),
-                attempt: 0,
-                phase: Phase::Waiting,
-            },
-        );
+        let id = self.tasks.push(Entry {
+            task,
+            priority: opts.priority,
+            timeout: opts.timeout.or(self.default_timeout),
+            retries: opts.retries.unwrap_or(self.default_retries),
+            attempt: 0,
+            phase: Phase::Waiting,
+        });
         self.waiting.push_new(opts.priority, id);
         id
     }
 
     fn is_attempt(&self, id: TaskId, phase: Phase, attempt: u32) -> bool {
-        self.tasks.get(&id).is_some_and(|e| e.is(phase, attempt))
+        self.tasks.get(id).is_some_and(|e| e.is(phase, attempt))
     }
 
     /// Every public call that changes state ends here. `now` is the time if
@@ -306,7 +295,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
                 rate.record(t);
             }
             let tasks = &self.tasks;
-            let Some(id) = self.waiting.pop(|id| tasks.get(&id).is_some_and(|e| e.phase == Phase::Waiting)) else {
+            let Some(id) = self.waiting.pop(|id| tasks.get(id).is_some_and(|e| e.phase == Phase::Waiting)) else {
                 return;
             };
             self.start(id, &mut now);
@@ -314,7 +303,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
     }
 
     fn start(&mut self, id: TaskId, now: &mut Option<Millis>) {
-        let Some(entry) = self.tasks.get_mut(&id) else {
+        let Some(entry) = self.tasks.get_mut(id) else {
             return;
         };
         entry.phase = Phase::Running;
@@ -328,7 +317,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
     }
 
     fn time_out(&mut self, id: TaskId, attempt: u32, now: Millis) {
-        let Some(will_retry) = self.tasks.get(&id).filter(|e| e.is(Phase::Running, attempt)).map(Entry::has_retries_left)
+        let Some(will_retry) = self.tasks.get(id).filter(|e| e.is(Phase::Running, attempt)).map(Entry::has_retries_left)
         else {
             return;
         };
@@ -342,11 +331,11 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
     /// with a `Retry` effect) or, with no retries left, forgets it (false).
     fn retry_or_finish(&mut self, id: TaskId, now: &mut Option<Millis>) -> bool {
         self.running -= 1;
-        let Some(entry) = self.tasks.get_mut(&id) else {
+        let Some(entry) = self.tasks.get_mut(id) else {
             return false;
         };
         if !entry.has_retries_left() {
-            self.tasks.remove(&id);
+            self.tasks.remove(id);
             return false;
         }
         let delay = self.backoff.delay(entry.attempt, &mut self.rng);
@@ -364,7 +353,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
     }
 
     fn requeue(&mut self, id: TaskId, attempt: u32) {
-        let Some(entry) = self.tasks.get_mut(&id).filter(|e| e.is(Phase::RetryPending, attempt)) else {
+        let Some(entry) = self.tasks.get_mut(id).filter(|e| e.is(Phase::RetryPending, attempt)) else {
             return;
         };
         entry.phase = Phase::Waiting;
