@@ -1,9 +1,10 @@
 //! Scheduler core throughput: add + start + complete of 1M no-op tasks.
 //!
 //! Run with `cargo bench --bench scheduler`. Each row adds every task up
-//! front (one by one, or with `add_many`), then completes running attempts
-//! oldest first until idle, as the JS wrapper would; the time covers the
-//! whole cycle and is the best of a few runs.
+//! front (one by one, with `add_many`, or one by one over 16 priorities),
+//! then completes running attempts oldest first until idle, as the JS
+//! wrapper would; the time covers the whole cycle and is the best of a few
+//! runs.
 
 use std::collections::VecDeque;
 use std::hint::black_box;
@@ -16,7 +17,14 @@ use ferrymq::core::time::ManualClock;
 const TASKS: u32 = 1_000_000;
 const RUNS: usize = 5;
 
-fn cycle(concurrency: Concurrency, batch: bool) -> Duration {
+#[derive(Clone, Copy)]
+enum Adding {
+    OneByOne,
+    Batch,
+    Priorities,
+}
+
+fn cycle(concurrency: Concurrency, adding: Adding) -> Duration {
     let opts = SchedulerOptions { concurrency, ..SchedulerOptions::default() };
     let mut s = Scheduler::new(ManualClock::new(0), SplitMix64::new(1), opts).expect("valid options");
     let mut running: VecDeque<(TaskId, u32)> = VecDeque::new();
@@ -29,12 +37,13 @@ fn cycle(concurrency: Concurrency, batch: bool) -> Duration {
         }
     };
     let began = Instant::now();
-    if batch {
+    if let Adding::Batch = adding {
         s.add_many(0..TASKS, TaskOptions::default());
         collect(&mut s, &mut running);
     } else {
         for task in 0..TASKS {
-            s.add(task, TaskOptions::default());
+            let priority = if let Adding::Priorities = adding { (task % 16) as i32 } else { 0 };
+            s.add(task, TaskOptions { priority, ..TaskOptions::default() });
             collect(&mut s, &mut running);
         }
     }
@@ -57,8 +66,10 @@ fn main() {
         ("unlimited", Concurrency::Unlimited),
     ];
     for (name, concurrency) in levels {
-        for (how, batch) in [("one by one", false), ("add_many", true)] {
-            let best = (0..RUNS).map(|_| cycle(concurrency, batch)).min().expect("at least one run");
+        for (how, adding) in
+            [("one by one", Adding::OneByOne), ("add_many", Adding::Batch), ("16 prios", Adding::Priorities)]
+        {
+            let best = (0..RUNS).map(|_| cycle(concurrency, adding)).min().expect("at least one run");
             let rate = f64::from(TASKS) / best.as_secs_f64();
             println!("{name:>11} | {how:>10} | {:>8.1} | {:>12.0}", best.as_secs_f64() * 1e3, rate);
         }

@@ -70,6 +70,9 @@ pub struct Scheduler<T, C, R> {
 }
 
 impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
+    /// # Errors
+    /// `InvalidArgument` for concurrency 0, or a rate limit with max or
+    /// interval 0.
     pub fn new(clock: C, rng: R, opts: SchedulerOptions) -> Result<Self, CoreError> {
         let concurrency = opts.concurrency.validated()?;
         let rate = opts.rate_limit.map(RateLimit::validated).transpose()?.map(RateWindow::new);
@@ -105,7 +108,11 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
     /// end. Returns the first id and how many were added.
     pub fn add_many(&mut self, tasks: impl IntoIterator<Item = T>, opts: TaskOptions) -> (TaskId, usize) {
         let first = self.tasks.next_id();
-        let count = tasks.into_iter().map(|task| self.enqueue(task, opts)).count();
+        let mut count = 0;
+        for task in tasks {
+            self.enqueue(task, opts);
+            count += 1;
+        }
         self.after_change(None);
         (first, count)
     }
@@ -185,6 +192,9 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
 
     /// Raising the limit starts waiting tasks at once; lowering it lets
     /// running attempts finish.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for `Limited(0)`; the limit stays as it was.
     pub fn set_concurrency(&mut self, concurrency: Concurrency) -> Result<(), CoreError> {
         self.concurrency = concurrency.validated()?;
         self.after_change(None);

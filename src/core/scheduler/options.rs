@@ -49,7 +49,7 @@ impl RateLimit {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SchedulerOptions {
     pub concurrency: Concurrency,
     pub rate_limit: Option<RateLimit>,

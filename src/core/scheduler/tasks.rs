@@ -132,7 +132,7 @@ impl<T> TaskTable<T> {
 }
 
 /// Straggler ids are integers from our own counter, not attacker-chosen
-/// keys, so SipHash's flood resistance buys nothing and costs a large share
+/// keys, so `SipHash`'s flood resistance buys nothing and costs a large share
 /// of each add/complete. A multiply spreads consecutive ids over all bits.
 #[derive(Default)]
 pub(super) struct IdHasher(u64);

@@ -85,11 +85,11 @@ impl WaitQueue {
                     self.live -= 1;
                     return Some(id);
                 }
-                Some(_) => continue,
-                None if removed => continue,
                 // Only reachable if `live` drifted from the lanes; stop
                 // rather than spin.
-                None => return None,
+                None if !removed => return None,
+                // A forgotten id, or an emptied lane now gone: look again.
+                _ => {}
             }
         }
         None
@@ -129,7 +129,7 @@ mod tests {
     fn forgotten_ids_are_skipped() {
         let mut q = WaitQueue::default();
         for id in 1..=4 {
-            q.push_new(id as i32 % 2, TaskId(id));
+            q.push_new(i32::from(id % 2 == 1), TaskId(id));
         }
         q.forget();
         q.forget();
