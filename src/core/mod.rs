@@ -5,6 +5,7 @@
 //! so every behaviour is reproducible in native tests.
 
 pub mod backoff;
+pub mod broker;
 pub mod error;
 pub mod rng;
 pub mod scheduler;

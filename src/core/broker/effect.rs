@@ -1,0 +1,19 @@
+//! What the broker tells its host; the host drains these after every call.
+
+use super::ids::{ConsumerId, MessageId, QueueId, RequestId};
+use super::message::{DeadLetterReason, Delivery};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect<P> {
+    Deliver { consumer: ConsumerId, delivery: Delivery<P> },
+    /// A `once` subscription reached its deadline with nothing delivered; it is gone.
+    WaitExpired { consumer: ConsumerId },
+    /// `target: None` means the message was discarded.
+    DeadLettered { queue: QueueId, target: Option<QueueId>, id: MessageId, reason: DeadLetterReason },
+    Expired { queue: QueueId, id: MessageId },
+    /// A delivery failed (nack with requeue, lease expiry, consumer cancel,
+    /// recovery) and the message went back to its queue.
+    Redelivered { queue: QueueId, id: MessageId, delivery_count: u32 },
+    Reply { request: RequestId, payload: P },
+    RequestTimedOut { request: RequestId },
+}

@@ -1,0 +1,733 @@
+//! The broker core: queues with priorities, delays, TTLs and length limits;
+//! leased deliveries with ack/nack, redelivery and dead-lettering; fair
+//! consumers with prefetch; dedup windows; topic routing; request/reply;
+//! statistics.
+//!
+//! Commands read the injected clock and rng, validate, and turn each durable
+//! change into a [`Record`] that [`State::apply`](state::State) performs, so
+//! [`Broker::replay`] of the records rebuilds the same state. Every deadline
+//! sits in one [`TimerHeap`]; each command first processes what is due, so
+//! the broker always acts as of `clock.now()`, and the host arms a single
+//! timer at [`Broker::next_deadline`].
+
+mod deadlines;
+mod dedup;
+mod effect;
+mod histogram;
+mod ids;
+mod message;
+mod options;
+mod queue;
+mod ready;
+mod record;
+mod state;
+mod stats;
+mod topic;
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+
+pub use effect::Effect;
+pub use ids::{ConsumerId, DeliveryTag, MessageId, Priority, QueueId, RequestId};
+pub use message::{DeadLetterReason, Delivery, Outgoing};
+pub use options::{DeadLetterTarget, Overflow, QueueOptions, Subscription, MAX_NAME_BYTES};
+pub use record::Record;
+pub use stats::QueueStats;
+
+use deadlines::Deadline;
+use ids::IntMap;
+use options::{check_name, invalid, positive};
+use queue::Queue;
+use state::State;
+use topic::{check_key, Pattern};
+
+use crate::core::error::{CoreError, ErrorCode};
+use crate::core::rng::Rng;
+use crate::core::time::{Clock, Millis};
+use crate::core::timers::TimerHeap;
+
+/// A live subscription. Transient: not part of the log.
+#[derive(Debug)]
+struct Consumer {
+    queue: QueueId,
+    prefetch: u32,
+    once: bool,
+    deadline: Option<Millis>,
+    /// Its unsettled deliveries; ordered so a cancel returns them in a
+    /// reproducible order.
+    tags: BTreeSet<DeliveryTag>,
+}
+
+/// The verdict on one outgoing message, reached before anything changes.
+enum Admission {
+    /// A caller id seen inside the queue's dedup window: accepted, not enqueued.
+    Duplicate(Box<str>),
+    New(Priority),
+}
+
+pub struct Broker<P, C, R> {
+    clock: C,
+    rng: R,
+    /// Time up to which deadlines have been processed. Never goes backwards,
+    /// even if the host clock does.
+    now: Millis,
+    state: State<P>,
+    timers: TimerHeap<Deadline>,
+    consumers: IntMap<ConsumerId, Consumer>,
+    /// Round-robin order of each queue's consumers: the front is served next.
+    rings: IntMap<QueueId, VecDeque<ConsumerId>>,
+    owners: IntMap<DeliveryTag, ConsumerId>,
+    /// Pending requests and their timeout.
+    requests: IntMap<RequestId, Option<Millis>>,
+    next_consumer: u32,
+    /// Queues where a delivery may have become possible.
+    dirty: Vec<QueueId>,
+    effects: Vec<Effect<P>>,
+    recording: bool,
+    log: Vec<Record<P>>,
+}
+
+fn stale(tag: DeliveryTag) -> CoreError {
+    CoreError::new(
+        ErrorCode::StaleDelivery,
+        format!("delivery {} is not in flight: already settled, or its lease expired", tag.0),
+    )
+}
+
+impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
+    pub fn new(clock: C, rng: R) -> Self {
+        let now = clock.now();
+        Self {
+            clock,
+            rng,
+            now,
+            state: State::default(),
+            timers: TimerHeap::default(),
+            consumers: IntMap::default(),
+            rings: IntMap::default(),
+            owners: IntMap::default(),
+            requests: IntMap::default(),
+            next_consumer: 1,
+            dirty: Vec::new(),
+            effects: Vec::new(),
+            recording: false,
+            log: Vec::new(),
+        }
+    }
+
+    // ---- queues and bindings -------------------------------------------
+
+    pub fn declare_queue(&mut self, name: &str, opts: Option<QueueOptions>) -> Result<QueueId, CoreError> {
+        check_name("queue name", name)?;
+        if let Some(o) = &opts {
+            o.validate()?;
+        }
+        let existing = self.state.names.get(name).copied();
+        match (existing, opts) {
+            (Some(q), None) => Ok(q),
+            (Some(q), Some(options)) => {
+                let queue = self.queue(q)?;
+                if !queue.explicit {
+                    self.commit(Record::QueueDeclared { queue: q, name: name.into(), options, explicit: true });
+                    Ok(q)
+                } else if queue.options == options {
+                    Ok(q)
+                } else {
+                    Err(invalid(format!("queue {name:?} already exists with different options")))
+                }
+            }
+            (None, opts) => {
+                let q = self.next_queue_id().ok_or_else(|| invalid("too many queues"))?;
+                let explicit = opts.is_some();
+                let options = opts.unwrap_or_default();
+                self.commit(Record::QueueDeclared { queue: q, name: name.into(), options, explicit });
+                Ok(q)
+            }
+        }
+    }
+
+    pub fn queue_id(&self, name: &str) -> Option<QueueId> {
+        self.state.names.get(name).copied()
+    }
+
+    pub fn queue_name(&self, q: QueueId) -> Option<&str> {
+        self.state.queue(q).map(|queue| &*queue.name)
+    }
+
+    pub fn queues(&self) -> impl Iterator<Item = (QueueId, &str)> {
+        self.state.queues.iter().zip(0..).map(|(queue, i)| (QueueId(i), &*queue.name))
+    }
+
+    pub fn bind(&mut self, pattern: &str, q: QueueId) -> Result<(), CoreError> {
+        self.queue(q)?;
+        Pattern::parse(pattern)?;
+        if !self.state.bindings.contains(pattern, q) {
+            self.commit(Record::Bound { pattern: pattern.into(), queue: q });
+        }
+        Ok(())
+    }
+
+    /// Removing a binding that does not exist is not an error (as in RabbitMQ).
+    pub fn unbind(&mut self, pattern: &str, q: QueueId) -> Result<(), CoreError> {
+        self.queue(q)?;
+        Pattern::parse(pattern)?;
+        if self.state.bindings.contains(pattern, q) {
+            self.commit(Record::Unbound { pattern: pattern.into(), queue: q });
+        }
+        Ok(())
+    }
+
+    // ---- sending -----------------------------------------------------------
+
+    pub fn send(&mut self, q: QueueId, msg: Outgoing<P>) -> Result<MessageId, CoreError> {
+        self.settle();
+        let admission = self.admit(q, &msg, &HashSet::new(), 0)?;
+        let id = self.enqueue(q, msg, admission, None);
+        self.settle();
+        Ok(id)
+    }
+
+    /// All or nothing: every message is checked (including capacity under
+    /// `Overflow::Reject`) before the first one is enqueued.
+    pub fn send_batch(&mut self, q: QueueId, msgs: Vec<Outgoing<P>>) -> Result<Vec<MessageId>, CoreError> {
+        self.settle();
+        let mut admissions = Vec::with_capacity(msgs.len());
+        {
+            let (mut seen, mut fresh) = (HashSet::new(), 0);
+            for msg in &msgs {
+                let admission = self.admit(q, msg, &seen, fresh)?;
+                if let Admission::New(_) = admission {
+                    fresh += 1;
+                    if let Some(id) = &msg.id {
+                        seen.insert(&**id);
+                    }
+                }
+                admissions.push(admission);
+            }
+        }
+        let ids = msgs.into_iter().zip(admissions).map(|(msg, a)| self.enqueue(q, msg, a, None)).collect();
+        self.settle();
+        Ok(ids)
+    }
+
+    /// One copy per distinct queue whose bindings match; nothing when none does.
+    pub fn publish(&mut self, routing_key: &str, msg: Outgoing<P>) -> Result<Vec<MessageId>, CoreError> {
+        check_key("routing key", routing_key)?;
+        self.settle();
+        let targets = self.state.bindings.route(routing_key);
+        let admissions: Vec<(QueueId, Admission)> = targets
+            .into_iter()
+            .map(|q| Ok((q, self.admit(q, &msg, &HashSet::new(), 0)?)))
+            .collect::<Result<_, CoreError>>()?;
+        let ids = admissions.into_iter().map(|(q, a)| self.enqueue(q, msg.clone(), a, None)).collect();
+        self.settle();
+        Ok(ids)
+    }
+
+    pub fn request(&mut self, q: QueueId, msg: Outgoing<P>, timeout: Option<Millis>) -> Result<RequestId, CoreError> {
+        positive("request timeout", timeout)?;
+        self.settle();
+        let admission = match self.admit(q, &msg, &HashSet::new(), 0)? {
+            // The earlier request owns that message; this one could never be answered.
+            Admission::Duplicate(id) => return Err(invalid(format!("request id {id:?} was already used"))),
+            new => new,
+        };
+        let request = RequestId(self.state.next_request);
+        self.enqueue(q, msg, admission, Some(request));
+        let deadline = timeout.map(|t| self.now.saturating_add(t));
+        self.requests.insert(request, deadline);
+        if let Some(at) = deadline {
+            self.timers.schedule(at, Deadline::Request(request));
+        }
+        self.settle();
+        Ok(request)
+    }
+
+    /// Forget a pending request: a later reply is still an ack, but resolves nothing.
+    pub fn cancel_request(&mut self, r: RequestId) {
+        self.requests.remove(&r);
+    }
+
+    // ---- consuming ---------------------------------------------------------
+
+    pub fn subscribe(&mut self, q: QueueId, sub: Subscription) -> Result<ConsumerId, CoreError> {
+        self.settle();
+        self.queue(q)?;
+        sub.validate()?;
+        let c = ConsumerId(self.next_consumer);
+        self.next_consumer = self.next_consumer.checked_add(1).ok_or_else(|| invalid("consumer ids exhausted"))?;
+        let Subscription { prefetch, once, deadline } = sub;
+        self.consumers.insert(c, Consumer { queue: q, prefetch, once, deadline, tags: BTreeSet::new() });
+        self.rings.entry(q).or_default().push_back(c);
+        if let Some(at) = deadline {
+            self.timers.schedule(at, Deadline::Wait(c));
+        }
+        self.dirty.push(q);
+        self.settle();
+        Ok(c)
+    }
+
+    /// Idempotent. The consumer's unsettled deliveries go back to the queue
+    /// as failed deliveries (they count towards `max_deliveries`).
+    pub fn cancel(&mut self, c: ConsumerId) {
+        self.settle();
+        if let Some(consumer) = self.remove_consumer(c) {
+            for tag in consumer.tags {
+                self.owners.remove(&tag);
+                self.fail_delivery(tag, false, None);
+            }
+        }
+        self.settle();
+    }
+
+    /// Immediate poll, not tied to a consumer.
+    pub fn get(&mut self, q: QueueId) -> Result<Option<Delivery<P>>, CoreError> {
+        self.settle();
+        self.queue(q)?;
+        let delivery = self.next_due(q).and_then(|seq| self.deliver(seq, None));
+        self.settle();
+        Ok(delivery)
+    }
+
+    pub fn ack(&mut self, tag: DeliveryTag) -> Result<(), CoreError> {
+        self.settle();
+        self.leased(tag)?;
+        self.release_owner(tag);
+        self.commit(Record::Acked { tag, at: self.now });
+        self.settle();
+        Ok(())
+    }
+
+    /// `requeue: false` dead-letters (reason `rejected`). A requeue waits for
+    /// `delay`, or else the queue's backoff for this delivery count.
+    pub fn nack(&mut self, tag: DeliveryTag, requeue: bool, delay: Option<Millis>) -> Result<(), CoreError> {
+        self.settle();
+        let seq = self.leased(tag)?;
+        if requeue {
+            self.fail_delivery(tag, true, delay);
+        } else if delay.is_some() {
+            return Err(invalid("a delay only applies to a requeue"));
+        } else {
+            self.dead_letter(seq, DeadLetterReason::Rejected, true);
+        }
+        self.settle();
+        Ok(())
+    }
+
+    /// Acks the delivery and resolves the request it carried.
+    pub fn reply(&mut self, tag: DeliveryTag, payload: P) -> Result<(), CoreError> {
+        self.settle();
+        let seq = self.leased(tag)?;
+        let request = self
+            .state
+            .messages
+            .get(&seq)
+            .and_then(|m| m.request)
+            .ok_or_else(|| invalid(format!("delivery {} is not a request", tag.0)))?;
+        self.release_owner(tag);
+        self.commit(Record::Acked { tag, at: self.now });
+        if self.requests.remove(&request).is_some() {
+            self.effects.push(Effect::Reply { request, payload });
+        }
+        self.settle();
+        Ok(())
+    }
+
+    /// New deadline = now + `by` (SQS ChangeMessageVisibility); 0 returns it at once.
+    pub fn extend_lease(&mut self, tag: DeliveryTag, by: Millis) -> Result<(), CoreError> {
+        self.settle();
+        self.leased(tag)?;
+        self.commit(Record::LeaseExtended { tag, deadline: self.now.saturating_add(by) });
+        self.settle();
+        Ok(())
+    }
+
+    /// Removes ready and delayed messages; in-flight ones stay.
+    pub fn purge(&mut self, q: QueueId) -> Result<usize, CoreError> {
+        self.settle();
+        let n = self.queue(q)?.ready.len();
+        if n > 0 {
+            self.commit(Record::Purged { queue: q });
+        }
+        self.settle();
+        Ok(n)
+    }
+
+    /// Returns every in-flight message to its queue as a failed delivery:
+    /// after a restart, no consumer holds them any more.
+    pub fn recover_in_flight(&mut self) {
+        self.settle();
+        let mut tags: Vec<DeliveryTag> = self.state.leases.keys().copied().collect();
+        tags.sort_unstable();
+        for tag in tags {
+            self.fail_delivery(tag, false, None);
+        }
+        self.settle();
+    }
+
+    // ---- time and effects -----------------------------------------------
+
+    /// Processes everything due at `clock.now()`, then dispatches.
+    pub fn advance(&mut self) {
+        self.settle();
+    }
+
+    /// When the host should call [`Broker::advance`] next.
+    pub fn next_deadline(&mut self) -> Option<Millis> {
+        let (state, consumers, requests) = (&self.state, &self.consumers, &self.requests);
+        self.timers.prune(|at, key| match *key {
+            Deadline::Promote(q) => state.queue(q).and_then(|q| q.ready.earliest_delayed()).is_some_and(|e| e <= at),
+            Deadline::Expire(seq) => state.messages.get(&seq).is_some_and(|m| m.expires_at == Some(at)),
+            Deadline::Lease(tag) => state.leases.get(&tag).is_some_and(|l| l.deadline == at),
+            Deadline::Wait(c) => consumers.get(&c).is_some_and(|k| k.deadline == Some(at)),
+            Deadline::Request(r) => requests.get(&r).is_some_and(|d| *d == Some(at)),
+        });
+        self.timers.next_deadline()
+    }
+
+    pub fn drain_effects(&mut self) -> std::vec::Drain<'_, Effect<P>> {
+        self.effects.drain(..)
+    }
+
+    pub fn queue_stats(&self, q: QueueId) -> Result<QueueStats, CoreError> {
+        Ok(self.queue(q)?.stats(self.now.max(self.clock.now())))
+    }
+
+    // ---- log ---------------------------------------------------------------
+
+    /// Off by default, so in-memory brokers never clone payloads into a log.
+    pub fn set_recording(&mut self, on: bool) {
+        self.recording = on;
+    }
+
+    pub fn take_records(&mut self) -> Vec<Record<P>> {
+        std::mem::take(&mut self.log)
+    }
+
+    /// Rebuilds a broker from its log. Consumers, waiters and requests are
+    /// not in it; leases come back with their deadlines and expire as usual.
+    pub fn replay(clock: C, rng: R, records: impl IntoIterator<Item = Record<P>>) -> Result<Self, CoreError> {
+        let mut broker = Self::new(clock, rng);
+        for rec in records {
+            broker.state.apply(rec, broker.now, &mut broker.timers)?;
+        }
+        Ok(broker)
+    }
+
+    /// Whether both brokers hold the same durable state (what a log records).
+    pub fn same_durable_state(&self, other: &Self) -> bool
+    where
+        P: PartialEq,
+    {
+        self.state == other.state
+    }
+
+    // ---- internals -----------------------------------------------------------
+
+    fn commit(&mut self, rec: Record<P>) {
+        if self.recording {
+            self.log.push(rec.clone());
+        }
+        let applied = self.state.apply(rec, self.now, &mut self.timers);
+        debug_assert!(applied.is_ok(), "a command produced a record that does not fit: {applied:?}");
+    }
+
+    fn queue(&self, q: QueueId) -> Result<&Queue, CoreError> {
+        self.state.queue(q).ok_or_else(|| invalid(format!("unknown queue {}", q.0)))
+    }
+
+    fn next_queue_id(&self) -> Option<QueueId> {
+        u32::try_from(self.state.queues.len()).ok().map(QueueId)
+    }
+
+    /// The in-flight message behind `tag`.
+    fn leased(&self, tag: DeliveryTag) -> Result<u64, CoreError> {
+        self.state.leases.get(&tag).map(|l| l.seq).ok_or_else(|| stale(tag))
+    }
+
+    /// Processes every deadline up to `clock.now()` in time order, acting at
+    /// each one's own time, and dispatches after each. The result does not
+    /// depend on how often the host calls in.
+    fn settle(&mut self) {
+        let target = self.now.max(self.clock.now());
+        while let Some((at, key)) = self.timers.pop_due(target) {
+            self.now = self.now.max(at);
+            self.fire(key);
+            self.flush();
+        }
+        self.now = target;
+        self.flush();
+    }
+
+    fn fire(&mut self, key: Deadline) {
+        let now = self.now;
+        match key {
+            Deadline::Promote(q) => {
+                if let Some(queue) = self.state.queues.get_mut(q.0 as usize) {
+                    queue.ready.promote(now);
+                    self.dirty.push(q);
+                }
+            }
+            Deadline::Expire(seq) => {
+                // An in-flight message expires when it comes back (see fail_delivery).
+                if self.state.messages.get(&seq).is_some_and(|m| m.lease.is_none() && m.is_expired(now)) {
+                    self.dead_letter(seq, DeadLetterReason::Expired, false);
+                }
+            }
+            Deadline::Lease(tag) => {
+                if self.state.leases.get(&tag).is_some_and(|l| l.deadline <= now) {
+                    self.fail_delivery(tag, false, None);
+                }
+            }
+            Deadline::Wait(c) => {
+                if self.consumers.get(&c).is_some_and(|k| k.deadline.is_some_and(|d| d <= now)) {
+                    self.remove_consumer(c);
+                    self.effects.push(Effect::WaitExpired { consumer: c });
+                }
+            }
+            Deadline::Request(r) => {
+                if self.requests.get(&r).is_some_and(|d| d.is_some_and(|d| d <= now)) {
+                    self.requests.remove(&r);
+                    self.effects.push(Effect::RequestTimedOut { request: r });
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        while let Some(q) = self.dirty.pop() {
+            self.dispatch(q);
+        }
+    }
+
+    /// Hands due messages to consumers with spare prefetch, round-robin.
+    fn dispatch(&mut self, q: QueueId) {
+        while let Some(seq) = self.next_due(q) {
+            let Some(c) = self.pick_consumer(q) else { return };
+            if let Some(delivery) = self.deliver(seq, Some(c)) {
+                self.effects.push(Effect::Deliver { consumer: c, delivery });
+            }
+        }
+    }
+
+    /// The head of the queue, dead-lettering expired heads on the way: an
+    /// expired message is never delivered, even in the millisecond its
+    /// expiry timer shares with the delivery.
+    fn next_due(&mut self, q: QueueId) -> Option<u64> {
+        loop {
+            let seq = self.state.queue(q)?.ready.head()?.seq;
+            if !self.state.messages.get(&seq)?.is_expired(self.now) {
+                return Some(seq);
+            }
+            self.dead_letter(seq, DeadLetterReason::Expired, false);
+        }
+    }
+
+    fn pick_consumer(&mut self, q: QueueId) -> Option<ConsumerId> {
+        let ring = self.rings.get_mut(&q)?;
+        for _ in 0..ring.len() {
+            let c = ring.pop_front()?;
+            ring.push_back(c);
+            if self.consumers.get(&c).is_some_and(|k| (k.tags.len() as u64) < u64::from(k.prefetch)) {
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    fn deliver(&mut self, seq: u64, owner: Option<ConsumerId>) -> Option<Delivery<P>> {
+        let tag = DeliveryTag(self.state.next_tag);
+        let lease = self.queue(self.state.messages.get(&seq)?.queue).ok()?.options.lease;
+        self.commit(Record::Leased { seq, tag, deadline: self.now.saturating_add(lease) });
+        let msg = self.state.messages.get(&seq)?;
+        let delivery = Delivery {
+            tag,
+            queue: msg.queue,
+            id: msg.id.clone(),
+            payload: msg.payload.clone(),
+            delivery_count: msg.deliveries,
+            redelivered: msg.deliveries > 1,
+            enqueued_at: msg.enqueued_at,
+            request: msg.request,
+        };
+        if let Some(c) = owner {
+            match self.consumers.get_mut(&c) {
+                // A `once` subscription is done; its delivery stays valid without it.
+                Some(k) if k.once => {
+                    self.remove_consumer(c);
+                }
+                Some(k) => {
+                    k.tags.insert(tag);
+                    self.owners.insert(tag, c);
+                }
+                None => {}
+            }
+        }
+        Some(delivery)
+    }
+
+    fn remove_consumer(&mut self, c: ConsumerId) -> Option<Consumer> {
+        let consumer = self.consumers.remove(&c)?;
+        if let Some(ring) = self.rings.get_mut(&consumer.queue) {
+            ring.retain(|&k| k != c);
+        }
+        Some(consumer)
+    }
+
+    /// The consumer holding `tag` (if any) no longer does, and has room again.
+    fn release_owner(&mut self, tag: DeliveryTag) {
+        if let Some(c) = self.owners.remove(&tag) {
+            if let Some(k) = self.consumers.get_mut(&c) {
+                k.tags.remove(&tag);
+                self.dirty.push(k.queue);
+            }
+        }
+    }
+
+    /// Checks one outgoing message against queue `q`, given the ids and the
+    /// count of new messages a batch has already admitted before it.
+    fn admit(&self, q: QueueId, msg: &Outgoing<P>, batch_ids: &HashSet<&str>, batch_new: usize) -> Result<Admission, CoreError> {
+        let queue = self.queue(q)?;
+        let priority = Priority::new(msg.priority)?;
+        positive("ttl", msg.ttl)?;
+        if let Some(id) = &msg.id {
+            check_name("message id", id)?;
+            if queue.options.dedup_window.is_some() && (queue.dedup.contains(id, self.now) || batch_ids.contains(&**id)) {
+                return Ok(Admission::Duplicate(id.clone()));
+            }
+        }
+        if queue.options.overflow == Overflow::Reject && queue.is_full(batch_new) {
+            return Err(CoreError::new(ErrorCode::QueueFull, format!("queue {:?} is full", queue.name)));
+        }
+        Ok(Admission::New(priority))
+    }
+
+    fn enqueue(&mut self, q: QueueId, msg: Outgoing<P>, admission: Admission, request: Option<RequestId>) -> MessageId {
+        let priority = match admission {
+            Admission::Duplicate(id) => return MessageId::Given(id),
+            Admission::New(p) => p,
+        };
+        let now = self.now;
+        let (queue_ttl, drop_oldest) = match self.state.queue(q) {
+            Some(queue) => (queue.options.ttl, queue.options.overflow == Overflow::DropOldest),
+            None => (None, false),
+        };
+        while drop_oldest && self.state.queue(q).is_some_and(|queue| queue.is_full(0)) {
+            let Some(oldest) = self.state.queue(q).and_then(|queue| queue.ready.oldest()) else { break };
+            self.dead_letter(oldest.seq, DeadLetterReason::MaxLen, false);
+        }
+        let seq = self.state.next_seq;
+        let ttl = match (msg.ttl, queue_ttl) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let id = msg.id.map_or(MessageId::Auto(seq), MessageId::Given);
+        self.commit(Record::Enqueued {
+            queue: q,
+            seq,
+            id: id.clone(),
+            payload: msg.payload,
+            priority,
+            enqueued_at: now,
+            ready_at: now.saturating_add(msg.delay),
+            expires_at: ttl.map(|t| now.saturating_add(t)),
+            request,
+        });
+        self.dirty.push(q);
+        id
+    }
+
+    /// A delivery failed: the message goes back (after a delay if nacked),
+    /// unless it has used up its deliveries or expired meanwhile.
+    fn fail_delivery(&mut self, tag: DeliveryTag, nacked: bool, delay: Option<Millis>) {
+        let Some(seq) = self.state.leases.get(&tag).map(|l| l.seq) else { return };
+        let Some(msg) = self.state.messages.get(&seq) else { return };
+        let Some(queue) = self.state.queue(msg.queue) else { return };
+        let (q, deliveries, ready_at) = (msg.queue, msg.deliveries, msg.ready_at);
+        let (max_deliveries, backoff) = (queue.options.max_deliveries, queue.options.backoff);
+        let (expired, id) = (msg.is_expired(self.now), msg.id.clone());
+        self.release_owner(tag);
+        if deliveries >= max_deliveries {
+            return self.dead_letter(seq, DeadLetterReason::DeliveryLimit, nacked);
+        }
+        if expired {
+            return self.dead_letter(seq, DeadLetterReason::Expired, nacked);
+        }
+        let wait = match delay {
+            Some(d) => d,
+            None if nacked => backoff.delay(deliveries, &mut self.rng),
+            None => 0,
+        };
+        // Without a wait the message keeps its old ready time, hence its old place.
+        let ready_at = if wait == 0 { ready_at } else { self.now.saturating_add(wait) };
+        self.commit(Record::Returned { tag, ready_at, nacked });
+        self.effects.push(Effect::Redelivered { queue: q, id, delivery_count: deliveries });
+        self.dirty.push(q);
+    }
+
+    /// Moves message `seq` to its queue's dead-letter target, making room
+    /// there if needed, or discards it when there is no target.
+    fn dead_letter(&mut self, seq: u64, reason: DeadLetterReason, nacked: bool) {
+        let Some(source) = self.state.messages.get(&seq).map(|m| m.queue) else { return };
+        let target = self.dead_letter_target(source).filter(|&t| self.make_room(t));
+        let ttl = target.and_then(|t| self.state.queue(t)).and_then(|t| t.options.ttl);
+        let expires_at = ttl.map(|ttl| self.now.saturating_add(ttl));
+        self.remove_message(seq, reason, nacked, target, expires_at);
+        if let Some(t) = target {
+            self.dirty.push(t);
+        }
+    }
+
+    fn remove_message(&mut self, seq: u64, reason: DeadLetterReason, nacked: bool, target: Option<QueueId>, expires_at: Option<Millis>) {
+        let Some(msg) = self.state.messages.get(&seq) else { return };
+        let (queue, id, lease) = (msg.queue, msg.id.clone(), msg.lease);
+        if let Some(tag) = lease {
+            self.release_owner(tag);
+        }
+        self.commit(Record::DeadLettered { seq, at: self.now, reason, nacked, target, expires_at });
+        if reason == DeadLetterReason::Expired {
+            self.effects.push(Effect::Expired { queue, id: id.clone() });
+        }
+        self.effects.push(Effect::DeadLettered { queue, target, id, reason });
+    }
+
+    /// Whether a dead-lettered message may enter `t`. A full target with
+    /// drop-oldest discards its head; one with reject refuses, and the
+    /// message is discarded instead. Neither cascades further, so a cycle of
+    /// dead-letter queues cannot loop.
+    fn make_room(&mut self, t: QueueId) -> bool {
+        let Some(queue) = self.state.queue(t) else { return false };
+        if !queue.is_full(0) {
+            return true;
+        }
+        match (queue.options.overflow, queue.ready.oldest()) {
+            (Overflow::DropOldest, Some(oldest)) => {
+                self.remove_message(oldest.seq, DeadLetterReason::MaxLen, false, None, None);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The queue dead-letters from `source` go to, created (implicitly) if missing.
+    fn dead_letter_target(&mut self, source: QueueId) -> Option<QueueId> {
+        let queue = self.state.queue(source)?;
+        let name: Box<str> = match &queue.options.dead_letter {
+            DeadLetterTarget::Default => format!("{}.dlq", queue.name).into(),
+            DeadLetterTarget::Named(name) => name.as_str().into(),
+            DeadLetterTarget::Discard => return None,
+        };
+        if name == queue.name {
+            return None;
+        }
+        if let Some(&t) = self.state.names.get(&name) {
+            return Some(t);
+        }
+        let t = self.next_queue_id()?;
+        let options = QueueOptions::implicit_dead_letter_queue();
+        self.commit(Record::QueueDeclared { queue: t, name, options, explicit: false });
+        Some(t)
+    }
+}
+
+#[cfg(test)]
+mod tests;

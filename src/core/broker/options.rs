@@ -1,0 +1,154 @@
+//! Per-queue and per-subscription settings, and their validation.
+
+use crate::core::backoff::Backoff;
+use crate::core::error::{CoreError, ErrorCode};
+use crate::core::time::Millis;
+
+/// Queue names, routing keys, patterns and caller ids share RabbitMQ's limit.
+pub const MAX_NAME_BYTES: usize = 255;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Overflow {
+    /// Refuse the send with QUEUE_FULL: nothing is lost silently.
+    #[default]
+    Reject,
+    /// Dead-letter the head of the queue (reason `maxlen`) to make room.
+    DropOldest,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum DeadLetterTarget {
+    /// `${name}.dlq`, created on first use.
+    #[default]
+    Default,
+    Named(String),
+    Discard,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueOptions {
+    /// Limit on messages waiting in the queue (ready or delayed, not in flight).
+    pub max_length: Option<usize>,
+    pub overflow: Overflow,
+    pub ttl: Option<Millis>,
+    pub lease: Millis,
+    pub max_deliveries: u32,
+    pub backoff: Backoff,
+    pub dead_letter: DeadLetterTarget,
+    pub dedup_window: Option<Millis>,
+    pub durable: bool,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        Self {
+            max_length: None,
+            overflow: Overflow::Reject,
+            ttl: None,
+            lease: 30_000,
+            max_deliveries: 10,
+            backoff: Backoff::NONE,
+            dead_letter: DeadLetterTarget::Default,
+            dedup_window: None,
+            durable: false,
+        }
+    }
+}
+
+impl QueueOptions {
+    /// What an auto-created dead-letter queue gets: no further dead-lettering,
+    /// so a chain of queues can never loop.
+    pub(super) fn implicit_dead_letter_queue() -> Self {
+        Self { dead_letter: DeadLetterTarget::Discard, ..Self::default() }
+    }
+
+    pub(super) fn validate(&self) -> Result<(), CoreError> {
+        positive("max_length", self.max_length.map(|n| n as u64))?;
+        positive("ttl", self.ttl)?;
+        positive("lease", Some(self.lease))?;
+        positive("max_deliveries", Some(u64::from(self.max_deliveries)))?;
+        positive("dedup_window", self.dedup_window)?;
+        if let DeadLetterTarget::Named(name) = &self.dead_letter {
+            check_name("dead-letter queue name", name)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subscription {
+    /// Maximum unacked deliveries to this consumer; at least 1.
+    pub prefetch: u32,
+    /// Cancel after one delivery: a waiting `receive()`.
+    pub once: bool,
+    /// For `once`: give up at this time with `Effect::WaitExpired`.
+    pub deadline: Option<Millis>,
+}
+
+impl Default for Subscription {
+    fn default() -> Self {
+        Self { prefetch: 1, once: false, deadline: None }
+    }
+}
+
+impl Subscription {
+    pub(super) fn validate(&self) -> Result<(), CoreError> {
+        positive("prefetch", Some(u64::from(self.prefetch)))?;
+        if self.deadline.is_some() && !self.once {
+            return Err(invalid("a subscription deadline needs once=true"));
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn invalid(message: impl Into<String>) -> CoreError {
+    CoreError::new(ErrorCode::InvalidArgument, message)
+}
+
+/// Zero is never meaningful for these settings (a zero lease or TTL would
+/// make every message vanish at once), so it is refused rather than honoured.
+pub(super) fn positive(what: &str, value: Option<u64>) -> Result<(), CoreError> {
+    match value {
+        Some(0) => Err(invalid(format!("{what} must be at least 1"))),
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn check_name(what: &str, name: &str) -> Result<(), CoreError> {
+    if name.is_empty() {
+        return Err(invalid(format!("{what} must not be empty")));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(invalid(format!("{what} is longer than {MAX_NAME_BYTES} bytes")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_durations_and_counts_are_refused() {
+        let cases = [
+            QueueOptions { lease: 0, ..Default::default() },
+            QueueOptions { ttl: Some(0), ..Default::default() },
+            QueueOptions { max_deliveries: 0, ..Default::default() },
+            QueueOptions { max_length: Some(0), ..Default::default() },
+            QueueOptions { dedup_window: Some(0), ..Default::default() },
+            QueueOptions { dead_letter: DeadLetterTarget::Named(String::new()), ..Default::default() },
+        ];
+        for opts in cases {
+            assert_eq!(opts.validate().map_err(|e| e.code), Err(ErrorCode::InvalidArgument), "{opts:?}");
+        }
+        assert!(QueueOptions::default().validate().is_ok());
+    }
+
+    #[test]
+    fn subscription_rules() {
+        assert!(Subscription::default().validate().is_ok());
+        assert!(Subscription { prefetch: 0, ..Default::default() }.validate().is_err());
+        assert!(Subscription { deadline: Some(5), ..Default::default() }.validate().is_err());
+        assert!(Subscription { once: true, deadline: Some(5), prefetch: 1 }.validate().is_ok());
+    }
+}

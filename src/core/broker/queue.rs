@@ -1,0 +1,51 @@
+//! The durable part of one queue.
+
+use super::dedup::DedupWindow;
+use super::options::QueueOptions;
+use super::ready::ReadyIndex;
+use super::stats::{Counters, QueueStats};
+use crate::core::time::Millis;
+
+#[derive(Debug, PartialEq)]
+pub(super) struct Queue {
+    pub name: Box<str>,
+    pub options: QueueOptions,
+    /// False for a queue that exists only because something needed it (an
+    /// auto-created dead-letter queue, or declared without options): the
+    /// first declaration with options may still set them.
+    pub explicit: bool,
+    pub ready: ReadyIndex,
+    pub in_flight: u64,
+    pub dedup: DedupWindow,
+    pub counters: Counters,
+}
+
+impl Queue {
+    pub fn new(name: Box<str>, options: QueueOptions, explicit: bool) -> Self {
+        Self {
+            name,
+            options,
+            explicit,
+            ready: ReadyIndex::default(),
+            in_flight: 0,
+            dedup: DedupWindow::default(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Whether one more message would exceed `max_length`.
+    pub fn is_full(&self, extra: usize) -> bool {
+        self.options.max_length.is_some_and(|max| self.ready.len().saturating_add(extra) >= max)
+    }
+
+    pub fn stats(&self, now: Millis) -> QueueStats {
+        let mut stats = QueueStats {
+            ready: self.ready.due_len() as u64,
+            delayed: self.ready.delayed_len() as u64,
+            in_flight: self.in_flight,
+            ..QueueStats::default()
+        };
+        self.counters.fill(&mut stats, now);
+        stats
+    }
+}
