@@ -1,6 +1,7 @@
 //! Behaviour of the broker through its public commands, on a manual clock.
 
 use super::*;
+use crate::core::backoff::{Backoff, BackoffKind};
 use crate::core::rng::SplitMix64;
 use crate::core::time::ManualClock;
 
@@ -284,4 +285,540 @@ fn stats_count_ready_delayed_in_flight() {
     b.nack(d.tag, true, None).unwrap();
     let s = b.queue_stats(q).unwrap();
     assert_eq!((s.ready, s.nacked, s.redelivered), (2, 1, 1));
+}
+
+// ---- ordering, delays, TTL --------------------------------------------------
+
+#[test]
+fn higher_priority_first_fifo_within_priority() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", None).unwrap();
+    for (p, prio) in [("l1", 0), ("h1", 9), ("m1", 4), ("h2", 9), ("l2", 0), ("m2", 4)] {
+        b.send(q, with(p, |m| m.priority = prio)).unwrap();
+    }
+    assert_eq!(payloads(&mut b, q), ["h1", "h2", "m1", "m2", "l1", "l2"]);
+}
+
+#[test]
+fn delayed_message_waits_then_takes_its_place() {
+    let (mut b, clock) = broker();
+    let q = b.declare_queue("q", None).unwrap();
+    b.send(q, with("delayed", |m| m.delay = 100)).unwrap();
+    b.send(q, msg("now")).unwrap();
+    assert_eq!(b.next_deadline(), Some(1_100));
+    clock.advance(99);
+    assert_eq!(payloads(&mut b, q), ["now"]);
+    clock.advance(1);
+    b.send(q, msg("after")).unwrap();
+    assert_eq!(payloads(&mut b, q), ["delayed", "after"]);
+}
+
+#[test]
+fn delayed_message_is_pushed_to_a_waiting_consumer_when_due() {
+    let (mut b, clock) = broker();
+    let q = b.declare_queue("q", None).unwrap();
+    let c = b.subscribe(q, Subscription::default()).unwrap();
+    b.send(q, with("d", |m| m.delay = 30)).unwrap();
+    assert!(delivered(&mut b).is_empty());
+    clock.advance(30);
+    b.advance();
+    assert_eq!(delivered(&mut b).iter().map(|d| (d.0, d.1)).collect::<Vec<_>>(), [(c, "d")]);
+}
+
+#[test]
+fn expired_messages_are_never_delivered_and_are_dead_lettered() {
+    let (mut b, clock) = broker();
+    let q = b.declare_queue("q", opts(|o| o.ttl = Some(100))).unwrap();
+    b.send(q, msg("queue-ttl")).unwrap();
+    b.send(q, with("msg-ttl", |m| m.ttl = Some(50))).unwrap();
+    b.send(q, with("longer-msg-ttl", |m| m.ttl = Some(500))).unwrap();
+    clock.advance(50);
+    // Without advance(): the poll itself must skip the expired one.
+    let first = get(&mut b, q).unwrap();
+    assert_eq!(first.payload, "queue-ttl");
+    clock.advance(50);
+    b.advance();
+    let dlq = b.queue_id("q.dlq").unwrap();
+    let effects: Vec<_> = b.drain_effects().collect();
+    assert_eq!(
+        effects,
+        [
+            Effect::Expired { queue: q, id: MessageId::Auto(2) },
+            Effect::DeadLettered { queue: q, target: Some(dlq), id: MessageId::Auto(2), reason: DeadLetterReason::Expired },
+            Effect::Expired { queue: q, id: MessageId::Auto(3) },
+            Effect::DeadLettered { queue: q, target: Some(dlq), id: MessageId::Auto(3), reason: DeadLetterReason::Expired },
+        ],
+        "the queue TTL caps the message TTL"
+    );
+    let s = b.queue_stats(q).unwrap();
+    assert_eq!((s.expired, s.dead_lettered, s.ready, s.in_flight), (2, 2, 0, 1));
+    assert_eq!(payloads(&mut b, dlq), ["msg-ttl", "longer-msg-ttl"]);
+}
+
+#[test]
+fn in_flight_message_past_its_ttl_expires_when_it_comes_back() {
+    let (mut b, clock) = broker();
+    let q = b.declare_queue("q", opts(|o| o.dead_letter = DeadLetterTarget::Discard)).unwrap();
+    b.send(q, with("a", |m| m.ttl = Some(10))).unwrap();
+    let d = get(&mut b, q).unwrap();
+    clock.advance(20);
+    b.advance();
+    b.nack(d.tag, true, None).unwrap();
+    assert_eq!(dead_letters(&mut b), [(q, None, DeadLetterReason::Expired)]);
+    assert!(get(&mut b, q).is_none());
+}
+
+#[test]
+fn delayed_message_can_expire_before_it_is_due() {
+    let (mut b, clock) = broker();
+    let q = b.declare_queue("q", None).unwrap();
+    b.send(q, with("a", |m| {
+        m.delay = 100;
+        m.ttl = Some(50);
+    }))
+    .unwrap();
+    clock.advance(200);
+    assert!(get(&mut b, q).is_none());
+    assert_eq!(b.queue_stats(q).unwrap().expired, 1);
+}
+
+// ---- length limit -------------------------------------------------------------
+
+#[test]
+fn overflow_reject_refuses_with_queue_full() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", opts(|o| o.max_length = Some(2))).unwrap();
+    b.send(q, msg("a")).unwrap();
+    b.send(q, with("b", |m| m.delay = 10)).unwrap();
+    assert_eq!(code(b.send(q, msg("c"))), ErrorCode::QueueFull);
+    let d = get(&mut b, q).unwrap();
+    b.send(q, msg("c")).unwrap();
+    assert_eq!(code(b.send(q, msg("x"))), ErrorCode::QueueFull, "in-flight messages do not count");
+    b.ack(d.tag).unwrap();
+    assert_eq!(code(b.send(q, msg("x"))), ErrorCode::QueueFull);
+}
+
+#[test]
+fn batch_is_all_or_nothing_under_reject() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", opts(|o| o.max_length = Some(3))).unwrap();
+    b.send(q, msg("a")).unwrap();
+    assert_eq!(code(b.send_batch(q, vec![msg("b"), msg("c"), msg("d")])), ErrorCode::QueueFull);
+    assert_eq!(b.queue_stats(q).unwrap().ready, 1);
+    b.send_batch(q, vec![msg("b"), msg("c")]).unwrap();
+    assert_eq!(payloads(&mut b, q), ["a", "b", "c"]);
+}
+
+#[test]
+fn overflow_drop_oldest_dead_letters_the_head() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", opts(|o| {
+        o.max_length = Some(2);
+        o.overflow = Overflow::DropOldest;
+    }))
+    .unwrap();
+    for p in ["a", "b", "c", "d"] {
+        b.send(q, msg(p)).unwrap();
+    }
+    let dlq = b.queue_id("q.dlq");
+    assert_eq!(dead_letters(&mut b), [(q, dlq, DeadLetterReason::MaxLen), (q, dlq, DeadLetterReason::MaxLen)]);
+    assert_eq!(payloads(&mut b, q), ["c", "d"]);
+    assert_eq!(payloads(&mut b, dlq.unwrap()), ["a", "b"]);
+}
+
+// ---- nack, backoff, dead-letter targets ------------------------------------------
+
+#[test]
+fn nack_requeue_uses_backoff_by_delivery_count() {
+    let (mut b, clock) = broker();
+    let backoff = Backoff { kind: BackoffKind::Exponential, base: 100, max: None, jitter: false };
+    let q = b.declare_queue("q", opts(|o| o.backoff = backoff)).unwrap();
+    b.send(q, msg("a")).unwrap();
+    for expected_wait in [100, 200, 400] {
+        let d = get(&mut b, q).unwrap();
+        b.nack(d.tag, true, None).unwrap();
+        clock.advance(expected_wait - 1);
+        assert!(get(&mut b, q).is_none(), "not before {expected_wait}");
+        clock.advance(1);
+    }
+    let d = get(&mut b, q).unwrap();
+    assert_eq!(d.delivery_count, 4);
+    b.nack(d.tag, true, Some(0)).unwrap();
+    assert_eq!(get(&mut b, q).map(|d| d.delivery_count), Some(5), "explicit delay overrides the backoff");
+}
+
+#[test]
+fn backoff_jitter_comes_from_the_injected_rng() {
+    let run = |seed| {
+        let clock = ManualClock::new(0);
+        let mut b: B = Broker::new(clock.clone(), SplitMix64::new(seed));
+        let backoff = Backoff { kind: BackoffKind::Fixed, base: 1_000_000, max: None, jitter: true };
+        let q = b.declare_queue("q", opts(|o| o.backoff = backoff)).unwrap();
+        b.send(q, msg("a")).unwrap();
+        let d = b.get(q).unwrap().unwrap();
+        b.nack(d.tag, true, None).unwrap();
+        b.next_deadline()
+    };
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1), run(2));
+    assert!(run(3).is_some_and(|at| at <= 1_000_000));
+}
+
+#[test]
+fn requeue_returns_to_original_position() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", None).unwrap();
+    b.send_batch(q, vec![msg("a"), msg("b"), msg("c")]).unwrap();
+    let a = get(&mut b, q).unwrap();
+    let bb = get(&mut b, q).unwrap();
+    b.nack(bb.tag, true, None).unwrap();
+    b.nack(a.tag, true, None).unwrap();
+    assert_eq!(payloads(&mut b, q), ["a", "b", "c"]);
+}
+
+#[test]
+fn nack_without_requeue_is_rejected_and_delivery_limit_applies() {
+    let (mut b, clock) = broker();
+    let q = b.declare_queue("q", opts(|o| {
+        o.max_deliveries = 2;
+        o.lease = 10;
+        o.dead_letter = DeadLetterTarget::Named("graveyard".into());
+    }))
+    .unwrap();
+    b.send(q, msg("rej")).unwrap();
+    let d = get(&mut b, q).unwrap();
+    assert_eq!(code(b.nack(d.tag, false, Some(5))), ErrorCode::InvalidArgument);
+    b.nack(d.tag, false, None).unwrap();
+    let grave = b.queue_id("graveyard");
+    assert!(grave.is_some());
+    assert_eq!(dead_letters(&mut b), [(q, grave, DeadLetterReason::Rejected)]);
+
+    b.send(q, msg("slow")).unwrap();
+    get(&mut b, q).unwrap();
+    clock.advance(10);
+    let second = get(&mut b, q).unwrap();
+    assert_eq!(second.delivery_count, 2);
+    clock.advance(10);
+    b.advance();
+    assert_eq!(dead_letters(&mut b), [(q, grave, DeadLetterReason::DeliveryLimit)]);
+    let s = b.queue_stats(q).unwrap();
+    assert_eq!((s.dead_lettered, s.nacked, s.redelivered), (2, 1, 1));
+    assert_eq!(payloads(&mut b, grave.unwrap()), ["rej", "slow"]);
+}
+
+#[test]
+fn implicit_dead_letter_queue_discards_and_can_adopt_options() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", None).unwrap();
+    b.send(q, msg("a")).unwrap();
+    let d = get(&mut b, q).unwrap();
+    b.nack(d.tag, false, None).unwrap();
+    let dlq = b.queue_id("q.dlq").unwrap();
+    let d = get(&mut b, dlq).unwrap();
+    assert_eq!((d.payload, d.delivery_count), ("a", 1));
+    b.nack(d.tag, false, None).unwrap();
+    assert_eq!(dead_letters(&mut b), [(q, Some(dlq), DeadLetterReason::Rejected), (dlq, None, DeadLetterReason::Rejected)]);
+    assert_eq!(b.queue_id("q.dlq.dlq"), None);
+    assert_eq!(b.declare_queue("q.dlq", opts(|o| o.lease = 7)), Ok(dlq));
+    assert_eq!(code(b.declare_queue("q.dlq", None).and_then(|_| b.declare_queue("q.dlq", opts(|o| o.lease = 8)))), ErrorCode::InvalidArgument);
+}
+
+#[test]
+fn self_target_and_full_target_discard() {
+    let (mut b, _) = broker();
+    let me = b.declare_queue("me", opts(|o| o.dead_letter = DeadLetterTarget::Named("me".into()))).unwrap();
+    b.send(me, msg("a")).unwrap();
+    let d = get(&mut b, me).unwrap();
+    b.nack(d.tag, false, None).unwrap();
+    assert_eq!(dead_letters(&mut b), [(me, None, DeadLetterReason::Rejected)]);
+    assert!(get(&mut b, me).is_none());
+
+    let full = b.declare_queue("full", opts(|o| o.max_length = Some(1))).unwrap();
+    let dropper = b.declare_queue("dropper", opts(|o| {
+        o.max_length = Some(1);
+        o.overflow = Overflow::DropOldest;
+    }))
+    .unwrap();
+    let src = b.declare_queue("src", opts(|o| o.dead_letter = DeadLetterTarget::Named("full".into()))).unwrap();
+    let src2 = b.declare_queue("src2", opts(|o| o.dead_letter = DeadLetterTarget::Named("dropper".into()))).unwrap();
+    b.send(full, msg("x")).unwrap();
+    b.send(dropper, msg("y")).unwrap();
+    b.send(src, msg("a")).unwrap();
+    b.send(src2, msg("b")).unwrap();
+    for q in [src, src2] {
+        let d = get(&mut b, q).unwrap();
+        b.nack(d.tag, false, None).unwrap();
+    }
+    assert_eq!(
+        dead_letters(&mut b),
+        [
+            (src, None, DeadLetterReason::Rejected),
+            (dropper, None, DeadLetterReason::MaxLen),
+            (src2, Some(dropper), DeadLetterReason::Rejected)
+        ]
+    );
+    assert_eq!(payloads(&mut b, full), ["x"]);
+    assert_eq!(payloads(&mut b, dropper), ["b"]);
+}
+
+#[test]
+fn dead_letter_queue_ttl_applies_to_arrivals() {
+    let (mut b, clock) = broker();
+    let q = b.declare_queue("q", None).unwrap();
+    b.declare_queue("q.dlq", opts(|o| o.ttl = Some(100))).unwrap();
+    b.send(q, msg("a")).unwrap();
+    let d = get(&mut b, q).unwrap();
+    b.nack(d.tag, false, None).unwrap();
+    clock.advance(100);
+    b.advance();
+    let dlq = b.queue_id("q.dlq").unwrap();
+    assert_eq!(b.queue_stats(dlq).unwrap().expired, 1);
+}
+
+// ---- dedup -------------------------------------------------------------------------
+
+#[test]
+fn dedup_window_accepts_but_does_not_enqueue_twice() {
+    let (mut b, clock) = broker();
+    let q = b.declare_queue("q", opts(|o| o.dedup_window = Some(1_000))).unwrap();
+    let id = |s: &str| with("p", |m| m.id = Some(s.into()));
+    assert_eq!(b.send(q, id("k")).unwrap(), MessageId::Given("k".into()));
+    assert_eq!(b.send(q, id("k")).unwrap(), MessageId::Given("k".into()));
+    assert_eq!(b.queue_stats(q).unwrap().ready, 1);
+    let d = get(&mut b, q).unwrap();
+    b.ack(d.tag).unwrap();
+    b.send(q, id("k")).unwrap();
+    assert!(get(&mut b, q).is_none(), "still a duplicate after the ack");
+    let ids = b.send_batch(q, vec![id("x"), id("x"), msg("auto"), msg("auto")]).unwrap();
+    assert_eq!(ids.len(), 4);
+    assert_eq!(ids[0], ids[1]);
+    assert_ne!(ids[2], ids[3], "generated ids are never dedup keys");
+    assert_eq!(b.queue_stats(q).unwrap().ready, 3);
+    clock.advance(1_000);
+    b.send(q, id("k")).unwrap();
+    assert_eq!(b.queue_stats(q).unwrap().ready, 4, "window over");
+}
+
+#[test]
+fn without_a_window_ids_are_not_deduplicated() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", None).unwrap();
+    for _ in 0..2 {
+        b.send(q, with("p", |m| m.id = Some("same".into()))).unwrap();
+    }
+    assert_eq!(b.queue_stats(q).unwrap().ready, 2);
+}
+
+#[test]
+fn duplicate_within_a_batch_needs_no_capacity() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", opts(|o| {
+        o.dedup_window = Some(10);
+        o.max_length = Some(1);
+    }))
+    .unwrap();
+    let id = || with("p", |m| m.id = Some("k".into()));
+    b.send_batch(q, vec![id(), id(), id()]).unwrap();
+    assert_eq!(b.queue_stats(q).unwrap().ready, 1);
+}
+
+// ---- routing -----------------------------------------------------------------------
+
+#[test]
+fn publish_routes_once_per_queue_and_fans_out() {
+    let (mut b, _) = broker();
+    let orange = b.declare_queue("orange", None).unwrap();
+    let all = b.declare_queue("all", None).unwrap();
+    b.bind("*.orange.*", orange).unwrap();
+    b.bind("quick.#", orange).unwrap();
+    b.bind("#", all).unwrap();
+    let ids = b.publish("quick.orange.rabbit", with("r", |m| m.id = Some("m1".into()))).unwrap();
+    assert_eq!(ids, [MessageId::Given("m1".into()), MessageId::Given("m1".into())]);
+    assert_eq!(payloads(&mut b, orange), ["r"]);
+    assert_eq!(payloads(&mut b, all), ["r"]);
+    assert_eq!(b.publish("", msg("empty")).unwrap().len(), 1, "# matches the empty key");
+    b.unbind("#", all).unwrap();
+    b.unbind("#", all).unwrap();
+    assert_eq!(b.publish("lazy", msg("none")).unwrap(), []);
+    assert_eq!(code(b.bind("a*", orange)), ErrorCode::InvalidArgument);
+    assert_eq!(code(b.publish(&"k".repeat(256), msg("x"))), ErrorCode::InvalidArgument);
+}
+
+#[test]
+fn publish_is_all_or_nothing_across_queues() {
+    let (mut b, _) = broker();
+    let open = b.declare_queue("open", None).unwrap();
+    let full = b.declare_queue("full", opts(|o| o.max_length = Some(1))).unwrap();
+    b.send(full, msg("x")).unwrap();
+    b.bind("k", open).unwrap();
+    b.bind("k", full).unwrap();
+    assert_eq!(code(b.publish("k", msg("y"))), ErrorCode::QueueFull);
+    assert_eq!(b.queue_stats(open).unwrap().ready, 0);
+}
+
+// ---- request/reply -----------------------------------------------------------------
+
+#[test]
+fn request_reply_resolves_and_acks() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("rpc", None).unwrap();
+    let r = b.request(q, msg("ping"), Some(1_000)).unwrap();
+    let d = get(&mut b, q).unwrap();
+    assert_eq!(d.request, Some(r));
+    b.reply(d.tag, "pong").unwrap();
+    assert_eq!(b.drain_effects().collect::<Vec<_>>(), [Effect::Reply { request: r, payload: "pong" }]);
+    assert_eq!(code(b.ack(d.tag)), ErrorCode::StaleDelivery);
+    assert_eq!(b.queue_stats(q).unwrap().acked, 1);
+    assert_eq!(b.next_deadline(), None, "the timeout timer is pruned once answered");
+
+    b.send(q, msg("plain")).unwrap();
+    let d = get(&mut b, q).unwrap();
+    assert_eq!(code(b.reply(d.tag, "x")), ErrorCode::InvalidArgument);
+    b.ack(d.tag).unwrap();
+    assert_eq!(code(b.request(q, msg("x"), Some(0))), ErrorCode::InvalidArgument);
+}
+
+#[test]
+fn request_times_out_or_is_cancelled() {
+    let (mut b, clock) = broker();
+    let q = b.declare_queue("rpc", None).unwrap();
+    let slow = b.request(q, msg("a"), Some(100)).unwrap();
+    let cancelled = b.request(q, msg("b"), None).unwrap();
+    assert_ne!(slow, cancelled);
+    clock.advance(100);
+    b.advance();
+    assert_eq!(b.drain_effects().collect::<Vec<_>>(), [Effect::RequestTimedOut { request: slow }]);
+    b.cancel_request(cancelled);
+    for _ in 0..2 {
+        let d = get(&mut b, q).unwrap();
+        b.reply(d.tag, "late").unwrap();
+    }
+    assert_eq!(b.drain_effects().count(), 0, "nobody is waiting any more");
+}
+
+// ---- stats -----------------------------------------------------------------------------
+
+#[test]
+fn latency_percentiles_and_throughput() {
+    let (mut b, clock) = broker();
+    let q = b.declare_queue("q", None).unwrap();
+    for wait in 1..=100 {
+        b.send(q, msg("m")).unwrap();
+        let d = get(&mut b, q).unwrap();
+        clock.advance(wait);
+        b.ack(d.tag).unwrap();
+    }
+    let s = b.queue_stats(q).unwrap();
+    assert_eq!(s.latency_p50, 50.0);
+    assert!((s.latency_p95 - 95.0).abs() <= 95.0 * 0.02, "{}", s.latency_p95);
+    assert!((s.latency_p99 - 99.0).abs() <= 99.0 * 0.02, "{}", s.latency_p99);
+    // The last 10 s held the acks after t = 1000 + 5050 - 10000 ... all of them here
+    // fall in the window only partly: count them from the clock.
+    let now = 1_000 + 5_050;
+    let in_window = (1..=100u64).scan(1_000, |t, w| {
+        *t += w;
+        Some(*t)
+    });
+    let recent = in_window.filter(|t| t / 1_000 + 10 > now / 1_000).count();
+    assert_eq!(s.throughput_per_sec, recent as f64 / 10.0);
+    clock.advance(20_000);
+    assert_eq!(b.queue_stats(q).unwrap().throughput_per_sec, 0.0);
+}
+
+// ---- records, replay, recovery -------------------------------------------------------
+
+fn busy_broker() -> (B, ManualClock, QueueId) {
+    let (mut b, clock) = broker();
+    b.set_recording(true);
+    let backoff = Backoff { kind: BackoffKind::Fixed, base: 40, max: None, jitter: true };
+    let q = b
+        .declare_queue("work", opts(|o| {
+            o.lease = 100;
+            o.max_deliveries = 3;
+            o.backoff = backoff;
+            o.dedup_window = Some(500);
+            o.max_length = Some(6);
+            o.overflow = Overflow::DropOldest;
+        }))
+        .unwrap();
+    let logs = b.declare_queue("logs", None).unwrap();
+    b.bind("work.#", q).unwrap();
+    b.bind("#", logs).unwrap();
+    b.bind("tmp", logs).unwrap();
+    b.unbind("tmp", logs).unwrap();
+    for i in 0..8u8 {
+        b.send(q, with("w", |m| {
+            m.priority = i % 3;
+            m.delay = u64::from(i) * 7;
+            m.ttl = (i % 4 == 0).then_some(60);
+            m.id = (i % 2 == 0).then(|| format!("id{}", i % 3).into());
+        }))
+        .unwrap();
+        clock.advance(5);
+    }
+    b.publish("work.x", msg("routed")).unwrap();
+    b.request(q, msg("req"), Some(30)).unwrap();
+    let c = b.subscribe(q, Subscription { prefetch: 2, ..Default::default() }).unwrap();
+    clock.advance(20);
+    let first = get(&mut b, q).unwrap();
+    b.nack(first.tag, true, None).unwrap();
+    if let Some(d) = get(&mut b, q) {
+        b.extend_lease(d.tag, 250).unwrap();
+    }
+    clock.advance(120);
+    b.advance();
+    if let Some(d) = get(&mut b, q) {
+        b.ack(d.tag).unwrap();
+    }
+    b.cancel(c);
+    b.purge(logs).unwrap();
+    b.send(logs, msg("kept")).unwrap();
+    b.drain_effects().for_each(drop);
+    (b, clock, q)
+}
+
+#[test]
+fn replay_reproduces_the_durable_state() {
+    let (mut live, clock, _) = busy_broker();
+    let records = live.take_records();
+    assert!(records.len() > 20);
+    let mut replayed = B::replay(clock.clone(), SplitMix64::new(0), records.clone()).unwrap();
+    assert!(replayed.same_durable_state(&live));
+    assert!(replayed.take_records().is_empty(), "recording is off after replay");
+
+    // Later records extend the same state on both sides.
+    clock.advance(1_000);
+    live.advance();
+    replayed.advance();
+    assert!(replayed.same_durable_state(&live));
+
+    // A truncated log is a different state, and a nonsense one is refused.
+    let shorter = B::replay(clock.clone(), SplitMix64::new(0), records[..records.len() - 1].to_vec()).unwrap();
+    assert!(!shorter.same_durable_state(&live));
+    let bogus = vec![Record::Acked { tag: DeliveryTag(77), at: 0 }];
+    assert_eq!(B::replay(clock, SplitMix64::new(0), bogus).err().map(|e| e.code), Some(ErrorCode::Storage));
+}
+
+#[test]
+fn replayed_leases_expire_and_recover_in_flight_returns_them() {
+    let (mut b, clock) = broker();
+    b.set_recording(true);
+    let q = b.declare_queue("q", opts(|o| o.lease = 100)).unwrap();
+    b.send_batch(q, vec![msg("a"), msg("b"), msg("c")]).unwrap();
+    let _c = b.subscribe(q, Subscription { prefetch: 2, ..Default::default() }).unwrap();
+    let records = b.take_records();
+
+    let mut expiring = B::replay(clock.clone(), SplitMix64::new(0), records.clone()).unwrap();
+    assert_eq!(expiring.queue_stats(q).unwrap().in_flight, 2);
+    assert_eq!(expiring.next_deadline(), Some(1_100));
+    clock.advance(100);
+    expiring.advance();
+    assert_eq!(expiring.queue_stats(q).unwrap().ready, 3);
+
+    let mut recovering = B::replay(clock.clone(), SplitMix64::new(0), records).unwrap();
+    recovering.recover_in_flight();
+    let redelivered = recovering.drain_effects().filter(|e| matches!(e, Effect::Redelivered { .. })).count();
+    assert_eq!(redelivered, 2);
+    let d = recovering.get(q).unwrap().unwrap();
+    assert_eq!((d.payload, d.redelivered, d.delivery_count), ("a", true, 2));
 }
