@@ -1,0 +1,9 @@
+// Browser, worker and bundler entry: top-level await instantiates the wasm
+// next to this file, so importers get a ready module with no init() call.
+import init from '../pkg/ferrymq.js';
+import { boot } from './boot.js';
+
+await init({ module_or_path: new URL('./ferrymq_bg.wasm', import.meta.url) });
+boot();
+
+export * from './api.js';

@@ -1,0 +1,11 @@
+// Node entry, bundled to CommonJS: instantiates the wasm synchronously, so
+// both require() and import get a ready module with no init() call.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initSync } from '../pkg/ferrymq.js';
+import { boot } from './boot.js';
+
+initSync({ module: readFileSync(join(__dirname, 'ferrymq_bg.wasm')) });
+boot();
+
+export * from './api.js';

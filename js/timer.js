@@ -1,0 +1,35 @@
+// One host timer per broker or scheduler, armed at the core's next deadline.
+// Uses the global setTimeout, so it works in Node, pages and workers.
+
+// setTimeout fires at once for delays above 2^31-1 ms; waking early is harmless.
+const MAX_DELAY = 2 ** 31 - 1;
+
+export class HostTimer {
+  #fire;
+  #handle = undefined;
+  #at = Infinity;
+
+  /** @param {() => void} fire called when the armed deadline is reached */
+  constructor(fire) {
+    this.#fire = fire;
+  }
+
+  /** Arms for epoch-ms `at`, or disarms when `at` is negative (no deadline). */
+  arm(at, now) {
+    if (at < 0) return this.cancel();
+    if (at === this.#at) return;
+    this.cancel();
+    this.#at = at;
+    this.#handle = setTimeout(() => {
+      this.#handle = undefined;
+      this.#at = Infinity;
+      this.#fire();
+    }, Math.min(MAX_DELAY, Math.max(0, at - now)));
+  }
+
+  cancel() {
+    if (this.#handle !== undefined) clearTimeout(this.#handle);
+    this.#handle = undefined;
+    this.#at = Infinity;
+  }
+}

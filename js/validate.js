@@ -1,0 +1,49 @@
+// Boundary checks: every argument is checked here, before it reaches wasm,
+// so bad input becomes a TypeError/RangeError naming it and never a trap.
+import { rangeError, typeError } from './errors.js';
+
+/** `undefined` becomes `{}`; unknown keys are rejected so typos don't pass silently. */
+export function options(argument, value, allowed) {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw typeError(argument, 'an object', value);
+  }
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw typeError(`${argument}.${key}`, `one of ${allowed.join(', ')} (unknown option)`, key);
+  }
+  return value;
+}
+
+export function string(argument, value) {
+  if (typeof value !== 'string') throw typeError(argument, 'a string', value);
+  if (value.length === 0) throw rangeError(argument, 'a non-empty string', value);
+  return value;
+}
+
+/** A duration in ms: finite and >= 0. */
+export function duration(argument, value) {
+  if (typeof value !== 'number') throw typeError(argument, 'a number of milliseconds', value);
+  if (!(value >= 0) || value === Infinity) throw rangeError(argument, 'a finite number of milliseconds >= 0', value);
+  return value;
+}
+
+/** An integer count in [min, max]; `Infinity` only when `infinite` is set. */
+export function count(argument, value, min, max = Number.MAX_SAFE_INTEGER, infinite = false) {
+  if (typeof value !== 'number') throw typeError(argument, 'a number', value);
+  if (infinite && value === Infinity) return value;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const upper = infinite ? 'Infinity' : max;
+    throw rangeError(argument, `an integer from ${min} to ${upper}`, value);
+  }
+  return value;
+}
+
+export function boolean(argument, value) {
+  if (typeof value !== 'boolean') throw typeError(argument, 'a boolean', value);
+  return value;
+}
+
+export function fn(argument, value) {
+  if (typeof value !== 'function') throw typeError(argument, 'a function', value);
+  return value;
+}

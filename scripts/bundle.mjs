@@ -1,0 +1,33 @@
+// Assembles dist/ from the wasm-bindgen output in pkg/ and the wrapper in js/:
+//   ferrymq.cjs  Node (require and, through ferrymq.mjs, import): loads the wasm synchronously
+//   browser.js   browsers, workers and bundlers: one ES module, top-level await instantiation
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+
+rmSync('dist', { recursive: true, force: true });
+mkdirSync('dist');
+
+const common = { bundle: true, legalComments: 'none', logLevel: 'warning' };
+await build({
+  ...common,
+  entryPoints: ['js/entry-node.js'],
+  outfile: 'dist/ferrymq.cjs',
+  format: 'cjs',
+  platform: 'node',
+  target: 'node18',
+  // The web glue's default init() mentions import.meta.url; Node never calls it.
+  logOverride: { 'empty-import-meta': 'silent' },
+});
+await build({
+  ...common,
+  entryPoints: ['js/entry-browser.js'],
+  outfile: 'dist/browser.js',
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+});
+// One instance for import and require in Node, so `instanceof FerryError` holds across both.
+writeFileSync('dist/ferrymq.mjs', "export * from './ferrymq.cjs';\n");
+copyFileSync('pkg/ferrymq_bg.wasm', 'dist/ferrymq_bg.wasm');
+copyFileSync('js/index.d.ts', 'dist/index.d.ts');
+copyFileSync('js/index.d.ts', 'dist/index.d.cts');

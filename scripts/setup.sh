@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Brings a machine to what the build and tests need. Idempotent: each step
+# checks first and costs nothing when already done.
+#   scripts/setup.sh            toolchain + npm packages
+#   scripts/setup.sh --browser  also Debian's Chromium for the browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# The CLI must be exactly the crate's version: the two share a schema.
+want=$(sed -n 's/^wasm-bindgen = "=\([^"]*\)".*/\1/p' Cargo.toml)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  say "installing wasm-bindgen-cli $want (found '${have:-none}'; takes a few minutes)"
+  # Not --locked: the crates index here can lag the CLI's lock file.
+  cargo install wasm-bindgen-cli --version "=$want" --force
+fi
+
+# npm ci wipes node_modules, so run it only when the lock file changed.
+stamp=node_modules/.ferrymq-lock.sha256
+if [ ! -f "$stamp" ] || ! sha256sum --status -c "$stamp" 2>/dev/null; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  sha256sum package-lock.json > "$stamp"
+fi
+
+if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null; then
+  say "installing Debian chromium for the browser tests"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi

@@ -1,0 +1,26 @@
+//! Numbers shared with `js/wire.js`: effect records are `STRIDE` f64s; the
+//! JS values they mention follow in a separate array, in order.
+
+use crate::core::time::Millis;
+
+pub const STRIDE: usize = 8;
+
+pub const DELIVER: f64 = 1.0;
+pub const WAIT_EXPIRED: f64 = 2.0;
+pub const DEAD_LETTERED: f64 = 3.0;
+pub const EXPIRED: f64 = 4.0;
+pub const REDELIVERED: f64 = 5.0;
+pub const REPLY: f64 = 6.0;
+pub const REQUEST_TIMED_OUT: f64 = 7.0;
+
+pub const NONE: f64 = -1.0;
+
+/// A JS duration or deadline; the wrapper passes NONE (or any negative or
+/// non-finite number) for "absent".
+pub fn millis(value: f64) -> Option<Millis> {
+    (value.is_finite() && value >= 0.0).then_some(value as Millis)
+}
+
+pub fn from_millis(value: Option<Millis>) -> f64 {
+    value.map_or(NONE, |m| m as f64)
+}
