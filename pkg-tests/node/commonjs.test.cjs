@@ -1,0 +1,21 @@
+// The same package through require(), and one class shared with import.
+const assert = require('node:assert/strict');
+const { test } = require('node:test');
+const ferrymq = require('ferrymq');
+
+test('require gives a working Broker and Scheduler', async () => {
+  const broker = new ferrymq.Broker();
+  const queue = broker.queue('cjs');
+  await queue.send('from cjs');
+  const message = await queue.receive();
+  assert.equal(message.payload, 'from cjs');
+  await message.ack();
+  await broker.close();
+  assert.equal(await new ferrymq.Scheduler({ concurrency: 1 }).add(() => 7), 7);
+});
+
+test('require and import load one instance', async () => {
+  const esm = await import('ferrymq');
+  assert.equal(esm.FerryError, ferrymq.FerryError);
+  assert.equal(esm.Broker, ferrymq.Broker);
+});

@@ -1,0 +1,40 @@
+// Compiled with `tsc --noEmit` against the installed package: a user's view
+// of the API. A wrong or missing type here fails the build.
+import { Broker, FerryError, Scheduler, type Message, type MessageId } from 'ferrymq';
+
+interface Order {
+  sku: string;
+  quantity: number;
+}
+
+export async function broker(): Promise<void> {
+  await using broker = new Broker();
+  const orders = broker.queue<Order>('orders', { leaseMs: 5_000 });
+  const id: MessageId = await orders.send({ sku: 'A-1', quantity: 2 }, { priority: 5, delayMs: 0, headers: { tenant: 't1' } });
+  const message: Message<Order> | null = await orders.receive({ waitMs: 100 });
+  if (message !== null) {
+    const quantity: number = message.payload.quantity;
+    const count: number = message.deliveryCount;
+    void [id, quantity, count, message.redelivered, message.enqueuedAt, message.headers['tenant']];
+    await message.ack();
+  }
+  const consumer = orders.consume(async (m) => {
+    if (m.payload.quantity < 0) await m.nack({ requeue: false });
+  }, { prefetch: 8, autoAck: true });
+  if (consumer.active) await consumer.cancel();
+  // @ts-expect-error payloads are typed per queue
+  await orders.send('not an order');
+}
+
+export async function scheduler(): Promise<number> {
+  const scheduler = new Scheduler({ concurrency: 4 });
+  const n: number = await scheduler.add(async ({ attempt }) => attempt * 2);
+  const s: string = await scheduler.add(() => 'sync result');
+  await scheduler.onIdle();
+  void [s, scheduler.size, scheduler.pending];
+  return n;
+}
+
+export function codeOf(error: unknown): string | undefined {
+  return error instanceof FerryError ? error.code : undefined;
+}

@@ -1,0 +1,19 @@
+// Packs the package with `npm pack` and installs the tarball into a fresh
+// consumer project under .artifacts/consumer, as a user would; the package
+// tests run there so `import 'ferrymq'` resolves through the real exports map.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+const artifacts = resolve('.artifacts');
+const consumer = resolve(artifacts, 'consumer');
+mkdirSync(artifacts, { recursive: true });
+rmSync(consumer, { recursive: true, force: true });
+mkdirSync(consumer);
+
+const npm = (args, cwd) => execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8' });
+const [{ filename }] = JSON.parse(npm(['pack', '--json', '--pack-destination', artifacts], '.'));
+writeFileSync(resolve(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
+npm(['install', '--no-package-lock', resolve(artifacts, filename)], consumer);
+cpSync('pkg-tests', consumer, { recursive: true });
+console.log(`installed ${filename} into ${consumer}`);

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `npm test`: every test, every time. Set-up first (idempotent), then the
+# Rust core natively, then the packed npm package in Node and in Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "set-up"
+bash scripts/setup.sh --browser
+
+step "core stays target-independent"
+# Also enforced by Cargo.toml (wasm crates exist only for wasm32); this names the file.
+if grep -rnE '\b(wasm_bindgen|js_sys|web_sys)\b' src/core; then
+  echo "src/core must not use wasm crates: move that code to src/bindings" >&2
+  exit 1
+fi
+
+step "core: cargo test"
+cargo test
+
+step "build the package"
+bash scripts/build.sh
+
+step "pack and install into a fresh consumer project"
+node scripts/pack.mjs
+
+export FERRYMQ_REPO="$PWD"
+cd .artifacts/consumer
+
+step "types: tsc --noEmit on a consumer file"
+"$FERRYMQ_REPO/node_modules/.bin/tsc" -p types
+
+step "package in Node (ESM and CommonJS)"
+node --test node/*.test.mjs node/*.test.cjs
+
+step "package and demo in headless Chromium"
+node --test --test-concurrency=1 browser/*.test.mjs
