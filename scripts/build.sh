@@ -8,4 +8,9 @@ cargo build --quiet --lib --release --target wasm32-unknown-unknown
 rm -rf pkg
 wasm-bindgen --target web --weak-refs --out-dir pkg --out-name ferrymq \
   target/wasm32-unknown-unknown/release/ferrymq.wasm
+# -O3 measured: 20% smaller (10% gzipped), no slower. The features are the
+# ones rustc emits for wasm32; enabling more would break Node 20.
+node_modules/.bin/wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  pkg/ferrymq_bg.wasm -o pkg/ferrymq_bg.wasm
 node scripts/bundle.mjs
