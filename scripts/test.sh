@@ -5,6 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+# node --test, failing the run when any test was skipped or left as todo.
+node_tests() {
+  local log
+  log=$(mktemp)
+  node --test --test-reporter=tap "$@" | tee "$log"
+  if ! grep -qx '# skipped 0' "$log" || ! grep -qx '# todo 0' "$log"; then
+    echo "a test was skipped or marked todo: every test must run" >&2
+    exit 1
+  fi
+}
+
 step "set-up"
 bash scripts/setup.sh --browser
 
@@ -31,7 +42,7 @@ step "types: tsc --noEmit on a consumer file"
 "$FERRYMQ_REPO/node_modules/.bin/tsc" -p types
 
 step "package in Node (ESM and CommonJS)"
-node --test node/*.test.mjs node/*.test.cjs
+node_tests node/*.test.mjs node/*.test.cjs
 
-step "package and demo in headless Chromium"
-node --test --test-concurrency=1 browser/*.test.mjs
+step "package (no bundler, and under Vite) and demo in headless Chromium"
+node_tests --test-concurrency=1 browser/*.test.mjs
