@@ -39,10 +39,6 @@ impl DedupWindow {
             }
         }
     }
-
-    pub fn len(&self) -> usize {
-        self.until.len()
-    }
 }
 
 #[cfg(test)]
@@ -58,10 +54,10 @@ mod tests {
         assert!(!d.contains("b", 0));
         d.insert("b", 50, 150);
         d.insert("a", 120, 220);
-        assert_eq!(d.len(), 2);
+        assert_eq!(d.until.len(), 2);
         assert!(d.contains("a", 200));
         d.insert("c", 160, 260);
         assert!(!d.contains("b", 160));
-        assert_eq!(d.len(), 2, "b was pruned, a kept its newer entry");
+        assert_eq!(d.until.len(), 2, "b was pruned, a kept its newer entry");
     }
 }

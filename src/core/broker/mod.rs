@@ -405,6 +405,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
 
     /// Rebuilds a broker from its log. Consumers, waiters and requests are
     /// not in it; leases come back with their deadlines and expire as usual.
+    /// Nothing is processed yet: turn recording on before the first
+    /// `advance()`, so what it does for the time that passed is logged too.
     pub fn replay(clock: C, rng: R, records: impl IntoIterator<Item = Record<P>>) -> Result<Self, CoreError> {
         let mut broker = Self::new(clock, rng);
         for rec in records {
@@ -513,6 +515,14 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// expired message is never delivered, even in the millisecond its
     /// expiry timer shares with the delivery.
     fn next_due(&mut self, q: QueueId) -> Option<u64> {
+        let now = self.now;
+        if let Some(queue) = self.state.queues.get_mut(q.0 as usize) {
+            // A message due this very millisecond may still wait for its
+            // Promote timer, queued behind the one being fired now.
+            if queue.ready.earliest_delayed().is_some_and(|at| at <= now) {
+                queue.ready.promote(now);
+            }
+        }
         loop {
             let seq = self.state.queue(q)?.ready.head()?.seq;
             if !self.state.messages.get(&seq)?.is_expired(self.now) {

@@ -1,0 +1,554 @@
+//! State-machine model test of the broker (method T1): random operations,
+//! each checked against a reference model kept in plain Vecs.
+//!
+//! The model follows the broker through its effects, in the order they are
+//! emitted, and checks each one: a delivery must be the model's head of the
+//! queue (priority, then ready time, then send order) at that moment, not
+//! early, not expired, never of an acked message, within the consumer's
+//! prefetch; a return or dead-letter must have a cause and the right reason.
+//! After every operation the counts must agree, so nothing is lost and
+//! nothing unexpected appears. Time moves from one deadline to the next, and
+//! "replay" rebuilds the broker from its whole log and carries on with it.
+
+use std::cmp::Reverse;
+use std::collections::{HashSet, VecDeque};
+
+use ferrymq::core::broker::{
+    Broker, ConsumerId, DeadLetterReason, Delivery, DeliveryTag, Effect, MessageId, Outgoing, Overflow, QueueId,
+    QueueOptions, Record, Subscription,
+};
+use ferrymq::core::error::ErrorCode;
+use ferrymq::core::rng::SplitMix64;
+use ferrymq::core::time::{Clock, ManualClock, Millis};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+
+const LEASE: Millis = 100;
+const MAX_DELIVERIES: u32 = 3;
+const MAX_LEN: usize = 8;
+/// Longer than any run, so a caller id names one message for good.
+const DEDUP_WINDOW: Millis = 1_000_000;
+
+#[derive(Clone, Debug)]
+struct Spec {
+    priority: u8,
+    delay: Millis,
+    ttl: Option<Millis>,
+    id: Option<u8>,
+}
+
+#[derive(Clone, Debug)]
+enum Nack {
+    Requeue,
+    Delay(Millis),
+    DeadLetter,
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Send(Spec),
+    Batch(Vec<Spec>),
+    BadSend,
+    Get,
+    Ack(usize),
+    StaleAck(usize),
+    Nack(usize, Nack),
+    Subscribe(u32),
+    Cancel(usize),
+    Advance(Millis),
+    Purge,
+    Extend(usize, Millis),
+    Replay,
+    Recover,
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (
+        0..3u8,
+        prop_oneof![Just(0), Just(0), Just(10), Just(50)],
+        prop_oneof![Just(None), Just(Some(30)), Just(Some(200))],
+        prop::option::weighted(0.3, 0..6u8),
+    )
+        .prop_map(|(priority, delay, ttl, id)| Spec { priority, delay, ttl, id })
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        5 => spec().prop_map(Op::Send),
+        2 => prop::collection::vec(spec(), 1..5).prop_map(Op::Batch),
+        1 => Just(Op::BadSend),
+        4 => Just(Op::Get),
+        4 => any::<usize>().prop_map(Op::Ack),
+        1 => any::<usize>().prop_map(Op::StaleAck),
+        3 => (any::<usize>(), prop_oneof![Just(Nack::Requeue), (1..80u64).prop_map(Nack::Delay), Just(Nack::DeadLetter)])
+            .prop_map(|(i, n)| Op::Nack(i, n)),
+        1 => (1..4u32).prop_map(Op::Subscribe),
+        1 => any::<usize>().prop_map(Op::Cancel),
+        4 => prop_oneof![1..20u64, 20..160u64].prop_map(Op::Advance),
+        1 => Just(Op::Purge),
+        1 => (any::<usize>(), prop_oneof![Just(0u64), 1..200u64]).prop_map(|(i, by)| Op::Extend(i, by)),
+        1 => Just(Op::Replay),
+        1 => Just(Op::Recover),
+    ]
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Status {
+    Queued,
+    InFlight { tag: DeliveryTag, deadline: Millis, owner: Option<ConsumerId> },
+    Acked,
+    Dead(DeadLetterReason),
+    Purged,
+}
+
+#[derive(Clone, Debug)]
+struct Msg {
+    id: MessageId,
+    priority: u8,
+    ready_at: Millis,
+    expires_at: Option<Millis>,
+    deliveries: u32,
+    status: Status,
+}
+
+impl Msg {
+    fn expired(&self, now: Millis) -> bool {
+        self.expires_at.is_some_and(|e| e <= now)
+    }
+}
+
+/// Which failures and dead-letters the current operation may cause.
+#[derive(Default)]
+struct Allowed {
+    failing: HashSet<DeliveryTag>,
+    rejected: Option<DeliveryTag>,
+    /// Messages (by payload) overflow must drop, in order.
+    drops: VecDeque<usize>,
+}
+
+type B = Broker<usize, ManualClock, SplitMix64>;
+
+struct Harness {
+    broker: B,
+    clock: ManualClock,
+    q: QueueId,
+    drop_oldest: bool,
+    /// Indexed by payload.
+    msgs: Vec<Msg>,
+    consumers: Vec<(ConsumerId, u32)>,
+    seen_ids: HashSet<u8>,
+    settled_tags: Vec<DeliveryTag>,
+    log: Vec<Record<usize>>,
+    allowed: Allowed,
+}
+
+fn options(drop_oldest: bool) -> QueueOptions {
+    QueueOptions {
+        lease: LEASE,
+        max_deliveries: MAX_DELIVERIES,
+        max_length: Some(MAX_LEN),
+        overflow: if drop_oldest { Overflow::DropOldest } else { Overflow::Reject },
+        dedup_window: Some(DEDUP_WINDOW),
+        ..QueueOptions::default()
+    }
+}
+
+impl Harness {
+    fn new(drop_oldest: bool) -> Self {
+        let clock = ManualClock::new(10_000);
+        let mut broker = Broker::new(clock.clone(), SplitMix64::new(1));
+        broker.set_recording(true);
+        let q = broker.declare_queue("main", Some(options(drop_oldest))).expect("declare");
+        Self {
+            broker,
+            clock,
+            q,
+            drop_oldest,
+            msgs: Vec::new(),
+            consumers: Vec::new(),
+            seen_ids: HashSet::new(),
+            settled_tags: Vec::new(),
+            log: Vec::new(),
+            allowed: Allowed::default(),
+        }
+    }
+
+    fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    fn queued(&self) -> impl Iterator<Item = (usize, &Msg)> {
+        self.msgs.iter().enumerate().filter(|(_, m)| m.status == Status::Queued)
+    }
+
+    fn in_flight(&self) -> Vec<usize> {
+        (0..self.msgs.len()).filter(|&i| matches!(self.msgs[i].status, Status::InFlight { .. })).collect()
+    }
+
+    /// What the next delivery must be: priority, then ready time, then send order.
+    fn head(&self) -> Option<usize> {
+        let now = self.now();
+        self.queued()
+            .filter(|(_, m)| m.ready_at <= now && !m.expired(now))
+            .min_by_key(|(i, m)| (Reverse(m.priority), m.ready_at, *i))
+            .map(|(i, _)| i)
+    }
+
+    fn oldest(&self) -> Option<usize> {
+        self.head().or_else(|| self.queued().min_by_key(|(i, m)| (m.ready_at, *i)).map(|(i, _)| i))
+    }
+
+    fn held_by(&self, c: ConsumerId) -> usize {
+        self.msgs.iter().filter(|m| matches!(m.status, Status::InFlight { owner: Some(o), .. } if o == c)).count()
+    }
+
+    fn find(&self, id: &MessageId) -> Result<usize, TestCaseError> {
+        let i = self.msgs.iter().position(|m| m.id == *id);
+        i.ok_or_else(|| TestCaseError::fail(format!("effect names unknown message {id}")))
+    }
+
+    fn tag_of(&self, i: usize) -> Option<DeliveryTag> {
+        match self.msgs[i].status {
+            Status::InFlight { tag, .. } => Some(tag),
+            _ => None,
+        }
+    }
+
+    fn may_fail(&self, i: usize) -> bool {
+        match self.msgs[i].status {
+            Status::InFlight { tag, deadline, .. } => deadline <= self.now() || self.allowed.failing.contains(&tag),
+            _ => false,
+        }
+    }
+
+    fn settle(&mut self, i: usize, status: Status) {
+        if let Some(tag) = self.tag_of(i) {
+            self.settled_tags.push(tag);
+        }
+        self.msgs[i].status = status;
+    }
+
+    fn check_delivery(&mut self, d: &Delivery<usize>, owner: Option<ConsumerId>) -> Result<(), TestCaseError> {
+        let now = self.now();
+        prop_assert_eq!(d.queue, self.q);
+        prop_assert_eq!(Some(d.payload), self.head(), "delivered {:?} at {}, model head differs", d, now);
+        let m = &self.msgs[d.payload];
+        prop_assert_eq!(&d.id, &m.id);
+        prop_assert!(m.ready_at <= now && !m.expired(now));
+        prop_assert_eq!(d.delivery_count, m.deliveries + 1);
+        prop_assert_eq!(d.redelivered, m.deliveries > 0);
+        if let Some(c) = owner {
+            let prefetch = self.consumers.iter().find(|(k, _)| *k == c).map(|(_, p)| *p);
+            prop_assert!(prefetch.is_some(), "delivery to unknown consumer {:?}", c);
+            prop_assert!(self.held_by(c) < prefetch.unwrap_or(0) as usize, "prefetch exceeded");
+        }
+        let m = &mut self.msgs[d.payload];
+        m.deliveries += 1;
+        m.status = Status::InFlight { tag: d.tag, deadline: now + LEASE, owner };
+        Ok(())
+    }
+
+    fn check_effects(&mut self) -> Result<(), TestCaseError> {
+        let effects: Vec<_> = self.broker.drain_effects().collect();
+        let now = self.now();
+        let mut expired_effects = 0;
+        for e in effects {
+            match e {
+                Effect::Deliver { consumer, delivery } => self.check_delivery(&delivery, Some(consumer))?,
+                Effect::Redelivered { queue, id, delivery_count } => {
+                    prop_assert_eq!(queue, self.q);
+                    let i = self.find(&id)?;
+                    prop_assert!(self.may_fail(i), "{} returned without cause", id);
+                    let m = &self.msgs[i];
+                    prop_assert_eq!(delivery_count, m.deliveries);
+                    prop_assert!(m.deliveries < MAX_DELIVERIES && !m.expired(now));
+                    self.settle(i, Status::Queued);
+                }
+                Effect::Expired { queue, .. } => {
+                    prop_assert_eq!(queue, self.q);
+                    expired_effects += 1;
+                }
+                Effect::DeadLettered { queue, target, id, reason } => {
+                    prop_assert_eq!(queue, self.q);
+                    prop_assert!(target.is_some() && target == self.broker.queue_id("main.dlq"));
+                    let i = self.find(&id)?;
+                    let m = &self.msgs[i];
+                    let tag = self.tag_of(i);
+                    let justified = match reason {
+                        DeadLetterReason::Expired => {
+                            expired_effects -= 1;
+                            m.expired(now)
+                                && (m.status == Status::Queued || (self.may_fail(i) && m.deliveries < MAX_DELIVERIES))
+                        }
+                        DeadLetterReason::DeliveryLimit => self.may_fail(i) && m.deliveries >= MAX_DELIVERIES,
+                        DeadLetterReason::Rejected => tag.is_some() && tag == self.allowed.rejected,
+                        DeadLetterReason::MaxLen => self.allowed.drops.pop_front() == Some(i),
+                    };
+                    prop_assert!(justified, "{} dead-lettered as {:?} without cause: {:?}", id, reason, m);
+                    if reason != DeadLetterReason::MaxLen {
+                        self.settle(i, Status::Dead(reason));
+                    }
+                }
+                other => prop_assert!(false, "unexpected effect {:?}", other),
+            }
+        }
+        prop_assert_eq!(expired_effects, 0, "Expired and DeadLettered(expired) come in pairs");
+        Ok(())
+    }
+
+    /// Checks after every operation: all due work was done, and the counts agree.
+    fn check_state(&self) -> Result<(), TestCaseError> {
+        let now = self.now();
+        prop_assert!(self.allowed.drops.is_empty(), "overflow did not drop {:?}", self.allowed.drops);
+        for (i, m) in self.msgs.iter().enumerate() {
+            match m.status {
+                Status::InFlight { deadline, tag, .. } => {
+                    prop_assert!(deadline > now, "lease of {} outlived its deadline", i);
+                    prop_assert!(!self.allowed.failing.contains(&tag), "{} should have been returned", i);
+                }
+                Status::Queued => prop_assert!(!m.expired(now), "{} expired but is still queued", i),
+                _ => {}
+            }
+        }
+        if self.head().is_some() {
+            for &(c, prefetch) in &self.consumers {
+                prop_assert!(self.held_by(c) >= prefetch as usize, "idle consumer {:?} while messages are ready", c);
+            }
+        }
+        let s = self.broker.queue_stats(self.q).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let count = |f: &dyn Fn(&Msg) -> bool| self.msgs.iter().filter(|m| f(m)).count() as u64;
+        prop_assert_eq!(s.ready, count(&|m| m.status == Status::Queued && m.ready_at <= now));
+        prop_assert_eq!(s.delayed, count(&|m| m.status == Status::Queued && m.ready_at > now));
+        prop_assert_eq!(s.in_flight, count(&|m| matches!(m.status, Status::InFlight { .. })));
+        prop_assert_eq!(s.sent, self.msgs.len() as u64);
+        prop_assert_eq!(s.acked, count(&|m| m.status == Status::Acked));
+        let dead = count(&|m| matches!(m.status, Status::Dead(_)));
+        prop_assert_eq!(s.dead_lettered, dead);
+        prop_assert_eq!(s.expired, count(&|m| m.status == Status::Dead(DeadLetterReason::Expired)));
+        let dlq_ready = match self.broker.queue_id("main.dlq") {
+            Some(dlq) => self.broker.queue_stats(dlq).map_err(|e| TestCaseError::fail(e.to_string()))?.ready,
+            None => 0,
+        };
+        prop_assert_eq!(dlq_ready, dead, "every dead-lettered message reached the DLQ");
+        Ok(())
+    }
+
+    /// Model of a send (or batch): Ok(ids) or the error code expected.
+    fn send(&mut self, specs: Vec<Spec>, batch: bool) -> Result<(), TestCaseError> {
+        let now = self.now();
+        // Payloads number the messages the model expects to be enqueued;
+        // a duplicate gets none, since it must never show up.
+        let mut new_ids = HashSet::new();
+        let mut fresh = 0;
+        let mut outgoing = Vec::new();
+        for s in &specs {
+            let is_new = s.id.map_or(true, |k| !self.seen_ids.contains(&k) && new_ids.insert(k));
+            let payload = if is_new { self.msgs.len() + fresh } else { usize::MAX };
+            fresh += usize::from(is_new);
+            let id = s.id.map(|k| format!("k{k}").into());
+            outgoing.push(Outgoing { id, payload, priority: s.priority, delay: s.delay, ttl: s.ttl });
+        }
+        let queued = self.queued().count();
+        let result = if batch {
+            self.broker.send_batch(self.q, outgoing.clone())
+        } else {
+            let one = outgoing.first().cloned().ok_or_else(|| TestCaseError::fail("empty send"))?;
+            self.broker.send(self.q, one).map(|id| vec![id])
+        };
+        // Requeues may overshoot the limit; only new messages are refused.
+        if !self.drop_oldest && fresh > 0 && queued + fresh > MAX_LEN {
+            prop_assert_eq!(result.map_err(|e| e.code), Err(ErrorCode::QueueFull));
+            return self.check_effects();
+        }
+        let ids = result.map_err(|e| TestCaseError::fail(format!("send refused: {e}")))?;
+        prop_assert_eq!(ids.len(), specs.len());
+        // Replay the batch on the model in order: drops, then the new message.
+        for ((spec, id), out) in specs.iter().zip(ids).zip(outgoing) {
+            if let Some(k) = spec.id {
+                prop_assert_eq!(&id, &MessageId::Given(format!("k{k}").into()));
+                if !self.seen_ids.insert(k) {
+                    continue;
+                }
+            } else {
+                prop_assert!(matches!(id, MessageId::Auto(_)));
+            }
+            while self.queued().count() >= MAX_LEN {
+                let victim = self.oldest().ok_or_else(|| TestCaseError::fail("full but nothing to drop"))?;
+                self.allowed.drops.push_back(victim);
+                self.msgs[victim].status = Status::Dead(DeadLetterReason::MaxLen);
+            }
+            prop_assert_eq!(out.payload, self.msgs.len());
+            self.msgs.push(Msg {
+                id,
+                priority: spec.priority,
+                ready_at: now + spec.delay,
+                expires_at: spec.ttl.map(|t| now + t),
+                deliveries: 0,
+                status: Status::Queued,
+            });
+        }
+        self.check_effects()
+    }
+
+    fn pick_in_flight(&self, i: usize) -> Option<(usize, DeliveryTag)> {
+        let all = self.in_flight();
+        let m = *all.get(i % all.len().max(1))?;
+        Some((m, self.tag_of(m)?))
+    }
+
+    fn run(&mut self, op: Op) -> Result<(), TestCaseError> {
+        self.allowed = Allowed::default();
+        match op {
+            Op::Send(s) => self.send(vec![s], false)?,
+            Op::Batch(specs) => self.send(specs, true)?,
+            Op::BadSend => {
+                let bad = Outgoing { priority: 10, ..Outgoing::new(usize::MAX) };
+                prop_assert_eq!(self.broker.send(self.q, bad).map_err(|e| e.code), Err(ErrorCode::InvalidArgument));
+                self.check_effects()?;
+            }
+            Op::Get => {
+                let got = self.broker.get(self.q).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                self.check_effects()?;
+                match got {
+                    Some(d) => self.check_delivery(&d, None)?,
+                    None => prop_assert_eq!(self.head(), None, "get found nothing though a message is ready"),
+                }
+                self.check_effects()?;
+            }
+            Op::Ack(i) => {
+                if let Some((m, tag)) = self.pick_in_flight(i) {
+                    prop_assert!(self.broker.ack(tag).is_ok());
+                    self.settle(m, Status::Acked);
+                    self.check_effects()?;
+                }
+            }
+            Op::StaleAck(i) => {
+                let tag = self.settled_tags.get(i % self.settled_tags.len().max(1)).copied().unwrap_or(DeliveryTag(u64::MAX));
+                prop_assert_eq!(self.broker.ack(tag).map_err(|e| e.code), Err(ErrorCode::StaleDelivery));
+                prop_assert_eq!(self.broker.nack(tag, true, None).map_err(|e| e.code), Err(ErrorCode::StaleDelivery));
+                self.check_effects()?;
+            }
+            Op::Nack(i, how) => {
+                if let Some((m, tag)) = self.pick_in_flight(i) {
+                    let now = self.now();
+                    let result = match how {
+                        Nack::Requeue => self.broker.nack(tag, true, None),
+                        Nack::Delay(d) => {
+                            // The model cannot see the new ready time in the effect; set it up front.
+                            let will_return = self.msgs[m].deliveries < MAX_DELIVERIES && !self.msgs[m].expired(now);
+                            if will_return {
+                                self.msgs[m].ready_at = now + d;
+                            }
+                            self.broker.nack(tag, true, Some(d))
+                        }
+                        Nack::DeadLetter => {
+                            self.allowed.rejected = Some(tag);
+                            self.broker.nack(tag, false, None)
+                        }
+                    };
+                    prop_assert!(result.is_ok());
+                    self.allowed.failing.insert(tag);
+                    self.check_effects()?;
+                    prop_assert!(self.tag_of(m) != Some(tag), "nacked message still in flight");
+                }
+            }
+            Op::Subscribe(prefetch) => {
+                let sub = Subscription { prefetch, ..Subscription::default() };
+                let c = self.broker.subscribe(self.q, sub).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                self.consumers.push((c, prefetch));
+                self.check_effects()?;
+            }
+            Op::Cancel(i) => {
+                if !self.consumers.is_empty() {
+                    let (c, _) = self.consumers.remove(i % self.consumers.len());
+                    for m in 0..self.msgs.len() {
+                        if let Status::InFlight { owner: Some(o), tag, .. } = self.msgs[m].status {
+                            if o == c {
+                                self.allowed.failing.insert(tag);
+                            }
+                        }
+                    }
+                    self.broker.cancel(c);
+                    self.check_effects()?;
+                }
+            }
+            Op::Advance(by) => {
+                let target = self.now() + by;
+                loop {
+                    let next = self.broker.next_deadline();
+                    prop_assert!(next.map_or(true, |at| at > self.now()), "deadline {:?} left in the past", next);
+                    let step = next.map_or(target, |at| at.min(target));
+                    self.clock.set(step);
+                    self.broker.advance();
+                    self.check_effects()?;
+                    self.check_state()?;
+                    if step == target {
+                        break;
+                    }
+                }
+            }
+            Op::Purge => {
+                let expected = self.queued().count();
+                let n = self.broker.purge(self.q).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(n, expected);
+                for m in &mut self.msgs {
+                    if m.status == Status::Queued {
+                        m.status = Status::Purged;
+                    }
+                }
+                self.check_effects()?;
+            }
+            Op::Extend(i, by) => {
+                if let Some((m, tag)) = self.pick_in_flight(i) {
+                    prop_assert!(self.broker.extend_lease(tag, by).is_ok());
+                    if let Status::InFlight { deadline, .. } = &mut self.msgs[m].status {
+                        *deadline = self.clock.now() + by;
+                    }
+                    self.check_effects()?;
+                }
+            }
+            Op::Replay => {
+                self.log.extend(self.broker.take_records());
+                let mut replayed = B::replay(self.clock.clone(), SplitMix64::new(1), self.log.clone())
+                    .map_err(|e| TestCaseError::fail(format!("replay failed: {e}")))?;
+                prop_assert!(replayed.same_durable_state(&self.broker), "replay differs from the live broker");
+                // What a host does after recovery: log, then catch up on time.
+                replayed.set_recording(true);
+                replayed.advance();
+                self.broker = replayed;
+                // Consumers are transient: gone, and their leases ownerless.
+                self.consumers.clear();
+                for m in &mut self.msgs {
+                    if let Status::InFlight { owner, .. } = &mut m.status {
+                        *owner = None;
+                    }
+                }
+                self.check_effects()?;
+            }
+            Op::Recover => {
+                for m in self.in_flight() {
+                    if let Some(tag) = self.tag_of(m) {
+                        self.allowed.failing.insert(tag);
+                    }
+                }
+                self.broker.recover_in_flight();
+                self.check_effects()?;
+            }
+        }
+        self.check_state()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(5000))]
+
+    #[test]
+    fn broker_matches_model(drop_oldest in any::<bool>(), ops in prop::collection::vec(op(), 1..40)) {
+        let mut h = Harness::new(drop_oldest);
+        for op in ops {
+            h.run(op)?;
+        }
+        // Finally the log rebuilds exactly what the broker holds.
+        h.run(Op::Replay)?;
+    }
+}
