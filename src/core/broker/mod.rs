@@ -261,7 +261,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         if let Some(at) = deadline {
             self.timers.schedule(at, Deadline::Wait(c));
         }
-        self.dirty.push(q);
+        self.mark_dirty(q);
         self.settle();
         Ok(c)
     }
@@ -466,7 +466,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             Deadline::Promote(q) => {
                 if let Some(queue) = self.state.queues.get_mut(q.0 as usize) {
                     queue.ready.promote(now);
-                    self.dirty.push(q);
+                    self.mark_dirty(q);
                 }
             }
             Deadline::Expire(seq) => {
@@ -492,6 +492,14 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
                     self.effects.push(Effect::RequestTimedOut { request: r });
                 }
             }
+        }
+    }
+
+    /// Queues rarely number more than a few per call, so a linear check keeps
+    /// a batch of sends from queueing the same dispatch once per message.
+    fn mark_dirty(&mut self, q: QueueId) {
+        if !self.dirty.contains(&q) {
+            self.dirty.push(q);
         }
     }
 
@@ -588,7 +596,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         if let Some(c) = self.owners.remove(&tag) {
             if let Some(k) = self.consumers.get_mut(&c) {
                 k.tags.remove(&tag);
-                self.dirty.push(k.queue);
+                let q = k.queue;
+                self.mark_dirty(q);
             }
         }
     }
@@ -642,7 +651,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             expires_at: ttl.map(|t| now.saturating_add(t)),
             request,
         });
-        self.dirty.push(q);
+        self.mark_dirty(q);
         id
     }
 
@@ -671,7 +680,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         let ready_at = if wait == 0 { ready_at } else { self.now.saturating_add(wait) };
         self.commit(Record::Returned { tag, ready_at, nacked });
         self.effects.push(Effect::Redelivered { queue: q, id, delivery_count: deliveries });
-        self.dirty.push(q);
+        self.mark_dirty(q);
     }
 
     /// Moves message `seq` to its queue's dead-letter target, making room
@@ -683,7 +692,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         let expires_at = ttl.map(|ttl| self.now.saturating_add(ttl));
         self.remove_message(seq, reason, nacked, target, expires_at);
         if let Some(t) = target {
-            self.dirty.push(t);
+            self.mark_dirty(t);
         }
     }
 
