@@ -67,7 +67,6 @@ pub(super) struct Stored<P> {
     pub ready_at: Millis,
     pub expires_at: Option<Millis>,
     pub deliveries: u32,
-    pub request: Option<RequestId>,
     /// `Some` while in flight; the lease itself lives in the lease map.
     pub lease: Option<DeliveryTag>,
 }

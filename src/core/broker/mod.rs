@@ -319,9 +319,9 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         let seq = self.leased(tag)?;
         let request = self
             .state
-            .messages
+            .requests
             .get(&seq)
-            .and_then(|m| m.request)
+            .copied()
             .ok_or_else(|| invalid(format!("delivery {} is not a request", tag.0)))?;
         self.release_owner(tag);
         self.commit(Record::Acked { tag, at: self.now });
@@ -565,7 +565,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             delivery_count: msg.deliveries,
             redelivered: msg.deliveries > 1,
             enqueued_at: msg.enqueued_at,
-            request: msg.request,
+            request: self.state.requests.get(&seq).copied(),
         };
         if let Some(c) = owner {
             match self.consumers.get_mut(&c) {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::deadlines::Deadline;
-use super::ids::{DeliveryTag, IntMap, MessageId, QueueId};
+use super::ids::{DeliveryTag, IntMap, MessageId, QueueId, RequestId};
 use super::message::{DeadLetterReason, Lease, Stored};
 use super::queue::Queue;
 use super::ready::Slot;
@@ -22,6 +22,9 @@ pub(super) struct State<P> {
     pub bindings: Bindings,
     pub messages: IntMap<u64, Stored<P>>,
     pub leases: IntMap<DeliveryTag, Lease>,
+    /// The request a message carries, by seq. Apart from the message because
+    /// few messages are requests and millions of messages would pay for it.
+    pub requests: IntMap<u64, RequestId>,
     pub next_seq: u64,
     pub next_tag: u64,
     pub next_request: u64,
@@ -35,6 +38,7 @@ impl<P> Default for State<P> {
             bindings: Bindings::default(),
             messages: IntMap::default(),
             leases: IntMap::default(),
+            requests: IntMap::default(),
             next_seq: 1,
             next_tag: 1,
             next_request: 1,
@@ -103,9 +107,10 @@ impl<P> State<P> {
                 self.next_seq = self.next_seq.max(seq.saturating_add(1));
                 if let Some(r) = request {
                     self.next_request = self.next_request.max(r.0.saturating_add(1));
+                    self.requests.insert(seq, r);
                 }
                 let message =
-                    Stored { queue: q, id, payload, priority, enqueued_at, ready_at, expires_at, deliveries: 0, request, lease: None };
+                    Stored { queue: q, id, payload, priority, enqueued_at, ready_at, expires_at, deliveries: 0, lease: None };
                 self.messages.insert(seq, message);
             }
             Record::Leased { seq, tag, deadline } => {
@@ -140,6 +145,7 @@ impl<P> State<P> {
                 let seq = lease.seq;
                 self.leases.remove(&tag);
                 self.messages.remove(&seq);
+                self.requests.remove(&seq);
             }
             Record::Returned { tag, ready_at, nacked } => {
                 let lease = self.leases.get(&tag).ok_or_else(|| corrupt("return of unknown lease"))?;
@@ -183,7 +189,7 @@ impl<P> State<P> {
                         msg.ready_at = at;
                         msg.expires_at = expires_at;
                         msg.deliveries = 0;
-                        msg.request = None;
+                        self.requests.remove(&seq);
                         if target.ready.insert(slot(seq, msg), now) {
                             timers.schedule(at, Deadline::Promote(t));
                         }
@@ -194,6 +200,7 @@ impl<P> State<P> {
                     }
                     None => {
                         self.messages.remove(&seq);
+                        self.requests.remove(&seq);
                     }
                 }
             }
@@ -201,6 +208,7 @@ impl<P> State<P> {
                 let queue = Self::queue_mut(&mut self.queues, queue)?;
                 for seq in queue.ready.drain() {
                     self.messages.remove(&seq);
+                    self.requests.remove(&seq);
                 }
             }
         }
