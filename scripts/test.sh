@@ -46,3 +46,6 @@ node_tests node/*.test.mjs node/*.test.cjs
 
 step "package (no bundler, and under Vite) and demo in headless Chromium"
 node_tests --test-concurrency=1 browser/*.test.mjs
+
+step "benchmark harness (quick, not timed)"
+(cd "$FERRYMQ_REPO" && npm run bench -- --quick --check)
