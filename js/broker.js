@@ -14,7 +14,6 @@ const SEND_OPTIONS = ['id', 'priority', 'delayMs', 'ttlMs', 'headers'];
 const RECEIVE_OPTIONS = ['waitMs', 'signal'];
 const CONSUME_OPTIONS = ['prefetch', 'autoAck', 'signal'];
 
-const randomSeed = () => Math.floor(Math.random() * 2 ** 52);
 const closedError = () => new FerryError('CLOSED', 'the broker is closed');
 
 function sendArguments(options) {
@@ -38,7 +37,7 @@ function headers(value) {
 
 /** State shared by a broker and everything it hands out. */
 class Runtime {
-  core = new BrokerCore(randomSeed());
+  core = new BrokerCore(wire.randomSeed());
   timer = new HostTimer(() => this.#onTimer());
   /** consumer id -> {handler, autoAck} for consume(), or {resolve} for a waiting receive() */
   subscribers = new Map();

@@ -97,26 +97,84 @@ export declare class Broker {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+export interface Backoff {
+  type: 'fixed' | 'exponential';
+  /** Delay before the first retry; exponential doubles it for each further one. */
+  baseMs: number;
+  /** Upper bound of the delay. */
+  maxMs?: number;
+  /** Draw each delay uniformly from 0..delay, so retries of simultaneous failures spread out. */
+  jitter?: boolean;
+}
+
 export interface SchedulerOptions {
-  /** Default Infinity. */
+  /** Most tasks running at once; default Infinity. Settable later through `concurrency`. */
   concurrency?: number;
+  /** At most `max` tasks start in any window of `intervalMs`. */
+  rateLimit?: { max: number; intervalMs: number };
+  /** Default time a task may run before it rejects with TIMEOUT. */
+  timeoutMs?: number;
+  /** Default number of retries after a failed or timed-out attempt; default 0. */
+  retries?: number;
+  /** Delay before each retry; default none. */
+  backoff?: Backoff;
+  /** Default true; false starts paused until `resume()`. */
+  autoStart?: boolean;
 }
 
 export interface TaskContext {
+  /** The task's id: `options.id` or a generated one. */
   readonly id: string;
   /** 1 on the first attempt. */
   readonly attempt: number;
+  /** Aborted when this attempt times out or the task is aborted: stop the work then. */
+  readonly signal: AbortSignal;
+  /** Reports progress to `onProgress` and to 'progress' listeners. */
+  readonly progress: (progress: unknown) => void;
 }
 
-export interface TaskOptions {}
+export interface TaskOptions {
+  /** Higher runs first; FIFO within a priority. Default 0. */
+  priority?: number;
+  timeoutMs?: number;
+  retries?: number;
+  /** Aborting rejects the task with ABORTED, and aborts `ctx.signal` if it is running. */
+  signal?: AbortSignal;
+  id?: string;
+  onProgress?: (progress: unknown) => void;
+}
+
+export type Task<T> = (context: TaskContext) => T | PromiseLike<T>;
+
+export type TaskEvent =
+  | { type: 'active'; id: string; attempt: number }
+  | { type: 'completed'; id: string; attempt: number; result: unknown }
+  | { type: 'failed'; id: string; attempt: number; error: unknown }
+  | { type: 'retry'; id: string; attempt: number; error: unknown; delayMs: number }
+  | { type: 'progress'; id: string; progress: unknown }
+  | { type: 'idle' }
+  | { type: 'empty' };
+
+export type TaskEventType = TaskEvent['type'];
 
 export declare class Scheduler {
   constructor(options?: SchedulerOptions);
-  add<T>(task: (context: TaskContext) => T | PromiseLike<T>, options?: TaskOptions): Promise<T>;
+  /** Resolves with the task's result; rejects with its error, or a FerryError TIMEOUT / ABORTED / CLEARED. */
+  add<T>(task: Task<T>, options?: TaskOptions): Promise<Awaited<T>>;
+  addAll<T>(tasks: ReadonlyArray<Task<T>>, options?: Omit<TaskOptions, 'id'>): Promise<Awaited<T>[]>;
   /** Resolves once nothing is waiting and nothing is running. */
   onIdle(): Promise<void>;
-  /** Tasks waiting to start. */
+  /** Resolves once nothing is waiting. */
+  onEmpty(): Promise<void>;
+  pause(): void;
+  resume(): void;
+  /** Rejects every waiting task with CLEARED (`cause`: reason); running tasks go on. Returns how many. */
+  clear(reason?: unknown): number;
+  /** Tasks waiting to start, including ones waiting to be retried. */
   readonly size: number;
   /** Tasks running. */
   readonly pending: number;
+  concurrency: number;
+  readonly isPaused: boolean;
+  on<E extends TaskEventType>(event: E, listener: (event: Extract<TaskEvent, { type: E }>) => void): () => void;
 }

@@ -1,44 +1,136 @@
 // Scheduler: runs JS functions under the limits the scheduler core enforces.
-// The core decides what starts when; this file calls the functions, watches
-// their results and reports each settle back by task id.
+// The core decides what starts when, what times out and what is retried
+// after which delay; this file calls the functions, watches their results,
+// reports each settle back by task id and settles the caller's promise.
 import { SchedulerCore } from '../pkg/ferrymq.js';
+import { FerryError, typeError } from './errors.js';
+import { Listeners } from './listeners.js';
+import { HostTimer } from './timer.js';
 import * as check from './validate.js';
+import * as wire from './wire.js';
 
-const SCHEDULER_OPTIONS = ['concurrency'];
-const TASK_OPTIONS = [];
+const SCHEDULER_OPTIONS = ['concurrency', 'rateLimit', 'timeoutMs', 'retries', 'backoff', 'autoStart'];
+const TASK_OPTIONS = ['priority', 'timeoutMs', 'retries', 'signal', 'id', 'onProgress'];
+const EVENTS = ['active', 'completed', 'failed', 'retry', 'idle', 'empty', 'progress'];
+const MAX_PRIORITY = 2 ** 31 - 1;
 
-// Must match src/bindings/scheduler.rs: records of [kind, id, attempt].
-const STRIDE = 3;
+// Must match src/bindings/scheduler.rs: records of [kind, id, attempt, extra].
+const STRIDE = 4;
 const START = 1;
-const IDLE = 2;
+const TIMED_OUT = 2;
+const RETRY = 3;
+const FAILED = 4;
+const GAVE_UP = 5;
+const ABORTED = 6;
+const CLEARED = 7;
+const EMPTY = 8;
+const IDLE = 9;
+
+const concurrencyOf = (argument, value) => check.count(argument, value, 1, 2 ** 32 - 1, true);
+
+function taskArguments(options) {
+  const o = check.options('options', options, TASK_OPTIONS);
+  return {
+    priority: o.priority === undefined ? 0 : check.count('options.priority', o.priority, -MAX_PRIORITY, MAX_PRIORITY),
+    timeoutMs: o.timeoutMs === undefined ? wire.NONE : check.duration('options.timeoutMs', o.timeoutMs),
+    retries: o.retries === undefined ? wire.NONE : check.count('options.retries', o.retries, 0, 2 ** 32 - 1),
+    signal: o.signal === undefined ? undefined : check.signal('options.signal', o.signal),
+    id: o.id === undefined ? undefined : check.string('options.id', o.id),
+    onProgress: o.onProgress === undefined ? undefined : check.fn('options.onProgress', o.onProgress),
+  };
+}
+
+/** What a running attempt sees: its id, attempt number, abort signal and a progress reporter. */
+class TaskContext {
+  #task;
+  #controller = undefined;
+
+  constructor(task, attempt) {
+    this.#task = task;
+    this.attempt = attempt;
+  }
+
+  get id() {
+    return this.#task.id;
+  }
+
+  // Created on first use: most tasks never look at their signal.
+  get signal() {
+    this.#controller ??= new AbortController();
+    return this.#controller.signal;
+  }
+
+  // A getter returning a bound function, so `({ progress }) => progress(1)`
+  // works; made only for tasks that ask for it.
+  get progress() {
+    const task = this.#task;
+    return (value) => task.reportProgress(task, value);
+  }
+
+  /** Ends this attempt for the running code: its signal aborts with `reason`. */
+  abort(reason) {
+    this.#controller ??= new AbortController();
+    this.#controller.abort(reason);
+  }
+}
 
 export class Scheduler {
   #core;
-  /** task id -> { fn, resolve, reject } */
+  #timer = new HostTimer(() => this.#onTimer());
+  /** core task id -> task record */
   #tasks = new Map();
+  #listeners = new Listeners(EVENTS);
   #idleWaiters = [];
+  #emptyWaiters = [];
+  #pumping = false;
+  /** What clear() was given, while its CLEARED effects are handled. */
+  #clearReason = undefined;
+  /** Shared by all tasks' contexts, so a task costs no closure for it. */
+  #reportProgress = (task, value) => {
+    if (!this.#tasks.has(task.coreId)) return;
+    task.onProgress?.(value);
+    this.#listeners.emit('progress', { id: task.id, progress: value });
+  };
 
   constructor(options) {
     const o = check.options('options', options, SCHEDULER_OPTIONS);
-    const concurrency = o.concurrency === undefined
-      ? Infinity
-      : check.count('options.concurrency', o.concurrency, 1, 2 ** 32 - 1, true);
-    this.#core = new SchedulerCore(concurrency);
+    const concurrency = o.concurrency === undefined ? Infinity : concurrencyOf('options.concurrency', o.concurrency);
+    const rate = o.rateLimit === undefined ? undefined : check.options('options.rateLimit', o.rateLimit, ['max', 'intervalMs']);
+    const rateMax = rate === undefined ? wire.NONE : check.count('options.rateLimit.max', rate.max, 1, 2 ** 32 - 1);
+    const rateInterval = rate === undefined ? wire.NONE : check.count('options.rateLimit.intervalMs', rate.intervalMs, 1);
+    const timeoutMs = o.timeoutMs === undefined ? wire.NONE : check.duration('options.timeoutMs', o.timeoutMs);
+    const retries = o.retries === undefined ? 0 : check.count('options.retries', o.retries, 0, 2 ** 32 - 1);
+    const [kind, base, max, jitter] = check.backoff('options.backoff', o.backoff);
+    const autoStart = o.autoStart === undefined ? true : check.boolean('options.autoStart', o.autoStart);
+    this.#core = new SchedulerCore(
+      concurrency, rateMax, rateInterval, timeoutMs, retries, kind, base, max, jitter, autoStart, wire.randomSeed(),
+    );
   }
 
-  /** Runs `task` when the limits allow; resolves or rejects with its result. */
+  /** Runs `task` when the limits allow; resolves with its result or rejects with its error. */
   add(task, options) {
+    let o;
     try {
       check.fn('task', task);
-      check.options('options', options, TASK_OPTIONS);
+      o = taskArguments(options);
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise((resolve, reject) => {
-      const id = this.#core.add();
-      this.#tasks.set(id, { fn: task, resolve, reject });
-      this.#pump();
-    });
+    if (o.signal?.aborted) return Promise.reject(abortedError(o.signal));
+    return new Promise((resolve, reject) => this.#enqueue(task, o, resolve, reject));
+  }
+
+  /** `add` for each function; resolves with all results in order, or rejects with the first error. */
+  addAll(tasks, options) {
+    try {
+      if (!Array.isArray(tasks)) throw typeError('tasks', 'an array of functions', tasks);
+      tasks.forEach((task, i) => check.fn(`tasks[${i}]`, task));
+      if (options?.id !== undefined) throw typeError('options.id', 'unset in addAll (ids must be unique)', options.id);
+      taskArguments(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.all(tasks.map((task) => this.add(task, options)));
   }
 
   /** Resolves once nothing is waiting and nothing is running. */
@@ -47,65 +139,210 @@ export class Scheduler {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
+  /** Resolves once nothing is waiting (tasks may still be running). */
+  onEmpty() {
+    if (this.#core.isEmpty()) return Promise.resolve();
+    return new Promise((resolve) => this.#emptyWaiters.push(resolve));
+  }
+
+  pause() {
+    this.#core.pause();
+  }
+
+  resume() {
+    this.#core.resume();
+    this.#pump();
+  }
+
+  /** Removes every waiting task; their promises reject with code CLEARED. Running tasks go on. */
+  clear(reason) {
+    this.#clearReason = reason;
+    const cleared = this.#core.clear();
+    this.#pump();
+    this.#clearReason = undefined;
+    return cleared;
+  }
+
+  /** Tasks waiting to start, including ones waiting to be retried. */
   get size() {
     return this.#core.size();
   }
 
+  /** Tasks running now. */
   get pending() {
     return this.#core.pending();
   }
 
+  get isPaused() {
+    return this.#core.isPaused();
+  }
+
+  get concurrency() {
+    return this.#core.concurrency();
+  }
+
+  set concurrency(value) {
+    this.#core.setConcurrency(concurrencyOf('concurrency', value));
+    this.#pump();
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on(event, listener) {
+    return this.#listeners.add(event, listener);
+  }
+
+  #enqueue(fn, o, resolve, reject) {
+    const id = this.#core.add(o.priority, o.timeoutMs, o.retries);
+    const task = {
+      reportProgress: this.#reportProgress,
+      coreId: id,
+      id: o.id ?? String(id),
+      fn,
+      resolve,
+      reject,
+      onProgress: o.onProgress,
+      signal: o.signal,
+      onAbort: undefined,
+      context: undefined,
+      error: undefined,
+    };
+    if (o.signal !== undefined) {
+      task.onAbort = () => {
+        this.#core.abort(id);
+        this.#pump();
+      };
+      o.signal.addEventListener('abort', task.onAbort, { once: true });
+    }
+    this.#tasks.set(id, task);
+    this.#pump();
+  }
+
+  /**
+   * Acts on everything the core asked for, then re-arms the timer. A call
+   * made while pumping (a task that settled synchronously) returns at once and
+   * leaves its effects to the loop below: effects keep their order, and a long
+   * run of synchronous tasks iterates instead of growing the stack.
+   */
   #pump() {
-    const effects = this.#core.drain();
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (let effects = this.#core.drain(); effects.length > 0; effects = this.#core.drain()) this.#handle(effects);
+    } finally {
+      this.#pumping = false;
+    }
+    this.#timer.arm(this.#core.nextDeadline(), Date.now());
+  }
+
+  #handle(effects) {
     for (let i = 0; i < effects.length; i += STRIDE) {
+      const id = effects[i + 1];
       switch (effects[i]) {
         case START:
-          this.#start(effects[i + 1], effects[i + 2]);
+          this.#start(this.#tasks.get(id), effects[i + 2]);
           break;
-        case IDLE: {
-          const waiters = this.#idleWaiters;
-          this.#idleWaiters = [];
-          for (const resolve of waiters) resolve();
+        case TIMED_OUT:
+          this.#tasks.get(id).context.abort(new FerryError('TIMEOUT', 'the task timed out'));
+          break;
+        case RETRY: {
+          const task = this.#tasks.get(id);
+          const delayMs = Math.max(0, effects[i + 3] - Date.now());
+          this.#listeners.emit('retry', { id: task.id, attempt: effects[i + 2], error: task.error, delayMs });
           break;
         }
+        case FAILED: {
+          const task = this.#tasks.get(id);
+          this.#listeners.emit('failed', { id: task.id, attempt: task.context.attempt, error: task.error });
+          this.#settle(task).reject(task.error);
+          break;
+        }
+        case GAVE_UP: {
+          const task = this.#tasks.get(id);
+          const error = new FerryError('TIMEOUT', 'the task timed out');
+          this.#listeners.emit('failed', { id: task.id, attempt: task.context.attempt, error });
+          this.#settle(task).reject(error);
+          break;
+        }
+        case ABORTED: {
+          const task = this.#tasks.get(id);
+          const error = abortedError(task.signal);
+          if (effects[i + 3] === 1) task.context.abort(error);
+          this.#reject(id, error);
+          break;
+        }
+        case CLEARED:
+          this.#reject(id, new FerryError('CLEARED', 'the task was cleared before it started', { cause: this.#clearReason }));
+          break;
+        case EMPTY:
+          this.#emptyWaiters = release(this.#emptyWaiters);
+          this.#listeners.emit('empty', {});
+          break;
+        case IDLE:
+          this.#idleWaiters = release(this.#idleWaiters);
+          this.#listeners.emit('idle', {});
+          break;
       }
     }
   }
 
-  #start(id, attempt) {
-    const task = this.#tasks.get(id);
+  #onTimer() {
+    this.#core.advance();
+    this.#pump();
+  }
+
+  #start(task, attempt) {
+    const context = new TaskContext(task, attempt);
+    task.context = context;
+    this.#listeners.emit('active', { id: task.id, attempt });
     let result;
     try {
-      result = task.fn({ id: String(id), attempt });
+      result = task.fn(context);
     } catch (error) {
-      this.#fail(id, attempt, error);
+      this.#fail(task, attempt, error);
       return;
     }
     if (result !== null && typeof result?.then === 'function') {
       result.then(
-        (value) => this.#complete(id, attempt, value),
-        (error) => this.#fail(id, attempt, error),
+        (value) => this.#complete(task, attempt, value),
+        (error) => this.#fail(task, attempt, error),
       );
     } else {
-      this.#complete(id, attempt, result);
+      this.#complete(task, attempt, result);
     }
   }
 
-  #complete(id, attempt, value) {
-    if (this.#core.complete(id, attempt)) {
-      const task = this.#tasks.get(id);
-      this.#tasks.delete(id);
-      task.resolve(value);
+  #complete(task, attempt, value) {
+    if (this.#core.complete(task.coreId, attempt)) {
+      this.#listeners.emit('completed', { id: task.id, attempt, result: value });
+      this.#settle(task).resolve(value);
     }
     this.#pump();
   }
 
-  #fail(id, attempt, error) {
-    if (this.#core.fail(id, attempt)) {
-      const task = this.#tasks.get(id);
-      this.#tasks.delete(id);
-      task.reject(error);
-    }
+  #fail(task, attempt, error) {
+    // Kept for the FAILED or RETRY effect this report leads to.
+    if (task.context.attempt === attempt) task.error = error;
+    this.#core.fail(task.coreId, attempt);
     this.#pump();
   }
+
+  #reject(id, error) {
+    this.#settle(this.#tasks.get(id)).reject(error);
+  }
+
+  /** Forgets a finished task and returns it, for its promise to be settled. */
+  #settle(task) {
+    this.#tasks.delete(task.coreId);
+    task.signal?.removeEventListener('abort', task.onAbort);
+    return task;
+  }
+}
+
+function abortedError(signal) {
+  return new FerryError('ABORTED', 'the task was aborted', { cause: signal?.reason });
+}
+
+function release(waiters) {
+  for (const resolve of waiters) resolve();
+  return [];
 }

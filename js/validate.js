@@ -47,3 +47,26 @@ export function fn(argument, value) {
   if (typeof value !== 'function') throw typeError(argument, 'a function', value);
   return value;
 }
+
+export function signal(argument, value) {
+  if (typeof value?.aborted !== 'boolean' || typeof value.addEventListener !== 'function') {
+    throw typeError(argument, 'an AbortSignal', value);
+  }
+  return value;
+}
+
+const BACKOFF_KINDS = { fixed: 1, exponential: 2 };
+
+/** Flattens a backoff option to [kind, baseMs, maxMs, jitter]; kind 0 = none. */
+export function backoff(argument, value) {
+  if (value === undefined) return [0, 0, -1, false];
+  const o = options(argument, value, ['type', 'baseMs', 'maxMs', 'jitter']);
+  const kind = BACKOFF_KINDS[o.type];
+  if (kind === undefined) throw typeError(`${argument}.type`, "'fixed' or 'exponential'", o.type);
+  return [
+    kind,
+    duration(`${argument}.baseMs`, o.baseMs),
+    o.maxMs === undefined ? -1 : duration(`${argument}.maxMs`, o.maxMs),
+    o.jitter === undefined ? false : boolean(`${argument}.jitter`, o.jitter),
+  ];
+}

@@ -18,3 +18,6 @@ export const REQUEST_TIMED_OUT = 7; // request
 export const NONE = -1;
 
 export const DEAD_LETTER_REASONS = ['expired', 'maxlen', 'rejected', 'delivery-limit'];
+
+/** Seeds the core's random number generator (backoff jitter). */
+export const randomSeed = () => Math.floor(Math.random() * 2 ** 52);

@@ -147,7 +147,7 @@ fn encode_delivery(nums: &mut Vec<f64>, vals: &Array, consumer: f64, d: Delivery
             auto_id(&d.id),
             d.tag.0 as f64,
             f64::from(d.delivery_count),
-            if d.redelivered { 1.0 } else { 0.0 },
+            wire::flag(d.redelivered),
             d.enqueued_at as f64,
             d.request.map_or(wire::NONE, |r| r.0 as f64),
         ],

@@ -2,12 +2,23 @@ use wasm_bindgen::prelude::*;
 
 use super::clock::HostClock;
 use super::errors::to_js;
+use super::wire::{self, flag, millis};
 use crate::core::rng::SplitMix64;
-use crate::core::scheduler::{Concurrency, Effect, Failure, Scheduler, SchedulerOptions, Settle, TaskId, TaskOptions};
+use crate::core::scheduler::{
+    Concurrency, Effect, RateLimit, Scheduler, SchedulerOptions, Settle, TaskId, TaskOptions,
+};
 
-// Must match js/scheduler.js: records of [kind, id, attempt].
+// Must match js/scheduler.js: records of [kind, id, attempt, extra].
+const STRIDE: usize = 4;
 const START: f64 = 1.0;
-const IDLE: f64 = 2.0;
+const TIMED_OUT: f64 = 2.0; // extra: 1 when a retry follows
+const RETRY: f64 = 3.0; // attempt: the next one; extra: epoch ms it is due
+const FAILED: f64 = 4.0;
+const GAVE_UP: f64 = 5.0;
+const ABORTED: f64 = 6.0; // extra: 1 when it was running
+const CLEARED: f64 = 7.0;
+const EMPTY: f64 = 8.0;
+const IDLE: f64 = 9.0;
 
 /// The JS side keeps each task's function and promise callbacks by id; the
 /// core only needs to know that a task exists.
@@ -18,27 +29,71 @@ pub struct SchedulerCore {
     core: Core,
 }
 
+/// Infinity (or anything not finite) is unlimited; the wrapper has checked
+/// the rest, and the core rejects 0.
 fn concurrency(value: f64) -> Concurrency {
     if value.is_finite() {
-        // Validated by the wrapper; `as` saturates anything else into range,
-        // and the core rejects 0.
         Concurrency::Limited(value as u32)
     } else {
         Concurrency::Unlimited
     }
 }
 
+fn concurrency_value(c: Concurrency) -> f64 {
+    match c {
+        Concurrency::Limited(n) => f64::from(n),
+        Concurrency::Unlimited => f64::INFINITY,
+    }
+}
+
+fn task_options(priority: i32, timeout: f64, retries: f64) -> TaskOptions {
+    TaskOptions { priority, timeout: millis(timeout), retries: millis(retries).map(|r| r.min(u32::MAX.into()) as u32) }
+}
+
 #[wasm_bindgen]
 impl SchedulerCore {
+    /// Numbers as the wrapper validated them; NONE marks an absent value.
+    #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(constructor)]
-    pub fn new(limit: f64) -> Result<SchedulerCore, JsValue> {
-        let options = SchedulerOptions { concurrency: concurrency(limit), ..SchedulerOptions::default() };
-        let core = Scheduler::new(HostClock, SplitMix64::new(js_sys::Math::random().to_bits()), options);
+    pub fn new(
+        limit: f64,
+        rate_max: f64,
+        rate_interval: f64,
+        timeout: f64,
+        retries: u32,
+        backoff_kind: u32,
+        backoff_base: f64,
+        backoff_max: f64,
+        backoff_jitter: bool,
+        auto_start: bool,
+        seed: f64,
+    ) -> Result<SchedulerCore, JsValue> {
+        let rate_limit = match (millis(rate_max), millis(rate_interval)) {
+            (Some(max), Some(interval)) => Some(RateLimit { max: max.min(u32::MAX.into()) as u32, interval }),
+            _ => None,
+        };
+        let options = SchedulerOptions {
+            concurrency: concurrency(limit),
+            rate_limit,
+            timeout: millis(timeout),
+            retries,
+            backoff: wire::backoff(backoff_kind, backoff_base, backoff_max, backoff_jitter),
+            auto_start,
+        };
+        let core = Scheduler::new(HostClock, SplitMix64::new(seed as u64), options);
         core.map(|core| SchedulerCore { core }).map_err(to_js)
     }
 
-    pub fn add(&mut self) -> f64 {
-        self.core.add((), TaskOptions::default()).0 as f64
+    /// `timeout` and `retries` NONE take the scheduler's defaults.
+    pub fn add(&mut self, priority: i32, timeout: f64, retries: f64) -> f64 {
+        self.core.add((), task_options(priority, timeout, retries)).0 as f64
+    }
+
+    /// Adds `count` tasks with consecutive ids; returns the first.
+    #[wasm_bindgen(js_name = addMany)]
+    pub fn add_many(&mut self, count: u32, priority: i32, timeout: f64, retries: f64) -> f64 {
+        let tasks = std::iter::repeat_n((), count as usize);
+        self.core.add_many(tasks, task_options(priority, timeout, retries)).0 .0 as f64
     }
 
     /// True when the task's promise should resolve (false: the attempt is stale).
@@ -46,14 +101,39 @@ impl SchedulerCore {
         matches!(self.core.complete(TaskId(id as u64), attempt), Settle::Resolve)
     }
 
-    /// True when the task's promise should reject now (no retry follows).
-    pub fn fail(&mut self, id: f64, attempt: u32) -> bool {
-        matches!(self.core.fail(TaskId(id as u64), attempt), Failure::Final)
+    /// Reports a failed attempt; the outcome arrives as effects (RETRY or FAILED).
+    pub fn fail(&mut self, id: f64, attempt: u32) {
+        self.core.fail(TaskId(id as u64), attempt);
     }
 
-    #[wasm_bindgen(js_name = isIdle)]
-    pub fn is_idle(&self) -> bool {
-        self.core.is_idle()
+    pub fn abort(&mut self, id: f64) -> bool {
+        self.core.abort(TaskId(id as u64))
+    }
+
+    pub fn clear(&mut self) -> u32 {
+        self.core.clear() as u32
+    }
+
+    pub fn pause(&mut self) {
+        self.core.pause();
+    }
+
+    pub fn resume(&mut self) {
+        self.core.resume();
+    }
+
+    #[wasm_bindgen(js_name = isPaused)]
+    pub fn is_paused(&self) -> bool {
+        self.core.is_paused()
+    }
+
+    #[wasm_bindgen(js_name = setConcurrency)]
+    pub fn set_concurrency(&mut self, limit: f64) -> Result<(), JsValue> {
+        self.core.set_concurrency(concurrency(limit)).map_err(to_js)
+    }
+
+    pub fn concurrency(&self) -> f64 {
+        concurrency_value(self.core.concurrency())
     }
 
     pub fn size(&self) -> u32 {
@@ -64,15 +144,42 @@ impl SchedulerCore {
         self.core.pending() as u32
     }
 
+    #[wasm_bindgen(js_name = isIdle)]
+    pub fn is_idle(&self) -> bool {
+        self.core.is_idle()
+    }
+
+    #[wasm_bindgen(js_name = isEmpty)]
+    pub fn is_empty(&self) -> bool {
+        self.core.is_empty()
+    }
+
+    pub fn advance(&mut self) {
+        self.core.advance();
+    }
+
+    #[wasm_bindgen(js_name = nextDeadline)]
+    pub fn next_deadline(&mut self) -> f64 {
+        wire::from_millis(self.core.next_deadline())
+    }
+
     pub fn drain(&mut self) -> Vec<f64> {
         let mut nums = Vec::new();
         for effect in self.core.drain_effects() {
-            match effect {
-                Effect::Start { id, attempt, .. } => nums.extend_from_slice(&[START, id.0 as f64, f64::from(attempt)]),
-                Effect::Idle => nums.extend_from_slice(&[IDLE, 0.0, 0.0]),
-                // The rest of the scheduler's surface comes with the scheduler issue.
-                _ => {}
-            }
+            let record: [f64; STRIDE] = match effect {
+                Effect::Start { id, attempt, .. } => [START, id.0 as f64, f64::from(attempt), 0.0],
+                Effect::TimedOut { id, attempt, will_retry } => {
+                    [TIMED_OUT, id.0 as f64, f64::from(attempt), flag(will_retry)]
+                }
+                Effect::Retry { id, attempt, at } => [RETRY, id.0 as f64, f64::from(attempt), at as f64],
+                Effect::Failed { id } => [FAILED, id.0 as f64, 0.0, 0.0],
+                Effect::GaveUp { id } => [GAVE_UP, id.0 as f64, 0.0, 0.0],
+                Effect::Aborted { id, was_running } => [ABORTED, id.0 as f64, 0.0, flag(was_running)],
+                Effect::Cleared { id } => [CLEARED, id.0 as f64, 0.0, 0.0],
+                Effect::Empty => [EMPTY, 0.0, 0.0, 0.0],
+                Effect::Idle => [IDLE, 0.0, 0.0, 0.0],
+            };
+            nums.extend_from_slice(&record);
         }
         nums
     }

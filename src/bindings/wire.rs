@@ -1,6 +1,7 @@
 //! Numbers shared with `js/wire.js`: effect records are `STRIDE` f64s; the
 //! JS values they mention follow in a separate array, in order.
 
+use crate::core::backoff::{Backoff, BackoffKind};
 use crate::core::time::Millis;
 
 pub const STRIDE: usize = 8;
@@ -23,4 +24,23 @@ pub fn millis(value: f64) -> Option<Millis> {
 
 pub fn from_millis(value: Option<Millis>) -> f64 {
     value.map_or(NONE, |m| m as f64)
+}
+
+/// `backoff` as the wrapper flattens it: kind 0 = none, 1 = fixed,
+/// 2 = exponential; `max` NONE for no cap.
+pub fn backoff(kind: u32, base: f64, max: f64, jitter: bool) -> Backoff {
+    let kind = match kind {
+        1 => BackoffKind::Fixed,
+        2 => BackoffKind::Exponential,
+        _ => return Backoff::NONE,
+    };
+    Backoff { kind, base: millis(base).unwrap_or(0), max: millis(max), jitter }
+}
+
+pub fn flag(on: bool) -> f64 {
+    if on {
+        1.0
+    } else {
+        0.0
+    }
 }
