@@ -1,27 +1,15 @@
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
-import { after, before, test } from 'node:test';
-import { serve } from '../../../scripts/serve.mjs';
-import { launch, open, screenshots } from './harness.mjs';
+import { test } from 'node:test';
+import { open, screenshots, useBrowser } from './harness.mjs';
 
 const repo = resolve(process.env.FERRYMQ_REPO ?? '../..');
-let server;
-let browser;
-
-before(async () => {
-  server = await serve([['/dist/', join(repo, 'dist')], ['/', join(repo, 'www')]]);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const fixture = useBrowser([['/dist/', join(repo, 'dist')], ['/', join(repo, 'www')]]);
 
 const number = async (page, id) => Number(await page.textContent(`#${id}`));
 
 test('the demo shows messages flowing from producer to consumer', async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(fixture.browser, fixture.server.url);
   await page.fill('#interval', '50');
   await page.fill('#work', '10');
   await page.waitForFunction(() => Number(document.getElementById('acked').textContent) >= 3);
@@ -33,7 +21,7 @@ test('the demo shows messages flowing from producer to consumer', async () => {
 });
 
 test('pausing the producer stops new sends', async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(fixture.browser, fixture.server.url);
   await page.fill('#interval', '50');
   await page.waitForFunction(() => Number(document.getElementById('sent').textContent) >= 2);
   await page.click('#toggle-producer');

@@ -2,7 +2,9 @@
 // pages served from this machine, console errors collected per page.
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
+import { serve } from '../../../scripts/serve.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -37,4 +39,36 @@ export async function open(browser, url, viewport) {
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url);
   return { page, errors };
+}
+
+/**
+ * For a test file: serves `mounts` and starts Chromium before its tests,
+ * closes both after. `setup` runs before the server starts (e.g. a build it
+ * serves), `ready` once the browser is up. The returned object gets
+ * `server`, `browser` and whatever `ready` returns.
+ */
+export function useBrowser(mounts, { setup, ready } = {}) {
+  const fixture = {};
+  before(async () => {
+    await setup?.();
+    fixture.server = await serve(mounts);
+    fixture.browser = await launch();
+    Object.assign(fixture, await ready?.(fixture));
+  });
+  after(async () => {
+    await fixture.browser?.close();
+    await fixture.server?.close();
+  });
+  return fixture;
+}
+
+/** `useBrowser` plus one page opened at `path`, ready once `readySelector` is in the DOM. */
+export function usePage(mounts, path, readySelector) {
+  return useBrowser(mounts, {
+    async ready({ browser, server }) {
+      const opened = await open(browser, `${server.url}${path}`);
+      await opened.page.waitForSelector(readySelector, { state: 'attached' });
+      return opened;
+    },
+  });
 }

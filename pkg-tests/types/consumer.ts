@@ -27,11 +27,34 @@ export async function broker(): Promise<void> {
 }
 
 export async function scheduler(): Promise<number> {
-  const scheduler = new Scheduler({ concurrency: 4 });
-  const n: number = await scheduler.add(async ({ attempt }) => attempt * 2);
+  const scheduler = new Scheduler({
+    concurrency: 4,
+    rateLimit: { max: 10, intervalMs: 1_000 },
+    timeoutMs: 5_000,
+    retries: 2,
+    backoff: { type: 'exponential', baseMs: 100, maxMs: 2_000, jitter: true },
+    autoStart: false,
+  });
+  const controller = new AbortController();
+  const n: number = await scheduler.add(async ({ attempt, signal, progress, id }) => {
+    progress({ step: 1 });
+    void [signal.aborted, id.length];
+    return attempt * 2;
+  }, { priority: 3, timeoutMs: 100, retries: 1, signal: controller.signal, id: 'job-1', onProgress: (p) => void p });
   const s: string = await scheduler.add(() => 'sync result');
+  const all: number[] = await scheduler.addAll([() => 1, async () => 2]);
+  // @ts-expect-error ids must be unique, so addAll takes none
+  void scheduler.addAll([() => 1], { id: 'same' });
+  const off = scheduler.on('retry', (e) => void [e.attempt, e.delayMs, e.error]);
+  scheduler.on('completed', (e) => void e.result);
+  off();
+  scheduler.pause();
+  scheduler.resume();
+  scheduler.concurrency = Infinity;
+  const cleared: number = scheduler.clear('stop');
+  await scheduler.onEmpty();
   await scheduler.onIdle();
-  void [s, scheduler.size, scheduler.pending];
+  void [s, all, cleared, scheduler.size, scheduler.pending, scheduler.isPaused];
   return n;
 }
 

@@ -1,0 +1,283 @@
+// Scheduler scenarios: each runs against the ferrymq module it is given, in
+// Node (node/scheduler.test.mjs) and in Chromium (browser/scenarios.test.mjs).
+import { deepEqual, equal, ok, rejects, throws } from './assert.mjs';
+
+/** A promise with its resolve function, to finish tasks in a chosen order. */
+function gate() {
+  let open;
+  const promise = new Promise((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/** Resolves when `signal` aborts. */
+const aborted = (signal) => new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+
+const isCode = (FerryError, code) => (e) => e instanceof FerryError && e.code === code;
+
+export const scenarios = {
+  'add resolves with the task result and rejects with its error': async ({ Scheduler }) => {
+    const scheduler = new Scheduler();
+    equal(await scheduler.add(async () => 42), 42);
+    equal(await scheduler.add(() => 'sync'), 'sync');
+    const boom = new Error('boom');
+    await rejects(scheduler.add(async () => { throw boom; }), (e) => e === boom);
+    await rejects(scheduler.add(() => { throw boom; }), (e) => e === boom);
+  },
+
+  'rejections with non-Error values pass through and do not wedge the scheduler': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ concurrency: 1 });
+    await rejects(scheduler.add(() => Promise.reject('a string')), (e) => e === 'a string');
+    await rejects(scheduler.add(() => { throw undefined; }), (e) => e === undefined);
+    equal(await scheduler.add(() => ({ then: (resolve) => resolve('thenable') })), 'thenable');
+    equal(await scheduler.add(() => null), null);
+    equal(scheduler.pending, 0);
+  },
+
+  'concurrency limits how many tasks run at once, in FIFO order': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ concurrency: 2 });
+    const gates = [gate(), gate(), gate(), gate()];
+    const started = [];
+    let running = 0;
+    let peak = 0;
+    const results = gates.map((g, i) =>
+      scheduler.add(async () => {
+        started.push(i);
+        peak = Math.max(peak, ++running);
+        await g.promise;
+        running--;
+        return i;
+      }),
+    );
+    deepEqual(started, [0, 1]);
+    equal(scheduler.pending, 2);
+    equal(scheduler.size, 2);
+    gates[1].open();
+    await results[1];
+    deepEqual(started, [0, 1, 2]);
+    for (const g of gates) g.open();
+    deepEqual(await Promise.all(results), [0, 1, 2, 3]);
+    equal(peak, 2);
+  },
+
+  'a long run of synchronous tasks neither overflows the stack nor reorders results': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ concurrency: 1 });
+    const n = 200_000;
+    const results = [];
+    for (let i = 0; i < n; i++) results.push(scheduler.add(() => i));
+    const values = await Promise.all(results);
+    equal(values.length, n);
+    ok(values.every((v, i) => v === i));
+  },
+
+  'concurrency can change at runtime; Infinity is allowed': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ concurrency: 1 });
+    const g = gate();
+    const started = [];
+    const all = [1, 2, 3].map((n) => scheduler.add(async () => { started.push(n); await g.promise; }));
+    deepEqual(started, [1]);
+    scheduler.concurrency = Infinity;
+    equal(scheduler.concurrency, Infinity);
+    deepEqual(started, [1, 2, 3], 'raising the limit starts waiting tasks at once');
+    g.open();
+    await Promise.all(all);
+    throws(() => { scheduler.concurrency = 0; }, RangeError);
+    equal(scheduler.concurrency, Infinity, 'a rejected value changes nothing');
+  },
+
+  'higher priority runs first, FIFO within a priority': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ concurrency: 1, autoStart: false });
+    const order = [];
+    const add = (name, priority) => scheduler.add(() => { order.push(name); }, { priority });
+    const all = [add('low-1', 0), add('high-1', 5), add('low-2', 0), add('high-2', 5), add('negative', -3)];
+    scheduler.resume();
+    await Promise.all(all);
+    deepEqual(order, ['high-1', 'high-2', 'low-1', 'low-2', 'negative']);
+  },
+
+  'pause stops starting tasks; resume starts them; autoStart: false starts paused': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ autoStart: false });
+    equal(scheduler.isPaused, true);
+    let ran = false;
+    const result = scheduler.add(() => { ran = true; return 'ran'; });
+    equal(ran, false);
+    equal(scheduler.size, 1);
+    scheduler.resume();
+    equal(await result, 'ran');
+    scheduler.pause();
+    const later = scheduler.add(() => 'later');
+    equal(scheduler.size, 1);
+    scheduler.resume();
+    equal(await later, 'later');
+  },
+
+  'a timeout rejects with TIMEOUT and aborts ctx.signal so the work can stop': async ({ Scheduler, FerryError }) => {
+    const scheduler = new Scheduler();
+    let signalAborted;
+    const result = scheduler.add(async ({ signal }) => {
+      await aborted(signal);
+      signalAborted = signal.aborted;
+      return 'too late';
+    }, { timeoutMs: 10 });
+    await rejects(result, isCode(FerryError, 'TIMEOUT'));
+    equal(signalAborted, true);
+    equal(scheduler.pending, 0, 'a timed-out task no longer counts as running');
+  },
+
+  'the scheduler default timeout applies, and a per-task one overrides it': async ({ Scheduler, FerryError }) => {
+    const scheduler = new Scheduler({ timeoutMs: 10 });
+    await rejects(scheduler.add(({ signal }) => aborted(signal)), isCode(FerryError, 'TIMEOUT'));
+    const g = gate();
+    const slow = scheduler.add(async () => { await g.promise; return 'done'; }, { timeoutMs: 60_000 });
+    setTimeout(g.open, 30);
+    equal(await slow, 'done');
+  },
+
+  'failed attempts are retried with the attempt number, then the last error rejects': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ retries: 2, backoff: { type: 'fixed', baseMs: 1 } });
+    const attempts = [];
+    const retries = [];
+    scheduler.on('retry', (e) => retries.push(e.attempt));
+    await rejects(
+      scheduler.add(({ attempt }) => {
+        attempts.push(attempt);
+        throw new Error(`attempt ${attempt}`);
+      }),
+      /attempt 3/,
+    );
+    deepEqual(attempts, [1, 2, 3]);
+    deepEqual(retries, [2, 3]);
+    equal(await scheduler.add(({ attempt }) => (attempt < 2 ? Promise.reject(new Error('flaky')) : attempt)), 2);
+  },
+
+  'a timed-out attempt is retried when retries remain': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ timeoutMs: 5, retries: 1 });
+    const result = scheduler.add(async ({ attempt, signal }) => {
+      if (attempt === 1) await aborted(signal);
+      return attempt;
+    });
+    equal(await result, 2);
+  },
+
+  'an AbortSignal cancels a waiting task and a running one': async ({ Scheduler, FerryError }) => {
+    const scheduler = new Scheduler({ concurrency: 1 });
+    const running = new AbortController();
+    const waiting = new AbortController();
+    let runningSignal;
+    const first = scheduler.add(async ({ signal }) => {
+      runningSignal = signal;
+      await aborted(signal);
+    }, { signal: running.signal });
+    let secondRan = false;
+    const second = scheduler.add(() => { secondRan = true; }, { signal: waiting.signal });
+    waiting.abort(new Error('not needed'));
+    await rejects(second, (e) => isCode(FerryError, 'ABORTED')(e) && e.cause.message === 'not needed');
+    equal(secondRan, false);
+    running.abort();
+    await rejects(first, isCode(FerryError, 'ABORTED'));
+    equal(runningSignal.aborted, true);
+    await scheduler.onIdle();
+    const dead = new AbortController();
+    dead.abort();
+    await rejects(scheduler.add(() => 'never', { signal: dead.signal }), isCode(FerryError, 'ABORTED'));
+  },
+
+  'clear rejects every waiting task with CLEARED; running tasks finish': async ({ Scheduler, FerryError }) => {
+    const scheduler = new Scheduler({ concurrency: 1 });
+    const g = gate();
+    const running = scheduler.add(async () => { await g.promise; return 'finished'; });
+    const waiting = [scheduler.add(() => 'a'), scheduler.add(() => 'b')];
+    equal(scheduler.clear('shutting down'), 2);
+    for (const p of waiting) await rejects(p, (e) => isCode(FerryError, 'CLEARED')(e) && e.cause === 'shutting down');
+    equal(scheduler.size, 0);
+    g.open();
+    equal(await running, 'finished');
+  },
+
+  'onEmpty resolves when nothing waits, onIdle when nothing runs either': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ concurrency: 1 });
+    await scheduler.onIdle();
+    await scheduler.onEmpty();
+    const g = gate();
+    const events = [];
+    scheduler.on('empty', () => events.push('empty'));
+    scheduler.on('idle', () => events.push('idle'));
+    scheduler.add(() => g.promise);
+    scheduler.add(() => 'second');
+    const empty = scheduler.onEmpty().then(() => events.push('onEmpty'));
+    const idle = scheduler.onIdle().then(() => events.push('onIdle'));
+    g.open();
+    await Promise.all([empty, idle]);
+    deepEqual(events.filter((e) => e === 'empty' || e === 'idle'), ['empty', 'idle']);
+    ok(events.indexOf('onEmpty') < events.indexOf('onIdle'));
+  },
+
+  'addAll resolves with every result in order': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ concurrency: 2 });
+    deepEqual(await scheduler.addAll([() => 1, async () => 2, () => 3]), [1, 2, 3]);
+    await rejects(scheduler.addAll([() => 1, 'nope']), /tasks\[1\]/);
+  },
+
+  'progress reaches onProgress and progress listeners': async ({ Scheduler }) => {
+    const scheduler = new Scheduler();
+    const seen = [];
+    const events = [];
+    scheduler.on('progress', (e) => events.push([e.id, e.progress]));
+    await scheduler.add(({ progress }) => { progress(0.5); progress(1); }, { id: 'upload', onProgress: (p) => seen.push(p) });
+    deepEqual(seen, [0.5, 1]);
+    deepEqual(events, [['upload', 0.5], ['upload', 1]]);
+  },
+
+  'events report active, completed and failed tasks; unsubscribe stops them': async ({ Scheduler }) => {
+    const scheduler = new Scheduler();
+    const events = [];
+    const off = scheduler.on('active', (e) => events.push(['active', e.id, e.attempt]));
+    scheduler.on('completed', (e) => events.push(['completed', e.id, e.result]));
+    scheduler.on('failed', (e) => events.push(['failed', e.id, e.error.message]));
+    await scheduler.add(() => 'ok', { id: 'one' });
+    await scheduler.add(() => { throw new Error('bad'); }, { id: 'two' }).catch(() => {});
+    off();
+    await scheduler.add(() => 'quiet', { id: 'three' });
+    deepEqual(events, [
+      ['active', 'one', 1], ['completed', 'one', 'ok'],
+      ['active', 'two', 1], ['failed', 'two', 'bad'],
+      ['completed', 'three', 'quiet'],
+    ]);
+    throws(() => scheduler.on('nope', () => {}), /event/);
+  },
+
+  'the rate limit starts at most max per window; the rest wait, then start': async ({ Scheduler, FerryError }) => {
+    // The exact sliding-window bound is proven in the core's tests with a
+    // fake clock; here a window far longer than the test makes the wiring
+    // visible without timing deciding anything.
+    const scheduler = new Scheduler({ rateLimit: { max: 2, intervalMs: 60_000 } });
+    const started = [];
+    const results = [1, 2, 3, 4, 5].map((n) => scheduler.add(() => { started.push(n); return n; }));
+    equal(await results[0], 1);
+    equal(await results[1], 2);
+    deepEqual(started, [1, 2], 'the third waits for the window although nothing runs');
+    equal(scheduler.size, 3);
+    equal(scheduler.pending, 0);
+    equal(scheduler.clear(), 3);
+    for (const r of results.slice(2)) await rejects(r, isCode(FerryError, 'CLEARED'));
+    const quick = new Scheduler({ rateLimit: { max: 1, intervalMs: 20 } });
+    deepEqual(await Promise.all([quick.add(() => 'a'), quick.add(() => 'b')]), ['a', 'b'], 'a window reopens');
+  },
+
+  'bad arguments are rejected by name and change nothing': async ({ Scheduler }) => {
+    throws(() => new Scheduler({ concurrency: 0 }), /options.concurrency/);
+    throws(() => new Scheduler({ concurrency: 1.5 }), RangeError);
+    throws(() => new Scheduler({ nope: 1 }), /options.nope/);
+    throws(() => new Scheduler({ rateLimit: { max: 0, intervalMs: 10 } }), /options.rateLimit.max/);
+    throws(() => new Scheduler({ rateLimit: { max: 1 } }), /options.rateLimit.intervalMs/);
+    throws(() => new Scheduler({ timeoutMs: -5 }), /options.timeoutMs/);
+    throws(() => new Scheduler({ backoff: { type: 'linear', baseMs: 1 } }), /options.backoff.type/);
+    const scheduler = new Scheduler();
+    await rejects(scheduler.add('not a function'), TypeError);
+    await rejects(scheduler.add(() => 1, { priority: 1.5 }), /options.priority/);
+    await rejects(scheduler.add(() => 1, { timeoutMs: NaN }), RangeError);
+    await rejects(scheduler.add(() => 1, { signal: {} }), /options.signal/);
+    await rejects(scheduler.add(() => 1, { retries: -1 }), /options.retries/);
+    equal(scheduler.size + scheduler.pending, 0);
+    equal(await scheduler.add(() => 'still works'), 'still works');
+  },
+};
