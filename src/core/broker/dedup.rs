@@ -26,6 +26,23 @@ impl DedupWindow {
         self.order.push_back((until, id.into()));
     }
 
+    /// Every entry, oldest first, including those not pruned yet: what a
+    /// snapshot needs to rebuild an identical window.
+    pub fn entries(&self) -> Vec<(Box<str>, Millis)> {
+        self.order.iter().map(|(until, id)| (id.clone(), *until)).collect()
+    }
+
+    /// The inverse of [`DedupWindow::entries`]. A later entry for an id
+    /// supersedes an earlier one, as it did when both were inserted.
+    pub fn restore(entries: &[(Box<str>, Millis)]) -> Self {
+        let mut window = Self::default();
+        for (id, until) in entries {
+            window.until.insert(id.clone(), *until);
+            window.order.push_back((*until, id.clone()));
+        }
+        window
+    }
+
     fn prune(&mut self, now: Millis) {
         while let Some((until, _)) = self.order.front() {
             if *until > now {
@@ -59,5 +76,6 @@ mod tests {
         d.insert("c", 160, 260);
         assert!(!d.contains("b", 160));
         assert_eq!(d.until.len(), 2, "b was pruned, a kept its newer entry");
+        assert_eq!(DedupWindow::restore(&d.entries()), d);
     }
 }

@@ -2,6 +2,7 @@
 //! power of two is split into 32 equal buckets, so reporting a bucket's
 //! midpoint is off by at most 1/64 (≈1.6%) of the true value.
 
+use crate::core::error::{CoreError, ErrorCode};
 use crate::core::time::Millis;
 
 const SUB_BITS: u32 = 5;
@@ -50,6 +51,25 @@ impl Histogram {
         }
     }
 
+    /// The non-empty buckets as (index, count): a snapshot's compact form.
+    pub fn buckets(&self) -> Vec<(u32, u64)> {
+        (0..).zip(&self.counts).filter(|(_, &c)| c > 0).map(|(i, &c)| (i, c)).collect()
+    }
+
+    pub fn from_buckets(buckets: &[(u32, u64)]) -> Result<Self, CoreError> {
+        let mut h = Self::default();
+        for &(i, count) in buckets {
+            if h.counts.is_empty() {
+                h.counts = vec![0; BUCKETS];
+            }
+            let slot = h.counts.get_mut(i as usize);
+            let slot = slot.ok_or_else(|| CoreError::new(ErrorCode::Storage, format!("latency bucket {i} out of range")))?;
+            *slot = count;
+            h.total = h.total.saturating_add(count);
+        }
+        Ok(h)
+    }
+
     /// `q` in 0..=1; 0 when nothing was recorded.
     pub fn quantile(&self, q: f64) -> f64 {
         if self.total == 0 {
@@ -94,6 +114,17 @@ mod tests {
             v *= 2;
         }
         assert!(index(u64::MAX) < BUCKETS);
+    }
+
+    #[test]
+    fn buckets_rebuild_the_histogram() {
+        let mut h = Histogram::default();
+        for v in [0, 3, 3, 700, 1 << 40] {
+            h.record(v);
+        }
+        assert_eq!(Histogram::from_buckets(&h.buckets()), Ok(h));
+        assert_eq!(Histogram::from_buckets(&[]), Ok(Histogram::default()));
+        assert!(Histogram::from_buckets(&[(BUCKETS as u32, 1)]).is_err());
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod options;
 mod queue;
 mod ready;
 mod record;
+mod snapshot;
 mod state;
 mod stats;
 mod topic;
@@ -31,7 +32,8 @@ pub use ids::{ConsumerId, DeliveryTag, MessageId, Priority, QueueId, RequestId};
 pub use message::{DeadLetterReason, Delivery, Outgoing};
 pub use options::{DeadLetterTarget, Overflow, QueueOptions, Subscription, MAX_NAME_BYTES};
 pub use record::Record;
-pub use stats::QueueStats;
+pub use snapshot::{CounterSnapshot, LeaseSnapshot, MessageSnapshot};
+pub use stats::{QueueStats, THROUGHPUT_SLOTS};
 
 use deadlines::Deadline;
 use ids::IntMap;

@@ -5,6 +5,7 @@
 use super::ids::{DeliveryTag, MessageId, Priority, QueueId, RequestId};
 use super::message::DeadLetterReason;
 use super::options::QueueOptions;
+use super::snapshot::{CounterSnapshot, MessageSnapshot};
 use crate::core::time::Millis;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -44,4 +45,13 @@ pub enum Record<P> {
     },
     /// Every queued (not in-flight) message of the queue is removed.
     Purged { queue: QueueId },
+    /// Written by snapshots: a queue's counters and dedup window (ids with
+    /// their expiry, oldest first) as they were, so a compacted log keeps its
+    /// statistics and still recognises recent duplicates of acked messages.
+    QueueRestored { queue: QueueId, counters: Box<CounterSnapshot>, dedup: Vec<(Box<str>, Millis)> },
+    /// Written by snapshots: a message exactly as it was, queued or in flight.
+    MessageRestored(Box<MessageSnapshot<P>>),
+    /// Written by snapshots: settled messages may have left the id counters
+    /// above every id still alive, and ids are never reused.
+    IdsRestored { next_seq: u64, next_tag: u64, next_request: u64 },
 }

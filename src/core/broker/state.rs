@@ -3,11 +3,14 @@
 use std::collections::HashMap;
 
 use super::deadlines::Deadline;
+use super::dedup::DedupWindow;
 use super::ids::{DeliveryTag, IntMap, MessageId, QueueId, RequestId};
 use super::message::{DeadLetterReason, Lease, Stored};
 use super::queue::Queue;
 use super::ready::Slot;
 use super::record::Record;
+use super::snapshot::LeaseSnapshot;
+use super::stats::Counters;
 use super::topic::{Bindings, Pattern};
 use crate::core::error::{CoreError, ErrorCode};
 use crate::core::time::Millis;
@@ -90,28 +93,15 @@ impl<P> State<P> {
             }
             Record::Unbound { pattern, queue } => self.bindings.remove(&pattern, queue),
             Record::Enqueued { queue: q, seq, id, payload, priority, enqueued_at, ready_at, expires_at, request } => {
+                self.check_fresh(q, seq)?;
                 let queue = Self::queue_mut(&mut self.queues, q)?;
-                if self.messages.contains_key(&seq) {
-                    return Err(corrupt("message sequence reused"));
-                }
-                if queue.ready.insert(Slot { priority, ready_at, seq }, now) {
-                    timers.schedule(ready_at, Deadline::Promote(q));
-                }
-                if let Some(at) = expires_at {
-                    timers.schedule(at, Deadline::Expire(seq));
-                }
                 if let (MessageId::Given(given), Some(window)) = (&id, queue.options.dedup_window) {
                     queue.dedup.insert(given, enqueued_at, enqueued_at.saturating_add(window));
                 }
                 queue.counters.sent += 1;
-                self.next_seq = self.next_seq.max(seq.saturating_add(1));
-                if let Some(r) = request {
-                    self.next_request = self.next_request.max(r.0.saturating_add(1));
-                    self.requests.insert(seq, r);
-                }
                 let message =
                     Stored { queue: q, id, payload, priority, enqueued_at, ready_at, expires_at, deliveries: 0, lease: None };
-                self.messages.insert(seq, message);
+                self.place(seq, message, None, request, now, timers)?;
             }
             Record::Leased { seq, tag, deadline } => {
                 if self.leases.contains_key(&tag) {
@@ -211,7 +201,72 @@ impl<P> State<P> {
                     self.requests.remove(&seq);
                 }
             }
+            Record::QueueRestored { queue, counters, dedup } => {
+                let counters = Counters::restore(&counters)?;
+                let queue = Self::queue_mut(&mut self.queues, queue)?;
+                queue.counters = counters;
+                queue.dedup = DedupWindow::restore(&dedup);
+            }
+            Record::MessageRestored(m) => {
+                let (seq, lease, request) = (m.seq, m.lease, m.request);
+                self.check_fresh(m.queue, seq)?;
+                self.place(seq, m.into_stored(), lease, request, now, timers)?;
+            }
+            Record::IdsRestored { next_seq, next_tag, next_request } => {
+                self.next_seq = self.next_seq.max(next_seq);
+                self.next_tag = self.next_tag.max(next_tag);
+                self.next_request = self.next_request.max(next_request);
+            }
         }
+        Ok(())
+    }
+
+    /// A new message needs an existing queue and an unused sequence number.
+    fn check_fresh(&self, q: QueueId, seq: u64) -> Result<(), CoreError> {
+        self.queue(q).ok_or_else(|| corrupt("unknown queue"))?;
+        if self.messages.contains_key(&seq) {
+            return Err(corrupt("message sequence reused"));
+        }
+        Ok(())
+    }
+
+    /// Puts a message into its queue's ready order, or in flight under
+    /// `lease`, and schedules its deadlines.
+    fn place(
+        &mut self,
+        seq: u64,
+        msg: Stored<P>,
+        lease: Option<LeaseSnapshot>,
+        request: Option<RequestId>,
+        now: Millis,
+        timers: &mut TimerHeap<Deadline>,
+    ) -> Result<(), CoreError> {
+        let queue = Self::queue_mut(&mut self.queues, msg.queue)?;
+        match lease {
+            None => {
+                if queue.ready.insert(slot(seq, &msg), now) {
+                    timers.schedule(msg.ready_at, Deadline::Promote(msg.queue));
+                }
+            }
+            Some(LeaseSnapshot { tag, deadline }) => {
+                if self.leases.contains_key(&tag) {
+                    return Err(corrupt("delivery tag reused"));
+                }
+                queue.in_flight += 1;
+                self.leases.insert(tag, Lease { seq, deadline });
+                timers.schedule(deadline, Deadline::Lease(tag));
+                self.next_tag = self.next_tag.max(tag.0.saturating_add(1));
+            }
+        }
+        if let Some(at) = msg.expires_at {
+            timers.schedule(at, Deadline::Expire(seq));
+        }
+        self.next_seq = self.next_seq.max(seq.saturating_add(1));
+        if let Some(r) = request {
+            self.next_request = self.next_request.max(r.0.saturating_add(1));
+            self.requests.insert(seq, r);
+        }
+        self.messages.insert(seq, msg);
         Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! Per-queue counters and rates.
 
 use super::histogram::Histogram;
+use super::snapshot::CounterSnapshot;
+use crate::core::error::CoreError;
 use crate::core::time::Millis;
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -23,7 +25,9 @@ pub struct QueueStats {
     pub latency_p99: f64,
 }
 
-const SLOTS: usize = 10;
+/// Seconds in the throughput window, one slot each.
+pub const THROUGHPUT_SLOTS: usize = 10;
+const SLOTS: usize = THROUGHPUT_SLOTS;
 const SLOT_MS: Millis = 1_000;
 
 /// Acks per one-second slot for the last ten seconds; a slot is reused when
@@ -69,6 +73,32 @@ pub(super) struct Counters {
 }
 
 impl Counters {
+    pub fn snapshot(&self) -> CounterSnapshot {
+        CounterSnapshot {
+            sent: self.sent,
+            acked: self.acked,
+            nacked: self.nacked,
+            expired: self.expired,
+            redelivered: self.redelivered,
+            dead_lettered: self.dead_lettered,
+            latency: self.latency.buckets(),
+            throughput: self.throughput.slots,
+        }
+    }
+
+    pub fn restore(s: &CounterSnapshot) -> Result<Self, CoreError> {
+        Ok(Self {
+            sent: s.sent,
+            acked: s.acked,
+            nacked: s.nacked,
+            expired: s.expired,
+            redelivered: s.redelivered,
+            dead_lettered: s.dead_lettered,
+            latency: Histogram::from_buckets(&s.latency)?,
+            throughput: Throughput { slots: s.throughput },
+        })
+    }
+
     pub fn fill(&self, stats: &mut QueueStats, now: Millis) {
         stats.sent = self.sent;
         stats.acked = self.acked;

@@ -111,6 +111,11 @@ impl Bindings {
         self.0.retain(|b| !(*b.text == *text && b.queue == queue));
     }
 
+    /// In the order they were added, which a snapshot keeps.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, QueueId)> {
+        self.0.iter().map(|b| (&*b.text, b.queue))
+    }
+
     /// Distinct queues, so a message matching several bindings of one queue lands once.
     pub fn route(&self, key: &str) -> BTreeSet<QueueId> {
         let key: Vec<&str> = words(key).collect();
