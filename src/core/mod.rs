@@ -11,3 +11,4 @@ pub mod rng;
 pub mod scheduler;
 pub mod time;
 pub mod timers;
+pub mod storage;
