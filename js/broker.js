@@ -1,52 +1,186 @@
-// Broker, Queue and Message: the JS face of the broker core. Every decision
-// (order, leases, retries, dead letters) is taken in Rust; this file turns
-// calls into numbers for the core and the core's effects into Promises and
-// handler calls. Handlers run from a microtask after the core call returned,
-// never while Rust is borrowed, so a handler may call back into the broker.
+// Broker, Queue, Message and Consumer: the JS face of the broker core. Every
+// decision (order, leases, retries, dead letters, routing) is taken in Rust;
+// this file turns calls into numbers for the core and the core's effects
+// into Promises, handler calls and events. Handlers run from a microtask
+// after the core call returned, never while Rust is borrowed, so a handler
+// may send, ack, cancel or close re-entrantly.
 import { BrokerCore } from '../pkg/ferrymq.js';
-import { FerryError } from './errors.js';
+import { FerryError, rangeError, typeError } from './errors.js';
+import { Listeners } from './listeners.js';
 import { HostTimer } from './timer.js';
 import * as check from './validate.js';
 import * as wire from './wire.js';
 
-const QUEUE_OPTIONS = ['leaseMs'];
+const QUEUE_OPTIONS = [
+  'maxLength', 'overflow', 'ttlMs', 'leaseMs', 'maxDeliveries', 'backoff', 'deadLetter', 'dedupWindowMs', 'durable',
+];
 const SEND_OPTIONS = ['id', 'priority', 'delayMs', 'ttlMs', 'headers'];
 const RECEIVE_OPTIONS = ['waitMs', 'signal'];
 const CONSUME_OPTIONS = ['prefetch', 'autoAck', 'signal'];
+const REQUEST_OPTIONS = ['timeoutMs', 'signal'];
+const EVENTS = ['dead-letter', 'expired', 'redelivered', 'error'];
+const MAX_BATCH = 100_000;
+const MAX_PREFETCH = 65_535;
 
+const NO_HEADERS = Object.freeze({});
 const closedError = () => new FerryError('CLOSED', 'the broker is closed');
+const abortedError = (signal) => new FerryError('ABORTED', 'the operation was aborted', { cause: signal.reason });
 
-function sendArguments(options) {
-  const o = check.options('options', options, SEND_OPTIONS);
+/** Flattens queue options to the numbers `BrokerCore.declareQueue` takes after name and `explicit`. */
+function queueArguments(options) {
+  const o = check.options('options', options, QUEUE_OPTIONS);
+  const overflow = o.overflow === undefined ? 'reject' : check.oneOf('options.overflow', o.overflow, ['reject', 'drop-oldest']);
+  let deadLetter = 0;
+  let deadLetterName;
+  if (o.deadLetter === null) deadLetter = 2;
+  else if (o.deadLetter !== undefined) [deadLetter, deadLetterName] = [1, check.string('options.deadLetter', o.deadLetter)];
   return [
-    o.id === undefined ? undefined : check.string('options.id', o.id),
-    o.priority === undefined ? 0 : check.count('options.priority', o.priority, 0, 9),
-    o.delayMs === undefined ? 0 : check.duration('options.delayMs', o.delayMs),
-    o.ttlMs === undefined ? wire.NONE : check.duration('options.ttlMs', o.ttlMs),
-    o.headers === undefined ? undefined : headers(o.headers),
+    o.maxLength === undefined ? wire.NONE : check.count('options.maxLength', o.maxLength, 1),
+    overflow === 'drop-oldest',
+    o.ttlMs === undefined ? wire.NONE : check.positive('options.ttlMs', o.ttlMs),
+    o.leaseMs === undefined ? wire.NONE : check.positive('options.leaseMs', o.leaseMs),
+    o.maxDeliveries === undefined ? wire.NONE : check.count('options.maxDeliveries', o.maxDeliveries, 1, 2 ** 32 - 1),
+    ...check.backoff('options.backoff', o.backoff),
+    deadLetter,
+    deadLetterName,
+    o.dedupWindowMs === undefined ? wire.NONE : check.positive('options.dedupWindowMs', o.dedupWindowMs),
+    o.durable === undefined ? false : check.boolean('options.durable', o.durable),
   ];
 }
 
-function headers(value) {
-  const h = check.options('options.headers', value, Object.keys(value ?? {}));
-  for (const [key, v] of Object.entries(h)) {
-    if (typeof v !== 'string') throw check.string(`options.headers.${key}`, v);
-  }
-  return h;
+/** Validated send options as [id, priority, delayMs, ttlMs, headers]. */
+function sendArguments(argument, options) {
+  const o = check.options(argument, options, SEND_OPTIONS);
+  return [
+    o.id === undefined ? undefined : check.string(`${argument}.id`, o.id),
+    o.priority === undefined ? 0 : check.count(`${argument}.priority`, o.priority, 0, 9),
+    o.delayMs === undefined ? 0 : check.duration(`${argument}.delayMs`, o.delayMs),
+    o.ttlMs === undefined ? wire.NONE : check.positive(`${argument}.ttlMs`, o.ttlMs),
+    o.headers === undefined ? undefined : check.headers(`${argument}.headers`, o.headers),
+  ];
 }
+
+/** The part of a receive that waits: the core's once-subscription, settled by its first effect. */
+class Waiter {
+  constructor(resolve, reject, endsWithNull) {
+    this.resolve = resolve;
+    this.reject = reject;
+    // An async iterator ends quietly when the broker closes; receive() rejects.
+    this.endsWithNull = endsWithNull;
+    this.cleanup = undefined;
+  }
+
+  deliver(message) {
+    this.cleanup?.();
+    this.resolve(message);
+  }
+
+  expired() {
+    this.cleanup?.();
+    this.resolve(null);
+  }
+
+  closed() {
+    this.cleanup?.();
+    if (this.endsWithNull) this.resolve(null);
+    else this.reject(closedError());
+  }
+}
+
+/** A consume() handler with its settings. */
+class Handler {
+  constructor(runtime, queueName, handler, autoAck) {
+    this.runtime = runtime;
+    this.queueName = queueName;
+    this.handler = handler;
+    this.autoAck = autoAck;
+    this.cleanup = undefined;
+  }
+
+  deliver(message) {
+    let result;
+    try {
+      result = this.handler(message);
+    } catch (error) {
+      this.#failed(message, error);
+      return;
+    }
+    if (result !== null && typeof result?.then === 'function') {
+      result.then(
+        () => this.autoAck && this.runtime.settleQuietly(ACK, message[TAG]),
+        (error) => this.#failed(message, error),
+      );
+    } else if (this.autoAck) {
+      this.runtime.settleQuietly(ACK, message[TAG]);
+    }
+  }
+
+  // A handler that failed nacks (the queue's backoff, then dead-lettering
+  // once maxDeliveries is reached) and is reported, never thrown.
+  #failed(message, error) {
+    this.runtime.listeners.emit('error', { error, queue: this.queueName, id: message.id });
+    if (this.autoAck) this.runtime.settleQuietly(NACK, message[TAG]);
+  }
+
+  expired() {}
+
+  closed() {
+    this.cleanup?.();
+  }
+}
+
+/** Keys of a message's delivery tag and a queue's core id: reachable from this module only. */
+const TAG = Symbol('delivery tag');
+const QUEUE_ID = Symbol('queue id');
+
+// What settleQuietly does with a delivery.
+const ACK = 0;
+const NACK = 1;
+const RETURN = 2;
 
 /** State shared by a broker and everything it hands out. */
 class Runtime {
   core = new BrokerCore(wire.randomSeed());
   timer = new HostTimer(() => this.#onTimer());
-  /** consumer id -> {handler, autoAck} for consume(), or {resolve} for a waiting receive() */
+  listeners = new Listeners(EVENTS);
+  /** core consumer id -> Waiter | Handler */
   subscribers = new Map();
+  /** core request id -> { resolve, reject, cleanup } */
+  requests = new Map();
+  closed = false;
+  #queueNames = [];
   #outbox = [];
   #flushScheduled = false;
-  closed = false;
 
   assertOpen() {
     if (this.closed) throw closedError();
+  }
+
+  /**
+   * Runs a core call, then hands its effects on. Pumps even when the call
+   * throws: the core first acts on every deadline already due.
+   */
+  run(call) {
+    this.assertOpen();
+    try {
+      return call();
+    } finally {
+      this.pump();
+    }
+  }
+
+  /** For settles nobody awaits (autoAck, aborted waits): ACK, NACK or RETURN the delivery. */
+  settleQuietly(action, tag) {
+    if (this.closed) return;
+    try {
+      if (action === ACK) this.core.ack(tag);
+      else if (action === NACK) this.core.nack(tag, true, wire.NONE);
+      else this.core.extendLease(tag, 0);
+    } catch {
+      // Settled already, or its lease ran out: the message is redelivered or
+      // gone, as the core decided.
+    }
+    this.pump();
   }
 
   /** Moves the core's pending effects to the outbox and re-arms the timer. */
@@ -60,7 +194,54 @@ class Runtime {
         queueMicrotask(() => this.#flush());
       }
     }
-    this.timer.arm(this.core.nextDeadline(), Date.now());
+    // Keep a Node process alive only while someone waits for the broker: a
+    // consumer, a receive, a request or an event listener.
+    const keepAlive = this.subscribers.size > 0 || this.requests.size > 0 || this.listeners.any;
+    this.timer.arm(this.core.nextDeadline(), Date.now(), keepAlive);
+  }
+
+  queueName(id) {
+    if (id >= this.#queueNames.length) this.#queueNames = this.core.queueNames();
+    return this.#queueNames[id];
+  }
+
+  /** Builds the Message for a DELIVER record at `i`; its values start at `v`. */
+  message(nums, i, vals, v) {
+    const autoId = nums[i + 2];
+    return new Message(
+      this,
+      nums[i + 3],
+      autoId === wire.NONE ? vals[v + 2] : String(autoId),
+      vals[v],
+      vals[v + 1] ?? NO_HEADERS,
+      nums[i + 4],
+      nums[i + 5] === 1,
+      nums[i + 6],
+    );
+  }
+
+  /** Messages for a run of DELIVER records, as `get` returns them. */
+  messages(nums, vals) {
+    const out = [];
+    for (let i = 0, v = 0; i < nums.length; i += wire.STRIDE) {
+      out.push(this.message(nums, i, vals, v));
+      v += nums[i + 2] === wire.NONE ? 3 : 2;
+    }
+    return out;
+  }
+
+  close() {
+    this.closed = true;
+    this.timer.cancel();
+    for (const subscriber of this.subscribers.values()) subscriber.closed();
+    this.subscribers.clear();
+    for (const request of this.requests.values()) {
+      request.cleanup?.();
+      request.reject(closedError());
+    }
+    this.requests.clear();
+    this.#outbox = [];
+    this.core.free();
   }
 
   #onTimer() {
@@ -73,15 +254,15 @@ class Runtime {
     this.#flushScheduled = false;
     const batches = this.#outbox;
     this.#outbox = [];
-    for (let b = 0; b < batches.length; b += 2) this.#dispatch(batches[b], batches[b + 1]);
+    for (let b = 0; b < batches.length && !this.closed; b += 2) this.#dispatch(batches[b], batches[b + 1]);
   }
 
   #dispatch(nums, vals) {
     let v = 0;
-    for (let i = 0; i < nums.length; i += wire.STRIDE) {
+    for (let i = 0; i < nums.length && !this.closed; i += wire.STRIDE) {
       switch (nums[i]) {
         case wire.DELIVER: {
-          const message = readDelivery(this, nums, i, vals, v);
+          const message = this.message(nums, i, vals, v);
           v += nums[i + 2] === wire.NONE ? 3 : 2;
           this.#deliver(nums[i + 1], message);
           break;
@@ -89,62 +270,65 @@ class Runtime {
         case wire.WAIT_EXPIRED: {
           const waiter = this.subscribers.get(nums[i + 1]);
           this.subscribers.delete(nums[i + 1]);
-          waiter?.resolve(null);
+          waiter?.expired();
           break;
         }
-        // Events and replies get listeners with the broker-API issue; until
-        // then only their values are stepped over.
-        case wire.REPLY:
-          v += 1;
-          break;
         case wire.DEAD_LETTERED:
         case wire.EXPIRED:
-        case wire.REDELIVERED:
-          if (nums[i + 2] === wire.NONE) v += 1;
+        case wire.REDELIVERED: {
+          // A caller-given id is the record's one value; a generated one is its number.
+          const id = nums[i + 2] === wire.NONE ? vals[v++] : String(nums[i + 2]);
+          this.#emit(nums, i, id);
+          break;
+        }
+        case wire.REPLY:
+          this.#settleRequest(nums[i + 1])?.resolve(vals[v++]);
+          break;
+        case wire.REQUEST_TIMED_OUT:
+          this.#settleRequest(nums[i + 1])?.reject(new FerryError('TIMEOUT', 'no reply before the request timed out'));
           break;
       }
     }
   }
 
+  #emit(nums, i, id) {
+    const queue = this.queueName(nums[i + 1]);
+    if (nums[i] === wire.EXPIRED) {
+      this.listeners.emit('expired', { queue, id });
+    } else if (nums[i] === wire.REDELIVERED) {
+      this.listeners.emit('redelivered', { queue, id, deliveryCount: nums[i + 3] });
+    } else {
+      const target = nums[i + 3];
+      const deadLetterQueue = target === wire.NONE ? null : this.queueName(target);
+      this.listeners.emit('dead-letter', { queue, id, reason: wire.DEAD_LETTER_REASONS[nums[i + 4]], deadLetterQueue });
+    }
+  }
+
   #deliver(consumerId, message) {
     const subscriber = this.subscribers.get(consumerId);
-    if (subscriber === undefined) return; // cancelled meanwhile: its lease returns the message
-    if (subscriber.resolve) {
-      this.subscribers.delete(consumerId);
-      subscriber.resolve(message);
+    if (subscriber === undefined) {
+      // Aborted between the core's decision and now: hand the message back
+      // at once instead of letting it wait out its lease.
+      this.settleQuietly(RETURN, message[TAG]);
       return;
     }
-    runHandler(subscriber, message);
+    if (subscriber instanceof Waiter) this.subscribers.delete(consumerId);
+    subscriber.deliver(message);
+  }
+
+  #settleRequest(id) {
+    const request = this.requests.get(id);
+    this.requests.delete(id);
+    request?.cleanup?.();
+    return request;
   }
 }
 
-function runHandler(subscriber, message) {
-  let result;
-  try {
-    result = subscriber.handler(message);
-  } catch (error) {
-    result = Promise.reject(error);
-  }
-  if (!subscriber.autoAck) return;
-  Promise.resolve(result).then(
-    () => message.ack().catch(() => {}),
-    () => message.nack().catch(() => {}),
-  );
-}
-
-/** Builds the Message for a DELIVER record at `i`; its values start at `v`. */
-function readDelivery(runtime, nums, i, vals, v) {
-  const autoId = nums[i + 2];
-  return new Message(
-    runtime,
-    nums[i + 3],
-    autoId === wire.NONE ? vals[v + 2] : String(autoId),
-    vals[v],
-    vals[v + 1] ?? {},
-    nums[i + 4],
-    nums[i + 5] === 1,
-    nums[i + 6],
-  );
+/** Calls `onAbort` when `signal` aborts; returns the function that stops listening. */
+function onAbort(signal, onAbortFn) {
+  if (signal === undefined) return undefined;
+  signal.addEventListener('abort', onAbortFn, { once: true });
+  return () => signal.removeEventListener('abort', onAbortFn);
 }
 
 export class Broker {
@@ -155,14 +339,16 @@ export class Broker {
     check.options('options', options, []);
   }
 
-  /** Declares a queue, or returns the one already declared under `name`. */
+  /** Declares a queue, or returns the one declared under `name`; different options throw. */
   queue(name, options) {
     this.#runtime.assertOpen();
     check.string('name', name);
-    const o = check.options('options', options, QUEUE_OPTIONS);
-    const leaseMs = o.leaseMs === undefined ? wire.NONE : check.duration('options.leaseMs', o.leaseMs);
-    // The core checks that a re-declaration agrees with the first one.
-    const id = this.#runtime.core.declareQueue(name, options !== undefined, leaseMs);
+    const core = this.#runtime.core;
+    // Without options: the existing queue, or a new one declared with the
+    // defaults, so a later declaration with other options is refused. The
+    // core checks that a re-declaration agrees with the first one.
+    const existing = options === undefined ? core.queueId(name) : wire.NONE;
+    const id = existing !== wire.NONE ? existing : core.declareQueue(name, true, ...queueArguments(options));
     let queue = this.#queues.get(name);
     if (queue === undefined) {
       queue = new Queue(this.#runtime, id, name);
@@ -171,14 +357,78 @@ export class Broker {
     return queue;
   }
 
-  async close() {
+  /** Sends to every queue bound to a pattern matching `routingKey`; resolves with their ids. */
+  async publish(routingKey, payload, options) {
     const runtime = this.#runtime;
-    if (runtime.closed) return;
-    runtime.closed = true;
-    runtime.timer.cancel();
-    for (const subscriber of runtime.subscribers.values()) subscriber.reject?.(closedError());
-    runtime.subscribers.clear();
-    runtime.core.free();
+    runtime.assertOpen();
+    check.routingKey('routingKey', routingKey);
+    const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
+    const ids = runtime.run(() => runtime.core.publish(routingKey, payload, headers, id, priority, delayMs, ttlMs));
+    return Array.from(ids, (n) => (n === wire.NONE ? id : String(n)));
+  }
+
+  /** Routes messages published with a key matching `pattern` ('*' one word, '#' any) to the queue. */
+  bind(pattern, queueName) {
+    check.routingKey('pattern', pattern);
+    this.#runtime.core.bind(pattern, this.queue(queueName)[QUEUE_ID]);
+  }
+
+  unbind(pattern, queueName) {
+    check.routingKey('pattern', pattern);
+    this.#runtime.core.unbind(pattern, this.queue(queueName)[QUEUE_ID]);
+  }
+
+  /** Sends `payload` to the queue and resolves with the payload a consumer passes to `message.reply()`. */
+  request(queueName, payload, options) {
+    const runtime = this.#runtime;
+    try {
+      const queue = this.queue(queueName);
+      const o = check.options('options', options, REQUEST_OPTIONS);
+      const timeoutMs = o.timeoutMs === undefined ? wire.NONE : check.positive('options.timeoutMs', o.timeoutMs);
+      const signal = o.signal === undefined ? undefined : check.signal('options.signal', o.signal);
+      if (signal?.aborted) throw abortedError(signal);
+      return new Promise((resolve, reject) => {
+        const id = runtime.core.request(queue[QUEUE_ID], payload, timeoutMs);
+        const request = { resolve, reject, cleanup: undefined };
+        request.cleanup = onAbort(signal, () => {
+          runtime.requests.delete(id);
+          runtime.core.cancelRequest(id);
+          reject(abortedError(signal));
+        });
+        runtime.requests.set(id, request);
+        runtime.pump();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Counts and rates of every queue, by name. */
+  stats() {
+    this.#runtime.assertOpen();
+    const queues = {};
+    this.#runtime.core.queueNames().forEach((name, id) => {
+      queues[name] = queueStats(this.#runtime.core.stats(id));
+    });
+    return { queues };
+  }
+
+  /** Subscribes to 'dead-letter', 'expired', 'redelivered' or 'error'; returns the unsubscribe function. */
+  on(event, listener) {
+    const runtime = this.#runtime;
+    const off = runtime.listeners.add(event, listener);
+    // Listeners decide whether the timer keeps a Node process alive.
+    const recheck = () => runtime.closed || runtime.pump();
+    recheck();
+    return () => {
+      off();
+      recheck();
+    };
+  }
+
+  /** Ends every wait and consumer; later calls reject with code CLOSED. */
+  async close() {
+    if (!this.#runtime.closed) this.#runtime.close();
   }
 
   [Symbol.asyncDispose]() {
@@ -186,45 +436,115 @@ export class Broker {
   }
 }
 
+function queueStats(s) {
+  return {
+    ready: s[0],
+    inFlight: s[1],
+    delayed: s[2],
+    deadLettered: s[3],
+    sent: s[4],
+    acked: s[5],
+    nacked: s[6],
+    expired: s[7],
+    redelivered: s[8],
+    throughputPerSec: s[9],
+    latencyMs: { p50: s[10], p95: s[11], p99: s[12] },
+  };
+}
+
 export class Queue {
   #runtime;
-  #id;
 
   constructor(runtime, id, name) {
     this.#runtime = runtime;
-    this.#id = id;
+    this[QUEUE_ID] = id;
     /** @readonly */
     this.name = name;
   }
 
+  /** Resolves with the message id once the message is accepted. */
   async send(payload, options) {
-    this.#runtime.assertOpen();
-    const [id, priority, delayMs, ttlMs, headers] = sendArguments(options);
-    const autoId = this.#runtime.core.send(this.#id, payload, headers, id, priority, delayMs, ttlMs);
-    this.#runtime.pump();
-    return id ?? String(autoId);
+    const runtime = this.#runtime;
+    runtime.assertOpen();
+    const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
+    let n;
+    try {
+      n = runtime.core.send(this[QUEUE_ID], payload, headers, id, priority, delayMs, ttlMs);
+    } finally {
+      runtime.pump();
+    }
+    return n === wire.NONE ? id : String(n);
+  }
+
+  /** Sends every item or none; resolves with their ids in order. */
+  async sendBatch(items) {
+    const runtime = this.#runtime;
+    runtime.assertOpen();
+    if (!Array.isArray(items)) throw typeError('items', 'an array', items);
+    if (items.length > MAX_BATCH) throw rangeError('items', `at most ${MAX_BATCH} messages`, items.length);
+    const payloads = new Array(items.length);
+    const headers = new Array(items.length);
+    const ids = new Array(items.length);
+    const numbers = new Float64Array(items.length * 3);
+    items.forEach((item, i) => {
+      if (item === null || typeof item !== 'object' || !('payload' in item)) {
+        throw typeError(`items[${i}]`, 'an object with a payload', item);
+      }
+      const { payload, ...options } = item;
+      const [id, priority, delayMs, ttlMs, h] = sendArguments(`items[${i}]`, options);
+      payloads[i] = payload;
+      headers[i] = h;
+      ids[i] = id;
+      numbers.set([priority, delayMs, ttlMs], i * 3);
+    });
+    const sent = runtime.run(() => runtime.core.sendBatch(this[QUEUE_ID], payloads, headers, ids, numbers));
+    return Array.from(sent, (n, i) => (n === wire.NONE ? ids[i] : String(n)));
   }
 
   /** Resolves with the next ready message, or null once `waitMs` (default 0) passes without one. */
-  receive(options) {
+  async receive(options) {
+    const o = check.options('options', options, RECEIVE_OPTIONS);
+    const waitMs = o.waitMs === undefined ? 0 : check.duration('options.waitMs', o.waitMs);
+    const signal = o.signal === undefined ? undefined : check.signal('options.signal', o.signal);
+    const [message] = await this.#take(1, waitMs, signal, false);
+    return message ?? null;
+  }
+
+  /** Up to `max` ready messages; waits up to `waitMs` (default 0) for the first. */
+  async receiveBatch(max, options) {
+    check.count('max', max, 1, MAX_BATCH);
+    const o = check.options('options', options, RECEIVE_OPTIONS);
+    const waitMs = o.waitMs === undefined ? 0 : check.duration('options.waitMs', o.waitMs);
+    const signal = o.signal === undefined ? undefined : check.signal('options.signal', o.signal);
+    return this.#take(max, waitMs, signal, false);
+  }
+
+  /** Takes up to `max` messages; waits (up to `waitMs`, or for ever when Infinity) for the first. */
+  async #take(max, waitMs, signal, endsWithNull) {
     const runtime = this.#runtime;
-    try {
-      runtime.assertOpen();
-      const o = check.options('options', options, RECEIVE_OPTIONS);
-      const waitMs = o.waitMs === undefined ? 0 : check.duration('options.waitMs', o.waitMs);
-      const vals = [];
-      const nums = runtime.core.get(this.#id, vals);
-      runtime.pump();
-      if (nums.length > 0) return Promise.resolve(readDelivery(runtime, nums, 0, vals, 0));
-      if (waitMs === 0) return Promise.resolve(null);
-      return new Promise((resolve, reject) => {
-        const consumer = runtime.core.subscribe(this.#id, 1, true, Date.now() + waitMs);
-        runtime.subscribers.set(consumer, { resolve, reject });
+    runtime.assertOpen();
+    if (signal?.aborted) throw abortedError(signal);
+    const vals = [];
+    const now = runtime.run(() => runtime.core.get(this[QUEUE_ID], max, vals));
+    if (now.length > 0 || waitMs === 0) return runtime.messages(now, vals);
+    const first = await new Promise((resolve, reject) => {
+      const deadline = waitMs === Infinity ? wire.NONE : Date.now() + waitMs;
+      const consumer = runtime.core.subscribe(this[QUEUE_ID], 1, true, deadline);
+      const waiter = new Waiter(resolve, reject, endsWithNull);
+      waiter.cleanup = onAbort(signal, () => {
+        runtime.subscribers.delete(consumer);
+        runtime.core.cancel(consumer);
         runtime.pump();
+        reject(abortedError(signal));
       });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+      runtime.subscribers.set(consumer, waiter);
+      runtime.pump();
+    });
+    if (first === null) return [];
+    if (max === 1 || runtime.closed) return [first];
+    const more = [];
+    const rest = runtime.run(() => runtime.core.get(this[QUEUE_ID], max - 1, more));
+    return [first, ...runtime.messages(rest, more)];
   }
 
   /** Calls `handler` for each message; with autoAck (default) a fulfilled handler acks, a failed one nacks. */
@@ -233,12 +553,37 @@ export class Queue {
     runtime.assertOpen();
     check.fn('handler', handler);
     const o = check.options('options', options, CONSUME_OPTIONS);
-    const prefetch = o.prefetch === undefined ? 1 : check.count('options.prefetch', o.prefetch, 1, 65535);
+    const prefetch = o.prefetch === undefined ? 1 : check.count('options.prefetch', o.prefetch, 1, MAX_PREFETCH);
     const autoAck = o.autoAck === undefined ? true : check.boolean('options.autoAck', o.autoAck);
-    const id = runtime.core.subscribe(this.#id, prefetch, false, wire.NONE);
-    runtime.subscribers.set(id, { handler, autoAck });
+    const signal = o.signal === undefined ? undefined : check.signal('options.signal', o.signal);
+    const id = runtime.core.subscribe(this[QUEUE_ID], prefetch, false, wire.NONE);
+    const entry = new Handler(runtime, this.name, handler, autoAck);
+    const consumer = new Consumer(runtime, id);
+    runtime.subscribers.set(id, entry);
+    entry.cleanup = onAbort(signal, () => consumer.cancel());
+    if (signal?.aborted) consumer.cancel();
     runtime.pump();
-    return new Consumer(runtime, id);
+    return consumer;
+  }
+
+  /** Yields messages as they arrive, until the loop ends or the broker closes; ack or nack each one. */
+  async *[Symbol.asyncIterator]() {
+    while (!this.#runtime.closed) {
+      const [message] = await this.#take(1, Infinity, undefined, true);
+      if (message === undefined) return;
+      yield message;
+    }
+  }
+
+  /** Removes every ready and delayed message (not those in flight); resolves with how many. */
+  async purge() {
+    const runtime = this.#runtime;
+    return runtime.run(() => runtime.core.purge(this[QUEUE_ID]));
+  }
+
+  stats() {
+    this.#runtime.assertOpen();
+    return queueStats(this.#runtime.core.stats(this[QUEUE_ID]));
   }
 }
 
@@ -255,10 +600,13 @@ export class Consumer {
     return !this.#runtime.closed && this.#runtime.subscribers.has(this.#id);
   }
 
+  /** Stops deliveries; messages this consumer has not acked go back to the queue at once. */
   async cancel() {
     const runtime = this.#runtime;
-    if (!this.active) return;
+    const entry = runtime.subscribers.get(this.#id);
+    if (runtime.closed || entry === undefined) return;
     runtime.subscribers.delete(this.#id);
+    entry.closed();
     runtime.core.cancel(this.#id);
     runtime.pump();
   }
@@ -266,11 +614,10 @@ export class Consumer {
 
 export class Message {
   #runtime;
-  #tag;
 
   constructor(runtime, tag, id, payload, headers, deliveryCount, redelivered, enqueuedAt) {
     this.#runtime = runtime;
-    this.#tag = tag;
+    this[TAG] = tag;
     this.id = id;
     this.payload = payload;
     this.headers = headers;
@@ -279,18 +626,33 @@ export class Message {
     this.enqueuedAt = enqueuedAt;
   }
 
+  /** Settles the delivery; the message is never delivered again. */
   async ack() {
-    this.#runtime.assertOpen();
-    this.#runtime.core.ack(this.#tag);
-    this.#runtime.pump();
+    const runtime = this.#runtime;
+    runtime.assertOpen();
+    try {
+      runtime.core.ack(this[TAG]);
+    } finally {
+      runtime.pump();
+    }
   }
 
+  /** Returns the message for redelivery (after `delayMs`, or the queue's backoff), or dead-letters it with `requeue: false`. */
   async nack(options) {
-    this.#runtime.assertOpen();
     const o = check.options('options', options, ['requeue', 'delayMs']);
     const requeue = o.requeue === undefined ? true : check.boolean('options.requeue', o.requeue);
     const delayMs = o.delayMs === undefined ? wire.NONE : check.duration('options.delayMs', o.delayMs);
-    this.#runtime.core.nack(this.#tag, requeue, delayMs);
-    this.#runtime.pump();
+    this.#runtime.run(() => this.#runtime.core.nack(this[TAG], requeue, delayMs));
+  }
+
+  /** Answers the request this message carries, and acks it. */
+  async reply(payload) {
+    this.#runtime.run(() => this.#runtime.core.reply(this[TAG], payload));
+  }
+
+  /** Keeps the delivery for `ms` more milliseconds from now. */
+  extendLease(ms) {
+    check.duration('ms', ms);
+    this.#runtime.run(() => this.#runtime.core.extendLease(this[TAG], ms));
   }
 }

@@ -21,15 +21,41 @@ export declare class FerryError extends Error {
   readonly code: ErrorCode;
 }
 
+export interface Backoff {
+  type: 'fixed' | 'exponential';
+  /** Delay before the first retry; exponential doubles it for each further one. */
+  baseMs: number;
+  /** Upper bound of the delay. */
+  maxMs?: number;
+  /** Draw each delay uniformly from 0..delay, so retries of simultaneous failures spread out. */
+  jitter?: boolean;
+}
+
 export interface BrokerOptions {}
 
 export interface QueueOptions {
+  /** Most messages waiting in the queue (ready or delayed); default unbounded. */
+  maxLength?: number;
+  /** At maxLength: 'reject' (default) rejects the send with QUEUE_FULL; 'drop-oldest' dead-letters the oldest waiting message. */
+  overflow?: 'reject' | 'drop-oldest';
+  /** Default time to live of each message; expired messages are never delivered. */
+  ttlMs?: number;
   /** Visibility timeout: an unacked delivery returns to the queue after it. Default 30000. */
   leaseMs?: number;
+  /** Deliveries without ack before the message is dead-lettered. Default 10. */
+  maxDeliveries?: number;
+  /** Delay before redelivery after a nack or a failed handler. Default: none. */
+  backoff?: Backoff;
+  /** Dead-letter queue name; default `${name}.dlq`; null discards dead letters. */
+  deadLetter?: string | null;
+  /** A second send with the same id inside this window is accepted but not enqueued. */
+  dedupWindowMs?: number;
+  /** On a durable broker, whether this queue persists; default true. */
+  durable?: boolean;
 }
 
 export interface SendOptions {
-  /** Caller-chosen id; otherwise one is generated. */
+  /** Caller-chosen id (the dedup key); otherwise one is generated. */
   id?: string;
   /** 0..9, higher first; FIFO within a priority. */
   priority?: number;
@@ -40,28 +66,40 @@ export interface SendOptions {
 }
 
 export interface ReceiveOptions {
-  /** How long to wait for a message before resolving with null. Default 0. */
+  /** How long to wait for a message before resolving with null (or []). Default 0. */
   waitMs?: number;
+  /** Aborting rejects the wait with ABORTED. */
+  signal?: AbortSignal;
 }
 
 export interface ConsumeOptions {
   /** Most unacked deliveries this consumer holds at once. Default 1. */
   prefetch?: number;
-  /** Default true: handler fulfilled => ack; handler threw or rejected => nack. */
+  /** Default true: handler fulfilled => ack; handler threw or rejected => nack (backoff, then dead letter). */
   autoAck?: boolean;
+  /** Aborting cancels the consumer; its unacked messages return to the queue. */
+  signal?: AbortSignal;
 }
 
 export interface NackOptions {
-  /** Default true; false dead-letters the message. */
+  /** Default true; false dead-letters the message (reason 'rejected'). */
   requeue?: boolean;
+  /** Delay before redelivery; default the queue's backoff. */
   delayMs?: number;
+}
+
+export interface RequestOptions {
+  /** Rejects with TIMEOUT when no reply arrives in time. */
+  timeoutMs?: number;
+  /** Aborting rejects with ABORTED. */
+  signal?: AbortSignal;
 }
 
 export declare class Message<T = unknown> {
   private constructor();
   readonly id: MessageId;
   readonly payload: T;
-  readonly headers: Record<string, string>;
+  readonly headers: Readonly<Record<string, string>>;
   /** 1 on first delivery. */
   readonly deliveryCount: number;
   readonly redelivered: boolean;
@@ -70,41 +108,90 @@ export declare class Message<T = unknown> {
   /** A second ack, or an ack after the lease expired, rejects with code 'STALE_DELIVERY'. */
   ack(): Promise<void>;
   nack(options?: NackOptions): Promise<void>;
+  /** Answers the `broker.request()` this message carries, and acks it. */
+  reply(payload: unknown): Promise<void>;
+  /** Keeps the delivery for `ms` more milliseconds from now. */
+  extendLease(ms: number): void;
 }
 
 export declare class Consumer {
   private constructor();
   readonly active: boolean;
+  /** Stops deliveries; unacked messages of this consumer return to the queue at once. */
   cancel(): Promise<void>;
 }
+
+export interface LatencyPercentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export interface QueueStats {
+  ready: number;
+  inFlight: number;
+  delayed: number;
+  deadLettered: number;
+  sent: number;
+  acked: number;
+  nacked: number;
+  expired: number;
+  redelivered: number;
+  /** Acks per second over the last 10 s. */
+  throughputPerSec: number;
+  /** Send to ack. */
+  latencyMs: LatencyPercentiles;
+}
+
+export interface BrokerStats {
+  queues: Record<string, QueueStats>;
+}
+
+export type DeadLetterReason = 'expired' | 'maxlen' | 'rejected' | 'delivery-limit';
+
+export type BrokerEvent =
+  | { type: 'dead-letter'; queue: string; id: MessageId; reason: DeadLetterReason; deadLetterQueue: string | null }
+  | { type: 'expired'; queue: string; id: MessageId }
+  | { type: 'redelivered'; queue: string; id: MessageId; deliveryCount: number }
+  | { type: 'error'; queue: string; id: MessageId; error: unknown };
+
+export type BrokerEventType = BrokerEvent['type'];
 
 export declare class Queue<T = unknown> {
   private constructor();
   readonly name: string;
   /** Resolves with the message id once the message is accepted. */
   send(payload: T, options?: SendOptions): Promise<MessageId>;
+  /** Sends every item or none. */
+  sendBatch(items: ReadonlyArray<{ payload: T } & SendOptions>): Promise<MessageId[]>;
   /** The next ready message, or null once `waitMs` passes without one. */
   receive(options?: ReceiveOptions): Promise<Message<T> | null>;
+  /** Up to `max` ready messages, waiting up to `waitMs` for the first. */
+  receiveBatch(max: number, options?: ReceiveOptions): Promise<Message<T>[]>;
   consume(handler: (message: Message<T>) => unknown, options?: ConsumeOptions): Consumer;
+  /** Messages as they arrive until the loop ends or the broker closes; ack or nack each. */
+  [Symbol.asyncIterator](): AsyncIterator<Message<T>>;
+  /** Removes ready and delayed messages (not in-flight ones); resolves with how many. */
+  purge(): Promise<number>;
+  stats(): QueueStats;
 }
 
 export declare class Broker {
   constructor(options?: BrokerOptions);
-  /** Declares a queue, or returns the one already declared under `name`. */
+  /** Declares a queue, or returns the one already declared; different options throw INVALID_ARGUMENT. */
   queue<T = unknown>(name: string, options?: QueueOptions): Queue<T>;
+  /** Sends to every queue bound to a pattern that matches; resolves with one id per queue. */
+  publish(routingKey: string, payload: unknown, options?: SendOptions): Promise<MessageId[]>;
+  /** Words split by '.'; '*' matches exactly one word, '#' zero or more. */
+  bind(pattern: string, queueName: string): void;
+  unbind(pattern: string, queueName: string): void;
+  /** Resolves with the payload the consumer passes to `message.reply()`. */
+  request<R = unknown>(queueName: string, payload: unknown, options?: RequestOptions): Promise<R>;
+  stats(): BrokerStats;
+  on<E extends BrokerEventType>(event: E, listener: (event: Extract<BrokerEvent, { type: E }>) => void): () => void;
   /** Later calls reject with code 'CLOSED'. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
-}
-
-export interface Backoff {
-  type: 'fixed' | 'exponential';
-  /** Delay before the first retry; exponential doubles it for each further one. */
-  baseMs: number;
-  /** Upper bound of the delay. */
-  maxMs?: number;
-  /** Draw each delay uniformly from 0..delay, so retries of simultaneous failures spread out. */
-  jitter?: boolean;
 }
 
 export interface SchedulerOptions {

@@ -22,8 +22,10 @@ export class Listeners {
     return () => set.delete(entry);
   }
 
-  has(event) {
-    return this.#byEvent.get(event).size > 0;
+  /** Whether anyone listens to any event. */
+  get any() {
+    for (const set of this.#byEvent.values()) if (set.size > 0) return true;
+    return false;
   }
 
   emit(event, payload) {

@@ -14,17 +14,24 @@ export class HostTimer {
     this.#fire = fire;
   }
 
-  /** Arms for epoch-ms `at`, or disarms when `at` is negative (no deadline). */
-  arm(at, now) {
+  /**
+   * Arms for epoch-ms `at`, or disarms when `at` is negative (no deadline).
+   * Without `keepAlive` the timer does not hold a Node process open.
+   */
+  arm(at, now, keepAlive = true) {
     if (at < 0) return this.cancel();
-    if (at === this.#at) return;
-    this.cancel();
-    this.#at = at;
-    this.#handle = setTimeout(() => {
-      this.#handle = undefined;
-      this.#at = Infinity;
-      this.#fire();
-    }, Math.min(MAX_DELAY, Math.max(0, at - now)));
+    if (at !== this.#at) {
+      this.cancel();
+      this.#at = at;
+      this.#handle = setTimeout(() => {
+        this.#handle = undefined;
+        this.#at = Infinity;
+        this.#fire();
+      }, Math.min(MAX_DELAY, Math.max(0, at - now)));
+    }
+    // Node's timers have ref/unref; browsers' are numbers and never hold anything open.
+    if (keepAlive) this.#handle.ref?.();
+    else this.#handle.unref?.();
   }
 
   cancel() {

@@ -70,3 +70,31 @@ export function backoff(argument, value) {
     o.jitter === undefined ? false : boolean(`${argument}.jitter`, o.jitter),
   ];
 }
+
+/** A duration in ms that must be above zero (a zero lease or TTL would lose every message). */
+export function positive(argument, value) {
+  duration(argument, value);
+  if (value === 0) throw rangeError(argument, 'a number of milliseconds above 0', value);
+  return value;
+}
+
+export function oneOf(argument, value, allowed) {
+  if (!allowed.includes(value)) throw typeError(argument, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+  return value;
+}
+
+/** Message headers: a plain object of string values. */
+export function headers(argument, value) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw typeError(argument, 'an object', value);
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw typeError(`${argument}.${key}`, 'a string', v);
+  }
+  return value;
+}
+
+/** A topic routing key or binding pattern: dot-separated words, at most 255 characters. */
+export function routingKey(argument, value) {
+  if (typeof value !== 'string') throw typeError(argument, 'a string', value);
+  if (value.length > 255) throw rangeError(argument, 'at most 255 characters long', value);
+  return value;
+}

@@ -1,6 +1,31 @@
 // Broker scenarios: each runs against the ferrymq module it is given, in
 // Node (node/broker.test.mjs) and in Chromium (browser/scenarios.test.mjs).
-import { deepEqual, equal, rejects, throws } from './assert.mjs';
+import { deepEqual, equal, ok, rejects, throws } from './assert.mjs';
+
+/** The first `event` from `broker` that satisfies `match`. */
+const next = (broker, event, match = () => true) =>
+  new Promise((resolve) => {
+    const off = broker.on(event, (e) => {
+      if (!match(e)) return;
+      off();
+      resolve(e);
+    });
+  });
+
+/** Receives everything ready on `queue` and acks it; resolves with the payloads. */
+async function drain(queue) {
+  const payloads = [];
+  for (let m = await queue.receive(); m !== null; m = await queue.receive()) {
+    payloads.push(m.payload);
+    await m.ack();
+  }
+  return payloads;
+}
+
+const isCode = (FerryError, code) => (e) => e instanceof FerryError && e.code === code;
+
+/** Lets every queued microtask run (deliveries are dispatched from one); no time passes. */
+const microtasksDone = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 export const scenarios = {
   'messages come out in the order they were sent': async ({ Broker }) => {
@@ -112,5 +137,362 @@ export const scenarios = {
     await rejects(queue.send('x'), (e) => e instanceof FerryError && e.code === 'CLOSED');
     await rejects(queue.receive(), { code: 'CLOSED' });
     throws(() => broker.queue('other'), { code: 'CLOSED' });
+  },
+
+  'higher priority is delivered first, FIFO within a priority': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('jobs');
+    for (const [payload, priority] of [['low-1', 0], ['high-1', 9], ['mid', 5], ['low-2', 0], ['high-2', 9]]) {
+      await queue.send(payload, { priority });
+    }
+    deepEqual(await drain(queue), ['high-1', 'high-2', 'mid', 'low-1', 'low-2']);
+    await broker.close();
+  },
+
+  'a delayed message is not delivered before its time': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('later');
+    const sentAt = Date.now();
+    await queue.send('soon', { delayMs: 30 });
+    equal(await queue.receive(), null, 'not ready yet');
+    equal(queue.stats().delayed, 1);
+    const message = await queue.receive({ waitMs: 10_000 });
+    equal(message.payload, 'soon');
+    ok(Date.now() - sentAt >= 30, 'delivered no earlier than its delay');
+    await message.ack();
+    await broker.close();
+  },
+
+  'an expired message is never delivered; it is counted and dead-lettered': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('fresh');
+    const expired = next(broker, 'expired');
+    const deadLetter = next(broker, 'dead-letter');
+    await queue.send('stale', { ttlMs: 10, id: 'm-1' });
+    await queue.send('kept');
+    deepEqual(await expired, { type: 'expired', queue: 'fresh', id: 'm-1' });
+    deepEqual(await deadLetter, { type: 'dead-letter', queue: 'fresh', id: 'm-1', reason: 'expired', deadLetterQueue: 'fresh.dlq' });
+    deepEqual(await drain(queue), ['kept']);
+    equal(queue.stats().expired, 1);
+    deepEqual(await drain(broker.queue('fresh.dlq')), ['stale']);
+    await broker.close();
+  },
+
+  'a queue TTL applies to every message': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('short-lived', { ttlMs: 10 });
+    const expired = next(broker, 'expired');
+    await queue.send('gone');
+    await expired;
+    equal(await queue.receive(), null);
+    await broker.close();
+  },
+
+  'a failing handler is retried with backoff, then dead-lettered with its reason': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('flaky', { maxDeliveries: 3, backoff: { type: 'fixed', baseMs: 5 } });
+    const deliveries = [];
+    const errors = [];
+    broker.on('error', (e) => errors.push(e.error.message));
+    const deadLetter = next(broker, 'dead-letter');
+    queue.consume((message) => {
+      deliveries.push([message.deliveryCount, message.redelivered, Date.now()]);
+      throw new Error(`failure ${message.deliveryCount}`);
+    });
+    await queue.send('poison', { id: 'p-1' });
+    deepEqual(await deadLetter, { type: 'dead-letter', queue: 'flaky', id: 'p-1', reason: 'delivery-limit', deadLetterQueue: 'flaky.dlq' });
+    deepEqual(deliveries.map(([count, redelivered]) => [count, redelivered]), [[1, false], [2, true], [3, true]]);
+    for (let i = 1; i < deliveries.length; i++) ok(deliveries[i][2] - deliveries[i - 1][2] >= 5, 'waits out the backoff');
+    deepEqual(errors, ['failure 1', 'failure 2', 'failure 3']);
+    const dead = await broker.queue('flaky.dlq').receive();
+    equal(dead.payload, 'poison');
+    equal(dead.id, 'p-1');
+    await broker.close();
+  },
+
+  'nack without requeue dead-letters with reason rejected; nack with delay redelivers later': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('review', { deadLetter: 'rejected-items' });
+    await queue.send('bad');
+    await queue.send('retry-me');
+    const deadLetter = next(broker, 'dead-letter');
+    await (await queue.receive()).nack({ requeue: false });
+    const dead = await deadLetter;
+    deepEqual([dead.queue, dead.reason, dead.deadLetterQueue], ['review', 'rejected', 'rejected-items']);
+    const retry = await queue.receive();
+    const nackedAt = Date.now();
+    await retry.nack({ delayMs: 20 });
+    equal(await queue.receive(), null, 'invisible during its delay');
+    const again = await queue.receive({ waitMs: 10_000 });
+    ok(Date.now() - nackedAt >= 20);
+    equal(again.payload, 'retry-me');
+    equal(again.deliveryCount, 2);
+    await again.ack();
+    deepEqual(await drain(broker.queue('rejected-items')), ['bad']);
+    await broker.close();
+  },
+
+  'an expired lease is reported as redelivered': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('slow', { leaseMs: 10 });
+    const redelivered = next(broker, 'redelivered');
+    await queue.send('x', { id: 'r-1' });
+    await queue.receive();
+    deepEqual(await redelivered, { type: 'redelivered', queue: 'slow', id: 'r-1', deliveryCount: 1 });
+    await broker.close();
+  },
+
+  'extendLease keeps a message invisible past its first lease': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('long-job', { leaseMs: 10 });
+    await queue.send('work');
+    const message = await queue.receive();
+    message.extendLease(60_000);
+    // A delayed message on another queue serves as a clock: when it arrives,
+    // the first lease has long run out.
+    const clock = broker.queue('clock');
+    await clock.send('tick', { delayMs: 40 });
+    await clock.receive({ waitMs: 10_000 });
+    equal(await queue.receive(), null, 'still leased');
+    await message.ack();
+    await broker.close();
+  },
+
+  'maxLength with reject refuses sends with QUEUE_FULL and keeps what it has': async ({ Broker, FerryError }) => {
+    const broker = new Broker();
+    const queue = broker.queue('bounded', { maxLength: 2 });
+    await queue.send(1);
+    await queue.send(2);
+    await rejects(queue.send(3), isCode(FerryError, 'QUEUE_FULL'));
+    await rejects(queue.sendBatch([{ payload: 3 }]), isCode(FerryError, 'QUEUE_FULL'));
+    deepEqual(await drain(queue), [1, 2]);
+    await broker.close();
+  },
+
+  'maxLength with drop-oldest dead-letters the oldest with reason maxlen': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('latest', { maxLength: 2, overflow: 'drop-oldest' });
+    const deadLetter = next(broker, 'dead-letter');
+    for (const n of [1, 2, 3]) await queue.send(n);
+    equal((await deadLetter).reason, 'maxlen');
+    deepEqual(await drain(queue), [2, 3]);
+    deepEqual(await drain(broker.queue('latest.dlq')), [1]);
+    await broker.close();
+  },
+
+  'a repeated id inside the dedup window is accepted but enqueued once': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('payments', { dedupWindowMs: 60_000 });
+    equal(await queue.send({ amount: 5 }, { id: 'pay-1' }), 'pay-1');
+    equal(await queue.send({ amount: 5 }, { id: 'pay-1' }), 'pay-1');
+    deepEqual(await drain(queue), [{ amount: 5 }]);
+    equal(await queue.send({ amount: 5 }, { id: 'pay-1' }), 'pay-1', 'acked, still inside the window');
+    deepEqual(await drain(queue), []);
+    await broker.close();
+  },
+
+  'topic routing follows RabbitMQ rules and delivers once per queue': async ({ Broker }) => {
+    const broker = new Broker();
+    broker.bind('*.orange.*', 'orange');
+    broker.bind('*.*.rabbit', 'rabbits');
+    broker.bind('lazy.#', 'rabbits');
+    broker.bind('#', 'everything');
+    const table = [
+      ['quick.orange.rabbit', ['orange', 'rabbits', 'everything']],
+      ['lazy.orange.elephant', ['orange', 'rabbits', 'everything']],
+      ['quick.orange.fox', ['orange', 'everything']],
+      ['lazy.brown.fox', ['rabbits', 'everything']],
+      ['lazy.pink.rabbit', ['rabbits', 'everything']],
+      ['quick.brown.fox', ['everything']],
+      ['orange', ['everything']],
+      ['quick.orange.male.rabbit', ['everything']],
+      ['lazy.orange.male.rabbit', ['rabbits', 'everything']],
+      ['lazy', ['rabbits', 'everything']],
+    ];
+    for (const [key, queues] of table) {
+      const ids = await broker.publish(key, key);
+      equal(ids.length, queues.length, `${key} reaches ${queues}`);
+      for (const name of ['orange', 'rabbits', 'everything']) {
+        deepEqual(await drain(broker.queue(name)), queues.includes(name) ? [key] : [], `${key} in ${name}`);
+      }
+    }
+    broker.unbind('#', 'everything');
+    deepEqual(await broker.publish('quick.brown.fox', 'unrouted'), [], 'nothing matches any more');
+    await broker.close();
+  },
+
+  'request resolves with the reply; with no reply it times out': async ({ Broker, FerryError }) => {
+    const broker = new Broker();
+    broker.queue('double').consume((message) => message.reply(message.payload * 2));
+    equal(await broker.request('double', 21), 42);
+    await rejects(broker.request('nobody-listens', 1, { timeoutMs: 10 }), isCode(FerryError, 'TIMEOUT'));
+    const controller = new AbortController();
+    const pending = broker.request('nobody-listens', 2, { signal: controller.signal });
+    controller.abort();
+    await rejects(pending, isCode(FerryError, 'ABORTED'));
+    await broker.close();
+  },
+
+  'an AbortSignal ends a waiting receive without losing the next message': async ({ Broker, FerryError }) => {
+    const broker = new Broker();
+    const queue = broker.queue('q');
+    const controller = new AbortController();
+    const waiting = queue.receive({ waitMs: 60_000, signal: controller.signal });
+    controller.abort();
+    await rejects(waiting, isCode(FerryError, 'ABORTED'));
+    await queue.send('after');
+    deepEqual(await drain(queue), ['after']);
+    await broker.close();
+  },
+
+  'an AbortSignal cancels a consumer; its messages go to the other one': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('shared');
+    const controller = new AbortController();
+    const first = queue.consume(() => {}, { signal: controller.signal });
+    controller.abort();
+    equal(first.active, false);
+    const got = [];
+    const done = new Promise((resolve) => queue.consume((m) => { got.push(m.payload); if (got.length === 2) resolve(); }));
+    await queue.send('a');
+    await queue.send('b');
+    await done;
+    deepEqual(got, ['a', 'b']);
+    await broker.close();
+  },
+
+  'consumers share a queue round-robin; prefetch caps unacked deliveries': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('work');
+    const held = { a: [], b: [] };
+    queue.consume((m) => { held.a.push(m); }, { prefetch: 2, autoAck: false });
+    queue.consume((m) => { held.b.push(m); }, { prefetch: 2, autoAck: false });
+    for (const n of [1, 2, 3, 4, 5, 6]) await queue.send(n);
+    await microtasksDone();
+    deepEqual(held.a.map((m) => m.payload), [1, 3]);
+    deepEqual(held.b.map((m) => m.payload), [2, 4]);
+    equal(queue.stats().ready, 2, 'two wait for a free slot');
+    await held.a[0].ack();
+    await microtasksDone();
+    deepEqual(held.a.map((m) => m.payload), [1, 3, 5]);
+    await broker.close();
+  },
+
+  'sendBatch sends all or nothing; receiveBatch takes up to max': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('bulk');
+    await rejects(queue.sendBatch([{ payload: 'ok' }, { payload: 'bad', priority: 12 }]), /items\[1\]\.priority/);
+    equal(queue.stats().ready, 0, 'the valid item was not sent either');
+    const ids = await queue.sendBatch([{ payload: 'a' }, { payload: 'b', id: 'b-id', headers: { k: 'v' } }, { payload: 'c' }]);
+    equal(ids.length, 3);
+    equal(ids[1], 'b-id');
+    const batch = await queue.receiveBatch(2);
+    deepEqual(batch.map((m) => m.payload), ['a', 'b']);
+    deepEqual(batch[1].headers, { k: 'v' });
+    for (const m of batch) await m.ack();
+    deepEqual((await queue.receiveBatch(10)).map((m) => m.payload), ['c']);
+    const later = queue.receiveBatch(5, { waitMs: 10_000 });
+    await queue.send('late');
+    deepEqual((await later).map((m) => m.payload), ['late']);
+    deepEqual(await queue.receiveBatch(5), []);
+    await broker.close();
+  },
+
+  'for await yields messages until the loop breaks, then the rest stay queued': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('stream');
+    for (const n of [1, 2, 3, 4]) await queue.send(n);
+    const seen = [];
+    for await (const message of queue) {
+      seen.push(message.payload);
+      await message.ack();
+      if (seen.length === 3) break;
+    }
+    deepEqual(seen, [1, 2, 3]);
+    deepEqual(await drain(queue), [4]);
+    const loop = (async () => {
+      const got = [];
+      for await (const message of queue) {
+        got.push(message.payload);
+        await message.ack();
+      }
+      return got;
+    })();
+    await queue.send('last');
+    await microtasksDone();
+    await broker.close();
+    deepEqual(await loop, ['last'], 'closing the broker ends the loop');
+  },
+
+  'purge removes ready and delayed messages, not in-flight ones': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('trash');
+    await queue.send('held');
+    const held = await queue.receive();
+    await queue.send('ready');
+    await queue.send('delayed', { delayMs: 60_000 });
+    equal(await queue.purge(), 2);
+    equal(queue.stats().inFlight, 1);
+    await held.ack();
+    equal(await queue.receive(), null);
+    await broker.close();
+  },
+
+  'stats count what happened and measure send-to-ack latency': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('measured');
+    for (const n of [1, 2, 3]) await queue.send(n);
+    await (await queue.receive()).ack();
+    await (await queue.receive()).nack();
+    const s = queue.stats();
+    deepEqual([s.ready, s.inFlight, s.sent, s.acked, s.nacked, s.redelivered], [2, 0, 3, 1, 1, 1]);
+    ok(s.throughputPerSec > 0, 'an ack in the last 10 s');
+    ok(s.latencyMs.p50 >= 0 && s.latencyMs.p99 >= s.latencyMs.p50, 'percentiles are ordered');
+    deepEqual(Object.keys(broker.stats().queues), ['measured']);
+    await broker.close();
+  },
+
+  'headers travel with the message; re-declaring with other options throws': async ({ Broker, FerryError }) => {
+    const broker = new Broker();
+    const queue = broker.queue('typed', { leaseMs: 5_000 });
+    equal(broker.queue('typed', { leaseMs: 5_000 }), queue, 'same options: the same queue');
+    equal(broker.queue('typed'), queue, 'no options: the declared queue');
+    throws(() => broker.queue('typed', { leaseMs: 6_000 }), isCode(FerryError, 'INVALID_ARGUMENT'));
+    await queue.send('x', { headers: { trace: 'abc' } });
+    const message = await queue.receive();
+    deepEqual(message.headers, { trace: 'abc' });
+    await message.ack();
+    await broker.close();
+  },
+
+  'a handler that throws is reported on error and the broker keeps working': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('careful', { maxDeliveries: 1, deadLetter: null });
+    const error = next(broker, 'error');
+    queue.consume(async (message) => {
+      if (message.payload === 'bad') throw new TypeError('cannot handle');
+    });
+    await queue.send('bad', { id: 'b-1' });
+    const e = await error;
+    equal(e.error.message, 'cannot handle');
+    equal(e.queue, 'careful');
+    equal(e.id, 'b-1');
+    const other = broker.queue('other');
+    await other.send('fine');
+    deepEqual(await drain(other), ['fine']);
+    await broker.close();
+  },
+
+  'closing one broker leaves another untouched': async ({ Broker, FerryError }) => {
+    const a = new Broker();
+    const b = new Broker();
+    await a.queue('q').send('from a');
+    await b.queue('q').send('from b');
+    const fromA = await a.queue('q').receive();
+    await a.close();
+    await rejects(fromA.ack(), isCode(FerryError, 'CLOSED'));
+    throws(() => a.stats(), isCode(FerryError, 'CLOSED'));
+    deepEqual(await drain(b.queue('q')), ['from b']);
+    await b.close();
   },
 };

@@ -1,6 +1,15 @@
 // Compiled with `tsc --noEmit` against the installed package: a user's view
 // of the API. A wrong or missing type here fails the build.
-import { Broker, FerryError, Scheduler, type Message, type MessageId } from 'ferrymq';
+import {
+  Broker,
+  FerryError,
+  Scheduler,
+  type BrokerStats,
+  type DeadLetterReason,
+  type Message,
+  type MessageId,
+  type QueueStats,
+} from 'ferrymq';
 
 interface Order {
   sku: string;
@@ -9,21 +18,60 @@ interface Order {
 
 export async function broker(): Promise<void> {
   await using broker = new Broker();
-  const orders = broker.queue<Order>('orders', { leaseMs: 5_000 });
-  const id: MessageId = await orders.send({ sku: 'A-1', quantity: 2 }, { priority: 5, delayMs: 0, headers: { tenant: 't1' } });
-  const message: Message<Order> | null = await orders.receive({ waitMs: 100 });
+  const orders = broker.queue<Order>('orders', {
+    maxLength: 10_000,
+    overflow: 'drop-oldest',
+    ttlMs: 60_000,
+    leaseMs: 5_000,
+    maxDeliveries: 5,
+    backoff: { type: 'exponential', baseMs: 100, maxMs: 5_000, jitter: true },
+    deadLetter: 'orders.failed',
+    dedupWindowMs: 60_000,
+    durable: false,
+  });
+  broker.queue('audit', { deadLetter: null });
+  const id: MessageId = await orders.send({ sku: 'A-1', quantity: 2 }, { id: 'o-1', priority: 5, delayMs: 0, ttlMs: 1_000, headers: { tenant: 't1' } });
+  const ids: MessageId[] = await orders.sendBatch([{ payload: { sku: 'B', quantity: 1 } }, { payload: { sku: 'C', quantity: 3 }, priority: 9 }]);
+  const controller = new AbortController();
+  const message: Message<Order> | null = await orders.receive({ waitMs: 100, signal: controller.signal });
   if (message !== null) {
     const quantity: number = message.payload.quantity;
     const count: number = message.deliveryCount;
-    void [id, quantity, count, message.redelivered, message.enqueuedAt, message.headers['tenant']];
-    await message.ack();
+    const tenant: string | undefined = message.headers['tenant'];
+    void [id, ids, quantity, count, message.redelivered, message.enqueuedAt, tenant];
+    message.extendLease(10_000);
+    await message.nack({ requeue: true, delayMs: 50 });
   }
+  const batch: Message<Order>[] = await orders.receiveBatch(10, { waitMs: 5 });
+  for (const m of batch) await m.ack();
   const consumer = orders.consume(async (m) => {
     if (m.payload.quantity < 0) await m.nack({ requeue: false });
-  }, { prefetch: 8, autoAck: true });
+  }, { prefetch: 8, autoAck: true, signal: controller.signal });
   if (consumer.active) await consumer.cancel();
+  for await (const m of orders) {
+    await m.ack();
+    break;
+  }
+  const purged: number = await orders.purge();
+  const stats: QueueStats = orders.stats();
+  const p99: number = stats.latencyMs.p99;
+  broker.bind('orders.*', 'orders');
+  broker.unbind('orders.*', 'orders');
+  const routed: MessageId[] = await broker.publish('orders.new', { sku: 'D', quantity: 1 }, { priority: 1 });
+  broker.queue<number>('rpc').consume((m) => m.reply(m.payload * 2));
+  const doubled = await broker.request<number>('rpc', 21, { timeoutMs: 1_000, signal: controller.signal });
+  const all: BrokerStats = broker.stats();
+  const off = broker.on('dead-letter', (e) => {
+    const reason: DeadLetterReason = e.reason;
+    void [reason, e.queue, e.id, e.deadLetterQueue];
+  });
+  broker.on('error', (e) => void [e.error, e.queue, e.id]);
+  broker.on('redelivered', (e) => void e.deliveryCount);
+  off();
+  void [purged, p99, routed, doubled + 1, all.queues['orders']?.ready];
   // @ts-expect-error payloads are typed per queue
   await orders.send('not an order');
+  await broker.close();
 }
 
 export async function scheduler(): Promise<number> {

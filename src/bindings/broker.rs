@@ -1,12 +1,12 @@
-use js_sys::Array;
+use js_sys::{Array, Float64Array};
 use wasm_bindgen::prelude::*;
 
 use super::clock::HostClock;
 use super::errors::to_js;
-use super::wire::{self, millis, STRIDE};
+use super::wire::{self, flag, millis, STRIDE};
 use crate::core::broker::{
-    Broker, ConsumerId, DeadLetterReason, Delivery, DeliveryTag, Effect, MessageId, Outgoing, QueueId,
-    QueueOptions, Subscription,
+    Broker, ConsumerId, DeadLetterReason, DeadLetterTarget, Delivery, DeliveryTag, Effect, MessageId, Outgoing,
+    Overflow, QueueId, QueueOptions, QueueStats, RequestId, Subscription,
 };
 use crate::core::error::{CoreError, ErrorCode};
 use crate::core::rng::SplitMix64;
@@ -30,6 +30,28 @@ fn invalid(message: &str) -> JsValue {
     to_js(CoreError::new(ErrorCode::InvalidArgument, message))
 }
 
+/// One outgoing message from the wrapper's validated arguments.
+fn outgoing(payload: JsValue, headers: JsValue, id: Option<String>, priority: f64, delay: f64, ttl: f64) -> Result<Outgoing<Body>, JsValue> {
+    if !(0.0..=9.0).contains(&priority) {
+        return Err(invalid("priority must be from 0 to 9"));
+    }
+    Ok(Outgoing {
+        id: id.map(String::into_boxed_str),
+        payload: Body { payload, headers },
+        priority: priority as u8,
+        delay: millis(delay).unwrap_or(0),
+        ttl: millis(ttl),
+    })
+}
+
+/// The generated id's number, or NONE for a caller-given id (JS has the string).
+fn id_number(id: &MessageId) -> f64 {
+    match id {
+        MessageId::Auto(n) => *n as f64,
+        MessageId::Given(_) => wire::NONE,
+    }
+}
+
 #[wasm_bindgen]
 impl BrokerCore {
     #[wasm_bindgen(constructor)]
@@ -38,11 +60,51 @@ impl BrokerCore {
     }
 
     /// Without `explicit` the queue is fetched, or created with defaults.
+    /// Numbers are as the wrapper validated them; NONE marks an absent value.
+    /// `dead_letter` 0 = `${name}.dlq`, 1 = `dead_letter_name`, 2 = discard.
+    #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = declareQueue)]
-    pub fn declare_queue(&mut self, name: &str, explicit: bool, lease: f64) -> Result<u32, JsValue> {
+    pub fn declare_queue(
+        &mut self,
+        name: &str,
+        explicit: bool,
+        max_length: f64,
+        drop_oldest: bool,
+        ttl: f64,
+        lease: f64,
+        max_deliveries: f64,
+        backoff_kind: u32,
+        backoff_base: f64,
+        backoff_max: f64,
+        backoff_jitter: bool,
+        dead_letter: u32,
+        dead_letter_name: Option<String>,
+        dedup_window: f64,
+        durable: bool,
+    ) -> Result<u32, JsValue> {
         let defaults = QueueOptions::default();
-        let options = explicit.then(|| QueueOptions { lease: millis(lease).unwrap_or(defaults.lease), ..defaults });
+        let options = explicit.then(|| QueueOptions {
+            max_length: millis(max_length).map(|n| n as usize),
+            overflow: if drop_oldest { Overflow::DropOldest } else { Overflow::Reject },
+            ttl: millis(ttl),
+            lease: millis(lease).unwrap_or(defaults.lease),
+            max_deliveries: millis(max_deliveries).map_or(defaults.max_deliveries, |n| n.min(u32::MAX.into()) as u32),
+            backoff: wire::backoff(backoff_kind, backoff_base, backoff_max, backoff_jitter),
+            dead_letter: match (dead_letter, dead_letter_name) {
+                (1, Some(name)) => DeadLetterTarget::Named(name),
+                (2, _) => DeadLetterTarget::Discard,
+                _ => DeadLetterTarget::Default,
+            },
+            dedup_window: millis(dedup_window),
+            durable,
+        });
         self.core.declare_queue(name, options).map(|q| q.0).map_err(to_js)
+    }
+
+    /// The id of the queue named `name`, or NONE when there is none.
+    #[wasm_bindgen(js_name = queueId)]
+    pub fn queue_id(&self, name: &str) -> f64 {
+        self.core.queue_id(name).map_or(wire::NONE, |q| f64::from(q.0))
     }
 
     /// Returns the generated id's number, or NONE when the caller gave an id.
@@ -53,34 +115,89 @@ impl BrokerCore {
         payload: JsValue,
         headers: JsValue,
         id: Option<String>,
-        priority: u32,
+        priority: f64,
         delay: f64,
         ttl: f64,
     ) -> Result<f64, JsValue> {
-        let priority = u8::try_from(priority).map_err(|_| invalid("priority must be from 0 to 9"))?;
-        let message = Outgoing {
-            id: id.map(String::into_boxed_str),
-            payload: Body { payload, headers },
-            priority,
-            delay: millis(delay).unwrap_or(0),
-            ttl: millis(ttl),
-        };
-        match self.core.send(QueueId(queue), message).map_err(to_js)? {
-            MessageId::Auto(n) => Ok(n as f64),
-            MessageId::Given(_) => Ok(wire::NONE),
-        }
+        let message = outgoing(payload, headers, id, priority, delay, ttl)?;
+        self.core.send(QueueId(queue), message).map(|id| id_number(&id)).map_err(to_js)
     }
 
-    /// Takes one ready message now, encoded as a single DELIVER record
+    /// All or nothing. `options` holds [priority, delay, ttl] per message;
+    /// `ids` holds a string or undefined per message.
+    #[wasm_bindgen(js_name = sendBatch)]
+    pub fn send_batch(
+        &mut self,
+        queue: u32,
+        payloads: &Array,
+        headers: &Array,
+        ids: &Array,
+        options: &Float64Array,
+    ) -> Result<Vec<f64>, JsValue> {
+        let count = payloads.length();
+        if headers.length() != count || ids.length() != count || options.length() != count * 3 {
+            return Err(invalid("batch arrays differ in length"));
+        }
+        let options = options.to_vec();
+        let mut messages = Vec::with_capacity(count as usize);
+        for (i, o) in (0..count).zip(options.chunks_exact(3)) {
+            messages.push(outgoing(payloads.get(i), headers.get(i), ids.get(i).as_string(), o[0], o[1], o[2])?);
+        }
+        let sent = self.core.send_batch(QueueId(queue), messages).map_err(to_js)?;
+        Ok(sent.iter().map(id_number).collect())
+    }
+
+    /// One message per distinct queue bound to a matching pattern; returns
+    /// their ids as `send` does (empty when nothing matched).
+    #[allow(clippy::too_many_arguments)]
+    pub fn publish(
+        &mut self,
+        routing_key: &str,
+        payload: JsValue,
+        headers: JsValue,
+        id: Option<String>,
+        priority: f64,
+        delay: f64,
+        ttl: f64,
+    ) -> Result<Vec<f64>, JsValue> {
+        let message = outgoing(payload, headers, id, priority, delay, ttl)?;
+        let sent = self.core.publish(routing_key, message).map_err(to_js)?;
+        Ok(sent.iter().map(id_number).collect())
+    }
+
+    pub fn bind(&mut self, pattern: &str, queue: u32) -> Result<(), JsValue> {
+        self.core.bind(pattern, QueueId(queue)).map_err(to_js)
+    }
+
+    pub fn unbind(&mut self, pattern: &str, queue: u32) -> Result<(), JsValue> {
+        self.core.unbind(pattern, QueueId(queue)).map_err(to_js)
+    }
+
+    /// Sends a request; its reply or timeout arrives as an effect for the returned id.
+    pub fn request(&mut self, queue: u32, payload: JsValue, timeout: f64) -> Result<f64, JsValue> {
+        let message = Outgoing::new(Body { payload, headers: JsValue::UNDEFINED });
+        self.core.request(QueueId(queue), message, millis(timeout)).map(|r| r.0 as f64).map_err(to_js)
+    }
+
+    #[wasm_bindgen(js_name = cancelRequest)]
+    pub fn cancel_request(&mut self, request: f64) {
+        self.core.cancel_request(RequestId(request as u64));
+    }
+
+    /// Takes up to `max` ready messages now, encoded as DELIVER records
     /// (consumer NONE); empty when nothing is ready.
-    pub fn get(&mut self, queue: u32, vals: &Array) -> Result<Vec<f64>, JsValue> {
+    pub fn get(&mut self, queue: u32, max: u32, vals: &Array) -> Result<Vec<f64>, JsValue> {
         let mut nums = Vec::new();
-        if let Some(delivery) = self.core.get(QueueId(queue)).map_err(to_js)? {
-            encode_delivery(&mut nums, vals, wire::NONE, delivery);
+        for _ in 0..max {
+            match self.core.get(QueueId(queue)).map_err(to_js)? {
+                Some(delivery) => encode_delivery(&mut nums, vals, wire::NONE, delivery),
+                None => break,
+            }
         }
         Ok(nums)
     }
 
+    /// `deadline` (epoch ms, or NONE) only with `once`: a waiting receive().
     pub fn subscribe(&mut self, queue: u32, prefetch: u32, once: bool, deadline: f64) -> Result<u32, JsValue> {
         let subscription = Subscription { prefetch, once, deadline: millis(deadline) };
         self.core.subscribe(QueueId(queue), subscription).map(|c| c.0).map_err(to_js)
@@ -96,6 +213,47 @@ impl BrokerCore {
 
     pub fn nack(&mut self, tag: f64, requeue: bool, delay: f64) -> Result<(), JsValue> {
         self.core.nack(DeliveryTag(tag as u64), requeue, millis(delay)).map_err(to_js)
+    }
+
+    pub fn reply(&mut self, tag: f64, payload: JsValue) -> Result<(), JsValue> {
+        let body = Body { payload, headers: JsValue::UNDEFINED };
+        self.core.reply(DeliveryTag(tag as u64), body).map_err(to_js)
+    }
+
+    #[wasm_bindgen(js_name = extendLease)]
+    pub fn extend_lease(&mut self, tag: f64, by: f64) -> Result<(), JsValue> {
+        self.core.extend_lease(DeliveryTag(tag as u64), millis(by).unwrap_or(0)).map_err(to_js)
+    }
+
+    pub fn purge(&mut self, queue: u32) -> Result<u32, JsValue> {
+        self.core.purge(QueueId(queue)).map(|n| n as u32).map_err(to_js)
+    }
+
+    /// [ready, inFlight, delayed, deadLettered, sent, acked, nacked, expired,
+    /// redelivered, throughputPerSec, p50, p95, p99]
+    pub fn stats(&self, queue: u32) -> Result<Vec<f64>, JsValue> {
+        let s: QueueStats = self.core.queue_stats(QueueId(queue)).map_err(to_js)?;
+        Ok(vec![
+            s.ready as f64,
+            s.in_flight as f64,
+            s.delayed as f64,
+            s.dead_lettered as f64,
+            s.sent as f64,
+            s.acked as f64,
+            s.nacked as f64,
+            s.expired as f64,
+            s.redelivered as f64,
+            s.throughput_per_sec,
+            s.latency_p50,
+            s.latency_p95,
+            s.latency_p99,
+        ])
+    }
+
+    /// Names of every queue, in id order: index i is queue id i.
+    #[wasm_bindgen(js_name = queueNames)]
+    pub fn queue_names(&self) -> Array {
+        self.core.queues().map(|(_, name)| JsValue::from_str(name)).collect()
     }
 
     pub fn advance(&mut self) {
@@ -123,15 +281,6 @@ fn record(nums: &mut Vec<f64>, fields: [f64; STRIDE]) {
     nums.extend_from_slice(&fields);
 }
 
-/// The id's number for generated ids; a given id goes to `vals` (callers push
-/// it last, after the record's other values).
-fn auto_id(id: &MessageId) -> f64 {
-    match id {
-        MessageId::Auto(n) => *n as f64,
-        MessageId::Given(_) => wire::NONE,
-    }
-}
-
 fn push_given_id(vals: &Array, id: &MessageId) {
     if let MessageId::Given(s) = id {
         vals.push(&JsValue::from_str(s));
@@ -144,10 +293,10 @@ fn encode_delivery(nums: &mut Vec<f64>, vals: &Array, consumer: f64, d: Delivery
         [
             wire::DELIVER,
             consumer,
-            auto_id(&d.id),
+            id_number(&d.id),
             d.tag.0 as f64,
             f64::from(d.delivery_count),
-            wire::flag(d.redelivered),
+            flag(d.redelivered),
             d.enqueued_at as f64,
             d.request.map_or(wire::NONE, |r| r.0 as f64),
         ],
@@ -164,16 +313,16 @@ fn encode_effect(nums: &mut Vec<f64>, vals: &Array, effect: Effect<Body>) {
         Effect::WaitExpired { consumer } => record(nums, [wire::WAIT_EXPIRED, f64::from(consumer.0), N, N, N, N, N, N]),
         Effect::DeadLettered { queue, target, id, reason } => {
             let target = target.map_or(N, |t| f64::from(t.0));
-            record(nums, [wire::DEAD_LETTERED, f64::from(queue.0), auto_id(&id), target, reason_code(reason), N, N, N]);
+            record(nums, [wire::DEAD_LETTERED, f64::from(queue.0), id_number(&id), target, reason_code(reason), N, N, N]);
             push_given_id(vals, &id);
         }
         Effect::Expired { queue, id } => {
-            record(nums, [wire::EXPIRED, f64::from(queue.0), auto_id(&id), N, N, N, N, N]);
+            record(nums, [wire::EXPIRED, f64::from(queue.0), id_number(&id), N, N, N, N, N]);
             push_given_id(vals, &id);
         }
         Effect::Redelivered { queue, id, delivery_count } => {
             let count = f64::from(delivery_count);
-            record(nums, [wire::REDELIVERED, f64::from(queue.0), auto_id(&id), count, N, N, N, N]);
+            record(nums, [wire::REDELIVERED, f64::from(queue.0), id_number(&id), count, N, N, N, N]);
             push_given_id(vals, &id);
         }
         Effect::Reply { request, payload } => {

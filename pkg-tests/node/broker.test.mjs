@@ -1,5 +1,0 @@
-import { test } from 'node:test';
-import * as ferrymq from 'ferrymq';
-import { scenarios } from '../scenarios/broker.mjs';
-
-for (const [name, run] of Object.entries(scenarios)) test(name, () => run(ferrymq));
