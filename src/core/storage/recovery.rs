@@ -1,0 +1,88 @@
+//! Opening a durable broker from whatever its log file holds.
+
+use crate::core::broker::Broker;
+use crate::core::error::CoreError;
+use crate::core::rng::Rng;
+use crate::core::time::Clock;
+
+use super::codec::Payload;
+use super::compaction::{replace_log, snapshot_log, CompactionPolicy};
+use super::io::{File, IoStep};
+use super::journal::Journal;
+use super::log::{read_log, Damage, Recovered, Tail};
+
+/// What recovery found. A host should surface `corrupt` (an 'error' event):
+/// committed data after that point could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Records replayed.
+    pub records: usize,
+    /// Offset of an incomplete last frame that was dropped: a writer died
+    /// mid-append, and nothing in it had been acknowledged.
+    pub torn_tail: Option<usize>,
+    /// Offset of the first damaged frame, and what was wrong with it. The
+    /// bytes from there on are kept in [`File::Corrupt`].
+    pub corrupt: Option<(usize, Damage)>,
+}
+
+pub struct Opened<P, C, R> {
+    /// Recording, with leases held at the crash returned as redeliveries
+    /// (their `Redelivered` effects are waiting to be drained).
+    pub broker: Broker<P, C, R>,
+    pub journal: Journal,
+    pub report: RecoveryReport,
+    /// To run before the broker is used: removes a leftover compact file,
+    /// keeps a damaged remainder, and writes the recovered state back
+    /// (appended, or as a fresh log when the old one ended badly, had no
+    /// header yet, or was due for compaction).
+    pub steps: Vec<IoStep>,
+}
+
+/// Opens the broker whose log holds `bytes` (empty when the file does not
+/// exist). Fails only on a file that is not a log this version can read, or
+/// a log whose checksummed records do not fit together (a bug, not a crash).
+pub fn open<P, C, R>(bytes: &[u8], clock: C, rng: R, policy: CompactionPolicy) -> Result<Opened<P, C, R>, CoreError>
+where
+    P: Payload + Clone,
+    C: Clock,
+    R: Rng,
+{
+    let Recovered { records, valid_len, tail } = read_log::<P>(bytes)?;
+    let report = RecoveryReport {
+        records: records.len(),
+        torn_tail: match tail {
+            Tail::TornTail { at } => Some(at),
+            _ => None,
+        },
+        corrupt: match &tail {
+            Tail::Corrupt { at, damage } => Some((*at, damage.clone())),
+            _ => None,
+        },
+    };
+    let mut broker = Broker::replay(clock, rng, records)?;
+    broker.set_recording(true);
+    broker.recover_in_flight();
+
+    let mut steps = vec![IoStep::Remove(File::Compact)];
+    if let Some((at, _)) = &report.corrupt {
+        let rest = bytes.get(*at..).unwrap_or_default().to_vec();
+        steps.extend([IoStep::Write { file: File::Corrupt, bytes: rest }, IoStep::Sync(File::Corrupt)]);
+    }
+    let snapshot = snapshot_log(&broker)?;
+    let base_len = snapshot.len();
+    // Appending after a bad ending would bury new frames behind it: rewrite.
+    let journal = if tail != Tail::Clean || valid_len == 0 || policy.is_due(valid_len, base_len) {
+        broker.take_records();
+        steps.extend(replace_log(snapshot));
+        Journal::new(policy, base_len, base_len)
+    } else {
+        // What a killed writer left may still be only in the OS's cache, the
+        // log's bytes or (after a compaction's rename) its very name; none of
+        // it was acknowledged, but it is about to be served as if it were.
+        steps.extend([IoStep::Sync(File::Log), IoStep::SyncDir]);
+        let mut journal = Journal::new(policy, valid_len, base_len);
+        steps.extend(journal.commit(&mut broker)?);
+        journal
+    };
+    Ok(Opened { broker, journal, report, steps })
+}

@@ -1,0 +1,411 @@
+//! Durable brokers through crashes (methods T1, T3, T5): random commands,
+//! group commits, compactions and crashes against a simulated file system
+//! that runs the core's [`IoStep`]s. A crash runs only some of the pending
+//! steps, may tear the next write, and may be a power loss (unsynced data
+//! and unsynced directory changes are lost, unsynced appends survive only
+//! in part). Reopening must yield the state of some commit at or after the
+//! last acknowledged one: so every acknowledged send is there, no
+//! acknowledged ack is undone, and nothing unacknowledged is half-applied.
+
+use std::collections::BTreeMap;
+
+use ferrymq::core::broker::{Broker, DeliveryTag, Outgoing, Overflow, QueueId, QueueOptions, Record};
+use ferrymq::core::rng::SplitMix64;
+use ferrymq::core::storage::compaction::CompactionPolicy;
+use ferrymq::core::storage::io::{File, IoStep};
+use ferrymq::core::storage::journal::Journal;
+use ferrymq::core::storage::log::{header, Damage};
+use ferrymq::core::storage::recovery::{open, Opened};
+use ferrymq::core::time::{ManualClock, Millis};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+
+type P = Box<[u8]>;
+type B = Broker<P, ManualClock, SplitMix64>;
+type Rec = Record<P>;
+
+const POLICY: CompactionPolicy = CompactionPolicy { min_bytes: 600, growth: 2 };
+
+#[derive(Clone, Debug, Default)]
+struct Inode {
+    data: Vec<u8>,
+    synced: Vec<u8>,
+}
+
+/// Files as a POSIX system keeps them: names point at inodes; data and names
+/// are durable only once synced.
+#[derive(Clone, Debug, Default)]
+struct SimFs {
+    inodes: Vec<Inode>,
+    live: BTreeMap<File, usize>,
+    durable: BTreeMap<File, usize>,
+}
+
+impl SimFs {
+    fn file(&mut self, f: File) -> &mut Inode {
+        let next = self.inodes.len();
+        let i = *self.live.entry(f).or_insert(next);
+        if i == next {
+            self.inodes.push(Inode::default());
+        }
+        &mut self.inodes[i]
+    }
+
+    /// Runs `step`; with `torn`, a write stops after that many bytes and
+    /// nothing else runs (the process died inside it).
+    fn run(&mut self, step: &IoStep, torn: Option<usize>) {
+        let cut = |b: &[u8]| b[..torn.map_or(b.len(), |n| n.min(b.len()))].to_vec();
+        match step {
+            IoStep::AppendLog(bytes) => self.file(File::Log).data.extend(cut(bytes)),
+            IoStep::Write { file, bytes } => self.file(*file).data = cut(bytes),
+            _ if torn.is_some() => {}
+            IoStep::Sync(f) => {
+                if let Some(&i) = self.live.get(f) {
+                    self.inodes[i].synced = self.inodes[i].data.clone();
+                }
+            }
+            IoStep::ReplaceLog => {
+                let i = self.live.remove(&File::Compact).expect("the compact file exists when it is renamed");
+                self.live.insert(File::Log, i);
+            }
+            IoStep::SyncDir => self.durable = self.live.clone(),
+            IoStep::Remove(f) => {
+                self.live.remove(f);
+            }
+        }
+    }
+
+    /// Power loss: names revert to the last directory sync, contents to the
+    /// last file sync plus, for appends, `keep` of the bytes after it.
+    fn power_loss(&mut self, keep: usize) {
+        self.live = self.durable.clone();
+        for inode in &mut self.inodes {
+            let extra = if inode.data.starts_with(&inode.synced) { &inode.data[inode.synced.len()..] } else { &[] };
+            let kept = extra[..keep.min(extra.len())].to_vec();
+            inode.data = inode.synced.clone();
+            inode.data.extend(kept);
+        }
+    }
+
+    fn log(&self) -> Vec<u8> {
+        self.live.get(&File::Log).map(|&i| self.inodes[i].data.clone()).unwrap_or_default()
+    }
+
+    fn has(&self, f: File) -> bool {
+        self.live.contains_key(&f)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Crash {
+    /// Pending steps that complete before it.
+    steps: usize,
+    /// Bytes of the next step's write that make it to the file.
+    torn: Option<usize>,
+    /// Power loss keeping this many unsynced bytes per file; else `kill -9`.
+    power: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Send { priority: u8, delay: Millis, ttl: Option<Millis>, id: Option<u8> },
+    Batch(u8),
+    Get,
+    Ack(usize),
+    Nack(usize, bool),
+    Advance(Millis),
+    Commit,
+    Compact,
+    Flush,
+    Crash(Vec<Crash>),
+}
+
+fn crash() -> impl Strategy<Value = Crash> {
+    (0..6usize, proptest::option::of(0..40usize), proptest::option::weighted(0.5, 0..30usize))
+        .prop_map(|(steps, torn, power)| Crash { steps, torn, power })
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0..3u8, prop_oneof![Just(0u64), Just(30)], proptest::option::weighted(0.2, 20..300u64), proptest::option::weighted(0.3, 0..5u8))
+            .prop_map(|(priority, delay, ttl, id)| Op::Send { priority, delay, ttl, id }),
+        2 => (1..5u8).prop_map(Op::Batch),
+        4 => Just(Op::Get),
+        3 => any::<usize>().prop_map(Op::Ack),
+        2 => (any::<usize>(), any::<bool>()).prop_map(|(i, r)| Op::Nack(i, r)),
+        3 => (1..120u64).prop_map(Op::Advance),
+        5 => Just(Op::Commit),
+        1 => Just(Op::Compact),
+        2 => Just(Op::Flush),
+        2 => proptest::collection::vec(crash(), 1..3).prop_map(Op::Crash),
+    ]
+}
+
+fn reopened(clock: &ManualClock, records: &[Rec]) -> B {
+    let mut b = B::replay(clock.clone(), SplitMix64::new(1), records.to_vec()).expect("a snapshot replays");
+    b.recover_in_flight();
+    b
+}
+
+struct Harness {
+    clock: ManualClock,
+    fs: SimFs,
+    broker: B,
+    journal: Journal,
+    q: QueueId,
+    /// Steps handed out and not yet run, in order.
+    pending: Vec<IoStep>,
+    /// The durable states a crash may leave, oldest first, each with how
+    /// many pending steps must have run for it to be acknowledged.
+    states: Vec<(usize, Vec<Rec>)>,
+    held: Vec<DeliveryTag>,
+    next_payload: u64,
+    compactions: usize,
+}
+
+impl Harness {
+    fn new() -> Result<Self, TestCaseError> {
+        let clock = ManualClock::new(1_700_000_000_000);
+        let opened = open::<P, _, _>(&[], clock.clone(), SplitMix64::new(1), POLICY).map_err(fail)?;
+        let (mut broker, journal) = (opened.broker, opened.journal);
+        let options = QueueOptions {
+            lease: 100,
+            max_deliveries: 3,
+            max_length: Some(12),
+            overflow: Overflow::DropOldest,
+            dedup_window: Some(500),
+            ..QueueOptions::default()
+        };
+        let q = broker.declare_queue("jobs", Some(options)).map_err(fail)?;
+        broker.bind("jobs.#", q).map_err(fail)?;
+        let mut h = Self {
+            clock,
+            fs: SimFs::default(),
+            broker,
+            journal,
+            q,
+            pending: opened.steps,
+            states: vec![(0, vec![])],
+            held: vec![],
+            next_payload: 0,
+            compactions: 0,
+        };
+        h.commit(false)?;
+        h.flush();
+        Ok(h)
+    }
+
+    fn outgoing(&mut self) -> Outgoing<P> {
+        self.next_payload += 1;
+        Outgoing::new(self.next_payload.to_le_bytes().to_vec().into())
+    }
+
+    fn commit(&mut self, compact: bool) -> Result<(), TestCaseError> {
+        let steps = if compact { self.journal.compact(&mut self.broker) } else { self.journal.commit(&mut self.broker) };
+        let steps = steps.map_err(fail)?;
+        if steps.is_empty() {
+            return Ok(());
+        }
+        self.compactions += usize::from(steps.contains(&IoStep::ReplaceLog));
+        self.pending.extend(steps);
+        self.states.push((self.pending.len(), self.broker.snapshot_records()));
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        for step in std::mem::take(&mut self.pending) {
+            self.fs.run(&step, None);
+        }
+        let last = self.states.pop().map_or_else(Vec::new, |(_, s)| s);
+        self.states = vec![(0, last)];
+    }
+
+    fn crash(&mut self, c: Crash) -> Result<(), TestCaseError> {
+        let done = c.steps.min(self.pending.len());
+        for step in &self.pending[..done] {
+            self.fs.run(step, None);
+        }
+        if let (Some(n), Some(step)) = (c.torn, self.pending.get(done)) {
+            self.fs.run(step, Some(n));
+        }
+        if let Some(keep) = c.power {
+            self.fs.power_loss(keep);
+        }
+        let Opened { broker, journal, report, steps } =
+            open::<P, _, _>(&self.fs.log(), self.clock.clone(), SplitMix64::new(1), POLICY).map_err(fail)?;
+        prop_assert_eq!(report.corrupt, None, "a crash tears the end of a log, it never damages it");
+        let acked = self.states.iter().rposition(|(need, _)| *need <= done).unwrap_or(0);
+        let matches = |s: &[Rec]| reopened(&self.clock, s).same_durable_state(&broker);
+        let found = (acked..self.states.len()).rev().find(|&j| matches(&self.states[j].1));
+        let Some(found) = found else {
+            return Err(fail(format!("after {c:?} the log holds no state at or after the last acknowledged commit")));
+        };
+        // Until the open steps have synced it, a power loss may still take
+        // the log back to any state from the acknowledged one to this one.
+        let mut states: Vec<_> = self.states.drain(acked..=found).map(|(_, s)| (steps.len(), s)).collect();
+        states[0].0 = 0;
+        // Replay processes what fell due while the broker was down at the
+        // time it reopens, so the state it holds then is its own.
+        states.push((steps.len(), broker.snapshot_records()));
+        self.states = states;
+        (self.broker, self.journal, self.pending) = (broker, journal, steps);
+        self.held.clear();
+        Ok(())
+    }
+
+    fn run(&mut self, op: Op) -> Result<(), TestCaseError> {
+        match op {
+            Op::Send { priority, delay, ttl, id } => {
+                let msg = Outgoing { priority, delay, ttl, id: id.map(|k| format!("k{k}").into()), ..self.outgoing() };
+                self.broker.send(self.q, msg).map_err(fail)?;
+            }
+            Op::Batch(n) => {
+                let msgs = (0..n).map(|_| self.outgoing()).collect();
+                self.broker.send_batch(self.q, msgs).map_err(fail)?;
+            }
+            Op::Get => {
+                if let Some(d) = self.broker.get(self.q).map_err(fail)? {
+                    self.held.push(d.tag);
+                }
+            }
+            Op::Ack(i) | Op::Nack(i, _) if self.held.is_empty() => {
+                let _ = i;
+            }
+            Op::Ack(i) => {
+                let tag = self.held.swap_remove(i % self.held.len());
+                let _ = self.broker.ack(tag);
+            }
+            Op::Nack(i, requeue) => {
+                let tag = self.held.swap_remove(i % self.held.len());
+                let _ = self.broker.nack(tag, requeue, None);
+            }
+            Op::Advance(by) => {
+                self.clock.advance(by);
+                self.broker.advance();
+            }
+            Op::Commit => self.commit(false)?,
+            Op::Compact => self.commit(true)?,
+            Op::Flush => self.flush(),
+            Op::Crash(plan) => {
+                for c in plan {
+                    self.crash(c)?;
+                }
+                self.flush();
+            }
+        }
+        self.broker.drain_effects().for_each(drop);
+        Ok(())
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> TestCaseError {
+    TestCaseError::fail(e.to_string())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn acknowledged_state_survives_crashes(ops in proptest::collection::vec(op(), 1..60)) {
+        let mut h = Harness::new()?;
+        for op in ops {
+            h.run(op)?;
+        }
+        h.run(Op::Commit)?;
+        h.run(Op::Crash(vec![Crash { steps: usize::MAX, torn: None, power: Some(0) }]))?;
+    }
+}
+
+#[test]
+fn long_runs_compact_and_stay_bounded() {
+    let mut h = Harness::new().expect("harness");
+    let mut most = 0;
+    for i in 0..3_000u64 {
+        let op = match i % 4 {
+            0 => Op::Send { priority: (i % 3) as u8, delay: 0, ttl: None, id: None },
+            1 => Op::Get,
+            2 => Op::Ack(0),
+            _ => Op::Commit,
+        };
+        h.run(op).expect("op");
+        if i % 50 == 0 {
+            h.flush();
+            most = most.max(h.fs.log().len());
+        }
+    }
+    assert!(h.compactions >= 3, "only {} compactions", h.compactions);
+    assert!(most < 4 * POLICY.min_bytes + 2_000, "the log grew to {most} bytes");
+    h.run(Op::Crash(vec![Crash { steps: 0, torn: None, power: None }])).expect("reopen");
+}
+
+/// A broker with a little of everything, committed and flushed.
+fn busy() -> Harness {
+    let mut h = Harness::new().expect("harness");
+    let ops = [
+        Op::Send { priority: 1, delay: 0, ttl: None, id: Some(1) },
+        Op::Send { priority: 0, delay: 30, ttl: Some(200), id: None },
+        Op::Batch(3),
+        Op::Get,
+        Op::Get,
+        Op::Ack(0),
+        Op::Get,
+        Op::Nack(0, true),
+        Op::Advance(10),
+        Op::Get,
+        Op::Commit,
+        Op::Flush,
+    ];
+    for op in ops {
+        h.run(op).expect("op");
+    }
+    h
+}
+
+#[test]
+fn compaction_survives_a_crash_after_every_step() {
+    for power in [None, Some(0), Some(7)] {
+        for steps in 0..=4 {
+            for torn in [None, Some(5)] {
+                let mut h = busy();
+                h.run(Op::Compact).expect("compact");
+                assert_eq!(h.pending.len(), 4, "write, sync, rename, sync dir");
+                h.crash(Crash { steps, torn, power }).expect("recovers");
+                // The leftover compact file goes first thing on open.
+                if h.fs.has(File::Compact) {
+                    assert_eq!(h.pending.first(), Some(&IoStep::Remove(File::Compact)));
+                }
+                h.flush();
+                assert!(!h.fs.has(File::Compact));
+            }
+        }
+    }
+}
+
+#[test]
+fn open_reports_corruption_and_keeps_the_damaged_rest() {
+    let mut h = busy();
+    let mut log = h.fs.log();
+    let committed = log.len();
+    h.run(Op::Send { priority: 0, delay: 0, ttl: None, id: None }).expect("send");
+    h.run(Op::Commit).expect("commit");
+    h.flush();
+    log = h.fs.log();
+    assert!(log.len() > committed);
+    log[committed + 20] ^= 0x10;
+    let opened = open::<P, _, _>(&log, h.clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
+    assert_eq!(opened.report.corrupt, Some((committed, Damage::BadChecksum)));
+    assert_eq!(opened.steps[1], IoStep::Write { file: File::Corrupt, bytes: log[committed..].to_vec() });
+    assert!(opened.steps.contains(&IoStep::ReplaceLog), "the log is rewritten without the damage");
+
+    // A torn tail is no corruption, and also rewritten so appends follow good frames.
+    let torn = open::<P, _, _>(&log[..committed + 3], h.clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
+    assert_eq!((torn.report.torn_tail, torn.report.corrupt), (Some(committed), None));
+    assert!(torn.steps.contains(&IoStep::ReplaceLog));
+
+    // A clean log is appended to, not rewritten.
+    let clean = open::<P, _, _>(&h.fs.log(), h.clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
+    assert_eq!(clean.steps[..3], [IoStep::Remove(File::Compact), IoStep::Sync(File::Log), IoStep::SyncDir]);
+    assert!(matches!(clean.steps[3..], [IoStep::AppendLog(_), IoStep::Sync(File::Log)]), "the leases it returned");
+    assert!(open::<P, _, _>(b"hello", h.clock.clone(), SplitMix64::new(1), POLICY).is_err(), "not a log: refused");
+    assert_eq!(header().len(), 12);
+}
