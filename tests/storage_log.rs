@@ -9,7 +9,7 @@ use ferrymq::core::broker::{
 };
 use ferrymq::core::storage::codec::{decode, encode};
 use ferrymq::core::storage::log::{
-    append_frames, header, read_log, Damage, HeaderError, Recovered, Tail, FRAME_HEADER_LEN, HEADER_LEN,
+    append_frames, header, read_log, Damage, HeaderError, Recovered, Tail, FRAME_HEADER_LEN, HEADER_LEN, MAX_FRAME_BYTES,
 };
 use ferrymq::core::storage::wire::Reader;
 use proptest::prelude::*;
@@ -297,6 +297,45 @@ fn wrong_files_are_refused_not_recovered() {
     flagged[10] = 1;
     assert_eq!(read(&flagged).err(), Some(HeaderError::UnknownFlags(1)));
     assert_eq!(read(&header()).map(|r| r.tail), Ok(Tail::Clean));
+}
+
+#[test]
+fn a_batch_over_the_frame_limit_splits_at_record_boundaries() {
+    let big = |seq: u64| Record::Enqueued {
+        queue: QueueId(0),
+        seq,
+        id: MessageId::Auto(seq),
+        payload: vec![7u8; MAX_FRAME_BYTES / 2 + 1].into(),
+        priority: Priority::new(0).expect("in range"),
+        enqueued_at: 0,
+        ready_at: 0,
+        expires_at: None,
+        request: None,
+    };
+    let batch = vec![big(1), big(2)];
+    let (bytes, _) = log_of(std::slice::from_ref(&batch));
+    let got = read(&bytes).expect("header");
+    assert_eq!((got.tail, got.records), (Tail::Clean, batch));
+    let first_len = u32::from_le_bytes(bytes[HEADER_LEN..HEADER_LEN + 4].try_into().expect("4 bytes")) as usize;
+    assert!(first_len < bytes.len() - HEADER_LEN - FRAME_HEADER_LEN, "two frames");
+
+    let mut out = vec![1, 2, 3];
+    let small: Rec = Record::Purged { queue: QueueId(0) };
+    let huge = vec![small, Record::MessageRestored(Box::new(MessageSnapshot {
+        seq: 1,
+        queue: QueueId(0),
+        id: MessageId::Auto(1),
+        payload: vec![0u8; MAX_FRAME_BYTES + 1].into(),
+        priority: Priority::new(0).expect("in range"),
+        enqueued_at: 0,
+        ready_at: 0,
+        expires_at: None,
+        deliveries: 0,
+        lease: None,
+        request: None,
+    }))];
+    assert!(append_frames(&huge, &mut out).is_err());
+    assert_eq!(out, [1, 2, 3], "nothing half-written on error");
 }
 
 #[test]

@@ -208,7 +208,10 @@ impl Harness {
         }
         self.compactions += usize::from(steps.contains(&IoStep::ReplaceLog));
         self.pending.extend(steps);
-        self.states.push((self.pending.len(), self.broker.snapshot_records()));
+        let snapshot = self.broker.snapshot_records();
+        let replayed = B::replay(self.clock.clone(), SplitMix64::new(1), snapshot.clone()).map_err(fail)?;
+        prop_assert!(replayed.same_durable_state(&self.broker), "the snapshot replays into the live state");
+        self.states.push((self.pending.len(), snapshot));
         Ok(())
     }
 
