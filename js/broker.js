@@ -7,6 +7,7 @@
 import { BrokerCore } from '../pkg/ferrymq.js';
 import { FerryError, rangeError, typeError } from './errors.js';
 import { Listeners } from './listeners.js';
+import { f64 } from './memory.js';
 import { HostTimer } from './timer.js';
 import * as check from './validate.js';
 import * as wire from './wire.js';
@@ -149,8 +150,10 @@ class Runtime {
   requests = new Map();
   closed = false;
   #queueNames = [];
-  #outbox = [];
+  /** JS values of the batch being dispatched, in record order. */
+  #vals = [];
   #flushScheduled = false;
+  #flush = () => this.#flushNow();
 
   assertOpen() {
     if (this.closed) throw closedError();
@@ -183,21 +186,16 @@ class Runtime {
     this.pump();
   }
 
-  /** Moves the core's pending effects to the outbox and re-arms the timer. */
+  /**
+   * After any core call: effects are handled in one flush per microtask
+   * checkpoint, so a burst of calls shares one drain, and handlers never run
+   * inside the caller's call.
+   */
   pump() {
-    const vals = [];
-    const nums = this.core.drain(vals);
-    if (nums.length > 0) {
-      this.#outbox.push(nums, vals);
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        queueMicrotask(() => this.#flush());
-      }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#flush);
     }
-    // Keep a Node process alive only while someone waits for the broker: a
-    // consumer, a receive, a request or an event listener.
-    const keepAlive = this.subscribers.size > 0 || this.requests.size > 0 || this.listeners.any;
-    this.timer.arm(this.core.nextDeadline(), Date.now(), keepAlive);
   }
 
   queueName(id) {
@@ -205,29 +203,40 @@ class Runtime {
     return this.#queueNames[id];
   }
 
-  /** Builds the Message for a DELIVER record at `i`; its values start at `v`. */
-  message(nums, i, vals, v) {
-    const autoId = nums[i + 2];
+  /** Builds the Message for the DELIVER record at index `i` of `m`; its values start at `v`. */
+  message(m, i, vals, v) {
+    const autoId = m[i + 2];
     return new Message(
       this,
-      nums[i + 3],
+      m[i + 3],
       autoId === wire.NONE ? vals[v + 2] : String(autoId),
       vals[v],
       vals[v + 1] ?? NO_HEADERS,
-      nums[i + 4],
-      nums[i + 5] === 1,
-      nums[i + 6],
+      m[i + 4],
+      m[i + 5] === 1,
+      m[i + 6],
     );
   }
 
-  /** Messages for a run of DELIVER records, as `get` returns them. */
-  messages(nums, vals) {
-    const out = [];
-    for (let i = 0, v = 0; i < nums.length; i += wire.STRIDE) {
-      out.push(this.message(nums, i, vals, v));
-      v += nums[i + 2] === wire.NONE ? 3 : 2;
+  /** Takes up to `max` ready messages from queue `id` now. */
+  take(id, max) {
+    this.assertOpen();
+    const vals = [];
+    let n;
+    try {
+      n = this.core.get(id, max, vals);
+    } finally {
+      this.pump();
     }
-    return out;
+    const messages = [];
+    if (n === 0) return messages;
+    const m = f64();
+    const base = this.core.pulledPtr() / 8;
+    for (let i = 0, v = 0; i < n; i += wire.STRIDE) {
+      messages.push(this.message(m, base + i, vals, v));
+      v += m[base + i + 2] === wire.NONE ? 3 : 2;
+    }
+    return messages;
   }
 
   close() {
@@ -240,7 +249,6 @@ class Runtime {
       request.reject(closedError());
     }
     this.requests.clear();
-    this.#outbox = [];
     this.core.free();
   }
 
@@ -250,26 +258,39 @@ class Runtime {
     this.pump();
   }
 
-  #flush() {
+  #flushNow() {
     this.#flushScheduled = false;
-    const batches = this.#outbox;
-    this.#outbox = [];
-    for (let b = 0; b < batches.length && !this.closed; b += 2) this.#dispatch(batches[b], batches[b + 1]);
+    const core = this.core;
+    const vals = this.#vals;
+    while (!this.closed) {
+      const n = core.drain(vals);
+      if (n === 0) break;
+      this.#dispatch(core.outPtr() / 8, n, vals);
+      vals.length = 0;
+    }
+    if (this.closed) return;
+    // Keep a Node process alive only while someone waits for the broker: a
+    // consumer, a receive, a request or an event listener.
+    const keepAlive = this.subscribers.size > 0 || this.requests.size > 0 || this.listeners.any;
+    this.timer.arm(core.nextDeadline(), keepAlive);
   }
 
-  #dispatch(nums, vals) {
+  /** Acts on the `n` numbers of records at index `base` of wasm memory. */
+  #dispatch(base, n, vals) {
     let v = 0;
-    for (let i = 0; i < nums.length && !this.closed; i += wire.STRIDE) {
-      switch (nums[i]) {
+    for (let i = base; i < base + n && !this.closed; i += wire.STRIDE) {
+      // Read afresh each time: a handler run for the previous record may have grown memory.
+      const m = f64();
+      switch (m[i]) {
         case wire.DELIVER: {
-          const message = this.message(nums, i, vals, v);
-          v += nums[i + 2] === wire.NONE ? 3 : 2;
-          this.#deliver(nums[i + 1], message);
+          const message = this.message(m, i, vals, v);
+          v += m[i + 2] === wire.NONE ? 3 : 2;
+          this.#deliver(m[i + 1], message);
           break;
         }
         case wire.WAIT_EXPIRED: {
-          const waiter = this.subscribers.get(nums[i + 1]);
-          this.subscribers.delete(nums[i + 1]);
+          const waiter = this.subscribers.get(m[i + 1]);
+          this.subscribers.delete(m[i + 1]);
           waiter?.expired();
           break;
         }
@@ -277,30 +298,30 @@ class Runtime {
         case wire.EXPIRED:
         case wire.REDELIVERED: {
           // A caller-given id is the record's one value; a generated one is its number.
-          const id = nums[i + 2] === wire.NONE ? vals[v++] : String(nums[i + 2]);
-          this.#emit(nums, i, id);
+          const id = m[i + 2] === wire.NONE ? vals[v++] : String(m[i + 2]);
+          this.#emit(m, i, id);
           break;
         }
         case wire.REPLY:
-          this.#settleRequest(nums[i + 1])?.resolve(vals[v++]);
+          this.#settleRequest(m[i + 1])?.resolve(vals[v++]);
           break;
         case wire.REQUEST_TIMED_OUT:
-          this.#settleRequest(nums[i + 1])?.reject(new FerryError('TIMEOUT', 'no reply before the request timed out'));
+          this.#settleRequest(m[i + 1])?.reject(new FerryError('TIMEOUT', 'no reply before the request timed out'));
           break;
       }
     }
   }
 
-  #emit(nums, i, id) {
-    const queue = this.queueName(nums[i + 1]);
-    if (nums[i] === wire.EXPIRED) {
+  #emit(m, i, id) {
+    const queue = this.queueName(m[i + 1]);
+    if (m[i] === wire.EXPIRED) {
       this.listeners.emit('expired', { queue, id });
-    } else if (nums[i] === wire.REDELIVERED) {
-      this.listeners.emit('redelivered', { queue, id, deliveryCount: nums[i + 3] });
+    } else if (m[i] === wire.REDELIVERED) {
+      this.listeners.emit('redelivered', { queue, id, deliveryCount: m[i + 3] });
     } else {
-      const target = nums[i + 3];
+      const target = m[i + 3];
       const deadLetterQueue = target === wire.NONE ? null : this.queueName(target);
-      this.listeners.emit('dead-letter', { queue, id, reason: wire.DEAD_LETTER_REASONS[nums[i + 4]], deadLetterQueue });
+      this.listeners.emit('dead-letter', { queue, id, reason: wire.DEAD_LETTER_REASONS[m[i + 4]], deadLetterQueue });
     }
   }
 
@@ -524,9 +545,8 @@ export class Queue {
     const runtime = this.#runtime;
     runtime.assertOpen();
     if (signal?.aborted) throw abortedError(signal);
-    const vals = [];
-    const now = runtime.run(() => runtime.core.get(this[QUEUE_ID], max, vals));
-    if (now.length > 0 || waitMs === 0) return runtime.messages(now, vals);
+    const now = runtime.take(this[QUEUE_ID], max);
+    if (now.length > 0 || waitMs === 0) return now;
     const first = await new Promise((resolve, reject) => {
       const deadline = waitMs === Infinity ? wire.NONE : Date.now() + waitMs;
       const consumer = runtime.core.subscribe(this[QUEUE_ID], 1, true, deadline);
@@ -542,9 +562,7 @@ export class Queue {
     });
     if (first === null) return [];
     if (max === 1 || runtime.closed) return [first];
-    const more = [];
-    const rest = runtime.run(() => runtime.core.get(this[QUEUE_ID], max - 1, more));
-    return [first, ...runtime.messages(rest, more)];
+    return [first, ...runtime.take(this[QUEUE_ID], max - 1)];
   }
 
   /** Calls `handler` for each message; with autoAck (default) a fulfilled handler acks, a failed one nacks. */

@@ -3,7 +3,6 @@
 import init from '../pkg/ferrymq.js';
 import { boot } from './boot.js';
 
-await init({ module_or_path: new URL('./ferrymq_bg.wasm', import.meta.url) });
-boot();
+boot(await init({ module_or_path: new URL('./ferrymq_bg.wasm', import.meta.url) }));
 
 export * from './api.js';

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { initSync } from '../pkg/ferrymq.js';
 import { boot } from './boot.js';
 
-initSync({ module: readFileSync(join(__dirname, 'ferrymq_bg.wasm')) });
-boot();
+boot(initSync({ module: readFileSync(join(__dirname, 'ferrymq_bg.wasm')) }));
 
 export * from './api.js';

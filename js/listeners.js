@@ -22,6 +22,11 @@ export class Listeners {
     return () => set.delete(entry);
   }
 
+  /** Whether anyone listens to `event`: callers skip building payloads nobody reads. */
+  wants(event) {
+    return this.#byEvent.get(event).size > 0;
+  }
+
   /** Whether anyone listens to any event. */
   get any() {
     for (const set of this.#byEvent.values()) if (set.size > 0) return true;

@@ -5,6 +5,7 @@
 import { SchedulerCore } from '../pkg/ferrymq.js';
 import { FerryError, typeError } from './errors.js';
 import { Listeners } from './listeners.js';
+import { f64 } from './memory.js';
 import { HostTimer } from './timer.js';
 import * as check from './validate.js';
 import * as wire from './wire.js';
@@ -28,7 +29,13 @@ const IDLE = 9;
 
 const concurrencyOf = (argument, value) => check.count(argument, value, 1, 2 ** 32 - 1, true);
 
+// Shared by every task added without options, so those cost no allocation here.
+const DEFAULT_TASK = Object.freeze({
+  priority: 0, timeoutMs: wire.NONE, retries: wire.NONE, signal: undefined, id: undefined, onProgress: undefined,
+});
+
 function taskArguments(options) {
+  if (options === undefined) return DEFAULT_TASK;
   const o = check.options('options', options, TASK_OPTIONS);
   return {
     priority: o.priority === undefined ? 0 : check.count('options.priority', o.priority, -MAX_PRIORITY, MAX_PRIORITY),
@@ -51,7 +58,7 @@ class TaskContext {
   }
 
   get id() {
-    return this.#task.id;
+    return taskId(this.#task);
   }
 
   // Created on first use: most tasks never look at their signal.
@@ -89,7 +96,7 @@ export class Scheduler {
   #reportProgress = (task, value) => {
     if (!this.#tasks.has(task.coreId)) return;
     task.onProgress?.(value);
-    this.#listeners.emit('progress', { id: task.id, progress: value });
+    if (this.#listeners.wants('progress')) this.#listeners.emit('progress', { id: taskId(task), progress: value });
   };
 
   constructor(options) {
@@ -196,7 +203,8 @@ export class Scheduler {
     const task = {
       reportProgress: this.#reportProgress,
       coreId: id,
-      id: o.id ?? String(id),
+      // The caller's id; a generated one is made from coreId when asked for.
+      id: o.id,
       fn,
       resolve,
       reject,
@@ -226,63 +234,76 @@ export class Scheduler {
   #pump() {
     if (this.#pumping) return;
     this.#pumping = true;
+    const core = this.#core;
     try {
-      for (let effects = this.#core.drain(); effects.length > 0; effects = this.#core.drain()) this.#handle(effects);
+      for (let n = core.drain(); n > 0; n = core.drain()) {
+        const base = core.outPtr() / 8;
+        for (let i = 0; i < n; i += STRIDE) {
+          // Read afresh each time: a task run by the previous record may have grown memory.
+          const m = f64();
+          this.#act(m[base + i], m[base + i + 1], m[base + i + 2], m[base + i + 3]);
+        }
+      }
     } finally {
       this.#pumping = false;
     }
-    this.#timer.arm(this.#core.nextDeadline(), Date.now());
+    this.#timer.arm(core.nextDeadline());
   }
 
-  #handle(effects) {
-    for (let i = 0; i < effects.length; i += STRIDE) {
-      const id = effects[i + 1];
-      switch (effects[i]) {
-        case START:
-          this.#start(this.#tasks.get(id), effects[i + 2]);
-          break;
-        case TIMED_OUT:
-          this.#tasks.get(id).context.abort(new FerryError('TIMEOUT', 'the task timed out'));
-          break;
-        case RETRY: {
-          const task = this.#tasks.get(id);
-          const delayMs = Math.max(0, effects[i + 3] - Date.now());
-          this.#listeners.emit('retry', { id: task.id, attempt: effects[i + 2], error: task.error, delayMs });
-          break;
+  #act(kind, id, attempt, extra) {
+    const listeners = this.#listeners;
+    switch (kind) {
+      case START:
+        this.#start(this.#tasks.get(id), attempt);
+        break;
+      case TIMED_OUT:
+        this.#tasks.get(id).context.abort(new FerryError('TIMEOUT', 'the task timed out'));
+        break;
+      case RETRY: {
+        const task = this.#tasks.get(id);
+        if (listeners.wants('retry')) {
+          const delayMs = Math.max(0, extra - Date.now());
+          listeners.emit('retry', { id: taskId(task), attempt, error: task.error, delayMs });
         }
-        case FAILED: {
-          const task = this.#tasks.get(id);
-          this.#listeners.emit('failed', { id: task.id, attempt: task.context.attempt, error: task.error });
-          this.#settle(task).reject(task.error);
-          break;
-        }
-        case GAVE_UP: {
-          const task = this.#tasks.get(id);
-          const error = new FerryError('TIMEOUT', 'the task timed out');
-          this.#listeners.emit('failed', { id: task.id, attempt: task.context.attempt, error });
-          this.#settle(task).reject(error);
-          break;
-        }
-        case ABORTED: {
-          const task = this.#tasks.get(id);
-          const error = abortedError(task.signal);
-          if (effects[i + 3] === 1) task.context.abort(error);
-          this.#reject(id, error);
-          break;
-        }
-        case CLEARED:
-          this.#reject(id, new FerryError('CLEARED', 'the task was cleared before it started', { cause: this.#clearReason }));
-          break;
-        case EMPTY:
-          this.#emptyWaiters = release(this.#emptyWaiters);
-          this.#listeners.emit('empty', {});
-          break;
-        case IDLE:
-          this.#idleWaiters = release(this.#idleWaiters);
-          this.#listeners.emit('idle', {});
-          break;
+        break;
       }
+      case FAILED: {
+        const task = this.#tasks.get(id);
+        this.#failed(task, task.error);
+        break;
+      }
+      case GAVE_UP:
+        this.#failed(this.#tasks.get(id), new FerryError('TIMEOUT', 'the task timed out'));
+        break;
+      case ABORTED: {
+        const task = this.#tasks.get(id);
+        const error = abortedError(task.signal);
+        if (extra === 1) task.context.abort(error);
+        this.#settle(task).reject(error);
+        break;
+      }
+      case CLEARED:
+        this.#settle(this.#tasks.get(id)).reject(
+          new FerryError('CLEARED', 'the task was cleared before it started', { cause: this.#clearReason }),
+        );
+        break;
+      case EMPTY:
+        this.#emptyWaiters = release(this.#emptyWaiters);
+        if (listeners.wants('empty')) listeners.emit('empty', {});
+        break;
+      case IDLE:
+        this.#idleWaiters = release(this.#idleWaiters);
+        if (listeners.wants('idle')) listeners.emit('idle', {});
+        break;
     }
+  }
+
+  /** A final failure: reported on 'failed', then the task's promise rejects. */
+  #failed(task, error) {
+    if (this.#listeners.wants('failed')) {
+      this.#listeners.emit('failed', { id: taskId(task), attempt: task.context.attempt, error });
+    }
+    this.#settle(task).reject(error);
   }
 
   #onTimer() {
@@ -293,7 +314,7 @@ export class Scheduler {
   #start(task, attempt) {
     const context = new TaskContext(task, attempt);
     task.context = context;
-    this.#listeners.emit('active', { id: task.id, attempt });
+    if (this.#listeners.wants('active')) this.#listeners.emit('active', { id: taskId(task), attempt });
     let result;
     try {
       result = task.fn(context);
@@ -313,7 +334,9 @@ export class Scheduler {
 
   #complete(task, attempt, value) {
     if (this.#core.complete(task.coreId, attempt)) {
-      this.#listeners.emit('completed', { id: task.id, attempt, result: value });
+      if (this.#listeners.wants('completed')) {
+        this.#listeners.emit('completed', { id: taskId(task), attempt, result: value });
+      }
       this.#settle(task).resolve(value);
     }
     this.#pump();
@@ -326,10 +349,6 @@ export class Scheduler {
     this.#pump();
   }
 
-  #reject(id, error) {
-    this.#settle(this.#tasks.get(id)).reject(error);
-  }
-
   /** Forgets a finished task and returns it, for its promise to be settled. */
   #settle(task) {
     this.#tasks.delete(task.coreId);
@@ -337,6 +356,9 @@ export class Scheduler {
     return task;
   }
 }
+
+/** The caller's id, or the generated one. */
+const taskId = (task) => task.id ?? String(task.coreId);
 
 function abortedError(signal) {
   return new FerryError('ABORTED', 'the task was aborted', { cause: signal?.reason });

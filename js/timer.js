@@ -18,7 +18,7 @@ export class HostTimer {
    * Arms for epoch-ms `at`, or disarms when `at` is negative (no deadline).
    * Without `keepAlive` the timer does not hold a Node process open.
    */
-  arm(at, now, keepAlive = true) {
+  arm(at, keepAlive = true) {
     if (at < 0) return this.cancel();
     if (at !== this.#at) {
       this.cancel();
@@ -27,7 +27,7 @@ export class HostTimer {
         this.#handle = undefined;
         this.#at = Infinity;
         this.#fire();
-      }, Math.min(MAX_DELAY, Math.max(0, at - now)));
+      }, Math.min(MAX_DELAY, Math.max(0, at - Date.now())));
     }
     // Node's timers have ref/unref; browsers' are numbers and never hold anything open.
     if (keepAlive) this.#handle.ref?.();

@@ -3,6 +3,7 @@ use wasm_bindgen::prelude::*;
 
 use super::clock::HostClock;
 use super::errors::to_js;
+use super::outbox::Outbox;
 use super::wire::{self, flag, millis, STRIDE};
 use crate::core::broker::{
     Broker, ConsumerId, DeadLetterReason, DeadLetterTarget, Delivery, DeliveryTag, Effect, MessageId, Outgoing,
@@ -24,6 +25,11 @@ type Core = Broker<Body, HostClock, SplitMix64>;
 #[wasm_bindgen]
 pub struct BrokerCore {
     core: Core,
+    /// Effects, filled by `drain`.
+    out: Outbox,
+    /// Deliveries taken by `get`: apart from `out`, because a receive() may
+    /// run while JS is still reading a drained batch.
+    pulled: Outbox,
 }
 
 fn invalid(message: &str) -> JsValue {
@@ -56,7 +62,7 @@ fn id_number(id: &MessageId) -> f64 {
 impl BrokerCore {
     #[wasm_bindgen(constructor)]
     pub fn new(seed: f64) -> BrokerCore {
-        BrokerCore { core: Broker::new(HostClock, SplitMix64::new(seed as u64)) }
+        BrokerCore { core: Broker::new(HostClock, SplitMix64::new(seed as u64)), out: Outbox::default(), pulled: Outbox::default() }
     }
 
     /// Without `explicit` the queue is fetched, or created with defaults.
@@ -184,17 +190,22 @@ impl BrokerCore {
         self.core.cancel_request(RequestId(request as u64));
     }
 
-    /// Takes up to `max` ready messages now, encoded as DELIVER records
-    /// (consumer NONE); empty when nothing is ready.
-    pub fn get(&mut self, queue: u32, max: u32, vals: &Array) -> Result<Vec<f64>, JsValue> {
-        let mut nums = Vec::new();
+    /// Takes up to `max` ready messages now, as DELIVER records (consumer
+    /// NONE) at `pulledPtr`; returns how many numbers (0: nothing ready).
+    pub fn get(&mut self, queue: u32, max: u32, vals: &Array) -> Result<u32, JsValue> {
+        self.pulled.begin();
         for _ in 0..max {
             match self.core.get(QueueId(queue)).map_err(to_js)? {
-                Some(delivery) => encode_delivery(&mut nums, vals, wire::NONE, delivery),
+                Some(delivery) => encode_delivery(&mut self.pulled, vals, wire::NONE, delivery),
                 None => break,
             }
         }
-        Ok(nums)
+        Ok(self.pulled.len())
+    }
+
+    #[wasm_bindgen(js_name = pulledPtr)]
+    pub fn pulled_ptr(&self) -> u32 {
+        self.pulled.ptr()
     }
 
     /// `deadline` (epoch ms, or NONE) only with `once`: a waiting receive().
@@ -266,19 +277,24 @@ impl BrokerCore {
         wire::from_millis(self.core.next_deadline())
     }
 
-    /// Hands every pending effect to JS: records as numbers (returned), the
-    /// JS values they carry appended to `vals`.
-    pub fn drain(&mut self, vals: &Array) -> Vec<f64> {
-        let mut nums = Vec::new();
+    /// Moves every pending effect into the outbox (read at `outPtr`); the
+    /// JS values they carry are appended to `vals`. Returns how many numbers.
+    pub fn drain(&mut self, vals: &Array) -> u32 {
+        self.out.begin();
         for effect in self.core.drain_effects() {
-            encode_effect(&mut nums, vals, effect);
+            encode_effect(&mut self.out, vals, effect);
         }
-        nums
+        self.out.len()
+    }
+
+    #[wasm_bindgen(js_name = outPtr)]
+    pub fn out_ptr(&self) -> u32 {
+        self.out.ptr()
     }
 }
 
-fn record(nums: &mut Vec<f64>, fields: [f64; STRIDE]) {
-    nums.extend_from_slice(&fields);
+fn record(out: &mut Outbox, fields: [f64; STRIDE]) {
+    out.push(&fields);
 }
 
 fn push_given_id(vals: &Array, id: &MessageId) {
@@ -287,9 +303,9 @@ fn push_given_id(vals: &Array, id: &MessageId) {
     }
 }
 
-fn encode_delivery(nums: &mut Vec<f64>, vals: &Array, consumer: f64, d: Delivery<Body>) {
+fn encode_delivery(out: &mut Outbox, vals: &Array, consumer: f64, d: Delivery<Body>) {
     record(
-        nums,
+        out,
         [
             wire::DELIVER,
             consumer,
@@ -306,31 +322,31 @@ fn encode_delivery(nums: &mut Vec<f64>, vals: &Array, consumer: f64, d: Delivery
     push_given_id(vals, &d.id);
 }
 
-fn encode_effect(nums: &mut Vec<f64>, vals: &Array, effect: Effect<Body>) {
+fn encode_effect(out: &mut Outbox, vals: &Array, effect: Effect<Body>) {
     const N: f64 = wire::NONE;
     match effect {
-        Effect::Deliver { consumer, delivery } => encode_delivery(nums, vals, f64::from(consumer.0), delivery),
-        Effect::WaitExpired { consumer } => record(nums, [wire::WAIT_EXPIRED, f64::from(consumer.0), N, N, N, N, N, N]),
+        Effect::Deliver { consumer, delivery } => encode_delivery(out, vals, f64::from(consumer.0), delivery),
+        Effect::WaitExpired { consumer } => record(out, [wire::WAIT_EXPIRED, f64::from(consumer.0), N, N, N, N, N, N]),
         Effect::DeadLettered { queue, target, id, reason } => {
             let target = target.map_or(N, |t| f64::from(t.0));
-            record(nums, [wire::DEAD_LETTERED, f64::from(queue.0), id_number(&id), target, reason_code(reason), N, N, N]);
+            record(out, [wire::DEAD_LETTERED, f64::from(queue.0), id_number(&id), target, reason_code(reason), N, N, N]);
             push_given_id(vals, &id);
         }
         Effect::Expired { queue, id } => {
-            record(nums, [wire::EXPIRED, f64::from(queue.0), id_number(&id), N, N, N, N, N]);
+            record(out, [wire::EXPIRED, f64::from(queue.0), id_number(&id), N, N, N, N, N]);
             push_given_id(vals, &id);
         }
         Effect::Redelivered { queue, id, delivery_count } => {
             let count = f64::from(delivery_count);
-            record(nums, [wire::REDELIVERED, f64::from(queue.0), id_number(&id), count, N, N, N, N]);
+            record(out, [wire::REDELIVERED, f64::from(queue.0), id_number(&id), count, N, N, N, N]);
             push_given_id(vals, &id);
         }
         Effect::Reply { request, payload } => {
-            record(nums, [wire::REPLY, request.0 as f64, N, N, N, N, N, N]);
+            record(out, [wire::REPLY, request.0 as f64, N, N, N, N, N, N]);
             vals.push(&payload.payload);
         }
         Effect::RequestTimedOut { request } => {
-            record(nums, [wire::REQUEST_TIMED_OUT, request.0 as f64, N, N, N, N, N, N]);
+            record(out, [wire::REQUEST_TIMED_OUT, request.0 as f64, N, N, N, N, N, N]);
         }
     }
 }

@@ -5,6 +5,7 @@
 mod broker;
 mod clock;
 mod errors;
+mod outbox;
 mod scheduler;
 mod wire;
 

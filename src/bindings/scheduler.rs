@@ -2,6 +2,7 @@ use wasm_bindgen::prelude::*;
 
 use super::clock::HostClock;
 use super::errors::to_js;
+use super::outbox::Outbox;
 use super::wire::{self, flag, millis};
 use crate::core::rng::SplitMix64;
 use crate::core::scheduler::{
@@ -27,6 +28,7 @@ type Core = Scheduler<(), HostClock, SplitMix64>;
 #[wasm_bindgen]
 pub struct SchedulerCore {
     core: Core,
+    out: Outbox,
 }
 
 /// Infinity (or anything not finite) is unlimited; the wrapper has checked
@@ -81,7 +83,7 @@ impl SchedulerCore {
             auto_start,
         };
         let core = Scheduler::new(HostClock, SplitMix64::new(seed as u64), options);
-        core.map(|core| SchedulerCore { core }).map_err(to_js)
+        core.map(|core| SchedulerCore { core, out: Outbox::default() }).map_err(to_js)
     }
 
     /// `timeout` and `retries` NONE take the scheduler's defaults.
@@ -163,8 +165,10 @@ impl SchedulerCore {
         wire::from_millis(self.core.next_deadline())
     }
 
-    pub fn drain(&mut self) -> Vec<f64> {
-        let mut nums = Vec::new();
+    /// Moves every pending effect into the outbox as [kind, id, attempt,
+    /// extra] records; returns how many numbers it holds (read at `outPtr`).
+    pub fn drain(&mut self) -> u32 {
+        self.out.begin();
         for effect in self.core.drain_effects() {
             let record: [f64; STRIDE] = match effect {
                 Effect::Start { id, attempt, .. } => [START, id.0 as f64, f64::from(attempt), 0.0],
@@ -179,8 +183,13 @@ impl SchedulerCore {
                 Effect::Empty => [EMPTY, 0.0, 0.0, 0.0],
                 Effect::Idle => [IDLE, 0.0, 0.0, 0.0],
             };
-            nums.extend_from_slice(&record);
+            self.out.push(&record);
         }
-        nums
+        self.out.len()
+    }
+
+    #[wasm_bindgen(js_name = outPtr)]
+    pub fn out_ptr(&self) -> u32 {
+        self.out.ptr()
     }
 }
