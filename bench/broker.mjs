@@ -13,6 +13,9 @@ import { count } from './table.mjs';
 const SEND = 'ferrymq send';
 const BATCH = 'ferrymq sendBatch (1000 per call)';
 const BATCH_SIZE = 1000;
+// better-queue's run time grows faster than N (measured here at prefetch 64:
+// 100k 8.6 s, 200k 43 s, 400k 121 s), so 1M would take many minutes a round.
+const BETTER_QUEUE_MAX_N = 100_000;
 // ferrymq delivers a message at most 10 times (maxDeliveries); better-queue
 // with 9 retries makes the same 10 attempts, so both keep the same state.
 const BETTER_QUEUE_RETRIES = 9;
@@ -78,6 +81,9 @@ function throughput(n, prefetch) {
     {
       impl: 'better-queue (memory store)',
       vs: SEND,
+      unavailable: () => (n > BETTER_QUEUE_MAX_N
+        ? 'not run: superlinear in N here (200k took 43 s, 400k 121 s)'
+        : undefined),
       run: (_, n) => {
         const { finished, ack } = countdown(n);
         // The process callback is better-queue's ack.

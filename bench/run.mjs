@@ -7,7 +7,7 @@
 // results with every round's numbers to bench/results/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { measure } from './measure.mjs';
+import { measureIsolated } from './isolate.mjs';
 import { markdown } from './table.mjs';
 
 const args = process.argv.slice(2);
@@ -17,10 +17,6 @@ const filters = args.filter((a) => !a.startsWith('--')).map((a) => a.toLowerCase
 const unknown = args.filter((a) => a.startsWith('--') && a !== '--quick' && a !== '--check');
 if (unknown.length > 0) {
   console.error(`unknown option ${unknown.join(' ')}; usage: bench/run.mjs [filter...] [--quick] [--check]`);
-  process.exit(2);
-}
-if (typeof globalThis.gc !== 'function') {
-  console.error('run with node --expose-gc: rounds collect garbage first, memory needs it');
   process.exit(2);
 }
 
@@ -58,7 +54,7 @@ for (const [group, , module] of GROUPS) {
   const benches = [...new Set(all.map((c) => c.bench))];
   for (const bench of benches) {
     log(`${group}: ${bench}`);
-    rows.push(...await measure(all.filter((c) => c.bench === bench), { rounds: ROUNDS, log }));
+    rows.push(...await measureIsolated(module, all.filter((c) => c.bench === bench), { quick, rounds: ROUNDS }));
   }
 }
 const seconds = (performance.now() - started) / 1000;
