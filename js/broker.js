@@ -5,9 +5,11 @@
 // after the core call returned, never while Rust is borrowed, so a handler
 // may send, ack, cancel or close re-entrantly.
 import { BrokerCore } from '../pkg/ferrymq.js';
+import { decode, encode } from './codec.js';
 import { FerryError, rangeError, typeError } from './errors.js';
 import { Listeners } from './listeners.js';
 import { f64 } from './memory.js';
+import { openStorage } from './storage.js';
 import { HostTimer } from './timer.js';
 import * as check from './validate.js';
 import * as wire from './wire.js';
@@ -20,11 +22,14 @@ const RECEIVE_OPTIONS = ['waitMs', 'signal'];
 const CONSUME_OPTIONS = ['prefetch', 'autoAck', 'signal'];
 const REQUEST_OPTIONS = ['timeoutMs', 'signal'];
 const EVENTS = ['dead-letter', 'expired', 'redelivered', 'error'];
+const BROKER_OPTIONS = ['storage'];
 const MAX_BATCH = 100_000;
 const MAX_PREFETCH = 65_535;
 
 const NO_HEADERS = Object.freeze({});
 const closedError = () => new FerryError('CLOSED', 'the broker is closed');
+const asStorageError = (error) =>
+  error instanceof FerryError ? error : new FerryError('STORAGE', 'durable storage failed', { cause: error });
 const abortedError = (signal) => new FerryError('ABORTED', 'the operation was aborted', { cause: signal.reason });
 
 /** Flattens queue options to the numbers `BrokerCore.declareQueue` takes after name and `explicit`. */
@@ -141,7 +146,6 @@ const RETURN = 2;
 
 /** State shared by a broker and everything it hands out. */
 class Runtime {
-  core = new BrokerCore(wire.randomSeed());
   timer = new HostTimer(() => this.#onTimer());
   listeners = new Listeners(EVENTS);
   /** core consumer id -> Waiter | Handler */
@@ -154,6 +158,31 @@ class Runtime {
   #vals = [];
   #flushScheduled = false;
   #flush = () => this.#flushNow();
+  /** Durable only: commits run one after another on this chain. */
+  #io = Promise.resolve();
+  /** Durable only: calls waiting for the next commit to be persisted. */
+  #commitWaiters = [];
+
+  /** `storage`: the driver of a durable broker; undefined in memory. */
+  constructor(core, storage) {
+    this.core = core;
+    this.storage = storage;
+  }
+
+  /**
+   * On a durable broker: resolves once everything done so far is in the
+   * log (rejects with STORAGE if writing it fails). Undefined in memory.
+   */
+  persisted() {
+    if (this.storage === undefined) return undefined;
+    this.pump();
+    return new Promise((resolve, reject) => this.#commitWaiters.push({ resolve, reject }));
+  }
+
+  /** The bytes the log stores for a message; undefined in memory. */
+  encode(payload, headers) {
+    return this.storage === undefined ? undefined : encode(payload, headers);
+  }
 
   assertOpen() {
     if (this.closed) throw closedError();
@@ -206,14 +235,17 @@ class Runtime {
   /** Builds the Message for the DELIVER record at index `i` of `m`; its values start at `v`. */
   message(m, i, vals, v) {
     const autoId = m[i + 2];
+    const flags = m[i + 5];
+    // Bit 1: recovered from the log, so the payload slot holds its bytes.
+    const [payload, headers] = flags & 2 ? decode(vals[v]) : [vals[v], vals[v + 1]];
     return new Message(
       this,
       m[i + 3],
       autoId === wire.NONE ? vals[v + 2] : String(autoId),
-      vals[v],
-      vals[v + 1] ?? NO_HEADERS,
+      payload,
+      headers ?? NO_HEADERS,
       m[i + 4],
-      m[i + 5] === 1,
+      (flags & 1) === 1,
       m[i + 6],
     );
   }
@@ -239,7 +271,32 @@ class Runtime {
     return messages;
   }
 
-  close() {
+  /**
+   * Ends everything: waits, consumers and requests end with CLOSED. A
+   * durable broker first commits what is pending and waits for its log.
+   */
+  async shutdown() {
+    if (this.storage !== undefined) {
+      if (this.#flushScheduled) this.#flushNow();
+      this.#closeNow(closedError());
+      await this.#io;
+      await this.storage.close();
+    } else {
+      this.#closeNow(closedError());
+    }
+    this.core.free();
+  }
+
+  /** Fail-stop: memory is ahead of the log, so the broker stops; reopen it from storage. */
+  fail(error) {
+    if (this.closed) return;
+    const failure = asStorageError(error);
+    this.listeners.emit('error', { error: failure, queue: undefined, id: undefined });
+    this.#closeNow(failure);
+    this.storage.close().catch(() => {});
+  }
+
+  #closeNow(reason) {
     this.closed = true;
     this.timer.cancel();
     for (const subscriber of this.subscribers.values()) subscriber.closed();
@@ -249,7 +306,8 @@ class Runtime {
       request.reject(closedError());
     }
     this.requests.clear();
-    this.core.free();
+    for (const waiter of this.#commitWaiters) waiter.reject(reason);
+    this.#commitWaiters = [];
   }
 
   #onTimer() {
@@ -260,27 +318,70 @@ class Runtime {
 
   #flushNow() {
     this.#flushScheduled = false;
+    if (this.closed) return;
+    if (this.storage !== undefined) return this.#flushDurable();
     const core = this.core;
     const vals = this.#vals;
     while (!this.closed) {
       const n = core.drain(vals);
       if (n === 0) break;
-      this.#dispatch(core.outPtr() / 8, n, vals);
+      this.#dispatch(f64, core.outPtr() / 8, n, vals);
       vals.length = 0;
     }
-    if (this.closed) return;
+    this.#armTimer();
+  }
+
+  /**
+   * A durable broker hands nothing out before it is in the log: effects are
+   * copied, their changes committed (one append and sync for everything
+   * since the last flush: group commit), and only then dispatched.
+   */
+  #flushDurable() {
+    const core = this.core;
+    const batches = [];
+    for (let n = core.drain(this.#vals); n > 0; n = core.drain(this.#vals)) {
+      const base = core.outPtr() / 8;
+      const copy = f64().slice(base, base + n);
+      batches.push(() => copy, this.#vals);
+      this.#vals = [];
+    }
+    const steps = [];
+    const waiters = this.#commitWaiters;
+    this.#commitWaiters = [];
+    try {
+      core.commit(steps);
+    } catch (error) {
+      this.#io = this.#io.then(() => Promise.reject(error));
+    }
+    this.#io = this.#io
+      .then(() => steps.length > 0 && this.storage.run(steps))
+      .then(() => {
+        for (const waiter of waiters) waiter.resolve();
+        for (let b = 0; b < batches.length && !this.closed; b += 2) {
+          this.#dispatch(batches[b], 0, batches[b]().length, batches[b + 1]);
+        }
+        if (!this.closed) this.#armTimer();
+      })
+      .catch((error) => {
+        const failure = asStorageError(error);
+        for (const waiter of waiters) waiter.reject(failure);
+        this.fail(failure);
+      });
+  }
+
+  #armTimer() {
     // Keep a Node process alive only while someone waits for the broker: a
     // consumer, a receive, a request or an event listener.
     const keepAlive = this.subscribers.size > 0 || this.requests.size > 0 || this.listeners.any;
-    this.timer.arm(core.nextDeadline(), keepAlive);
+    this.timer.arm(this.core.nextDeadline(), keepAlive);
   }
 
-  /** Acts on the `n` numbers of records at index `base` of wasm memory. */
-  #dispatch(base, n, vals) {
+  /** Acts on the `n` numbers of records from index `base` of `read()`. */
+  #dispatch(read, base, n, vals) {
     let v = 0;
     for (let i = base; i < base + n && !this.closed; i += wire.STRIDE) {
       // Read afresh each time: a handler run for the previous record may have grown memory.
-      const m = f64();
+      const m = read();
       switch (m[i]) {
         case wire.DELIVER: {
           const message = this.message(m, i, vals, v);
@@ -352,12 +453,72 @@ function onAbort(signal, onAbortFn) {
   return () => signal.removeEventListener('abort', onAbortFn);
 }
 
-export class Broker {
-  #runtime = new Runtime();
-  #queues = new Map();
+/** The runtime `Broker.open` hands to the constructor it calls (set only during that call). */
+let adopted;
 
+/** A validated `storage` option: 'memory', { file: path } or { indexedDb: name }. */
+function storageOption(value) {
+  if (value === undefined || value === 'memory') return 'memory';
+  const kinds = ['file', 'indexedDb'];
+  const o = check.options('options.storage', value, kinds);
+  const keys = Object.keys(o);
+  if (keys.length !== 1) throw typeError('options.storage', "'memory', { file: path } or { indexedDb: name }", value);
+  check.string(`options.storage.${keys[0]}`, o[keys[0]]);
+  return o;
+}
+
+export class Broker {
+  #runtime;
+  #queues = new Map();
+  /** What recovery found when a durable broker opened; undefined in memory. */
+  recovery = undefined;
+
+  /** An in-memory broker. For a durable one: `await Broker.open({ storage })`. */
   constructor(options) {
-    check.options('options', options, []);
+    const o = check.options('options', options, BROKER_OPTIONS);
+    if (adopted === undefined && storageOption(o.storage) !== 'memory') {
+      throw typeError('options.storage', "'memory' here (durable storage opens with await Broker.open(options))", o.storage);
+    }
+    this.#runtime = adopted ?? new Runtime(new BrokerCore(wire.randomSeed()));
+  }
+
+  /**
+   * Opens a durable broker: recovers its queues and messages from storage
+   * ({ file: path } in Node, { indexedDb: name } in browsers and workers)
+   * before it resolves. Deliveries that were in flight come back as
+   * redeliveries.
+   */
+  static async open(options) {
+    const o = check.options('options', options, BROKER_OPTIONS);
+    const storage = storageOption(o.storage);
+    if (storage === 'memory') return new Broker({ storage });
+    const driver = await openStorage(storage);
+    let core;
+    const report = [];
+    try {
+      const steps = [];
+      core = BrokerCore.openDurable(wire.randomSeed(), driver.bytes, steps, report);
+      await driver.run(steps);
+    } catch (error) {
+      core?.free();
+      await driver.close();
+      throw asStorageError(error);
+    }
+    adopted = new Runtime(core, driver);
+    try {
+      const broker = new Broker(o);
+      const [records, tornTail, corruptAt, damage] = report;
+      broker.recovery = {
+        records,
+        tornTail: tornTail === wire.NONE ? undefined : tornTail,
+        corrupt: corruptAt === wire.NONE ? undefined : { offset: corruptAt, damage },
+      };
+      // Redeliveries of what was in flight, and the timer for what is due.
+      adopted.pump();
+      return broker;
+    } finally {
+      adopted = undefined;
+    }
   }
 
   /** Declares a queue, or returns the one declared under `name`; different options throw. */
@@ -384,7 +545,9 @@ export class Broker {
     runtime.assertOpen();
     check.routingKey('routingKey', routingKey);
     const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
-    const ids = runtime.run(() => runtime.core.publish(routingKey, payload, headers, id, priority, delayMs, ttlMs));
+    const bytes = runtime.encode(payload, headers);
+    const ids = runtime.run(() => runtime.core.publish(routingKey, payload, headers, id, priority, delayMs, ttlMs, bytes));
+    await runtime.persisted();
     return Array.from(ids, (n) => (n === wire.NONE ? id : String(n)));
   }
 
@@ -408,8 +571,9 @@ export class Broker {
       const timeoutMs = o.timeoutMs === undefined ? wire.NONE : check.positive('options.timeoutMs', o.timeoutMs);
       const signal = o.signal === undefined ? undefined : check.signal('options.signal', o.signal);
       if (signal?.aborted) throw abortedError(signal);
+      const bytes = runtime.encode(payload, undefined);
       return new Promise((resolve, reject) => {
-        const id = runtime.core.request(queue[QUEUE_ID], payload, timeoutMs);
+        const id = runtime.core.request(queue[QUEUE_ID], payload, timeoutMs, bytes);
         const request = { resolve, reject, cleanup: undefined };
         request.cleanup = onAbort(signal, () => {
           runtime.requests.delete(id);
@@ -447,9 +611,11 @@ export class Broker {
     };
   }
 
-  /** Ends every wait and consumer; later calls reject with code CLOSED. */
-  async close() {
-    if (!this.#runtime.closed) this.#runtime.close();
+  /** Ends every wait and consumer; later calls reject with code CLOSED. A durable broker writes what is pending first. */
+  close() {
+    const runtime = this.#runtime;
+    runtime.closing ??= runtime.shutdown();
+    return runtime.closing;
   }
 
   [Symbol.asyncDispose]() {
@@ -488,12 +654,14 @@ export class Queue {
     const runtime = this.#runtime;
     runtime.assertOpen();
     const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
+    const bytes = runtime.encode(payload, headers);
     let n;
     try {
-      n = runtime.core.send(this[QUEUE_ID], payload, headers, id, priority, delayMs, ttlMs);
+      n = runtime.core.send(this[QUEUE_ID], payload, headers, id, priority, delayMs, ttlMs, bytes);
     } finally {
       runtime.pump();
     }
+    await runtime.persisted();
     return n === wire.NONE ? id : String(n);
   }
 
@@ -506,6 +674,7 @@ export class Queue {
     const payloads = new Array(items.length);
     const headers = new Array(items.length);
     const ids = new Array(items.length);
+    const encoded = new Array(items.length);
     const numbers = new Float64Array(items.length * 3);
     items.forEach((item, i) => {
       if (item === null || typeof item !== 'object' || !('payload' in item)) {
@@ -516,9 +685,11 @@ export class Queue {
       payloads[i] = payload;
       headers[i] = h;
       ids[i] = id;
+      encoded[i] = runtime.encode(payload, h);
       numbers.set([priority, delayMs, ttlMs], i * 3);
     });
-    const sent = runtime.run(() => runtime.core.sendBatch(this[QUEUE_ID], payloads, headers, ids, numbers));
+    const sent = runtime.run(() => runtime.core.sendBatch(this[QUEUE_ID], payloads, headers, ids, numbers, encoded));
+    await runtime.persisted();
     return Array.from(sent, (n, i) => (n === wire.NONE ? ids[i] : String(n)));
   }
 
@@ -546,7 +717,11 @@ export class Queue {
     runtime.assertOpen();
     if (signal?.aborted) throw abortedError(signal);
     const now = runtime.take(this[QUEUE_ID], max);
-    if (now.length > 0 || waitMs === 0) return now;
+    if (now.length > 0 || waitMs === 0) {
+      // A durable delivery is handed out once its lease is in the log.
+      if (now.length > 0) await runtime.persisted();
+      return now;
+    }
     const first = await new Promise((resolve, reject) => {
       const deadline = waitMs === Infinity ? wire.NONE : Date.now() + waitMs;
       const consumer = runtime.core.subscribe(this[QUEUE_ID], 1, true, deadline);
@@ -562,7 +737,9 @@ export class Queue {
     });
     if (first === null) return [];
     if (max === 1 || runtime.closed) return [first];
-    return [first, ...runtime.take(this[QUEUE_ID], max - 1)];
+    const more = runtime.take(this[QUEUE_ID], max - 1);
+    if (more.length > 0) await runtime.persisted();
+    return [first, ...more];
   }
 
   /** Calls `handler` for each message; with autoAck (default) a fulfilled handler acks, a failed one nacks. */
@@ -596,7 +773,9 @@ export class Queue {
   /** Removes every ready and delayed message (not those in flight); resolves with how many. */
   async purge() {
     const runtime = this.#runtime;
-    return runtime.run(() => runtime.core.purge(this[QUEUE_ID]));
+    const purged = runtime.run(() => runtime.core.purge(this[QUEUE_ID]));
+    await runtime.persisted();
+    return purged;
   }
 
   stats() {
@@ -653,6 +832,7 @@ export class Message {
     } finally {
       runtime.pump();
     }
+    await runtime.persisted();
   }
 
   /** Returns the message for redelivery (after `delayMs`, or the queue's backoff), or dead-letters it with `requeue: false`. */
@@ -661,11 +841,13 @@ export class Message {
     const requeue = o.requeue === undefined ? true : check.boolean('options.requeue', o.requeue);
     const delayMs = o.delayMs === undefined ? wire.NONE : check.duration('options.delayMs', o.delayMs);
     this.#runtime.run(() => this.#runtime.core.nack(this[TAG], requeue, delayMs));
+    await this.#runtime.persisted();
   }
 
   /** Answers the request this message carries, and acks it. */
   async reply(payload) {
     this.#runtime.run(() => this.#runtime.core.reply(this[TAG], payload));
+    await this.#runtime.persisted();
   }
 
   /** Keeps the delivery for `ms` more milliseconds from now. */

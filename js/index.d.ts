@@ -31,7 +31,22 @@ export interface Backoff {
   jitter?: boolean;
 }
 
-export interface BrokerOptions {}
+/** Where a broker keeps its messages: in memory (the default), a log file in Node, or IndexedDB in browsers and workers. */
+export type Storage = 'memory' | { file: string } | { indexedDb: string };
+
+export interface BrokerOptions {
+  storage?: Storage;
+}
+
+/** What a durable broker found in its log when it opened. */
+export interface Recovery {
+  /** Records replayed. */
+  records: number;
+  /** Byte offset of an incomplete last write that was dropped (a crash mid-write: nothing in it had been acknowledged). */
+  tornTail?: number;
+  /** Where the log was damaged; what followed is kept beside it (`<file>.corrupt`) and was not recovered. */
+  corrupt?: { offset: number; damage: string };
+}
 
 export interface QueueOptions {
   /** Most messages waiting in the queue (ready or delayed); default unbounded. */
@@ -153,7 +168,8 @@ export type BrokerEvent =
   | { type: 'dead-letter'; queue: string; id: MessageId; reason: DeadLetterReason; deadLetterQueue: string | null }
   | { type: 'expired'; queue: string; id: MessageId }
   | { type: 'redelivered'; queue: string; id: MessageId; deliveryCount: number }
-  | { type: 'error'; queue: string; id: MessageId; error: unknown };
+  /** A handler threw or rejected (queue and id set), or durable storage failed (the broker then closes). */
+  | { type: 'error'; queue?: string; id?: MessageId; error: unknown };
 
 export type BrokerEventType = BrokerEvent['type'];
 
@@ -177,7 +193,18 @@ export declare class Queue<T = unknown> {
 }
 
 export declare class Broker {
-  constructor(options?: BrokerOptions);
+  /** An in-memory broker. */
+  constructor(options?: { storage?: 'memory' });
+  /**
+   * A durable broker: recovers its queues and messages before it resolves.
+   * Sends, acks and nacks resolve once persisted; deliveries in flight at a
+   * crash come back as redeliveries. A second broker on the same storage is
+   * refused with STORAGE; payloads must be JSON values, Uint8Array or
+   * ArrayBuffer (else NOT_SERIALIZABLE).
+   */
+  static open(options: BrokerOptions): Promise<Broker>;
+  /** Set on a durable broker. */
+  readonly recovery: Recovery | undefined;
   /** Declares a queue, or returns the one already declared; different options throw INVALID_ARGUMENT. */
   queue<T = unknown>(name: string, options?: QueueOptions): Queue<T>;
   /** Sends to every queue bound to a pattern that matches; resolves with one id per queue. */

@@ -33,10 +33,12 @@ step "build the package"
 bash scripts/build.sh
 
 step "pack and install into a fresh consumer project"
-node scripts/pack.mjs
-
+# A folder of this run's own, so two test runs on one machine never collide.
+consumer="consumer-$$"
+trap 'rm -rf "$FERRYMQ_REPO/.artifacts/$consumer"' EXIT
 export FERRYMQ_REPO="$PWD"
-cd .artifacts/consumer
+node scripts/pack.mjs "$consumer"
+cd ".artifacts/$consumer"
 
 step "types: tsc --noEmit on a consumer file"
 "$FERRYMQ_REPO/node_modules/.bin/tsc" -p types

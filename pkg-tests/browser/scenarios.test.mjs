@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { usePage } from './harness.mjs';
 
-const SUITES = ['broker', 'bad-input', 'scheduler'];
+const SUITES = ['broker', 'bad-input', 'scheduler', 'durable'];
 
 const fixture = usePage([['/', '.']], '/browser/scenarios.html', 'body[data-ready]');
 

@@ -9,6 +9,7 @@ import {
   type Message,
   type MessageId,
   type QueueStats,
+  type Recovery,
 } from 'ferrymq';
 
 interface Order {
@@ -104,6 +105,17 @@ export async function scheduler(): Promise<number> {
   await scheduler.onIdle();
   void [s, all, cleared, scheduler.size, scheduler.pending, scheduler.isPaused];
   return n;
+}
+
+export async function durable(): Promise<void> {
+  const broker = await Broker.open({ storage: { file: './data/jobs.log' } });
+  const recovery: Recovery | undefined = broker.recovery;
+  if (recovery?.corrupt) console.warn(recovery.corrupt.offset, recovery.corrupt.damage);
+  await broker.queue('jobs').send(new Uint8Array([1, 2]));
+  const inBrowser = await Broker.open({ storage: { indexedDb: 'jobs' } });
+  await Promise.all([broker.close(), inBrowser.close()]);
+  // @ts-expect-error durable storage needs Broker.open
+  void new Broker({ storage: { file: 'x' } });
 }
 
 export function codeOf(error: unknown): string | undefined {

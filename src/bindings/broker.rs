@@ -1,4 +1,4 @@
-use js_sys::{Array, Float64Array};
+use js_sys::{Array, Float64Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::clock::HostClock;
@@ -11,13 +11,38 @@ use crate::core::broker::{
 };
 use crate::core::error::{CoreError, ErrorCode};
 use crate::core::rng::SplitMix64;
+use crate::core::storage::codec::Payload;
+use crate::core::storage::compaction::CompactionPolicy;
+use crate::core::storage::io::{File, IoStep};
+use crate::core::storage::journal::Journal;
+use crate::core::storage::recovery;
 
 /// A message body as JS handed it over: kept as JS values, never serialized
-/// on the in-memory path.
+/// on the in-memory path. On a durable broker it also carries the bytes JS
+/// encoded it to (js/codec.js), which is what the log stores; a message
+/// recovered from the log has only the bytes, and JS decodes them when it
+/// is delivered.
 #[derive(Clone)]
 pub struct Body {
     payload: JsValue,
     headers: JsValue,
+    bytes: Option<Box<[u8]>>,
+}
+
+impl Body {
+    fn new(payload: JsValue, headers: JsValue, bytes: Option<Box<[u8]>>) -> Self {
+        Self { payload, headers, bytes }
+    }
+}
+
+impl Payload for Body {
+    fn bytes(&self) -> &[u8] {
+        self.bytes.as_deref().unwrap_or_default()
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Self {
+        Self::new(JsValue::UNDEFINED, JsValue::UNDEFINED, Some(bytes.into()))
+    }
 }
 
 type Core = Broker<Body, HostClock, SplitMix64>;
@@ -25,6 +50,8 @@ type Core = Broker<Body, HostClock, SplitMix64>;
 #[wasm_bindgen]
 pub struct BrokerCore {
     core: Core,
+    /// Present on a durable broker: turns recorded changes into file steps.
+    journal: Option<Journal>,
     /// Effects, filled by `drain`.
     out: Outbox,
     /// Deliveries taken by `get`: apart from `out`, because a receive() may
@@ -37,13 +64,13 @@ fn invalid(message: &str) -> JsValue {
 }
 
 /// One outgoing message from the wrapper's validated arguments.
-fn outgoing(payload: JsValue, headers: JsValue, id: Option<String>, priority: f64, delay: f64, ttl: f64) -> Result<Outgoing<Body>, JsValue> {
+fn outgoing(body: Body, id: Option<String>, priority: f64, delay: f64, ttl: f64) -> Result<Outgoing<Body>, JsValue> {
     if !(0.0..=9.0).contains(&priority) {
         return Err(invalid("priority must be from 0 to 9"));
     }
     Ok(Outgoing {
         id: id.map(String::into_boxed_str),
-        payload: Body { payload, headers },
+        payload: body,
         priority: priority as u8,
         delay: millis(delay).unwrap_or(0),
         ttl: millis(ttl),
@@ -62,7 +89,43 @@ fn id_number(id: &MessageId) -> f64 {
 impl BrokerCore {
     #[wasm_bindgen(constructor)]
     pub fn new(seed: f64) -> BrokerCore {
-        BrokerCore { core: Broker::new(HostClock, SplitMix64::new(seed as u64)), out: Outbox::default(), pulled: Outbox::default() }
+        Self::around(Broker::new(HostClock, SplitMix64::new(seed as u64)), None)
+    }
+
+    /// A durable broker recovered from its log (`bytes`, empty for a new
+    /// one). The file steps to run before it is used are pushed to `steps`
+    /// (see `encode_steps`); what recovery found is pushed to `report` as
+    /// [records, tornTailOffset, corruptOffset, corruptReason] (NONE/undefined when absent).
+    #[wasm_bindgen(js_name = openDurable)]
+    pub fn open_durable(seed: f64, bytes: &[u8], steps: &Array, report: &Array) -> Result<BrokerCore, JsValue> {
+        let opened = recovery::open(bytes, HostClock, SplitMix64::new(seed as u64), CompactionPolicy::default())
+            .map_err(to_js)?;
+        encode_steps(steps, opened.steps);
+        let r = opened.report;
+        report.push(&JsValue::from_f64(r.records as f64));
+        report.push(&JsValue::from_f64(r.torn_tail.map_or(wire::NONE, |at| at as f64)));
+        report.push(&JsValue::from_f64(r.corrupt.as_ref().map_or(wire::NONE, |(at, _)| *at as f64)));
+        report.push(&r.corrupt.map_or(JsValue::UNDEFINED, |(_, damage)| JsValue::from_str(&format!("{damage:?}"))));
+        Ok(Self::around(opened.broker, Some(opened.journal)))
+    }
+
+    fn around(core: Core, journal: Option<Journal>) -> Self {
+        BrokerCore { core, journal, out: Outbox::default(), pulled: Outbox::default() }
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn durable(&self) -> bool {
+        self.journal.is_some()
+    }
+
+    /// Pushes to `steps` what persists every change since the last commit
+    /// (nothing on an in-memory broker, or when nothing durable changed).
+    /// An error means the broker is ahead of what its log can hold: stop it.
+    pub fn commit(&mut self, steps: &Array) -> Result<(), JsValue> {
+        if let Some(journal) = &mut self.journal {
+            encode_steps(steps, journal.commit(&mut self.core).map_err(to_js)?);
+        }
+        Ok(())
     }
 
     /// Without `explicit` the queue is fetched, or created with defaults.
@@ -124,13 +187,15 @@ impl BrokerCore {
         priority: f64,
         delay: f64,
         ttl: f64,
+        bytes: Option<Box<[u8]>>,
     ) -> Result<f64, JsValue> {
-        let message = outgoing(payload, headers, id, priority, delay, ttl)?;
+        let message = outgoing(self.body(payload, headers, bytes)?, id, priority, delay, ttl)?;
         self.core.send(QueueId(queue), message).map(|id| id_number(&id)).map_err(to_js)
     }
 
     /// All or nothing. `options` holds [priority, delay, ttl] per message;
-    /// `ids` holds a string or undefined per message.
+    /// `ids` a string or undefined, `encoded` a Uint8Array or undefined.
+    #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = sendBatch)]
     pub fn send_batch(
         &mut self,
@@ -139,15 +204,19 @@ impl BrokerCore {
         headers: &Array,
         ids: &Array,
         options: &Float64Array,
+        encoded: &Array,
     ) -> Result<Vec<f64>, JsValue> {
         let count = payloads.length();
-        if headers.length() != count || ids.length() != count || options.length() != count * 3 {
+        let lengths_agree = [headers.length(), ids.length(), encoded.length()].iter().all(|&n| n == count);
+        if !lengths_agree || options.length() != count * 3 {
             return Err(invalid("batch arrays differ in length"));
         }
         let options = options.to_vec();
         let mut messages = Vec::with_capacity(count as usize);
         for (i, o) in (0..count).zip(options.chunks_exact(3)) {
-            messages.push(outgoing(payloads.get(i), headers.get(i), ids.get(i).as_string(), o[0], o[1], o[2])?);
+            let bytes = encoded.get(i).dyn_into::<Uint8Array>().ok().map(|b| b.to_vec().into_boxed_slice());
+            let body = self.body(payloads.get(i), headers.get(i), bytes)?;
+            messages.push(outgoing(body, ids.get(i).as_string(), o[0], o[1], o[2])?);
         }
         let sent = self.core.send_batch(QueueId(queue), messages).map_err(to_js)?;
         Ok(sent.iter().map(id_number).collect())
@@ -165,8 +234,9 @@ impl BrokerCore {
         priority: f64,
         delay: f64,
         ttl: f64,
+        bytes: Option<Box<[u8]>>,
     ) -> Result<Vec<f64>, JsValue> {
-        let message = outgoing(payload, headers, id, priority, delay, ttl)?;
+        let message = outgoing(self.body(payload, headers, bytes)?, id, priority, delay, ttl)?;
         let sent = self.core.publish(routing_key, message).map_err(to_js)?;
         Ok(sent.iter().map(id_number).collect())
     }
@@ -180,8 +250,8 @@ impl BrokerCore {
     }
 
     /// Sends a request; its reply or timeout arrives as an effect for the returned id.
-    pub fn request(&mut self, queue: u32, payload: JsValue, timeout: f64) -> Result<f64, JsValue> {
-        let message = Outgoing::new(Body { payload, headers: JsValue::UNDEFINED });
+    pub fn request(&mut self, queue: u32, payload: JsValue, timeout: f64, bytes: Option<Box<[u8]>>) -> Result<f64, JsValue> {
+        let message = Outgoing::new(self.body(payload, JsValue::UNDEFINED, bytes)?);
         self.core.request(QueueId(queue), message, millis(timeout)).map(|r| r.0 as f64).map_err(to_js)
     }
 
@@ -227,7 +297,7 @@ impl BrokerCore {
     }
 
     pub fn reply(&mut self, tag: f64, payload: JsValue) -> Result<(), JsValue> {
-        let body = Body { payload, headers: JsValue::UNDEFINED };
+        let body = Body::new(payload, JsValue::UNDEFINED, None);
         self.core.reply(DeliveryTag(tag as u64), body).map_err(to_js)
     }
 
@@ -293,6 +363,43 @@ impl BrokerCore {
     }
 }
 
+impl BrokerCore {
+    /// A durable broker stores every message, so it takes none without its bytes.
+    fn body(&self, payload: JsValue, headers: JsValue, bytes: Option<Box<[u8]>>) -> Result<Body, JsValue> {
+        if self.journal.is_some() && bytes.is_none() {
+            return Err(to_js(CoreError::new(ErrorCode::NotSerializable, "a durable broker needs the payload's bytes")));
+        }
+        Ok(Body::new(payload, headers, bytes))
+    }
+}
+
+/// Each step as [op, file, bytes?]: op 0 append to the log, 1 write a file,
+/// 2 sync a file, 3 rename the compact file over the log, 4 sync the
+/// directory, 5 remove a file; file 0 log, 1 compact, 2 corrupt. Must match
+/// js/storage-*.js.
+fn encode_steps(out: &Array, steps: Vec<IoStep>) {
+    let file = |f: File| match f {
+        File::Log => 0.0,
+        File::Compact => 1.0,
+        File::Corrupt => 2.0,
+    };
+    for step in steps {
+        let (op, target, bytes) = match step {
+            IoStep::AppendLog(bytes) => (0.0, file(File::Log), Some(bytes)),
+            IoStep::Write { file: f, bytes } => (1.0, file(f), Some(bytes)),
+            IoStep::Sync(f) => (2.0, file(f), None),
+            IoStep::ReplaceLog => (3.0, file(File::Log), None),
+            IoStep::SyncDir => (4.0, file(File::Log), None),
+            IoStep::Remove(f) => (5.0, file(f), None),
+        };
+        let entry = Array::of2(&JsValue::from_f64(op), &JsValue::from_f64(target));
+        if let Some(bytes) = bytes {
+            entry.push(&Uint8Array::from(bytes.as_slice()));
+        }
+        out.push(&entry);
+    }
+}
+
 fn record(out: &mut Outbox, fields: [f64; STRIDE]) {
     out.push(&fields);
 }
@@ -304,6 +411,7 @@ fn push_given_id(vals: &Array, id: &MessageId) {
 }
 
 fn encode_delivery(out: &mut Outbox, vals: &Array, consumer: f64, d: Delivery<Body>) {
+    let recovered = d.payload.payload.is_undefined() && d.payload.bytes.is_some();
     record(
         out,
         [
@@ -312,12 +420,18 @@ fn encode_delivery(out: &mut Outbox, vals: &Array, consumer: f64, d: Delivery<Bo
             id_number(&d.id),
             d.tag.0 as f64,
             f64::from(d.delivery_count),
-            flag(d.redelivered),
+            // Bit 0: redelivered. Bit 1: the payload slot holds the encoded
+            // bytes of a message recovered from the log (JS decodes them).
+            flag(d.redelivered) + 2.0 * flag(recovered),
             d.enqueued_at as f64,
             d.request.map_or(wire::NONE, |r| r.0 as f64),
         ],
     );
-    vals.push(&d.payload.payload);
+    if recovered {
+        vals.push(&Uint8Array::from(d.payload.bytes()));
+    } else {
+        vals.push(&d.payload.payload);
+    }
     vals.push(&d.payload.headers);
     push_given_id(vals, &d.id);
 }

@@ -1,0 +1,85 @@
+// Payload bytes for durable brokers: what the log stores of a message.
+//   [kind u8][headers length u32 LE][headers JSON][body]
+// kind 0: body is JSON; 1: body is a Uint8Array's bytes; 2: an ArrayBuffer's.
+// Only values that come back equal are accepted: anything JSON.stringify
+// would silently drop or change is refused with NOT_SERIALIZABLE, before
+// the message reaches the broker.
+import { FerryError } from './errors.js';
+
+const JSON_BODY = 0;
+const UINT8ARRAY_BODY = 1;
+const ARRAYBUFFER_BODY = 2;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const notSerializable = (path, what) =>
+  new FerryError('NOT_SERIALIZABLE', `${path} is ${what}: a durable queue stores JSON values, Uint8Array or ArrayBuffer`);
+
+/** Throws NOT_SERIALIZABLE unless `value` survives JSON unchanged. */
+function checkJson(value, path, ancestors) {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw notSerializable(path, String(value));
+      return;
+    case 'object':
+      break;
+    default:
+      throw notSerializable(path, `a ${typeof value}`);
+  }
+  if (value === null) return;
+  if (ancestors.has(value)) throw notSerializable(path, 'a cycle');
+  const proto = Object.getPrototypeOf(value);
+  ancestors.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) checkJson(value[i], `${path}[${i}]`, ancestors);
+  } else if (proto === Object.prototype || proto === null) {
+    for (const key of Object.keys(value)) {
+      if (value[key] !== undefined) checkJson(value[key], `${path}.${key}`, ancestors);
+      else throw notSerializable(`${path}.${key}`, 'undefined');
+    }
+  } else {
+    throw notSerializable(path, `a ${value.constructor?.name ?? 'non-plain object'}`);
+  }
+  ancestors.delete(value);
+}
+
+/** The bytes of a payload and its headers (a plain object of strings, or undefined). */
+export function encode(payload, headers) {
+  let kind;
+  let body;
+  if (payload instanceof Uint8Array) {
+    [kind, body] = [UINT8ARRAY_BODY, payload];
+  } else if (payload instanceof ArrayBuffer) {
+    [kind, body] = [ARRAYBUFFER_BODY, new Uint8Array(payload)];
+  } else {
+    checkJson(payload, 'payload', new Set());
+    [kind, body] = [JSON_BODY, encoder.encode(JSON.stringify(payload))];
+  }
+  const head = headers === undefined ? new Uint8Array(0) : encoder.encode(JSON.stringify(headers));
+  const bytes = new Uint8Array(5 + head.length + body.length);
+  bytes[0] = kind;
+  new DataView(bytes.buffer).setUint32(1, head.length, true);
+  bytes.set(head, 5);
+  bytes.set(body, 5 + head.length);
+  return bytes;
+}
+
+/** [payload, headers or undefined] from what `encode` made. */
+export function decode(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headLength = view.getUint32(1, true);
+  const headers = headLength === 0 ? undefined : JSON.parse(decoder.decode(bytes.subarray(5, 5 + headLength)));
+  const body = bytes.subarray(5 + headLength);
+  switch (bytes[0]) {
+    case UINT8ARRAY_BODY:
+      return [body.slice(), headers];
+    case ARRAYBUFFER_BODY:
+      return [body.slice().buffer, headers];
+    default:
+      return [JSON.parse(decoder.decode(body)), headers];
+  }
+}

@@ -1,0 +1,125 @@
+// Durable storage in Node: an append-only log file at `path`, plus
+// `path.compact` and `path.corrupt` when the core asks for them, and
+// `path.lock` holding the owner's pid so two brokers never share a log.
+// The core decides every write, sync and rename; this file only does them.
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { FerryError } from './errors.js';
+import * as step from './storage.js';
+
+const SUFFIX = ['', '.compact', '.corrupt'];
+
+const storageError = (message, cause) => new FerryError('STORAGE', message, { cause });
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** Creates `path.lock`, or takes over one left by a process that is gone (a kill -9). */
+async function lock(path) {
+  const lockPath = `${path}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(lockPath, { force: true });
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw storageError(`cannot lock ${path}`, error);
+      const owner = Number(await readFile(lockPath, 'utf8').catch(() => ''));
+      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
+        throw storageError(`${path} is open in another broker (process ${owner})`);
+      }
+      await rm(lockPath, { force: true });
+    }
+  }
+  throw storageError(`cannot lock ${path}`);
+}
+
+export async function openFile(location) {
+  const path = resolve(location);
+  await mkdir(dirname(path), { recursive: true }).catch((error) => {
+    throw storageError(`cannot create the folder of ${path}`, error);
+  });
+  const unlock = await lock(path);
+  let bytes;
+  try {
+    bytes = await readFile(path).catch((error) => {
+      if (error.code === 'ENOENT') return new Uint8Array(0);
+      throw storageError(`cannot read ${path}`, error);
+    });
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
+  let log;
+  const name = (file) => path + SUFFIX[file];
+  const logHandle = async () => (log ??= await open(path, 'a'));
+
+  async function sync(file) {
+    if (file === step.LOG) return (await logHandle()).datasync();
+    const handle = await open(name(file), 'r');
+    try {
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async function run(steps) {
+    try {
+      for (const [op, file, data] of steps) {
+        switch (op) {
+          case step.APPEND_LOG:
+            await (await logHandle()).write(data);
+            break;
+          case step.WRITE: {
+            const handle = await open(name(file), 'w');
+            try {
+              await handle.write(data);
+            } finally {
+              await handle.close();
+            }
+            break;
+          }
+          case step.SYNC:
+            await sync(file);
+            break;
+          case step.REPLACE_LOG:
+            // The handle refers to the old file once the rename is done.
+            await log?.close();
+            log = undefined;
+            await rename(name(step.COMPACT), path);
+            break;
+          case step.SYNC_DIR: {
+            const dir = await open(dirname(path), 'r');
+            try {
+              await dir.sync();
+            } finally {
+              await dir.close();
+            }
+            break;
+          }
+          case step.REMOVE:
+            await rm(name(file), { force: true });
+            break;
+        }
+      }
+    } catch (error) {
+      throw storageError(`writing ${path} failed`, error);
+    }
+  }
+
+  async function close() {
+    await log?.close();
+    log = undefined;
+    await unlock();
+  }
+
+  return { bytes, run, close };
+}

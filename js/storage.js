@@ -1,0 +1,37 @@
+// Where durable brokers keep their log. Each entry point registers the
+// drivers its platform has (files in Node, IndexedDB in browsers); a driver
+// opens a location, returns the log's bytes, and later runs the file steps
+// the core decides (src/bindings/broker.rs, encode_steps), in order.
+import { typeError } from './errors.js';
+
+const drivers = new Map();
+
+/** `kind` is the key of the storage option: 'file' or 'indexedDb'. */
+export function registerStorage(kind, open) {
+  drivers.set(kind, open);
+}
+
+// Step ops and files, as the core encodes them.
+export const APPEND_LOG = 0;
+export const WRITE = 1;
+export const SYNC = 2;
+export const REPLACE_LOG = 3;
+export const SYNC_DIR = 4;
+export const REMOVE = 5;
+export const LOG = 0;
+export const COMPACT = 1;
+export const CORRUPT = 2;
+
+/**
+ * Opens the storage named by a validated `storage` option; resolves with
+ * `{ bytes, run(steps), close() }`, holding a lock until `close`.
+ */
+export function openStorage(storage) {
+  const [kind] = Object.keys(storage);
+  const open = drivers.get(kind);
+  if (open === undefined) {
+    const here = [...drivers.keys()].map((k) => `{ ${k} }`).join(' or ') || 'no durable storage';
+    throw typeError('options.storage', `available on this platform (${here})`, kind);
+  }
+  return open(storage[kind]);
+}

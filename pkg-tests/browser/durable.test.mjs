@@ -1,0 +1,91 @@
+// Durable brokers on IndexedDB across what ends a page: a reload in the
+// middle of a stream of sends, and a tab closed with deliveries unacked.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { useBrowser } from './harness.mjs';
+
+// Runs from the consumer project the package was installed into.
+const fixture = useBrowser([['/', '.']]);
+
+/** A page of a shared context (so pages share IndexedDB) with the package loaded; collects console errors. */
+async function packagePage(context, errors) {
+  const page = await context.newPage();
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${fixture.server.url}/browser/slice.html`);
+  await page.waitForSelector('body[data-ready="function"]', { state: 'attached' });
+  return page;
+}
+
+/** In the page: opens the broker on `name`, receives and acks everything in `queue`; returns [id, redelivered, deliveryCount] each. */
+const drainIn = (page, name, queue) =>
+  page.evaluate(
+    async ([name, queue]) => {
+      const broker = await window.ferrymq.Broker.open({ storage: { indexedDb: name } });
+      const q = broker.queue(queue);
+      const seen = [];
+      for (let m = await q.receive(); m !== null; m = await q.receive()) {
+        seen.push([m.id, m.redelivered, m.deliveryCount]);
+        await m.ack();
+      }
+      await broker.close();
+      return seen;
+    },
+    [name, queue],
+  );
+
+test('every message accepted before a reload mid-stream is there after it', async () => {
+  const context = await fixture.browser.newContext();
+  const errors = [];
+  const page = await packagePage(context, errors);
+  const name = `reload-${Date.now()}`;
+  const accepted = [];
+  let enough;
+  const twenty = new Promise((resolve) => (enough = resolve));
+  await page.exposeFunction('reportAccepted', (id) => {
+    accepted.push(id);
+    if (accepted.length === 20) enough();
+  });
+  await page.evaluate(async (name) => {
+    const broker = await window.ferrymq.Broker.open({ storage: { indexedDb: name } });
+    const queue = broker.queue('stream');
+    // Not awaited: it is still sending when the page reloads.
+    (async () => {
+      for (let i = 0; ; i++) window.reportAccepted(await queue.send({ i }, { id: `m${i}` }));
+    })();
+  }, name);
+  await twenty;
+  await page.reload();
+  await page.waitForSelector('body[data-ready="function"]', { state: 'attached' });
+  const reported = [...accepted];
+  const found = new Set((await drainIn(page, name, 'stream')).map(([id]) => id));
+  for (const id of reported) assert.ok(found.has(id), `accepted ${id} survived the reload`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('closing a tab with unacked deliveries redelivers them in the next one', async () => {
+  const context = await fixture.browser.newContext();
+  const errors = [];
+  const name = `tabs-${Date.now()}`;
+  const first = await packagePage(context, errors);
+  const held = await first.evaluate(async (name) => {
+    const broker = await window.ferrymq.Broker.open({ storage: { indexedDb: name } });
+    const queue = broker.queue('work', { leaseMs: 600_000 });
+    for (const n of [1, 2, 3]) await queue.send(n, { id: `w${n}` });
+    const a = await queue.receive();
+    const b = await queue.receive();
+    return [a.id, b.id];
+  }, name);
+  assert.deepEqual(held, ['w1', 'w2']);
+  await first.close();
+
+  const second = await packagePage(context, errors);
+  assert.deepEqual(await drainIn(second, name, 'work'), [
+    ['w1', true, 2],
+    ['w2', true, 2],
+    ['w3', false, 1],
+  ]);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -1,0 +1,134 @@
+// Durable-broker scenarios, run in Node (files) and in Chromium (IndexedDB):
+// `env.newStorage()` gives a fresh storage option each time.
+import { deepEqual, equal, ok, rejects, throws } from './assert.mjs';
+
+const isCode = (FerryError, code) => (e) => e instanceof FerryError && e.code === code;
+
+/** Receives everything ready on `queue` and acks it; resolves with the messages. */
+async function drain(queue) {
+  const messages = [];
+  for (let m = await queue.receive(); m !== null; m = await queue.receive()) {
+    messages.push(m);
+    await m.ack();
+  }
+  return messages;
+}
+
+export const scenarios = {
+  'accepted messages survive closing and reopening, in order, with headers and binary payloads': async (
+    { Broker },
+    { newStorage },
+  ) => {
+    const storage = newStorage();
+    let broker = await Broker.open({ storage });
+    const jobs = broker.queue('jobs');
+    await jobs.send({ n: 1 }, { headers: { trace: 't-1' } });
+    await jobs.send({ n: 2 }, { priority: 7 });
+    await jobs.send(new Uint8Array([1, 2, 3]), { id: 'bytes' });
+    await jobs.sendBatch([{ payload: 'a' }, { payload: ['b', { c: null }] }]);
+    await broker.close();
+
+    broker = await Broker.open({ storage });
+    equal(broker.recovery.corrupt, undefined);
+    const messages = await drain(broker.queue('jobs'));
+    deepEqual(messages.map((m) => m.payload), [{ n: 2 }, { n: 1 }, { 0: 1, 1: 2, 2: 3 }, 'a', ['b', { c: null }]]);
+    ok(messages[2].payload instanceof Uint8Array, 'binary comes back as a Uint8Array');
+    equal(messages[2].id, 'bytes');
+    deepEqual(messages[1].headers, { trace: 't-1' });
+    await broker.close();
+  },
+
+  'acked messages never come back; unacked deliveries return as redeliveries': async ({ Broker }, { newStorage }) => {
+    const storage = newStorage();
+    let broker = await Broker.open({ storage });
+    const work = broker.queue('work', { leaseMs: 60_000 });
+    for (const n of [1, 2, 3]) await work.send(n);
+    await (await work.receive()).ack();
+    const held = await work.receive();
+    equal(held.payload, 2);
+    await broker.close();
+
+    broker = await Broker.open({ storage });
+    const messages = await drain(broker.queue('work'));
+    deepEqual(messages.map((m) => [m.payload, m.deliveryCount, m.redelivered]), [[2, 2, true], [3, 1, false]]);
+    await broker.close();
+    broker = await Broker.open({ storage });
+    deepEqual(await drain(broker.queue('work')), [], 'the acks were persisted too');
+    await broker.close();
+  },
+
+  'queue options, delays, dedup windows, dead letters and bindings are restored': async (
+    { Broker, FerryError },
+    { newStorage },
+  ) => {
+    const storage = newStorage();
+    let broker = await Broker.open({ storage });
+    const orders = broker.queue('orders', { maxDeliveries: 2, dedupWindowMs: 60_000 });
+    await orders.send('later', { delayMs: 60_000 });
+    await orders.send('once', { id: 'o-1' });
+    await orders.send('reject me');
+    broker.bind('orders.#', 'orders');
+    const [first] = await orders.receiveBatch(1);
+    equal(first.payload, 'once');
+    await first.ack();
+    await (await orders.receive()).nack({ requeue: false });
+    await broker.close();
+
+    broker = await Broker.open({ storage });
+    const reopened = broker.queue('orders');
+    equal(reopened.stats().delayed, 1, 'still delayed');
+    equal(await reopened.receive(), null);
+    equal(await reopened.send('once', { id: 'o-1' }), 'o-1');
+    equal(reopened.stats().ready, 0, 'the dedup window survived: not enqueued again');
+    deepEqual((await drain(broker.queue('orders.dlq'))).map((m) => m.payload), ['reject me']);
+    equal((await broker.publish('orders.new', 'routed')).length, 1, 'the binding survived');
+    throws(() => broker.queue('orders', { maxDeliveries: 3 }), isCode(FerryError, 'INVALID_ARGUMENT'));
+    await broker.close();
+  },
+
+  'payloads that cannot be stored are refused with NOT_SERIALIZABLE and nothing is lost': async (
+    { Broker, FerryError },
+    { newStorage },
+  ) => {
+    const storage = newStorage();
+    const broker = await Broker.open({ storage });
+    const queue = broker.queue('strict');
+    await queue.send({ kept: true });
+    const cyclic = {};
+    cyclic.self = cyclic;
+    const bad = [() => 1, undefined, Symbol('s'), 10n, NaN, Infinity, new Date(0), new Map(), cyclic, { nested: [1, undefined] }, { f() {} }];
+    for (const payload of bad) await rejects(queue.send(payload), isCode(FerryError, 'NOT_SERIALIZABLE'), String(payload));
+    await rejects(queue.sendBatch([{ payload: 'fine' }, { payload: new Set() }]), isCode(FerryError, 'NOT_SERIALIZABLE'));
+    await rejects(broker.publish('x', () => 0), isCode(FerryError, 'NOT_SERIALIZABLE'));
+    deepEqual((await drain(queue)).map((m) => m.payload), [{ kept: true }]);
+    await broker.close();
+  },
+
+  'a second broker cannot open the same storage until the first closes': async ({ Broker, FerryError }, { newStorage }) => {
+    const storage = newStorage();
+    const first = await Broker.open({ storage });
+    await rejects(Broker.open({ storage }), isCode(FerryError, 'STORAGE'));
+    await first.queue('q').send('still fine');
+    await first.close();
+    const second = await Broker.open({ storage });
+    deepEqual((await drain(second.queue('q'))).map((m) => m.payload), ['still fine']);
+    await second.close();
+  },
+
+  'storage options are checked': async ({ Broker }, { newStorage }) => {
+    const kind = newStorage();
+    await rejects(Broker.open({ storage: { nowhere: 'x' } }), TypeError);
+    await rejects(Broker.open({ storage: { ...kind, extra: 'x' } }), TypeError);
+    await rejects(Broker.open({ storage: 42 }), TypeError);
+    let threw = false;
+    try {
+      new Broker({ storage: kind });
+    } catch (error) {
+      threw = error instanceof TypeError;
+    }
+    ok(threw, 'the constructor points durable storage to Broker.open');
+    const memory = await Broker.open({ storage: 'memory' });
+    await memory.queue('m').send(() => 'functions are fine in memory');
+    await memory.close();
+  },
+};
