@@ -2,7 +2,7 @@
 import { serve } from './serve.mjs';
 
 const port = Number(process.env.PORT ?? 8080);
-const mounts = [['/dist/', 'dist'], ['/', 'www']];
+const mounts = [['/dist/', 'dist'], ['/vendor/uplot/', 'node_modules/uplot/dist'], ['/', 'www']];
 const server = await serve(mounts, port).catch((error) => {
   if (error.code !== 'EADDRINUSE') throw error;
   console.log(`port ${port} is busy; using a free one`);

@@ -1,61 +1,64 @@
-// The demo drives one producer and one consumer through a ferrymq queue and
-// writes every callback to the log, newest first.
+// The demo page: one in-memory broker with a queue 'orders' (and its dead
+// letter queue 'orders.dlq') fed by producers and drained by consumers the
+// visitor adds and tunes, plus a scheduler panel and a durable-queue panel.
 import { Broker } from 'ferrymq';
+import { createCharts } from './charts.js';
+import { Consumers } from './consumers.js';
+import { $ } from './dom.js';
+import { CallbackLog } from './log.js';
+import { persistencePanel } from './persistence-panel.js';
+import { Producers } from './producers.js';
+import { Rates, renderQueues } from './queue-view.js';
+import { schedulerPanel } from './scheduler-panel.js';
 
-const $ = (id) => document.getElementById(id);
-const LOG_LIMIT = 200;
+const QUEUE = 'orders';
+const SAMPLE_MS = 500;
 
 const broker = new Broker();
-const orders = broker.queue('orders');
-const counts = { sent: 0, acked: 0 };
+const orders = broker.queue(QUEUE, {
+  leaseMs: 15_000,
+  maxDeliveries: 3,
+  backoff: { type: 'fixed', baseMs: 400 },
+});
+// Declared up front so the table lists it before the first dead letter.
+broker.queue(`${QUEUE}.dlq`);
 
-function log(kind, text) {
-  const item = document.createElement('li');
-  item.className = kind;
-  item.textContent = `${new Date().toLocaleTimeString()}  ${kind.padEnd(9)} ${text}`;
-  $('log').prepend(item);
-  $('log').children[LOG_LIMIT]?.remove();
-}
+const log = new CallbackLog();
+broker.on('dead-letter', ({ id, reason }) => log.step(id, 'dead', reason));
 
-function render() {
-  $('sent').textContent = counts.sent;
-  $('acked').textContent = counts.acked;
-  $('in-flight').textContent = counts.sent - counts.acked;
-}
+const producers = new Producers(orders, log);
+const consumers = new Consumers(orders, log);
+// A lively start: two producers, a quick reliable consumer and a slower flaky one.
+producers.add({ rate: 4 });
+producers.add({ rate: 2, priority: 5, delayMs: 1000 });
+consumers.add({ workMs: 250, failurePercent: 0, prefetch: 2 });
+consumers.add({ workMs: 500, failurePercent: 30, prefetch: 1 });
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-orders.consume(async (message) => {
-  log('delivered', `#${message.id} ${JSON.stringify(message.payload)} (delivery ${message.deliveryCount})`);
-  await sleep(Number($('work').value));
-  await message.ack();
-  counts.acked++;
-  log('acked', `#${message.id}`);
-  render();
-}, { autoAck: false });
-
-let producing = true;
-let orderNumber = 0;
-async function produce() {
-  while (true) {
-    if (producing) {
-      const payload = { order: ++orderNumber, sku: `SKU-${1 + (orderNumber % 7)}` };
-      // The consumer may get the message before send() resolves, so the log
-      // line goes first, under an id we choose.
-      const id = `order-${orderNumber}`;
-      log('sent', `#${id} ${JSON.stringify(payload)}`);
-      counts.sent++;
-      render();
-      await orders.send(payload, { id });
-    }
-    await sleep(Number($('interval').value) || 400);
-  }
-}
-
-$('toggle-producer').addEventListener('click', (event) => {
-  producing = !producing;
-  event.target.textContent = producing ? 'Pause producer' : 'Resume producer';
+$('add-producer').addEventListener('click', () => producers.add());
+$('add-consumer').addEventListener('click', () => consumers.add());
+$('burst').addEventListener('click', () => producers.burst(50));
+$('pause').addEventListener('click', (event) => {
+  producers.paused = !producers.paused;
+  event.currentTarget.textContent = producers.paused ? 'Resume producers' : 'Pause producers';
+  event.currentTarget.setAttribute('aria-pressed', String(producers.paused));
+  $('live').textContent = producers.paused ? 'paused' : 'live';
+  $('live').classList.toggle('paused', producers.paused);
 });
 
-render();
-produce();
+const charts = createCharts();
+const rates = new Rates();
+function sample() {
+  const stats = broker.stats();
+  const now = Date.now();
+  renderQueues(stats, QUEUE);
+  charts.push(now, rates.push(now, stats.queues[QUEUE]), stats.queues[QUEUE].latencyMs);
+}
+sample();
+setInterval(sample, SAMPLE_MS);
+$('live').textContent = 'live';
+
+// Some tasks at once, so the scheduler panel shows its states on arrival.
+const tasks = schedulerPanel();
+// The last needs twice the 2 s timeout, so one times out.
+for (const ms of [500, 800, 1100, 4000]) tasks.add(ms);
+persistencePanel();

@@ -1,0 +1,61 @@
+// Producers: each sends to the queue at its own rate, priority and delay.
+// Messages get ids we choose (P1-17), so the log can show "sent" before
+// send() resolves — the consumer may already have the message by then.
+import { $, clientRow, numberField } from './dom.js';
+
+export class Producers {
+  #queue;
+  #log;
+  #serial = 0;
+  #messageSerial = 0;
+  paused = false;
+  list = new Set();
+
+  constructor(queue, log) {
+    this.#queue = queue;
+    this.#log = log;
+  }
+
+  add({ rate = 4, priority = 0, delayMs = 0 } = {}) {
+    const producer = { name: `P${++this.#serial}`, rate, priority, delayMs, timer: 0 };
+    const row = clientRow('producer', producer.name, [
+      numberField('rate', { name: 'rate', min: 0.2, max: 50, step: 0.2, value: rate, unit: '/s' }, (v) => { producer.rate = v; }),
+      numberField('priority', { name: 'priority', min: 0, max: 9, value: priority }, (v) => { producer.priority = v; }),
+      numberField('delay', { name: 'delay', min: 0, max: 10000, step: 100, value: delayMs, unit: 'ms' }, (v) => { producer.delayMs = v; }),
+    ], () => this.remove(producer));
+    producer.row = row;
+    $('producers').append(row);
+    this.list.add(producer);
+    // A chained timeout rather than setInterval, so a rate change applies to the next tick.
+    const tick = () => {
+      if (!this.paused) this.#send(producer);
+      producer.timer = setTimeout(tick, 1000 / producer.rate);
+    };
+    producer.timer = setTimeout(tick, 1000 / producer.rate);
+    return producer;
+  }
+
+  remove(producer) {
+    clearTimeout(producer.timer);
+    producer.row.remove();
+    this.list.delete(producer);
+  }
+
+  #nextId(prefix) {
+    return `${prefix}-${++this.#messageSerial}`;
+  }
+
+  #send(producer) {
+    const id = this.#nextId(producer.name);
+    const options = { id, priority: producer.priority, delayMs: producer.delayMs };
+    this.#log.step(id, 'sent', options.delayMs ? `+${options.delayMs}ms` : options.priority ? `p${options.priority}` : '');
+    this.#queue.send({ from: producer.name, at: Date.now() }, options).catch((error) => this.#log.failed(id, error));
+  }
+
+  /** Sends `count` messages in one all-or-nothing batch: a spike the charts show. */
+  burst(count) {
+    const items = Array.from({ length: count }, () => ({ id: this.#nextId('B'), payload: { from: 'burst' } }));
+    for (const { id } of items) this.#log.step(id, 'sent', 'burst');
+    this.#queue.sendBatch(items).catch((error) => items.forEach(({ id }) => this.#log.failed(id, error)));
+  }
+}

@@ -1,0 +1,51 @@
+// The numbers of the queue view: the four tiles of the main queue and one
+// table row per queue, all from broker.stats() — the same call an app would
+// use for its own dashboard.
+import { $, el } from './dom.js';
+
+// Rows of the table: [label, class, value of one queue's stats].
+const ms = (v) => (v ? (v < 10 ? v.toFixed(1) : Math.round(v).toLocaleString('en')) : '–');
+const ROWS = [
+  ['ready', 'ready', (s) => s.ready],
+  ['in flight', 'in-flight', (s) => s.inFlight],
+  ['delayed', 'delayed', (s) => s.delayed],
+  ['dead-lettered', 'dead', (s) => s.deadLettered],
+  ['sent', 'sent', (s) => s.sent],
+  ['acked', 'acked', (s) => s.acked],
+  ['nacked', 'nacked', (s) => s.nacked],
+  ['redelivered', 'retried', (s) => s.redelivered],
+  ['acks / s (10 s)', '', (s) => s.throughputPerSec.toFixed(1)],
+  ['send → ack p50 / p95 / p99 ms', '', (s) => `${ms(s.latencyMs.p50)} / ${ms(s.latencyMs.p95)} / ${ms(s.latencyMs.p99)}`],
+];
+
+export function renderQueues(stats, main) {
+  const q = stats.queues[main];
+  $('q-ready').textContent = q.ready;
+  $('q-in-flight').textContent = q.inFlight;
+  $('q-delayed').textContent = q.delayed;
+  $('q-dead').textContent = q.deadLettered;
+
+  // Transposed (a column per queue) so it stays narrow enough for a phone.
+  const names = Object.keys(stats.queues).sort();
+  const table = $('queues');
+  table.tHead.rows[0].replaceChildren(el('th', {}, ''), ...names.map((name) => el('th', { scope: 'col' }, name)));
+  table.tBodies[0].replaceChildren(...ROWS.map(([label, kind, value]) => el('tr', { class: kind },
+    el('th', { scope: 'row' }, label),
+    ...names.map((name) => el('td', { dataset: { queue: name } }, String(value(stats.queues[name])))))));
+}
+
+/**
+ * Per-second rates of the queue's counters over the last two seconds, so a
+ * burst shows as a spike rather than being smoothed away.
+ */
+export class Rates {
+  #history = [];
+
+  push(time, { sent, acked, nacked }) {
+    this.#history.push({ time, sent, acked, nacked });
+    while (this.#history.length > 2 && time - this.#history[0].time > 2000) this.#history.shift();
+    const first = this.#history[0];
+    const seconds = Math.max((time - first.time) / 1000, 0.001);
+    return ['sent', 'acked', 'nacked'].map((key) => (this.#history.length < 2 ? 0 : ({ sent, acked, nacked }[key] - first[key]) / seconds));
+  }
+}
