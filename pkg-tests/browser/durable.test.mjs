@@ -89,3 +89,33 @@ test('closing a tab with unacked deliveries redelivers them in the next one', as
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('a write over the storage quota rejects with STORAGE, stops the broker and loses nothing accepted', async () => {
+  const context = await fixture.browser.newContext();
+  const errors = [];
+  const page = await packagePage(context, errors);
+  const name = `quota-${Date.now()}`;
+  // A real QuotaExceededError: room for the log and a small message, not for 1 MiB.
+  // Chromium applies it to IndexedDB connections opened after it.
+  const cdp = await context.newCDPSession(page);
+  const origin = fixture.server.url;
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 200_000 });
+  const outcome = await page.evaluate(async (name) => {
+    const broker = await window.ferrymq.Broker.open({ storage: { indexedDb: name } });
+    const events = [];
+    broker.on('error', (e) => events.push(e.error.code));
+    const queue = broker.queue('q');
+    const settle = (send) => send.then(() => 'accepted', (e) => e.code);
+    const small = await settle(queue.send('stored', { id: 'ok' }));
+    // Sent together, so they share one commit, which fails.
+    const together = await Promise.all([settle(queue.send('x'.repeat(1 << 20), { id: 'big' })), settle(queue.send('b', { id: 'b' }))]);
+    const later = await settle(queue.send('later'));
+    return { small, together, later, events };
+  }, name);
+  assert.deepEqual(outcome, { small: 'accepted', together: ['STORAGE', 'STORAGE'], later: 'CLOSED', events: ['STORAGE'] });
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+  const second = await packagePage(context, errors);
+  assert.deepEqual((await drainIn(second, name, 'q')).map(([id]) => id), ['ok'], 'nothing unaccepted was stored');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
