@@ -54,9 +54,14 @@ function queueArguments(options) {
   ];
 }
 
-/** Validated send options as [id, priority, delayMs, ttlMs, headers]. */
-function sendArguments(argument, options) {
-  const o = check.options(argument, options, SEND_OPTIONS);
+// A send without options allocates nothing for them.
+const DEFAULT_SEND = Object.freeze([undefined, 0, 0, wire.NONE, undefined]);
+const BATCH_ITEM = ['payload', ...SEND_OPTIONS];
+
+/** Validated send options as [id, priority, delayMs, ttlMs, headers]; `allowed` the keys `options` may have. */
+function sendArguments(argument, options, allowed = SEND_OPTIONS) {
+  if (options === undefined) return DEFAULT_SEND;
+  const o = check.options(argument, options, allowed);
   return [
     o.id === undefined ? undefined : check.string(`${argument}.id`, o.id),
     o.priority === undefined ? 0 : check.count(`${argument}.priority`, o.priority, 0, 9),
@@ -127,8 +132,6 @@ class Handler {
     this.runtime.listeners.emit('error', { error, queue: this.queueName, id: message.id });
     if (this.autoAck) this.runtime.settleQuietly(NACK, message[TAG]);
   }
-
-  expired() {}
 
   closed() {
     this.cleanup?.();
@@ -236,8 +239,10 @@ class Runtime {
   message(m, i, vals, v) {
     const autoId = m[i + 2];
     const flags = m[i + 5];
+    let payload = vals[v];
+    let headers = vals[v + 1];
     // Bit 1: recovered from the log, so the payload slot holds its bytes.
-    const [payload, headers] = flags & 2 ? decode(vals[v]) : [vals[v], vals[v + 1]];
+    if (flags & 2) [payload, headers] = decode(payload);
     return new Message(
       this,
       m[i + 3],
@@ -680,13 +685,14 @@ export class Queue {
       if (item === null || typeof item !== 'object' || !('payload' in item)) {
         throw typeError(`items[${i}]`, 'an object with a payload', item);
       }
-      const { payload, ...options } = item;
-      const [id, priority, delayMs, ttlMs, h] = sendArguments(`items[${i}]`, options);
-      payloads[i] = payload;
+      const [id, priority, delayMs, ttlMs, h] = sendArguments(`items[${i}]`, item, BATCH_ITEM);
+      payloads[i] = item.payload;
       headers[i] = h;
       ids[i] = id;
-      encoded[i] = runtime.encode(payload, h);
-      numbers.set([priority, delayMs, ttlMs], i * 3);
+      encoded[i] = runtime.encode(item.payload, h);
+      numbers[i * 3] = priority;
+      numbers[i * 3 + 1] = delayMs;
+      numbers[i * 3 + 2] = ttlMs;
     });
     const sent = runtime.run(() => runtime.core.sendBatch(this[QUEUE_ID], payloads, headers, ids, numbers, encoded));
     await runtime.persisted();
