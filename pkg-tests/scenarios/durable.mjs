@@ -83,6 +83,7 @@ export const scenarios = {
     deepEqual((await drain(broker.queue('orders.dlq'))).map((m) => m.payload), ['reject me']);
     equal((await broker.publish('orders.new', 'routed')).length, 1, 'the binding survived');
     throws(() => broker.queue('orders', { maxDeliveries: 3 }), isCode(FerryError, 'INVALID_ARGUMENT'));
+    throws(() => broker.queue('scratch', { durable: false }), isCode(FerryError, 'INVALID_ARGUMENT'));
     await broker.close();
   },
 
