@@ -22,11 +22,11 @@ if (unknown.length > 0) {
 
 const ROUNDS = quick ? 3 : 5;
 
-// In run order. A durable group (persistence) gets its own module and a line
-// here once Broker.open exists; its cases use the same shape as the others.
+// In run order.
 const GROUPS = [
   ['scheduler', 'Scheduler: no-op async tasks', './scheduler.mjs'],
   ['broker', 'Broker, in memory: throughput', './broker.mjs'],
+  ['durable', 'Durable broker: send throughput', './durable.mjs'],
   ['latency', 'Latency at low load', './latency.mjs'],
   ['memory', 'Memory per queued message', './memory.mjs'],
   ['size', 'Package size', './size.mjs'],
@@ -64,7 +64,6 @@ console.log(`Node ${environment.node}, ${environment.cpu} (${environment.cores} 
   + `${environment.platform}; ${environment.mode} mode: warm-up then ${ROUNDS} rounds, median; `
   + `${environment.date.slice(0, 10)}; took ${seconds.toFixed(0)} s.\n`);
 console.log(markdown(rows, titles));
-console.log('\nDurable broker: not measured yet (persistence does not exist).');
 
 const results = new URL('./results/', import.meta.url);
 mkdirSync(results, { recursive: true });
