@@ -139,7 +139,8 @@ fn record() -> impl Strategy<Value = Rec> {
         (any::<u64>(), tag.clone(), time()).prop_map(|(seq, tag, deadline)| Record::Leased { seq, tag, deadline }),
         (tag.clone(), time()).prop_map(|(tag, deadline)| Record::LeaseExtended { tag, deadline }),
         (tag.clone(), time()).prop_map(|(tag, at)| Record::Acked { tag, at }),
-        (tag, time(), any::<bool>()).prop_map(|(tag, ready_at, nacked)| Record::Returned { tag, ready_at, nacked }),
+        (tag.clone(), time(), any::<bool>()).prop_map(|(tag, ready_at, nacked)| Record::Returned { tag, ready_at, nacked }),
+        tag.prop_map(|tag| Record::Released { tag }),
         (any::<u64>(), time(), reason(), any::<bool>(), proptest::option::of(q.clone()), proptest::option::of(time()))
             .prop_map(|(seq, at, reason, nacked, target, expires_at)| Record::DeadLettered {
                 seq,

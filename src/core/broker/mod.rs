@@ -272,6 +272,27 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// as failed deliveries (they count towards `max_deliveries`).
     pub fn cancel(&mut self, c: ConsumerId) {
         self.settle();
+        // Deliveries to `c` the host has not drained yet never reached anyone:
+        // they go back uncounted, not as failed deliveries.
+        let mut unseen = Vec::new();
+        self.effects.retain(|e| match e {
+            Effect::Deliver { consumer, delivery } if *consumer == c => {
+                unseen.push(delivery.tag);
+                false
+            }
+            _ => true,
+        });
+        for tag in unseen {
+            // Settled already, before the host drained its delivery.
+            if !self.state.leases.contains_key(&tag) {
+                continue;
+            }
+            self.release_owner(tag);
+            self.commit(Record::Released { tag });
+            if let Some(q) = self.queue_of(tag) {
+                self.mark_dirty(q);
+            }
+        }
         if let Some(consumer) = self.remove_consumer(c) {
             for tag in consumer.tags {
                 self.owners.remove(&tag);
@@ -279,6 +300,19 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             }
         }
         self.settle();
+    }
+
+    /// Gives back a delivery the host could not hand out (its receiver went
+    /// away first): the message returns to its place with its delivery count
+    /// as before, so it is not a failed delivery.
+    pub fn release(&mut self, tag: DeliveryTag) -> Result<(), CoreError> {
+        self.settle();
+        let q = self.queue_of(tag).ok_or_else(|| stale(tag))?;
+        self.release_owner(tag);
+        self.commit(Record::Released { tag });
+        self.mark_dirty(q);
+        self.settle();
+        Ok(())
     }
 
     /// Immediate poll, not tied to a consumer.
@@ -446,6 +480,12 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// The in-flight message behind `tag`.
     fn leased(&self, tag: DeliveryTag) -> Result<u64, CoreError> {
         self.state.leases.get(&tag).map(|l| l.seq).ok_or_else(|| stale(tag))
+    }
+
+    /// The queue of the message leased under `tag`.
+    fn queue_of(&self, tag: DeliveryTag) -> Option<QueueId> {
+        let seq = self.leased(tag).ok()?;
+        Some(self.state.messages.get(&seq)?.queue)
     }
 
     /// Processes every deadline up to `clock.now()` in time order, acting at

@@ -33,6 +33,8 @@ pub enum Record<P> {
     Acked { tag: DeliveryTag, at: Millis },
     /// The delivery failed and the message is queued again at `ready_at`.
     Returned { tag: DeliveryTag, ready_at: Millis, nacked: bool },
+    /// A delivery the host never handed out goes back to its place, uncounted.
+    Released { tag: DeliveryTag },
     /// The message leaves its queue (queued or in flight). With a target it
     /// moves there, ready at `at` and expiring at `expires_at`; without, it is gone.
     DeadLettered {

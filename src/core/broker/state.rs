@@ -152,6 +152,17 @@ impl<P> State<P> {
                 queue.counters.nacked += u64::from(nacked);
                 self.leases.remove(&tag);
             }
+            Record::Released { tag } => {
+                let lease = self.leases.remove(&tag).ok_or_else(|| corrupt("release of unknown lease"))?;
+                let msg = self.messages.get_mut(&lease.seq).ok_or_else(|| corrupt("lease of unknown message"))?;
+                let queue = Self::queue_mut(&mut self.queues, msg.queue)?;
+                msg.lease = None;
+                msg.deliveries = msg.deliveries.saturating_sub(1);
+                if queue.ready.insert(slot(lease.seq, msg), now) {
+                    timers.schedule(msg.ready_at, Deadline::Promote(msg.queue));
+                }
+                queue.in_flight = queue.in_flight.saturating_sub(1);
+            }
             Record::DeadLettered { seq, at, reason, nacked, target, expires_at } => {
                 if let Some(t) = target {
                     Self::queue_mut(&mut self.queues, t)?;

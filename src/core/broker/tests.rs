@@ -247,6 +247,48 @@ fn cancel_returns_in_flight_as_failed_deliveries() {
 }
 
 #[test]
+fn cancel_gives_back_undrained_deliveries_uncounted() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", opts(|o| o.max_deliveries = 1)).unwrap();
+    let c = b.subscribe(q, Subscription { prefetch: 2, ..Subscription::default() }).unwrap();
+    b.send(q, msg("a")).unwrap();
+    b.send(q, msg("b")).unwrap();
+    // The host never drained these deliveries, so nobody saw them.
+    b.cancel(c);
+    assert_eq!(b.drain_effects().count(), 0, "no delivery, redelivery or dead letter");
+    let first = get(&mut b, q).expect("a is back in its place");
+    assert_eq!((first.payload, first.delivery_count, first.redelivered), ("a", 1, false));
+    assert_eq!(payloads(&mut b, q), ["b"]);
+}
+
+#[test]
+fn cancel_of_a_once_subscription_gives_back_its_undrained_delivery() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", opts(|o| o.max_deliveries = 1)).unwrap();
+    let waiter = b.subscribe(q, Subscription { once: true, ..Subscription::default() }).unwrap();
+    b.send(q, msg("a")).unwrap();
+    b.cancel(waiter);
+    assert_eq!(b.drain_effects().count(), 0);
+    assert_eq!(payloads(&mut b, q), ["a"]);
+}
+
+#[test]
+fn release_returns_a_delivery_to_its_place_without_counting_it() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", opts(|o| o.max_deliveries = 1)).unwrap();
+    b.send(q, msg("a")).unwrap();
+    b.send(q, msg("b")).unwrap();
+    let a = get(&mut b, q).unwrap();
+    b.release(a.tag).unwrap();
+    assert_eq!(code(b.release(a.tag)), ErrorCode::StaleDelivery);
+    assert_eq!(code(b.ack(a.tag)), ErrorCode::StaleDelivery);
+    let again = get(&mut b, q).unwrap();
+    assert_eq!((again.payload, again.delivery_count, again.redelivered), ("a", 1, false));
+    assert_eq!(b.queue_stats(q).unwrap().redelivered, 0);
+    assert_eq!(b.drain_effects().count(), 0);
+}
+
+#[test]
 fn once_subscription_takes_one_or_times_out() {
     let (mut b, clock) = broker();
     let q = b.declare_queue("q", None).unwrap();

@@ -43,6 +43,7 @@ mod tag {
     pub const QUEUE_RESTORED: u8 = 10;
     pub const MESSAGE_RESTORED: u8 = 11;
     pub const IDS_RESTORED: u8 = 12;
+    pub const RELEASED: u8 = 13;
 }
 
 pub fn encode<P: Payload>(rec: &Record<P>, out: &mut Vec<u8>) {
@@ -85,6 +86,10 @@ pub fn encode<P: Payload>(rec: &Record<P>, out: &mut Vec<u8>) {
             put_u64(out, tag.0);
             put_u64(out, *ready_at);
             out.push((*nacked).into());
+        }
+        Record::Released { tag } => {
+            out.push(tag::RELEASED);
+            put_u64(out, tag.0);
         }
         Record::DeadLettered { seq, at, reason, nacked, target, expires_at } => {
             out.push(tag::DEAD_LETTERED);
@@ -152,6 +157,7 @@ pub fn decode<P: Payload>(r: &mut Reader<'_>) -> Result<Record<P>, DecodeError> 
         tag::LEASE_EXTENDED => Record::LeaseExtended { tag: DeliveryTag(r.u64()?), deadline: r.u64()? },
         tag::ACKED => Record::Acked { tag: DeliveryTag(r.u64()?), at: r.u64()? },
         tag::RETURNED => Record::Returned { tag: DeliveryTag(r.u64()?), ready_at: r.u64()?, nacked: r.bool()? },
+        tag::RELEASED => Record::Released { tag: DeliveryTag(r.u64()?) },
         tag::DEAD_LETTERED => {
             let (seq, at) = (r.u64()?, r.u64()?);
             let (reason, nacked) = (reason(r.u8()?)?, r.bool()?);
