@@ -165,6 +165,8 @@ class Runtime {
   #io = Promise.resolve();
   /** Durable only: calls waiting for the next commit to be persisted. */
   #commitWaiters = [];
+  /** Durable only: the storage error that stopped the broker; later commits must not run. */
+  #failure = undefined;
 
   /** `storage`: the driver of a durable broker; undefined in memory. */
   constructor(core, storage) {
@@ -210,7 +212,7 @@ class Runtime {
     try {
       if (action === ACK) this.core.ack(tag);
       else if (action === NACK) this.core.nack(tag, true, wire.NONE);
-      else this.core.extendLease(tag, 0);
+      else this.core.release(tag);
     } catch {
       // Settled already, or its lease ran out: the message is redelivered or
       // gone, as the core decided.
@@ -296,6 +298,7 @@ class Runtime {
   fail(error) {
     if (this.closed) return;
     const failure = asStorageError(error);
+    this.#failure = failure;
     this.listeners.emit('error', { error: failure, queue: undefined, id: undefined });
     this.#closeNow(failure);
     this.storage.close().catch(() => {});
@@ -333,7 +336,8 @@ class Runtime {
       this.#dispatch(f64, core.outPtr() / 8, n, vals);
       vals.length = 0;
     }
-    this.#armTimer();
+    // A handler may have closed the broker, which frees the core.
+    if (!this.closed) this.#armTimer();
   }
 
   /**
@@ -359,7 +363,11 @@ class Runtime {
       this.#io = this.#io.then(() => Promise.reject(error));
     }
     this.#io = this.#io
-      .then(() => steps.length > 0 && this.storage.run(steps))
+      .then(() => {
+        // After a failure the log is behind memory: nothing more may be written.
+        if (this.#failure !== undefined) throw this.#failure;
+        return steps.length > 0 && this.storage.run(steps);
+      })
       .then(() => {
         for (const waiter of waiters) waiter.resolve();
         for (let b = 0; b < batches.length && !this.closed; b += 2) {

@@ -90,8 +90,12 @@ export class Scheduler {
   #idleWaiters = [];
   #emptyWaiters = [];
   #pumping = false;
-  /** What clear() was given, while its CLEARED effects are handled. */
-  #clearReason = undefined;
+  /**
+   * [reason, tasks left] for each clear() whose CLEARED effects are not all
+   * handled yet, oldest first: a clear() from inside a running task leaves
+   * its effects to the pump already running, so the reason must wait too.
+   */
+  #clearReasons = [];
   /** Shared by all tasks' contexts, so a task costs no closure for it. */
   #reportProgress = (task, value) => {
     if (!this.#tasks.has(task.coreId)) return;
@@ -163,10 +167,9 @@ export class Scheduler {
 
   /** Removes every waiting task; their promises reject with code CLEARED. Running tasks go on. */
   clear(reason) {
-    this.#clearReason = reason;
     const cleared = this.#core.clear();
+    if (cleared > 0) this.#clearReasons.push([reason, cleared]);
     this.#pump();
-    this.#clearReason = undefined;
     return cleared;
   }
 
@@ -282,11 +285,14 @@ export class Scheduler {
         this.#settle(task).reject(error);
         break;
       }
-      case CLEARED:
+      case CLEARED: {
+        const pending = this.#clearReasons[0];
+        if (--pending[1] === 0) this.#clearReasons.shift();
         this.#settle(this.#tasks.get(id)).reject(
-          new FerryError('CLEARED', 'the task was cleared before it started', { cause: this.#clearReason }),
+          new FerryError('CLEARED', 'the task was cleared before it started', { cause: pending[0] }),
         );
         break;
+      }
       case EMPTY:
         this.#emptyWaiters = release(this.#emptyWaiters);
         if (listeners.wants('empty')) listeners.emit('empty', {});

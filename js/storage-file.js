@@ -71,7 +71,10 @@ export async function openFile(location) {
     }
   }
 
+  let closed = false;
+
   async function run(steps) {
+    if (closed) throw storageError(`${path} is closed`);
     try {
       for (const [op, file, data] of steps) {
         switch (op) {
@@ -115,7 +118,11 @@ export async function openFile(location) {
     }
   }
 
+  // Once only: a broker closed after a failure must not remove the lock of
+  // the broker that has reopened the log since.
   async function close() {
+    if (closed) return;
+    closed = true;
     await log?.close();
     log = undefined;
     await unlock();

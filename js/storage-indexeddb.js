@@ -77,7 +77,10 @@ export async function openIndexedDb(name) {
   // The compact "file" waits here until its rename turns it into the log.
   let compact;
 
+  let closed = false;
+
   async function run(steps) {
+    if (closed) throw storageError(`IndexedDB database ${name} is closed`);
     try {
       for (const [op, file, data] of steps) {
         if (op === step.APPEND_LOG) {
@@ -105,7 +108,10 @@ export async function openIndexedDb(name) {
     }
   }
 
+  // Once only, like the file driver's.
   async function close() {
+    if (closed) return;
+    closed = true;
     db.close();
     release();
   }

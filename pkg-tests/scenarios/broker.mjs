@@ -496,4 +496,34 @@ export const scenarios = {
     deepEqual(await drain(b.queue('q')), ['from b']);
     await b.close();
   },
+
+  'a handler may close the broker it runs in': async ({ Broker, FerryError }) => {
+    const broker = new Broker();
+    const queue = broker.queue('q');
+    const closed = new Promise((resolve) => queue.consume(() => resolve(broker.close())));
+    await queue.send('last');
+    await closed;
+    await rejects(queue.send('after'), isCode(FerryError, 'CLOSED'));
+  },
+
+  'a wait aborted or a consumer cancelled before delivery gives the message back uncounted': async ({ Broker }) => {
+    const broker = new Broker();
+    // One delivery allowed: counting an undelivered message would dead-letter it unseen.
+    const queue = broker.queue('q', { maxDeliveries: 1, deadLetter: null });
+    const controller = new AbortController();
+    const waiting = queue.receive({ waitMs: 60_000, signal: controller.signal });
+    // In the same turn as the send: the core has delivered, the waiter not yet.
+    const sentA = queue.send('a');
+    controller.abort();
+    await sentA;
+    await rejects(waiting, /aborted/);
+    const consumer = queue.consume(() => {}, { prefetch: 4, autoAck: false });
+    const sentB = queue.send('b');
+    const cancelled = consumer.cancel();
+    await Promise.all([sentB, cancelled]);
+    const back = [await queue.receive(), await queue.receive()];
+    deepEqual(back.map((m) => [m.payload, m.deliveryCount, m.redelivered]), [['a', 1, false], ['b', 1, false]]);
+    equal(queue.stats().redelivered, 0);
+    await broker.close();
+  },
 };

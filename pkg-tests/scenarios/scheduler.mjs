@@ -280,4 +280,13 @@ export const scenarios = {
     equal(scheduler.size + scheduler.pending, 0);
     equal(await scheduler.add(() => 'still works'), 'still works');
   },
+
+  'clear from inside a running task keeps its reason': async ({ Scheduler, FerryError }) => {
+    const scheduler = new Scheduler({ concurrency: 1, autoStart: false });
+    const first = scheduler.add(() => scheduler.clear('stop'));
+    const second = scheduler.add(() => 'never');
+    scheduler.resume();
+    equal(await first, 1);
+    await rejects(second, (e) => isCode(FerryError, 'CLEARED')(e) && e.cause === 'stop');
+  },
 };

@@ -301,6 +301,11 @@ impl BrokerCore {
         self.core.reply(DeliveryTag(tag as u64), body).map_err(to_js)
     }
 
+    /// Gives back a delivery JS could not hand out, uncounted.
+    pub fn release(&mut self, tag: f64) -> Result<(), JsValue> {
+        self.core.release(DeliveryTag(tag as u64)).map_err(to_js)
+    }
+
     #[wasm_bindgen(js_name = extendLease)]
     pub fn extend_lease(&mut self, tag: f64, by: f64) -> Result<(), JsValue> {
         self.core.extend_lease(DeliveryTag(tag as u64), millis(by).unwrap_or(0)).map_err(to_js)
