@@ -69,8 +69,8 @@ test('a failing consumer shows nacks, retries and dead letters; fixing it brings
 
   // "Only messages that failed" hides the rest.
   await page.check('#trouble-only');
-  const hidden = await page.$$eval('#log .msg:not(.trouble)', (rows) => rows.every((row) => row.offsetParent === null));
-  assert.ok(hidden);
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('#log .msg:not(.trouble)')].every((row) => row.offsetParent === null));
   await page.uncheck('#trouble-only');
 
   await page.fill('#consumers > li:first-child input[name=failure]', '0');
