@@ -590,7 +590,13 @@ export class Broker {
       if (signal?.aborted) throw abortedError(signal);
       const bytes = runtime.encode(payload, undefined);
       return new Promise((resolve, reject) => {
-        const id = runtime.core.request(queue[QUEUE_ID], payload, timeoutMs, bytes);
+        let id;
+        try {
+          id = runtime.core.request(queue[QUEUE_ID], payload, timeoutMs, bytes);
+        } finally {
+          // The core acts on due deadlines first, even when the request fails.
+          runtime.pump();
+        }
         const request = { resolve, reject, cleanup: undefined };
         request.cleanup = onAbort(signal, () => {
           runtime.requests.delete(id);
@@ -598,7 +604,6 @@ export class Broker {
           reject(abortedError(signal));
         });
         runtime.requests.set(id, request);
-        runtime.pump();
       });
     } catch (error) {
       return Promise.reject(error);

@@ -71,10 +71,13 @@ export function backoff(argument, value) {
   ];
 }
 
-/** A duration in ms that must be above zero (a zero lease or TTL would lose every message). */
+/**
+ * A duration of at least 1 ms (a zero lease or TTL would lose every message;
+ * the core counts whole milliseconds, so 0.5 would be zero there).
+ */
 export function positive(argument, value) {
   duration(argument, value);
-  if (value === 0) throw rangeError(argument, 'a number of milliseconds above 0', value);
+  if (value < 1) throw rangeError(argument, 'a number of milliseconds of at least 1', value);
   return value;
 }
 

@@ -35,6 +35,7 @@ const ROWS = [
   ['NaN ttlMs', ({ broker }) => broker.queue('x', { ttlMs: NaN }), range('options.ttlMs')],
   ['Infinity ttlMs', ({ broker }) => broker.queue('x', { ttlMs: Infinity }), range('options.ttlMs')],
   ['zero leaseMs', ({ broker }) => broker.queue('x', { leaseMs: 0 }), range('options.leaseMs')],
+  ['sub-millisecond leaseMs', ({ broker }) => broker.queue('x', { leaseMs: 0.5 }), range('options.leaseMs')],
   ['zero maxDeliveries', ({ broker }) => broker.queue('x', { maxDeliveries: 0 }), range('options.maxDeliveries')],
   ['unknown backoff type', ({ broker }) => broker.queue('x', { backoff: { type: 'linear', baseMs: 1 } }), type('options.backoff.type')],
   ['backoff without baseMs', ({ broker }) => broker.queue('x', { backoff: { type: 'fixed' } }), type('options.backoff.baseMs')],
