@@ -167,6 +167,11 @@ class Runtime {
   #commitWaiters = [];
   /** Durable only: the storage error that stopped the broker; later commits must not run. */
   #failure = undefined;
+  /**
+   * Durable only: consumer id -> tags of deliveries drained into a commit
+   * that is still being written, so not handed out yet.
+   */
+  #undispatched = new Map();
 
   /** `storage`: the driver of a durable broker; undefined in memory. */
   constructor(core, storage) {
@@ -204,6 +209,18 @@ class Runtime {
     } finally {
       this.pump();
     }
+  }
+
+  /**
+   * Stops consumer `id` in the core. Deliveries to it that a durable commit
+   * still holds back never reached it: they are released (uncounted) first,
+   * so only what it really received counts as a failed delivery.
+   */
+  unsubscribe(id) {
+    for (const tag of this.#undispatched.get(id) ?? []) this.settleQuietly(RETURN, tag);
+    this.#undispatched.delete(id);
+    this.core.cancel(id);
+    this.pump();
   }
 
   /** For settles nobody awaits (autoAck, aborted waits): ACK, NACK or RETURN the delivery. */
@@ -353,6 +370,11 @@ class Runtime {
       const copy = f64().slice(base, base + n);
       batches.push(() => copy, this.#vals);
       this.#vals = [];
+      for (let i = 0; i < n; i += wire.STRIDE) {
+        if (copy[i] !== wire.DELIVER || copy[i + 1] === wire.NONE) continue;
+        const tags = this.#undispatched.get(copy[i + 1]) ?? new Set();
+        this.#undispatched.set(copy[i + 1], tags.add(copy[i + 3]));
+      }
     }
     const steps = [];
     const waiters = this.#commitWaiters;
@@ -440,6 +462,7 @@ class Runtime {
   }
 
   #deliver(consumerId, message) {
+    if (this.storage !== undefined) this.#dispatched(consumerId, message[TAG]);
     const subscriber = this.subscribers.get(consumerId);
     if (subscriber === undefined) {
       // Aborted between the core's decision and now: hand the message back
@@ -449,6 +472,13 @@ class Runtime {
     }
     if (subscriber instanceof Waiter) this.subscribers.delete(consumerId);
     subscriber.deliver(message);
+  }
+
+  #dispatched(consumerId, tag) {
+    const pending = this.#undispatched.get(consumerId);
+    if (pending === undefined) return;
+    pending.delete(tag);
+    if (pending.size === 0) this.#undispatched.delete(consumerId);
   }
 
   #settleRequest(id) {
@@ -751,8 +781,7 @@ export class Queue {
       const waiter = new Waiter(resolve, reject, endsWithNull);
       waiter.cleanup = onAbort(signal, () => {
         runtime.subscribers.delete(consumer);
-        runtime.core.cancel(consumer);
-        runtime.pump();
+        runtime.unsubscribe(consumer);
         reject(abortedError(signal));
       });
       runtime.subscribers.set(consumer, waiter);
@@ -827,8 +856,7 @@ export class Consumer {
     if (runtime.closed || entry === undefined) return;
     runtime.subscribers.delete(this.#id);
     entry.closed();
-    runtime.core.cancel(this.#id);
-    runtime.pump();
+    runtime.unsubscribe(this.#id);
   }
 }
 

@@ -132,4 +132,26 @@ export const scenarios = {
     await memory.queue('m').send(() => 'functions are fine in memory');
     await memory.close();
   },
+
+  'a consumer cancelled while its deliveries are being written gives them back uncounted': async (
+    { Broker },
+    { newStorage },
+  ) => {
+    const broker = await Broker.open({ storage: newStorage() });
+    const queue = broker.queue('q', { maxDeliveries: 1, deadLetter: null });
+    const seen = [];
+    const consumer = queue.consume((m) => seen.push(m.payload), { prefetch: 4, autoAck: false });
+    const sent = queue.send('a');
+    // Let the flush drain the delivery into a commit; its write takes longer
+    // than these microtasks, so the consumer has not been handed it yet.
+    await null;
+    await null;
+    await consumer.cancel();
+    await sent;
+    deepEqual(seen, [], 'never reached the handler');
+    const back = await queue.receive({ waitMs: 10_000 });
+    deepEqual([back?.payload, back?.deliveryCount, back?.redelivered], ['a', 1, false]);
+    await back.ack();
+    await broker.close();
+  },
 };
