@@ -131,17 +131,26 @@ export class Scheduler {
     return new Promise((resolve, reject) => this.#enqueue(task, o, resolve, reject));
   }
 
-  /** `add` for each function; resolves with all results in order, or rejects with the first error. */
+  /**
+   * `add` for each function, in one call to the core; resolves with all
+   * results in order, or rejects with the first error.
+   */
   addAll(tasks, options) {
+    let o;
     try {
       if (!Array.isArray(tasks)) throw typeError('tasks', 'an array of functions', tasks);
       tasks.forEach((task, i) => check.fn(`tasks[${i}]`, task));
       if (options?.id !== undefined) throw typeError('options.id', 'unset in addAll (ids must be unique)', options.id);
-      taskArguments(options);
+      o = taskArguments(options);
     } catch (error) {
       return Promise.reject(error);
     }
-    return Promise.all(tasks.map((task) => this.add(task, options)));
+    if (o.signal?.aborted) return Promise.reject(abortedError(o.signal));
+    // The tasks get consecutive ids; they start only at the pump, once all are registered.
+    const first = this.#core.addMany(tasks.length, o.priority, o.timeoutMs, o.retries);
+    const results = tasks.map((task, i) => new Promise((resolve, reject) => this.#register(first + i, task, o, resolve, reject)));
+    this.#pump();
+    return Promise.all(results);
   }
 
   /** Resolves once nothing is waiting and nothing is running. */
@@ -202,7 +211,12 @@ export class Scheduler {
   }
 
   #enqueue(fn, o, resolve, reject) {
-    const id = this.#core.add(o.priority, o.timeoutMs, o.retries);
+    this.#register(this.#core.add(o.priority, o.timeoutMs, o.retries), fn, o, resolve, reject);
+    this.#pump();
+  }
+
+  /** Keeps what JS needs of task `id` until it settles. */
+  #register(id, fn, o, resolve, reject) {
     const task = {
       reportProgress: this.#reportProgress,
       coreId: id,
@@ -225,7 +239,6 @@ export class Scheduler {
       o.signal.addEventListener('abort', task.onAbort, { once: true });
     }
     this.#tasks.set(id, task);
-    this.#pump();
   }
 
   /**
@@ -349,9 +362,9 @@ export class Scheduler {
   }
 
   #fail(task, attempt, error) {
-    // Kept for the FAILED or RETRY effect this report leads to.
-    if (task.context.attempt === attempt) task.error = error;
-    this.#core.fail(task.coreId, attempt);
+    // Kept for the FAILED or RETRY effect this report leads to; the core says
+    // whether the attempt was still running.
+    if (this.#core.fail(task.coreId, attempt)) task.error = error;
     this.#pump();
   }
 

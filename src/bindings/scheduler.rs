@@ -6,7 +6,7 @@ use super::outbox::Outbox;
 use super::wire::{self, flag, millis};
 use crate::core::rng::SplitMix64;
 use crate::core::scheduler::{
-    Concurrency, Effect, RateLimit, Scheduler, SchedulerOptions, Settle, TaskId, TaskOptions,
+    Concurrency, Effect, Failure, RateLimit, Scheduler, SchedulerOptions, Settle, TaskId, TaskOptions,
 };
 
 // Must match js/scheduler.js: records of [kind, id, attempt, extra].
@@ -103,9 +103,10 @@ impl SchedulerCore {
         matches!(self.core.complete(TaskId(id as u64), attempt), Settle::Resolve)
     }
 
-    /// Reports a failed attempt; the outcome arrives as effects (RETRY or FAILED).
-    pub fn fail(&mut self, id: f64, attempt: u32) {
-        self.core.fail(TaskId(id as u64), attempt);
+    /// Reports a failed attempt; false when the attempt had already ended
+    /// (the report changes nothing). The outcome arrives as effects (RETRY or FAILED).
+    pub fn fail(&mut self, id: f64, attempt: u32) -> bool {
+        !matches!(self.core.fail(TaskId(id as u64), attempt), Failure::Stale)
     }
 
     pub fn abort(&mut self, id: f64) -> bool {
