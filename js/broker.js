@@ -32,7 +32,7 @@ const asStorageError = (error) =>
   error instanceof FerryError ? error : new FerryError('STORAGE', 'durable storage failed', { cause: error });
 const abortedError = (signal) => new FerryError('ABORTED', 'the operation was aborted', { cause: signal.reason });
 
-/** Flattens queue options to the numbers `BrokerCore.declareQueue` takes after name and `explicit`. */
+/** Flattens queue options to the numbers `BrokerCore.declareQueue` takes after the name. */
 function queueArguments(options) {
   const o = check.options('options', options, QUEUE_OPTIONS);
   const overflow = o.overflow === undefined ? 'reject' : check.oneOf('options.overflow', o.overflow, ['reject', 'drop-oldest']);
@@ -68,6 +68,15 @@ function sendArguments(argument, options, allowed = SEND_OPTIONS) {
     o.delayMs === undefined ? 0 : check.duration(`${argument}.delayMs`, o.delayMs),
     o.ttlMs === undefined ? wire.NONE : check.positive(`${argument}.ttlMs`, o.ttlMs),
     o.headers === undefined ? undefined : check.headers(`${argument}.headers`, o.headers),
+  ];
+}
+
+/** Validated receive options as [waitMs, signal]. */
+function receiveArguments(options) {
+  const o = check.options('options', options, RECEIVE_OPTIONS);
+  return [
+    o.waitMs === undefined ? 0 : check.duration('options.waitMs', o.waitMs),
+    o.signal === undefined ? undefined : check.signal('options.signal', o.signal),
   ];
 }
 
@@ -290,7 +299,7 @@ class Runtime {
     const base = this.core.pulledPtr() / 8;
     for (let i = 0, v = 0; i < n; i += wire.STRIDE) {
       messages.push(this.message(m, base + i, vals, v));
-      v += m[base + i + 2] === wire.NONE ? 3 : 2;
+      v += deliveryValues(m, base + i);
     }
     return messages;
   }
@@ -364,11 +373,12 @@ class Runtime {
    */
   #flushDurable() {
     const core = this.core;
+    /** { records, vals } per drain, dispatched once their commit is written. */
     const batches = [];
     for (let n = core.drain(this.#vals); n > 0; n = core.drain(this.#vals)) {
       const base = core.outPtr() / 8;
       const copy = f64().slice(base, base + n);
-      batches.push(() => copy, this.#vals);
+      batches.push({ records: copy, vals: this.#vals });
       this.#vals = [];
       for (let i = 0; i < n; i += wire.STRIDE) {
         if (copy[i] !== wire.DELIVER || copy[i + 1] === wire.NONE) continue;
@@ -392,8 +402,8 @@ class Runtime {
       })
       .then(() => {
         for (const waiter of waiters) waiter.resolve();
-        for (let b = 0; b < batches.length && !this.closed; b += 2) {
-          this.#dispatch(batches[b], 0, batches[b]().length, batches[b + 1]);
+        for (const { records, vals } of batches) {
+          if (!this.closed) this.#dispatch(() => records, 0, records.length, vals);
         }
         if (!this.closed) this.#armTimer();
       })
@@ -420,7 +430,7 @@ class Runtime {
       switch (m[i]) {
         case wire.DELIVER: {
           const message = this.message(m, i, vals, v);
-          v += m[i + 2] === wire.NONE ? 3 : 2;
+          v += deliveryValues(m, i);
           this.#deliver(m[i + 1], message);
           break;
         }
@@ -488,6 +498,9 @@ class Runtime {
     return request;
   }
 }
+
+/** How many JS values the DELIVER record at `i` carries: payload, headers and a caller-given id. */
+const deliveryValues = (m, i) => (m[i + 2] === wire.NONE ? 3 : 2);
 
 /** Calls `onAbort` when `signal` aborts; returns the function that stops listening. */
 function onAbort(signal, onAbortFn) {
@@ -577,7 +590,7 @@ export class Broker {
       throw new FerryError('INVALID_ARGUMENT', 'options.durable: false is not supported on a durable broker yet');
     }
     const existing = options === undefined ? core.queueId(name) : wire.NONE;
-    const id = existing !== wire.NONE ? existing : core.declareQueue(name, true, ...queueArguments(options));
+    const id = existing !== wire.NONE ? existing : core.declareQueue(name, ...queueArguments(options));
     let queue = this.#queues.get(name);
     if (queue === undefined) {
       queue = new Queue(this.#runtime, id, name);
@@ -748,20 +761,14 @@ export class Queue {
 
   /** Resolves with the next ready message, or null once `waitMs` (default 0) passes without one. */
   async receive(options) {
-    const o = check.options('options', options, RECEIVE_OPTIONS);
-    const waitMs = o.waitMs === undefined ? 0 : check.duration('options.waitMs', o.waitMs);
-    const signal = o.signal === undefined ? undefined : check.signal('options.signal', o.signal);
-    const [message] = await this.#take(1, waitMs, signal, false);
+    const [message] = await this.#take(1, ...receiveArguments(options), false);
     return message ?? null;
   }
 
   /** Up to `max` ready messages; waits up to `waitMs` (default 0) for the first. */
   async receiveBatch(max, options) {
     check.count('max', max, 1, MAX_BATCH);
-    const o = check.options('options', options, RECEIVE_OPTIONS);
-    const waitMs = o.waitMs === undefined ? 0 : check.duration('options.waitMs', o.waitMs);
-    const signal = o.signal === undefined ? undefined : check.signal('options.signal', o.signal);
-    return this.#take(max, waitMs, signal, false);
+    return this.#take(max, ...receiveArguments(options), false);
   }
 
   /** Takes up to `max` messages; waits (up to `waitMs`, or for ever when Infinity) for the first. */

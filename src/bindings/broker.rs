@@ -63,18 +63,17 @@ fn invalid(message: &str) -> JsValue {
     to_js(CoreError::new(ErrorCode::InvalidArgument, message))
 }
 
-/// One outgoing message from the wrapper's validated arguments.
-fn outgoing(body: Body, id: Option<String>, priority: f64, delay: f64, ttl: f64) -> Result<Outgoing<Body>, JsValue> {
-    if !(0.0..=9.0).contains(&priority) {
-        return Err(invalid("priority must be from 0 to 9"));
-    }
-    Ok(Outgoing {
+/// One outgoing message from the wrapper's validated arguments. A priority
+/// out of u8's range stays out of range (255) rather than saturating into
+/// it, so the core refuses it instead of sending at priority 0.
+fn outgoing(body: Body, id: Option<String>, priority: f64, delay: f64, ttl: f64) -> Outgoing<Body> {
+    Outgoing {
         id: id.map(String::into_boxed_str),
         payload: body,
-        priority: priority as u8,
+        priority: if (0.0..=255.0).contains(&priority) { priority as u8 } else { u8::MAX },
         delay: millis(delay).unwrap_or(0),
         ttl: millis(ttl),
-    })
+    }
 }
 
 /// The generated id's number, or NONE for a caller-given id (JS has the string).
@@ -128,15 +127,16 @@ impl BrokerCore {
         Ok(())
     }
 
-    /// Without `explicit` the queue is fetched, or created with defaults.
-    /// Numbers are as the wrapper validated them; NONE marks an absent value.
+    /// Declares queue `name`, or checks that the options match an existing
+    /// one (a queue the core created itself, such as a dead-letter queue,
+    /// adopts them). Numbers are as the wrapper validated them; NONE marks an
+    /// absent value.
     /// `dead_letter` 0 = `${name}.dlq`, 1 = `dead_letter_name`, 2 = discard.
     #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = declareQueue)]
     pub fn declare_queue(
         &mut self,
         name: &str,
-        explicit: bool,
         max_length: f64,
         drop_oldest: bool,
         ttl: f64,
@@ -152,7 +152,7 @@ impl BrokerCore {
         durable: bool,
     ) -> Result<u32, JsValue> {
         let defaults = QueueOptions::default();
-        let options = explicit.then(|| QueueOptions {
+        let options = QueueOptions {
             max_length: millis(max_length).map(|n| n as usize),
             overflow: if drop_oldest { Overflow::DropOldest } else { Overflow::Reject },
             ttl: millis(ttl),
@@ -166,8 +166,8 @@ impl BrokerCore {
             },
             dedup_window: millis(dedup_window),
             durable,
-        });
-        self.core.declare_queue(name, options).map(|q| q.0).map_err(to_js)
+        };
+        self.core.declare_queue(name, Some(options)).map(|q| q.0).map_err(to_js)
     }
 
     /// The id of the queue named `name`, or NONE when there is none.
@@ -189,7 +189,7 @@ impl BrokerCore {
         ttl: f64,
         bytes: Option<Box<[u8]>>,
     ) -> Result<f64, JsValue> {
-        let message = outgoing(self.body(payload, headers, bytes)?, id, priority, delay, ttl)?;
+        let message = outgoing(self.body(payload, headers, bytes)?, id, priority, delay, ttl);
         self.core.send(QueueId(queue), message).map(|id| id_number(&id)).map_err(to_js)
     }
 
@@ -216,7 +216,7 @@ impl BrokerCore {
         for (i, o) in (0..count).zip(options.chunks_exact(3)) {
             let bytes = encoded.get(i).dyn_into::<Uint8Array>().ok().map(|b| b.to_vec().into_boxed_slice());
             let body = self.body(payloads.get(i), headers.get(i), bytes)?;
-            messages.push(outgoing(body, ids.get(i).as_string(), o[0], o[1], o[2])?);
+            messages.push(outgoing(body, ids.get(i).as_string(), o[0], o[1], o[2]));
         }
         let sent = self.core.send_batch(QueueId(queue), messages).map_err(to_js)?;
         Ok(sent.iter().map(id_number).collect())
@@ -236,7 +236,7 @@ impl BrokerCore {
         ttl: f64,
         bytes: Option<Box<[u8]>>,
     ) -> Result<Vec<f64>, JsValue> {
-        let message = outgoing(self.body(payload, headers, bytes)?, id, priority, delay, ttl)?;
+        let message = outgoing(self.body(payload, headers, bytes)?, id, priority, delay, ttl);
         let sent = self.core.publish(routing_key, message).map_err(to_js)?;
         Ok(sent.iter().map(id_number).collect())
     }
@@ -405,6 +405,7 @@ fn encode_steps(out: &Array, steps: Vec<IoStep>) {
     }
 }
 
+/// One effect record; the array type makes the compiler check its length.
 fn record(out: &mut Outbox, fields: [f64; STRIDE]) {
     out.push(&fields);
 }

@@ -15,16 +15,6 @@ pub enum File {
     Corrupt,
 }
 
-impl File {
-    pub fn suffix(self) -> &'static str {
-        match self {
-            File::Log => "",
-            File::Compact => ".compact",
-            File::Corrupt => ".corrupt",
-        }
-    }
-}
-
 /// One file operation. A host runs the steps it is given one at a time, in
 /// order, and never starts a later batch before an earlier one is done; if a
 /// step fails, the broker must stop (fail-stop: its memory is now ahead of

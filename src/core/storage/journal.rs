@@ -31,10 +31,6 @@ impl Journal {
         Self { policy, log_len, base_len }
     }
 
-    pub fn log_len(&self) -> usize {
-        self.log_len
-    }
-
     /// The steps that persist everything `broker` recorded since the last
     /// call: none when nothing durable changed, else an append and a sync,
     /// or, when the policy says so, a compaction (which covers them too).
