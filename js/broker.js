@@ -176,15 +176,15 @@ class Runtime {
   #commitWaiters = [];
   /** Durable only: the storage error that stopped the broker; later commits must not run. */
   #failure = undefined;
-  /**
-   * Durable only: consumer id -> tags of deliveries drained into a commit
-   * that is still being written, so not handed out yet.
-   */
-  #undispatched = new Map();
+  /** What the core calls when a call left work: schedules one flush. */
+  #wake = () => this.pump();
 
-  /** `storage`: the driver of a durable broker; undefined in memory. */
-  constructor(core, storage) {
-    this.core = core;
+  /**
+   * `makeCore(wake)` builds the core around the function that wakes this
+   * runtime; `storage`: the driver of a durable broker, undefined in memory.
+   */
+  constructor(makeCore, storage) {
+    this.core = makeCore(this.#wake);
     this.storage = storage;
   }
 
@@ -207,28 +207,28 @@ class Runtime {
     if (this.closed) throw closedError();
   }
 
-  /**
-   * Runs a core call, then hands its effects on. Pumps even when the call
-   * throws: the core first acts on every deadline already due.
-   */
+  /** Runs a core call on an open broker. The core wakes the flush that hands its effects on. */
   run(call) {
     this.assertOpen();
-    try {
-      return call();
-    } finally {
-      this.pump();
-    }
+    return call();
   }
 
   /**
-   * Stops consumer `id` in the core. Deliveries to it that a durable commit
-   * still holds back never reached it: they are released (uncounted) first,
-   * so only what it really received counts as a failed delivery.
+   * Durable brokers hand a delivery out only once its lease is written:
+   * resolves with those of `messages` (taken by `take`) still deliverable
+   * then; one that expired meanwhile was dead-lettered instead.
    */
-  unsubscribe(id) {
-    for (const tag of this.#undispatched.get(id) ?? []) this.settleQuietly(RETURN, tag);
-    this.#undispatched.delete(id);
-    this.core.cancel(id);
+  async handOut(messages) {
+    if (this.storage === undefined || messages.length === 0) return messages;
+    await this.persisted();
+    return this.closed ? messages : messages.filter((m) => this.core.handOut(m[TAG]));
+  }
+
+  /**
+   * Someone now waits for the broker (a consumer, a receive, a request):
+   * the flush re-arms the timer so that it holds a Node process open.
+   */
+  keepAlive() {
     this.pump();
   }
 
@@ -243,7 +243,6 @@ class Runtime {
       // Settled already, or its lease ran out: the message is redelivered or
       // gone, as the core decided.
     }
-    this.pump();
   }
 
   /**
@@ -287,12 +286,7 @@ class Runtime {
   take(id, max) {
     this.assertOpen();
     const vals = [];
-    let n;
-    try {
-      n = this.core.get(id, max, vals);
-    } finally {
-      this.pump();
-    }
+    const n = this.core.get(id, max, vals);
     const messages = [];
     if (n === 0) return messages;
     const m = f64();
@@ -310,7 +304,8 @@ class Runtime {
    */
   async shutdown() {
     if (this.storage !== undefined) {
-      if (this.#flushScheduled) this.#flushNow();
+      // Everything accepted so far goes into one last commit.
+      this.#commit();
       this.#closeNow(closedError());
       await this.#io;
       await this.storage.close();
@@ -353,9 +348,9 @@ class Runtime {
   #flushNow() {
     this.#flushScheduled = false;
     if (this.closed) return;
-    if (this.storage !== undefined) return this.#flushDurable();
     const core = this.core;
     const vals = this.#vals;
+    // In memory: every effect. Durable: those whose records are written.
     while (!this.closed) {
       const n = core.drain(vals);
       if (n === 0) break;
@@ -363,49 +358,38 @@ class Runtime {
       vals.length = 0;
     }
     // A handler may have closed the broker, which frees the core.
-    if (!this.closed) this.#armTimer();
+    if (this.closed) return;
+    if (this.storage !== undefined) this.#commit();
+    this.#armTimer();
   }
 
   /**
-   * A durable broker hands nothing out before it is in the log: effects are
-   * copied, their changes committed (one append and sync for everything
-   * since the last flush: group commit), and only then dispatched.
+   * Durable: seals everything recorded since the last commit (group commit:
+   * one append and sync for all of it), writes it behind earlier commits,
+   * then resolves the calls waiting for it and tells the core, which
+   * releases the effects that waited for those records (and wakes a flush).
    */
-  #flushDurable() {
-    const core = this.core;
-    /** { records, vals } per drain, dispatched once their commit is written. */
-    const batches = [];
-    for (let n = core.drain(this.#vals); n > 0; n = core.drain(this.#vals)) {
-      const base = core.outPtr() / 8;
-      const copy = f64().slice(base, base + n);
-      batches.push({ records: copy, vals: this.#vals });
-      this.#vals = [];
-      for (let i = 0; i < n; i += wire.STRIDE) {
-        if (copy[i] !== wire.DELIVER || copy[i + 1] === wire.NONE) continue;
-        const tags = this.#undispatched.get(copy[i + 1]) ?? new Set();
-        this.#undispatched.set(copy[i + 1], tags.add(copy[i + 3]));
-      }
-    }
+  #commit() {
     const steps = [];
     const waiters = this.#commitWaiters;
     this.#commitWaiters = [];
+    let epoch;
+    let refused;
     try {
-      core.commit(steps);
+      epoch = this.core.commit(steps);
     } catch (error) {
-      this.#io = this.#io.then(() => Promise.reject(error));
+      refused = error;
     }
     this.#io = this.#io
       .then(() => {
         // After a failure the log is behind memory: nothing more may be written.
         if (this.#failure !== undefined) throw this.#failure;
-        return steps.length > 0 && this.storage.run(steps);
+        if (refused !== undefined) throw refused;
+        return steps.length > 0 ? this.storage.run(steps) : undefined;
       })
       .then(() => {
         for (const waiter of waiters) waiter.resolve();
-        for (const { records, vals } of batches) {
-          if (!this.closed) this.#dispatch(() => records, 0, records.length, vals);
-        }
-        if (!this.closed) this.#armTimer();
+        if (!this.closed) this.core.committed(epoch);
       })
       .catch((error) => {
         const failure = asStorageError(error);
@@ -472,7 +456,6 @@ class Runtime {
   }
 
   #deliver(consumerId, message) {
-    if (this.storage !== undefined) this.#dispatched(consumerId, message[TAG]);
     const subscriber = this.subscribers.get(consumerId);
     if (subscriber === undefined) {
       // Aborted between the core's decision and now: hand the message back
@@ -482,13 +465,6 @@ class Runtime {
     }
     if (subscriber instanceof Waiter) this.subscribers.delete(consumerId);
     subscriber.deliver(message);
-  }
-
-  #dispatched(consumerId, tag) {
-    const pending = this.#undispatched.get(consumerId);
-    if (pending === undefined) return;
-    pending.delete(tag);
-    if (pending.size === 0) this.#undispatched.delete(consumerId);
   }
 
   #settleRequest(id) {
@@ -535,7 +511,7 @@ export class Broker {
     if (adopted === undefined && storageOption(o.storage) !== 'memory') {
       throw typeError('options.storage', "'memory' here (durable storage opens with await Broker.open(options))", o.storage);
     }
-    this.#runtime = adopted ?? new Runtime(new BrokerCore(wire.randomSeed()));
+    this.#runtime = adopted ?? new Runtime((wake) => new BrokerCore(wire.randomSeed(), wake));
   }
 
   /**
@@ -549,18 +525,18 @@ export class Broker {
     const storage = storageOption(o.storage);
     if (storage === 'memory') return new Broker({ storage });
     const driver = await openStorage(storage);
-    let core;
+    let runtime;
     const report = [];
     try {
       const steps = [];
-      core = BrokerCore.openDurable(wire.randomSeed(), driver.bytes, steps, report);
+      runtime = new Runtime((wake) => BrokerCore.openDurable(wire.randomSeed(), driver.bytes, steps, report, wake), driver);
       await driver.run(steps);
     } catch (error) {
-      core?.free();
+      runtime?.core.free();
       await driver.close();
       throw asStorageError(error);
     }
-    adopted = new Runtime(core, driver);
+    adopted = runtime;
     try {
       const broker = new Broker(o);
       const [records, tornTail, corruptAt, damage] = report;
@@ -569,8 +545,10 @@ export class Broker {
         tornTail: tornTail === wire.NONE ? undefined : tornTail,
         corrupt: corruptAt === wire.NONE ? undefined : { offset: corruptAt, damage },
       };
-      // Redeliveries of what was in flight, and the timer for what is due.
-      adopted.pump();
+      // What opening wrote is in the log: the redeliveries of what was in
+      // flight may go out, and the timer is armed for what is due.
+      runtime.core.committed(runtime.core.lastSealed);
+      runtime.pump();
       return broker;
     } finally {
       adopted = undefined;
@@ -633,13 +611,7 @@ export class Broker {
       if (signal?.aborted) throw abortedError(signal);
       const bytes = runtime.encode(payload, undefined);
       return new Promise((resolve, reject) => {
-        let id;
-        try {
-          id = runtime.core.request(queue[QUEUE_ID], payload, timeoutMs, bytes);
-        } finally {
-          // The core acts on due deadlines first, even when the request fails.
-          runtime.pump();
-        }
+        const id = runtime.core.request(queue[QUEUE_ID], payload, timeoutMs, bytes);
         const request = { resolve, reject, cleanup: undefined };
         request.cleanup = onAbort(signal, () => {
           runtime.requests.delete(id);
@@ -647,6 +619,7 @@ export class Broker {
           reject(abortedError(signal));
         });
         runtime.requests.set(id, request);
+        runtime.keepAlive();
       });
     } catch (error) {
       return Promise.reject(error);
@@ -720,13 +693,7 @@ export class Queue {
     runtime.assertOpen();
     const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
     const bytes = runtime.encode(payload, headers);
-    let n;
-    // runtime.run() written out: the hot path allocates no closure per message.
-    try {
-      n = runtime.core.send(this[QUEUE_ID], payload, headers, id, priority, delayMs, ttlMs, bytes);
-    } finally {
-      runtime.pump();
-    }
+    const n = runtime.core.send(this[QUEUE_ID], payload, headers, id, priority, delayMs, ttlMs, bytes);
     await runtime.persisted();
     return n === wire.NONE ? id : String(n);
   }
@@ -778,27 +745,22 @@ export class Queue {
     runtime.assertOpen();
     if (signal?.aborted) throw abortedError(signal);
     const now = runtime.take(this[QUEUE_ID], max);
-    if (now.length > 0 || waitMs === 0) {
-      // A durable delivery is handed out once its lease is in the log.
-      if (now.length > 0) await runtime.persisted();
-      return now;
-    }
+    if (now.length > 0 || waitMs === 0) return runtime.handOut(now);
     const first = await new Promise((resolve, reject) => {
       const deadline = waitMs === Infinity ? wire.NONE : Date.now() + waitMs;
       const consumer = runtime.core.subscribe(this[QUEUE_ID], 1, true, deadline);
       const waiter = new Waiter(resolve, reject, endsWithNull);
       waiter.cleanup = onAbort(signal, () => {
         runtime.subscribers.delete(consumer);
-        runtime.unsubscribe(consumer);
+        runtime.core.cancel(consumer);
         reject(abortedError(signal));
       });
       runtime.subscribers.set(consumer, waiter);
-      runtime.pump();
+      runtime.keepAlive();
     });
     if (first === null) return [];
     if (max === 1 || runtime.closed) return [first];
-    const more = runtime.take(this[QUEUE_ID], max - 1);
-    if (more.length > 0) await runtime.persisted();
+    const more = await runtime.handOut(runtime.take(this[QUEUE_ID], max - 1));
     return [first, ...more];
   }
 
@@ -815,9 +777,9 @@ export class Queue {
     const entry = new Handler(runtime, this.name, handler, autoAck);
     const consumer = new Consumer(runtime, id);
     runtime.subscribers.set(id, entry);
+    runtime.keepAlive();
     entry.cleanup = onAbort(signal, () => consumer.cancel());
     if (signal?.aborted) consumer.cancel();
-    runtime.pump();
     return consumer;
   }
 
@@ -864,7 +826,7 @@ export class Consumer {
     if (runtime.closed || entry === undefined) return;
     runtime.subscribers.delete(this.#id);
     entry.closed();
-    runtime.unsubscribe(this.#id);
+    runtime.core.cancel(this.#id);
   }
 }
 
@@ -886,12 +848,7 @@ export class Message {
   async ack() {
     const runtime = this.#runtime;
     runtime.assertOpen();
-    // runtime.run() written out, as in Queue.send: no closure per message.
-    try {
-      runtime.core.ack(this[TAG]);
-    } finally {
-      runtime.pump();
-    }
+    runtime.core.ack(this[TAG]);
     await runtime.persisted();
   }
 

@@ -248,7 +248,16 @@ impl Harness {
         Ok(())
     }
 
+    /// What a durable host does after each call: seal what was recorded,
+    /// write it (here: keep it for replay), and release its effects.
+    fn commit(&mut self) {
+        let sealed = self.broker.seal();
+        self.log.extend(sealed.records);
+        self.broker.committed(sealed.epoch);
+    }
+
     fn check_effects(&mut self) -> Result<(), TestCaseError> {
+        self.commit();
         let effects: Vec<_> = self.broker.drain_effects().collect();
         let now = self.now();
         let mut expired_effects = 0;
@@ -508,7 +517,7 @@ impl Harness {
                 }
             }
             Op::Replay => {
-                self.log.extend(self.broker.take_records());
+                self.commit();
                 let mut replayed = B::replay(self.clock.clone(), SplitMix64::new(1), self.log.clone())
                     .map_err(|e| TestCaseError::fail(format!("replay failed: {e}")))?;
                 prop_assert!(replayed.same_durable_state(&self.broker), "replay differs from the live broker");

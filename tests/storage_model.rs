@@ -201,8 +201,8 @@ impl Harness {
     }
 
     fn commit(&mut self, compact: bool) -> Result<(), TestCaseError> {
-        let steps = if compact { self.journal.compact(&mut self.broker) } else { self.journal.commit(&mut self.broker) };
-        let steps = steps.map_err(fail)?;
+        let commit = if compact { self.journal.compact(&mut self.broker) } else { self.journal.commit(&mut self.broker) };
+        let steps = commit.map_err(fail)?.steps;
         if steps.is_empty() {
             return Ok(());
         }
@@ -234,7 +234,7 @@ impl Harness {
         if let Some(keep) = c.power {
             self.fs.power_loss(keep);
         }
-        let Opened { broker, journal, report, steps } =
+        let Opened { broker, journal, report, steps, .. } =
             open::<P, _, _>(&self.fs.log(), self.clock.clone(), SplitMix64::new(1), POLICY).map_err(fail)?;
         prop_assert_eq!(report.corrupt, None, "a crash tears the end of a log, it never damages it");
         let acked = self.states.iter().rposition(|(need, _)| *need <= done).unwrap_or(0);

@@ -87,6 +87,30 @@ export const scenarios = {
     await broker.close();
   },
 
+  'declarations, bindings and unbindings reach the log with no later write': async (
+    { Broker, FerryError },
+    { newStorage },
+  ) => {
+    const storage = newStorage();
+    let broker = await Broker.open({ storage });
+    broker.queue('orders', { maxDeliveries: 4 });
+    broker.bind('orders.#', 'orders');
+    broker.bind('old.#', 'orders');
+    await broker.close();
+
+    broker = await Broker.open({ storage });
+    ok('orders' in broker.stats().queues, 'the queue was declared');
+    throws(() => broker.queue('orders', { maxDeliveries: 5 }), isCode(FerryError, 'INVALID_ARGUMENT'), 'its options were kept');
+    equal((await broker.publish('orders.new', 'routed')).length, 1, 'the binding was kept');
+    broker.unbind('old.#', 'orders');
+    await broker.close();
+
+    broker = await Broker.open({ storage });
+    deepEqual(await broker.publish('old.x', 'nowhere'), [], 'the unbinding was kept');
+    equal(broker.queue('orders').stats().ready, 1);
+    await broker.close();
+  },
+
   'payloads that cannot be stored are refused with NOT_SERIALIZABLE and nothing is lost': async (
     { Broker, FerryError },
     { newStorage },

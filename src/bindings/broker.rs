@@ -1,4 +1,4 @@
-use js_sys::{Array, Float64Array, Uint8Array};
+use js_sys::{Array, Float64Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::clock::HostClock;
@@ -16,6 +16,7 @@ use crate::core::storage::compaction::CompactionPolicy;
 use crate::core::storage::io::{File, IoStep};
 use crate::core::storage::journal::Journal;
 use crate::core::storage::recovery;
+use crate::core::time::Millis;
 
 /// A message body as JS handed it over: kept as JS values, never serialized
 /// on the in-memory path. On a durable broker it also carries the bytes JS
@@ -52,6 +53,16 @@ pub struct BrokerCore {
     core: Core,
     /// Present on a durable broker: turns recorded changes into file steps.
     journal: Option<Journal>,
+    /// Called (at most once between two flushes) when a call left work for
+    /// the host: effects to drain, records to commit. It only schedules the
+    /// host's flush (queueMicrotask) and never calls back in, so calling it
+    /// while this object is borrowed is safe. No caller has to remember to
+    /// pump: a state change the host never hears of cannot happen.
+    wake: Function,
+    woken: bool,
+    /// The deadline the host last armed its timer for (`nextDeadline`): a
+    /// call that makes an earlier one wakes the host to re-arm.
+    armed: Option<Millis>,
     /// Effects, filled by `drain`.
     out: Outbox,
     /// Deliveries taken by `get`: apart from `out`, because a receive() may
@@ -86,17 +97,25 @@ fn id_number(id: &MessageId) -> f64 {
 
 #[wasm_bindgen]
 impl BrokerCore {
+    /// `wake`: see the field.
     #[wasm_bindgen(constructor)]
-    pub fn new(seed: f64) -> BrokerCore {
-        Self::around(Broker::new(HostClock, SplitMix64::new(seed as u64)), None)
+    pub fn new(seed: f64, wake: Function) -> BrokerCore {
+        Self::around(Broker::new(HostClock, SplitMix64::new(seed as u64)), None, wake)
     }
 
     /// A durable broker recovered from its log (`bytes`, empty for a new
     /// one). The file steps to run before it is used are pushed to `steps`
-    /// (see `encode_steps`); what recovery found is pushed to `report` as
-    /// [records, tornTailOffset, corruptOffset, corruptReason] (NONE/undefined when absent).
+    /// (see `encode_steps`), after which the host calls `committed(lastSealed)`;
+    /// what recovery found is pushed to `report` as [records,
+    /// tornTailOffset, corruptOffset, corruptReason] (NONE/undefined when absent).
     #[wasm_bindgen(js_name = openDurable)]
-    pub fn open_durable(seed: f64, bytes: &[u8], steps: &Array, report: &Array) -> Result<BrokerCore, JsValue> {
+    pub fn open_durable(
+        seed: f64,
+        bytes: &[u8],
+        steps: &Array,
+        report: &Array,
+        wake: Function,
+    ) -> Result<BrokerCore, JsValue> {
         let opened = recovery::open(bytes, HostClock, SplitMix64::new(seed as u64), CompactionPolicy::default())
             .map_err(to_js)?;
         encode_steps(steps, opened.steps);
@@ -105,11 +124,11 @@ impl BrokerCore {
         report.push(&JsValue::from_f64(r.torn_tail.map_or(wire::NONE, |at| at as f64)));
         report.push(&JsValue::from_f64(r.corrupt.as_ref().map_or(wire::NONE, |(at, _)| *at as f64)));
         report.push(&r.corrupt.map_or(JsValue::UNDEFINED, |(_, damage)| JsValue::from_str(&format!("{damage:?}"))));
-        Ok(Self::around(opened.broker, Some(opened.journal)))
+        Ok(Self::around(opened.broker, Some(opened.journal), wake))
     }
 
-    fn around(core: Core, journal: Option<Journal>) -> Self {
-        BrokerCore { core, journal, out: Outbox::default(), pulled: Outbox::default() }
+    fn around(core: Core, journal: Option<Journal>, wake: Function) -> Self {
+        BrokerCore { core, journal, wake, woken: false, armed: None, out: Outbox::default(), pulled: Outbox::default() }
     }
 
     #[wasm_bindgen(getter)]
@@ -117,14 +136,35 @@ impl BrokerCore {
         self.journal.is_some()
     }
 
-    /// Pushes to `steps` what persists every change since the last commit
-    /// (nothing on an in-memory broker, or when nothing durable changed).
+    /// Durable brokers: pushes to `steps` what persists every change since
+    /// the last commit (nothing when nothing durable changed) and returns
+    /// its epoch; once the steps have run, the host calls `committed` with
+    /// it, and the effects that waited for those records can be drained.
     /// An error means the broker is ahead of what its log can hold: stop it.
-    pub fn commit(&mut self, steps: &Array) -> Result<(), JsValue> {
-        if let Some(journal) = &mut self.journal {
-            encode_steps(steps, journal.commit(&mut self.core).map_err(to_js)?);
-        }
-        Ok(())
+    pub fn commit(&mut self, steps: &Array) -> Result<f64, JsValue> {
+        self.woken = false;
+        let journal = self.journal.as_mut().ok_or_else(|| invalid("an in-memory broker has nothing to commit"))?;
+        let commit = journal.commit(&mut self.core).map_err(to_js)?;
+        encode_steps(steps, commit.steps);
+        Ok(commit.epoch as f64)
+    }
+
+    /// The records of `epoch` (and every earlier one) are written.
+    pub fn committed(&mut self, epoch: f64) {
+        self.act(|core| core.committed(epoch as u64));
+    }
+
+    /// The newest epoch sealed (for the commit that opening made).
+    #[wasm_bindgen(getter, js_name = lastSealed)]
+    pub fn last_sealed(&self) -> f64 {
+        self.core.last_sealed() as f64
+    }
+
+    /// Durable brokers: whether a delivery taken by `get` may be handed out
+    /// now that its lease is written (not if it expired meanwhile).
+    #[wasm_bindgen(js_name = handOut)]
+    pub fn hand_out(&mut self, tag: f64) -> bool {
+        self.act(|core| core.hand_out(DeliveryTag(tag as u64)))
     }
 
     /// Declares queue `name`, or checks that the options match an existing
@@ -167,7 +207,7 @@ impl BrokerCore {
             dedup_window: millis(dedup_window),
             durable,
         };
-        self.core.declare_queue(name, Some(options)).map(|q| q.0).map_err(to_js)
+        self.act(|core| core.declare_queue(name, Some(options))).map(|q| q.0).map_err(to_js)
     }
 
     /// The id of the queue named `name`, or NONE when there is none.
@@ -190,7 +230,7 @@ impl BrokerCore {
         bytes: Option<Box<[u8]>>,
     ) -> Result<f64, JsValue> {
         let message = outgoing(self.body(payload, headers, bytes)?, id, priority, delay, ttl);
-        self.core.send(QueueId(queue), message).map(|id| id_number(&id)).map_err(to_js)
+        self.act(|core| core.send(QueueId(queue), message)).map(|id| id_number(&id)).map_err(to_js)
     }
 
     /// All or nothing. `options` holds [priority, delay, ttl] per message;
@@ -218,7 +258,7 @@ impl BrokerCore {
             let body = self.body(payloads.get(i), headers.get(i), bytes)?;
             messages.push(outgoing(body, ids.get(i).as_string(), o[0], o[1], o[2]));
         }
-        let sent = self.core.send_batch(QueueId(queue), messages).map_err(to_js)?;
+        let sent = self.act(|core| core.send_batch(QueueId(queue), messages)).map_err(to_js)?;
         Ok(sent.iter().map(id_number).collect())
     }
 
@@ -237,39 +277,47 @@ impl BrokerCore {
         bytes: Option<Box<[u8]>>,
     ) -> Result<Vec<f64>, JsValue> {
         let message = outgoing(self.body(payload, headers, bytes)?, id, priority, delay, ttl);
-        let sent = self.core.publish(routing_key, message).map_err(to_js)?;
+        let sent = self.act(|core| core.publish(routing_key, message)).map_err(to_js)?;
         Ok(sent.iter().map(id_number).collect())
     }
 
     pub fn bind(&mut self, pattern: &str, queue: u32) -> Result<(), JsValue> {
-        self.core.bind(pattern, QueueId(queue)).map_err(to_js)
+        self.act(|core| core.bind(pattern, QueueId(queue))).map_err(to_js)
     }
 
     pub fn unbind(&mut self, pattern: &str, queue: u32) -> Result<(), JsValue> {
-        self.core.unbind(pattern, QueueId(queue)).map_err(to_js)
+        self.act(|core| core.unbind(pattern, QueueId(queue))).map_err(to_js)
     }
 
     /// Sends a request; its reply or timeout arrives as an effect for the returned id.
     pub fn request(&mut self, queue: u32, payload: JsValue, timeout: f64, bytes: Option<Box<[u8]>>) -> Result<f64, JsValue> {
         let message = Outgoing::new(self.body(payload, JsValue::UNDEFINED, bytes)?);
-        self.core.request(QueueId(queue), message, millis(timeout)).map(|r| r.0 as f64).map_err(to_js)
+        self.act(|core| core.request(QueueId(queue), message, millis(timeout))).map(|r| r.0 as f64).map_err(to_js)
     }
 
     #[wasm_bindgen(js_name = cancelRequest)]
     pub fn cancel_request(&mut self, request: f64) {
-        self.core.cancel_request(RequestId(request as u64));
+        self.act(|core| core.cancel_request(RequestId(request as u64)));
     }
 
     /// Takes up to `max` ready messages now, as DELIVER records (consumer
     /// NONE) at `pulledPtr`; returns how many numbers (0: nothing ready).
     pub fn get(&mut self, queue: u32, max: u32, vals: &Array) -> Result<u32, JsValue> {
         self.pulled.begin();
-        for _ in 0..max {
-            match self.core.get(QueueId(queue)).map_err(to_js)? {
-                Some(delivery) => encode_delivery(&mut self.pulled, vals, wire::NONE, delivery),
-                None => break,
+        let mut taken = Vec::new();
+        let result = self.act(|core| {
+            while taken.len() < max as usize {
+                match core.get(QueueId(queue))? {
+                    Some(delivery) => taken.push(delivery),
+                    None => break,
+                }
             }
+            Ok(())
+        });
+        for delivery in taken {
+            encode_delivery(&mut self.pulled, vals, wire::NONE, delivery);
         }
+        result.map_err(to_js)?;
         Ok(self.pulled.len())
     }
 
@@ -281,38 +329,38 @@ impl BrokerCore {
     /// `deadline` (epoch ms, or NONE) only with `once`: a waiting receive().
     pub fn subscribe(&mut self, queue: u32, prefetch: u32, once: bool, deadline: f64) -> Result<u32, JsValue> {
         let subscription = Subscription { prefetch, once, deadline: millis(deadline) };
-        self.core.subscribe(QueueId(queue), subscription).map(|c| c.0).map_err(to_js)
+        self.act(|core| core.subscribe(QueueId(queue), subscription)).map(|c| c.0).map_err(to_js)
     }
 
     pub fn cancel(&mut self, consumer: u32) {
-        self.core.cancel(ConsumerId(consumer));
+        self.act(|core| core.cancel(ConsumerId(consumer)));
     }
 
     pub fn ack(&mut self, tag: f64) -> Result<(), JsValue> {
-        self.core.ack(DeliveryTag(tag as u64)).map_err(to_js)
+        self.act(|core| core.ack(DeliveryTag(tag as u64))).map_err(to_js)
     }
 
     pub fn nack(&mut self, tag: f64, requeue: bool, delay: f64) -> Result<(), JsValue> {
-        self.core.nack(DeliveryTag(tag as u64), requeue, millis(delay)).map_err(to_js)
+        self.act(|core| core.nack(DeliveryTag(tag as u64), requeue, millis(delay))).map_err(to_js)
     }
 
     pub fn reply(&mut self, tag: f64, payload: JsValue) -> Result<(), JsValue> {
         let body = Body::new(payload, JsValue::UNDEFINED, None);
-        self.core.reply(DeliveryTag(tag as u64), body).map_err(to_js)
+        self.act(|core| core.reply(DeliveryTag(tag as u64), body)).map_err(to_js)
     }
 
     /// Gives back a delivery JS could not hand out, uncounted.
     pub fn release(&mut self, tag: f64) -> Result<(), JsValue> {
-        self.core.release(DeliveryTag(tag as u64)).map_err(to_js)
+        self.act(|core| core.release(DeliveryTag(tag as u64))).map_err(to_js)
     }
 
     #[wasm_bindgen(js_name = extendLease)]
     pub fn extend_lease(&mut self, tag: f64, by: f64) -> Result<(), JsValue> {
-        self.core.extend_lease(DeliveryTag(tag as u64), millis(by).unwrap_or(0)).map_err(to_js)
+        self.act(|core| core.extend_lease(DeliveryTag(tag as u64), millis(by).unwrap_or(0))).map_err(to_js)
     }
 
     pub fn purge(&mut self, queue: u32) -> Result<u32, JsValue> {
-        self.core.purge(QueueId(queue)).map(|n| n as u32).map_err(to_js)
+        self.act(|core| core.purge(QueueId(queue))).map(|n| n as u32).map_err(to_js)
     }
 
     /// [ready, inFlight, delayed, deadLettered, sent, acked, nacked, expired,
@@ -343,18 +391,20 @@ impl BrokerCore {
     }
 
     pub fn advance(&mut self) {
-        self.core.advance();
+        self.act(Core::advance);
     }
 
     /// Epoch ms of the next deadline, or NONE.
     #[wasm_bindgen(js_name = nextDeadline)]
     pub fn next_deadline(&mut self) -> f64 {
-        wire::from_millis(self.core.next_deadline())
+        self.armed = self.core.next_deadline();
+        wire::from_millis(self.armed)
     }
 
     /// Moves every pending effect into the outbox (read at `outPtr`); the
     /// JS values they carry are appended to `vals`. Returns how many numbers.
     pub fn drain(&mut self, vals: &Array) -> u32 {
+        self.woken = false;
         self.out.begin();
         for effect in self.core.drain_effects() {
             encode_effect(&mut self.out, vals, effect);
@@ -369,6 +419,29 @@ impl BrokerCore {
 }
 
 impl BrokerCore {
+    /// Every call that may change the core goes through here: afterwards,
+    /// whether it succeeded or not (a failed call still processes what was
+    /// due), the host is woken if there is work for it or its timer must
+    /// fire sooner.
+    fn act<T>(&mut self, call: impl FnOnce(&mut Core) -> T) -> T {
+        let result = call(&mut self.core);
+        if !self.woken && (self.core.has_work() || self.sooner()) {
+            self.woken = true;
+            // Only schedules a flush; see the field. It cannot fail but by a
+            // host bug, and a broker must not trap over one.
+            let _ = self.wake.call0(&JsValue::UNDEFINED);
+        }
+        result
+    }
+
+    fn sooner(&mut self) -> bool {
+        match (self.core.next_deadline(), self.armed) {
+            (Some(next), Some(armed)) => next < armed,
+            (next, None) => next.is_some(),
+            (None, Some(_)) => false,
+        }
+    }
+
     /// A durable broker stores every message, so it takes none without its bytes.
     fn body(&self, payload: JsValue, headers: JsValue, bytes: Option<Box<[u8]>>) -> Result<Body, JsValue> {
         if self.journal.is_some() && bytes.is_none() {

@@ -10,6 +10,7 @@
 //! the broker always acts as of `clock.now()`, and the host arms a single
 //! timer at [`Broker::next_deadline`].
 
+mod commit;
 mod deadlines;
 mod dedup;
 mod effect;
@@ -27,6 +28,7 @@ mod topic;
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
 
+pub use commit::{Epoch, Sealed};
 pub use effect::Effect;
 pub use ids::{ConsumerId, DeliveryTag, MessageId, Priority, QueueId, RequestId};
 pub use message::{DeadLetterReason, Delivery, Outgoing};
@@ -35,6 +37,7 @@ pub use record::Record;
 pub use snapshot::{CounterSnapshot, LeaseSnapshot, MessageSnapshot};
 pub use stats::{QueueStats, THROUGHPUT_SLOTS};
 
+use commit::{take_deliveries, Held};
 use deadlines::Deadline;
 use ids::IntMap;
 use options::{check_name, invalid, positive};
@@ -83,9 +86,14 @@ pub struct Broker<P, C, R> {
     next_consumer: u32,
     /// Queues where a delivery may have become possible.
     dirty: Vec<QueueId>,
+    /// Effects of the commands since the last seal (all of them, in memory).
     effects: Vec<Effect<P>>,
+    /// Recording (durable): records not sealed yet, effects held until
+    /// their epoch is committed, and those released and not drained yet.
     recording: bool,
     log: Vec<Record<P>>,
+    held: Held<P>,
+    released: Vec<Effect<P>>,
 }
 
 fn stale(tag: DeliveryTag) -> CoreError {
@@ -113,6 +121,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             effects: Vec::new(),
             recording: false,
             log: Vec::new(),
+            held: Held::default(),
+            released: Vec::new(),
         }
     }
 
@@ -272,16 +282,12 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// as failed deliveries (they count towards `max_deliveries`).
     pub fn cancel(&mut self, c: ConsumerId) {
         self.settle();
-        // Deliveries to `c` the host has not drained yet never reached anyone:
-        // they go back uncounted, not as failed deliveries.
-        let mut unseen = Vec::new();
-        self.effects.retain(|e| match e {
-            Effect::Deliver { consumer, delivery } if *consumer == c => {
-                unseen.push(delivery.tag);
-                false
-            }
-            _ => true,
-        });
+        // Deliveries to `c` the host has not drained yet (or, durable, that
+        // wait for their commit) never reached anyone: they go back
+        // uncounted, not as failed deliveries.
+        let mut unseen = take_deliveries(&mut self.effects, c);
+        unseen.extend(self.held.take_deliveries_to(c));
+        unseen.extend(take_deliveries(&mut self.released, c));
         for tag in unseen {
             // Settled already, before the host drained its delivery.
             if !self.state.leases.contains_key(&tag) {
@@ -420,8 +426,14 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         self.timers.next_deadline()
     }
 
+    /// What the host acts on: every effect so far in memory; on a durable
+    /// broker, only those whose records are committed.
     pub fn drain_effects(&mut self) -> std::vec::Drain<'_, Effect<P>> {
-        self.effects.drain(..)
+        if self.recording {
+            self.released.drain(..)
+        } else {
+            self.effects.drain(..)
+        }
     }
 
     pub fn queue_stats(&self, q: QueueId) -> Result<QueueStats, CoreError> {
@@ -430,13 +442,57 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
 
     // ---- log ---------------------------------------------------------------
 
-    /// Off by default, so in-memory brokers never clone payloads into a log.
+    /// Turns recording (durable mode) on: every change is kept as a record
+    /// for [`Broker::seal`], and effects wait for their commit. Off by
+    /// default, so in-memory brokers never clone payloads into a log.
     pub fn set_recording(&mut self, on: bool) {
         self.recording = on;
     }
 
-    pub fn take_records(&mut self) -> Vec<Record<P>> {
-        std::mem::take(&mut self.log)
+    /// Takes every record made since the last seal, and holds the effects
+    /// made with them until [`Broker::committed`] is called with the
+    /// returned epoch (see [`commit`](self::commit)).
+    pub fn seal(&mut self) -> Sealed<P> {
+        let epoch = self.held.seal(std::mem::take(&mut self.effects));
+        Sealed { epoch, records: std::mem::take(&mut self.log) }
+    }
+
+    /// The records of every epoch up to `epoch` are in the log: their effects
+    /// may be drained. A delivery whose message expired, or that was settled,
+    /// while its lease was being written is not handed out.
+    pub fn committed(&mut self, epoch: Epoch) {
+        self.settle();
+        for effect in self.held.release_through(epoch) {
+            if let Effect::Deliver { delivery, .. } = &effect {
+                if !self.may_hand_out(delivery.tag) {
+                    continue;
+                }
+            }
+            self.released.push(effect);
+        }
+        self.settle();
+    }
+
+    /// Whether a delivery taken by [`Broker::get`] on a durable broker may be
+    /// handed out now that its lease is committed: not when it was settled
+    /// meanwhile, or its message expired (it is dead-lettered instead).
+    pub fn hand_out(&mut self, tag: DeliveryTag) -> bool {
+        self.settle();
+        let ok = self.may_hand_out(tag);
+        self.settle();
+        ok
+    }
+
+    /// Whether the host has something to do: records to commit, or effects
+    /// to seal or drain. (Effects of a sealed epoch wait for the host's own
+    /// `committed`, so they are not work it needs telling about.)
+    pub fn has_work(&self) -> bool {
+        !self.log.is_empty() || !self.effects.is_empty() || !self.released.is_empty()
+    }
+
+    /// The newest epoch sealed so far (0 before the first seal).
+    pub fn last_sealed(&self) -> Epoch {
+        self.held.last()
     }
 
     /// Rebuilds a broker from its log. Consumers, waiters and requests are
@@ -460,6 +516,15 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     }
 
     // ---- internals -----------------------------------------------------------
+
+    fn may_hand_out(&mut self, tag: DeliveryTag) -> bool {
+        let Some(seq) = self.state.leases.get(&tag).map(|l| l.seq) else { return false };
+        if self.state.messages.get(&seq).is_some_and(|m| m.is_expired(self.now)) {
+            self.dead_letter(seq, DeadLetterReason::Expired, false);
+            return false;
+        }
+        true
+    }
 
     fn commit(&mut self, rec: Record<P>) {
         if self.recording {

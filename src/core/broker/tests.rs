@@ -822,11 +822,11 @@ fn busy_broker() -> (B, ManualClock, QueueId) {
 #[test]
 fn replay_reproduces_the_durable_state() {
     let (mut live, clock, _) = busy_broker();
-    let records = live.take_records();
+    let records = live.seal().records;
     assert!(records.len() > 20);
     let mut replayed = B::replay(clock.clone(), SplitMix64::new(0), records.clone()).unwrap();
     assert!(replayed.same_durable_state(&live));
-    assert!(replayed.take_records().is_empty(), "recording is off after replay");
+    assert!(replayed.seal().records.is_empty(), "recording is off after replay");
 
     // Later records extend the same state on both sides.
     clock.advance(1_000);
@@ -848,7 +848,7 @@ fn replayed_leases_expire_and_recover_in_flight_returns_them() {
     let q = b.declare_queue("q", opts(|o| o.lease = 100)).unwrap();
     b.send_batch(q, vec![msg("a"), msg("b"), msg("c")]).unwrap();
     let _c = b.subscribe(q, Subscription { prefetch: 2, ..Default::default() }).unwrap();
-    let records = b.take_records();
+    let records = b.seal().records;
 
     let mut expiring = B::replay(clock.clone(), SplitMix64::new(0), records.clone()).unwrap();
     assert_eq!(expiring.queue_stats(q).unwrap().in_flight, 2);
@@ -868,7 +868,7 @@ fn replayed_leases_expire_and_recover_in_flight_returns_them() {
 #[test]
 fn snapshot_replays_into_the_same_state_and_carries_on_alike() {
     let (mut live, clock, q) = busy_broker();
-    live.take_records();
+    live.seal();
     let snapshot = live.snapshot_records();
     let kinds = |r: &Record<&str>| !matches!(r, Record::Enqueued { .. } | Record::Acked { .. } | Record::Leased { .. });
     assert!(snapshot.iter().all(kinds), "a snapshot holds state, not history");
@@ -889,4 +889,90 @@ fn snapshot_replays_into_the_same_state_and_carries_on_alike() {
     assert_eq!(live.send(q, msg("new")).unwrap(), restored.send(q, msg("new")).unwrap());
     assert!(restored.same_durable_state(&live));
     assert_eq!(restored.queue_stats(q).unwrap(), live.queue_stats(q).unwrap());
+}
+
+// ---- durable commit: effects wait for their records ---------------------------------
+
+fn recording() -> (B, ManualClock) {
+    let (mut b, clock) = broker();
+    b.set_recording(true);
+    (b, clock)
+}
+
+#[test]
+fn declarations_and_bindings_are_work_to_commit() {
+    let (mut b, _) = recording();
+    assert!(!b.has_work());
+    let q = b.declare_queue("q", None).unwrap();
+    assert!(b.has_work(), "a declaration alone must reach the log");
+    assert!(matches!(b.seal().records[..], [Record::QueueDeclared { .. }]));
+    assert!(!b.has_work());
+    b.bind("a.#", q).unwrap();
+    assert!(matches!(b.seal().records[..], [Record::Bound { .. }]));
+    b.unbind("a.#", q).unwrap();
+    assert!(matches!(b.seal().records[..], [Record::Unbound { .. }]));
+}
+
+#[test]
+fn deliveries_wait_for_the_commit_of_their_lease() {
+    let (mut b, _) = recording();
+    let q = b.declare_queue("q", None).unwrap();
+    let c = b.subscribe(q, Subscription::default()).unwrap();
+    b.send(q, msg("a")).unwrap();
+    assert_eq!(delivered(&mut b), [], "nothing is handed out before it is sealed");
+    let sealed = b.seal();
+    assert!(sealed.records.iter().any(|r| matches!(r, Record::Leased { .. })));
+    assert_eq!(delivered(&mut b), [], "nor before its epoch is committed");
+    // A later epoch's commit releases the earlier ones too, in order.
+    b.send(q, msg("b")).unwrap();
+    let later = b.seal();
+    assert!(later.epoch > sealed.epoch);
+    b.committed(sealed.epoch);
+    assert_eq!(delivered(&mut b).iter().map(|d| (d.0, d.1)).collect::<Vec<_>>(), [(c, "a")]);
+    b.committed(later.epoch);
+    assert_eq!(delivered(&mut b), [], "b waits: the consumer's prefetch of 1 is taken");
+}
+
+#[test]
+fn a_consumer_cancelled_while_its_deliveries_are_written_gets_them_back_uncounted() {
+    let (mut b, _) = recording();
+    let q = b.declare_queue("q", opts(|o| o.max_deliveries = 1)).unwrap();
+    let c = b.subscribe(q, Subscription { prefetch: 2, ..Default::default() }).unwrap();
+    b.send_batch(q, vec![msg("a"), msg("b")]).unwrap();
+    let sealed = b.seal();
+    b.cancel(c);
+    b.committed(sealed.epoch);
+    assert_eq!(delivered(&mut b), []);
+    let second = b.seal();
+    assert!(second.records.iter().all(|r| matches!(r, Record::Released { .. })), "{:?}", second.records);
+    b.committed(second.epoch);
+    assert_eq!(b.queue_stats(q).unwrap().ready, 2, "with maxDeliveries 1, nothing was dead-lettered");
+    let d = get(&mut b, q).unwrap();
+    assert_eq!((d.payload, d.delivery_count, d.redelivered), ("a", 1, false));
+}
+
+#[test]
+fn a_message_that_expires_while_its_lease_is_written_is_never_handed_out() {
+    let (mut b, clock) = recording();
+    let q = b.declare_queue("q", None).unwrap();
+    b.subscribe(q, Subscription::default()).unwrap();
+    b.send(q, with("short", |m| m.ttl = Some(5))).unwrap();
+    let sealed = b.seal();
+    clock.advance(10);
+    b.committed(sealed.epoch);
+    assert_eq!(delivered(&mut b), []);
+    let next = b.seal();
+    assert!(next.records.iter().any(|r| matches!(r, Record::DeadLettered { reason: DeadLetterReason::Expired, .. })));
+    b.committed(next.epoch);
+    assert!(b.drain_effects().any(|e| matches!(e, Effect::Expired { .. })));
+
+    // The same for a delivery taken by get(), on a queue nobody consumes.
+    let polled = b.declare_queue("polled", None).unwrap();
+    b.send_batch(polled, vec![with("in time", |m| m.ttl = Some(5)), with("late", |m| m.ttl = Some(5))]).unwrap();
+    let first = b.get(polled).unwrap().unwrap();
+    assert!(b.hand_out(first.tag), "in time");
+    let second = b.get(polled).unwrap().unwrap();
+    clock.advance(10);
+    assert!(!b.hand_out(second.tag), "expired while its lease was written");
+    assert_eq!(b.queue_stats(polled).unwrap().expired, 1);
 }

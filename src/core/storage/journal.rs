@@ -7,7 +7,7 @@
 //! resolves those commands (a send resolves "once persisted") only when the
 //! last of the returned steps has completed.
 
-use crate::core::broker::Broker;
+use crate::core::broker::{Broker, Epoch};
 use crate::core::error::CoreError;
 use crate::core::rng::Rng;
 use crate::core::time::Clock;
@@ -16,6 +16,14 @@ use super::codec::Payload;
 use super::compaction::{replace_log, snapshot_log, CompactionPolicy};
 use super::io::{File, IoStep};
 use super::log::append_frames;
+
+/// What one commit asks of the host: run `steps`, in order, then tell the
+/// broker that `epoch` is committed.
+#[derive(Debug)]
+pub struct Commit {
+    pub epoch: Epoch,
+    pub steps: Vec<IoStep>,
+}
 
 #[derive(Debug)]
 pub struct Journal {
@@ -31,41 +39,50 @@ impl Journal {
         Self { policy, log_len, base_len }
     }
 
-    /// The steps that persist everything `broker` recorded since the last
-    /// call: none when nothing durable changed, else an append and a sync,
-    /// or, when the policy says so, a compaction (which covers them too).
-    /// An error (a record over the frame limit) means the broker has
-    /// changed in ways the log cannot hold: the host must stop it.
-    pub fn commit<P, C, R>(&mut self, broker: &mut Broker<P, C, R>) -> Result<Vec<IoStep>, CoreError>
+    /// Seals what `broker` recorded since the last call and returns the
+    /// steps that persist it: none when nothing durable changed, else an
+    /// append and a sync, or, when the policy says so, a compaction (which
+    /// covers them too). An error (a record over the frame limit) means the
+    /// broker has changed in ways the log cannot hold: the host must stop it.
+    pub fn commit<P, C, R>(&mut self, broker: &mut Broker<P, C, R>) -> Result<Commit, CoreError>
     where
         P: Payload + Clone,
         C: Clock,
         R: Rng,
     {
-        let records = broker.take_records();
-        if records.is_empty() {
-            return Ok(Vec::new());
+        let sealed = broker.seal();
+        let epoch = sealed.epoch;
+        if sealed.records.is_empty() {
+            return Ok(Commit { epoch, steps: Vec::new() });
         }
         let mut bytes = Vec::new();
-        append_frames(&records, &mut bytes)?;
+        append_frames(&sealed.records, &mut bytes)?;
         if self.policy.is_due(self.log_len.saturating_add(bytes.len()), self.base_len) {
-            return self.compact(broker);
+            return Ok(Commit { epoch, steps: self.rewrite(broker)? });
         }
         self.log_len += bytes.len();
-        Ok(vec![IoStep::AppendLog(bytes), IoStep::Sync(File::Log)])
+        Ok(Commit { epoch, steps: vec![IoStep::AppendLog(bytes), IoStep::Sync(File::Log)] })
     }
 
-    /// Rewrites the log from a snapshot of `broker`, whatever its size.
-    /// Records not yet committed are part of the snapshot, so they are
-    /// taken (and dropped) here.
-    pub fn compact<P, C, R>(&mut self, broker: &mut Broker<P, C, R>) -> Result<Vec<IoStep>, CoreError>
+    /// Seals, then rewrites the log from a snapshot of `broker`, whatever
+    /// its size: the records just sealed are part of the snapshot.
+    pub fn compact<P, C, R>(&mut self, broker: &mut Broker<P, C, R>) -> Result<Commit, CoreError>
+    where
+        P: Payload + Clone,
+        C: Clock,
+        R: Rng,
+    {
+        let epoch = broker.seal().epoch;
+        Ok(Commit { epoch, steps: self.rewrite(broker)? })
+    }
+
+    fn rewrite<P, C, R>(&mut self, broker: &Broker<P, C, R>) -> Result<Vec<IoStep>, CoreError>
     where
         P: Payload + Clone,
         C: Clock,
         R: Rng,
     {
         let log = snapshot_log(broker)?;
-        broker.take_records();
         self.log_len = log.len();
         self.base_len = log.len();
         Ok(replace_log(log))

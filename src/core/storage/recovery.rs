@@ -1,6 +1,6 @@
 //! Opening a durable broker from whatever its log file holds.
 
-use crate::core::broker::Broker;
+use crate::core::broker::{Broker, Epoch};
 use crate::core::error::CoreError;
 use crate::core::rng::Rng;
 use crate::core::time::Clock;
@@ -27,7 +27,7 @@ pub struct RecoveryReport {
 
 pub struct Opened<P, C, R> {
     /// Recording, with leases held at the crash returned as redeliveries
-    /// (their `Redelivered` effects are waiting to be drained).
+    /// (their `Redelivered` effects wait for `epoch` to be committed).
     pub broker: Broker<P, C, R>,
     pub journal: Journal,
     pub report: RecoveryReport,
@@ -36,6 +36,8 @@ pub struct Opened<P, C, R> {
     /// (appended, or as a fresh log when the old one ended badly, had no
     /// header yet, or was due for compaction).
     pub steps: Vec<IoStep>,
+    /// To pass to [`Broker::committed`] once `steps` have run.
+    pub epoch: Epoch,
 }
 
 /// Opens the broker whose log holds `bytes` (empty when the file does not
@@ -71,18 +73,19 @@ where
     let snapshot = snapshot_log(&broker)?;
     let base_len = snapshot.len();
     // Appending after a bad ending would bury new frames behind it: rewrite.
-    let journal = if tail != Tail::Clean || valid_len == 0 || policy.is_due(valid_len, base_len) {
-        broker.take_records();
+    let (journal, epoch) = if tail != Tail::Clean || valid_len == 0 || policy.is_due(valid_len, base_len) {
+        let epoch = broker.seal().epoch;
         steps.extend(replace_log(snapshot));
-        Journal::new(policy, base_len, base_len)
+        (Journal::new(policy, base_len, base_len), epoch)
     } else {
         // What a killed writer left may still be only in the OS's cache, the
         // log's bytes or (after a compaction's rename) its very name; none of
         // it was acknowledged, but it is about to be served as if it were.
         steps.extend([IoStep::Sync(File::Log), IoStep::SyncDir]);
         let mut journal = Journal::new(policy, valid_len, base_len);
-        steps.extend(journal.commit(&mut broker)?);
-        journal
+        let commit = journal.commit(&mut broker)?;
+        steps.extend(commit.steps);
+        (journal, commit.epoch)
     };
-    Ok(Opened { broker, journal, report, steps })
+    Ok(Opened { broker, journal, report, steps, epoch })
 }
