@@ -32,14 +32,17 @@ const asStorageError = (error) =>
   error instanceof FerryError ? error : new FerryError('STORAGE', 'durable storage failed', { cause: error });
 const abortedError = (signal) => new FerryError('ABORTED', 'the operation was aborted', { cause: signal.reason });
 
-/** Flattens queue options to the numbers `BrokerCore.declareQueue` takes after the name. */
-function queueArguments(options) {
+/**
+ * Flattens queue options to the numbers `BrokerCore.declareQueue` takes
+ * after the name. `durable` defaults to whether the broker is.
+ */
+function queueArguments(options, durableBroker) {
   const o = check.options('options', options, QUEUE_OPTIONS);
   const overflow = o.overflow === undefined ? 'reject' : check.oneOf('options.overflow', o.overflow, ['reject', 'drop-oldest']);
   let deadLetter = 0;
   let deadLetterName;
   if (o.deadLetter === null) deadLetter = 2;
-  else if (o.deadLetter !== undefined) [deadLetter, deadLetterName] = [1, check.string('options.deadLetter', o.deadLetter)];
+  else if (o.deadLetter !== undefined) [deadLetter, deadLetterName] = [1, check.name('options.deadLetter', o.deadLetter)];
   return [
     o.maxLength === undefined ? wire.NONE : check.count('options.maxLength', o.maxLength, 1),
     overflow === 'drop-oldest',
@@ -50,7 +53,7 @@ function queueArguments(options) {
     deadLetter,
     deadLetterName,
     o.dedupWindowMs === undefined ? wire.NONE : check.positive('options.dedupWindowMs', o.dedupWindowMs),
-    o.durable === undefined ? false : check.boolean('options.durable', o.durable),
+    o.durable === undefined ? durableBroker : check.boolean('options.durable', o.durable) && durableBroker,
   ];
 }
 
@@ -63,7 +66,7 @@ function sendArguments(argument, options, allowed = SEND_OPTIONS) {
   if (options === undefined) return DEFAULT_SEND;
   const o = check.options(argument, options, allowed);
   return [
-    o.id === undefined ? undefined : check.string(`${argument}.id`, o.id),
+    o.id === undefined ? undefined : check.name(`${argument}.id`, o.id),
     o.priority === undefined ? 0 : check.count(`${argument}.priority`, o.priority, 0, 9),
     o.delayMs === undefined ? 0 : check.duration(`${argument}.delayMs`, o.delayMs),
     o.ttlMs === undefined ? wire.NONE : check.positive(`${argument}.ttlMs`, o.ttlMs),
@@ -138,7 +141,10 @@ class Handler {
   // A handler that failed nacks (the queue's backoff, then dead-lettering
   // once maxDeliveries is reached) and is reported, never thrown.
   #failed(message, error) {
-    this.runtime.listeners.emit('error', { error, queue: this.queueName, id: message.id });
+    const listeners = this.runtime.listeners;
+    if (listeners.wants('error')) listeners.emit('error', { error, queue: this.queueName, id: message.id });
+    // Never silent: without a listener, say it where a developer looks.
+    else console.error(`ferrymq: a handler of queue ${JSON.stringify(this.queueName)} failed on message ${message.id}:`, error);
     if (this.autoAck) this.runtime.settleQuietly(NACK, message[TAG]);
   }
 
@@ -257,9 +263,9 @@ class Runtime {
     }
   }
 
+  /** A queue's name by core id; names never change, so each is fetched once. */
   queueName(id) {
-    if (id >= this.#queueNames.length) this.#queueNames = this.core.queueNames();
-    return this.#queueNames[id];
+    return (this.#queueNames[id] ??= this.core.queueName(id));
   }
 
   /** Builds the Message for the DELIVER record at index `i` of `m`; its values start at `v`. */
@@ -522,6 +528,8 @@ export class Broker {
    */
   static async open(options) {
     const o = check.options('options', options, BROKER_OPTIONS);
+    // Opening without storage would quietly give a broker that keeps nothing.
+    if (o.storage === undefined) throw typeError('options.storage', "{ file: path }, { indexedDb: name } or 'memory'", undefined);
     const storage = storageOption(o.storage);
     if (storage === 'memory') return new Broker({ storage });
     const driver = await openStorage(storage);
@@ -557,8 +565,13 @@ export class Broker {
 
   /** Declares a queue, or returns the one declared under `name`; different options throw. */
   queue(name, options) {
+    return this.#declare('name', name, options);
+  }
+
+  /** `queue()` for argument `argument` (a queue name) of any method. */
+  #declare(argument, name, options) {
     this.#runtime.assertOpen();
-    check.string('name', name);
+    check.name(argument, name);
     const core = this.#runtime.core;
     // Without options: the existing queue, or a new one declared with the
     // defaults, so a later declaration with other options is refused. The
@@ -568,7 +581,8 @@ export class Broker {
       throw new FerryError('INVALID_ARGUMENT', 'options.durable: false is not supported on a durable broker yet');
     }
     const existing = options === undefined ? core.queueId(name) : wire.NONE;
-    const id = existing !== wire.NONE ? existing : core.declareQueue(name, ...queueArguments(options));
+    const durable = this.#runtime.storage !== undefined;
+    const id = existing !== wire.NONE ? existing : core.declareQueue(name, ...queueArguments(options, durable));
     let queue = this.#queues.get(name);
     if (queue === undefined) {
       queue = new Queue(this.#runtime, id, name);
@@ -592,19 +606,19 @@ export class Broker {
   /** Routes messages published with a key matching `pattern` ('*' one word, '#' any) to the queue. */
   bind(pattern, queueName) {
     check.routingKey('pattern', pattern);
-    this.#runtime.core.bind(pattern, this.queue(queueName)[QUEUE_ID]);
+    this.#runtime.core.bind(pattern, this.#declare('queueName', queueName)[QUEUE_ID]);
   }
 
   unbind(pattern, queueName) {
     check.routingKey('pattern', pattern);
-    this.#runtime.core.unbind(pattern, this.queue(queueName)[QUEUE_ID]);
+    this.#runtime.core.unbind(pattern, this.#declare('queueName', queueName)[QUEUE_ID]);
   }
 
   /** Sends `payload` to the queue and resolves with the payload a consumer passes to `message.reply()`. */
   request(queueName, payload, options) {
     const runtime = this.#runtime;
     try {
-      const queue = this.queue(queueName);
+      const queue = this.#declare('queueName', queueName);
       const o = check.options('options', options, REQUEST_OPTIONS);
       const timeoutMs = o.timeoutMs === undefined ? wire.NONE : check.positive('options.timeoutMs', o.timeoutMs);
       const signal = o.signal === undefined ? undefined : check.signal('options.signal', o.signal);
@@ -629,7 +643,8 @@ export class Broker {
   /** Counts and rates of every queue, by name. */
   stats() {
     this.#runtime.assertOpen();
-    const queues = {};
+    // No prototype: a queue may be named __proto__ or toString.
+    const queues = Object.create(null);
     this.#runtime.core.queueNames().forEach((name, id) => {
       queues[name] = queueStats(this.#runtime.core.stats(id));
     });
@@ -788,7 +803,15 @@ export class Queue {
     while (!this.#runtime.closed) {
       const [message] = await this.#take(1, Infinity, undefined, true);
       if (message === undefined) return;
-      yield message;
+      let resumed = false;
+      try {
+        yield message;
+        resumed = true;
+      } finally {
+        // The loop ended on this message (break, throw, return): unless its
+        // body settled it, it goes back at once, not after its lease.
+        if (!resumed) this.#runtime.settleQuietly(RETURN, message[TAG]);
+      }
     }
   }
 

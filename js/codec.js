@@ -2,9 +2,12 @@
 //   [kind u8][headers length u32 LE][headers JSON][body]
 // kind 0: body is JSON; 1: body is a Uint8Array's bytes; 2: an ArrayBuffer's.
 // Only values that come back equal are accepted: anything JSON.stringify
-// would silently drop or change is refused with NOT_SERIALIZABLE, before
-// the message reaches the broker.
-import { FerryError } from './errors.js';
+// would silently drop or change (-0, an array's holes or extra properties,
+// symbol keys, a Buffer or other Uint8Array subclass) is refused with
+// NOT_SERIALIZABLE, before the message reaches the broker; so is a payload
+// too large for one log record (RangeError), so it never stops the broker.
+import { maxPayloadBytes } from '../pkg/ferrymq.js';
+import { FerryError, rangeError } from './errors.js';
 
 const JSON_BODY = 0;
 const UINT8ARRAY_BODY = 1;
@@ -24,6 +27,7 @@ function checkJson(value, path, ancestors) {
       return;
     case 'number':
       if (!Number.isFinite(value)) throw notSerializable(path, String(value));
+      if (Object.is(value, -0)) throw notSerializable(path, '-0 (JSON keeps it as 0)');
       return;
     case 'object':
       break;
@@ -34,7 +38,10 @@ function checkJson(value, path, ancestors) {
   if (ancestors.has(value)) throw notSerializable(path, 'a cycle');
   const proto = Object.getPrototypeOf(value);
   ancestors.add(value);
-  if (Array.isArray(value)) {
+  if (Object.getOwnPropertySymbols(value).length > 0) throw notSerializable(path, 'an object with symbol keys');
+  if (proto === Array.prototype) {
+    // Holes and extra properties would not come back.
+    if (Object.keys(value).length !== value.length) throw notSerializable(path, 'an array with holes or extra properties');
     for (let i = 0; i < value.length; i++) checkJson(value[i], `${path}[${i}]`, ancestors);
   } else if (proto === Object.prototype || proto === null) {
     for (const key of Object.keys(value)) {
@@ -51,15 +58,20 @@ function checkJson(value, path, ancestors) {
 export function encode(payload, headers) {
   let kind;
   let body;
-  if (payload instanceof Uint8Array) {
+  const proto = payload === null || typeof payload !== 'object' ? undefined : Object.getPrototypeOf(payload);
+  if (proto === Uint8Array.prototype) {
     [kind, body] = [UINT8ARRAY_BODY, payload];
-  } else if (payload instanceof ArrayBuffer) {
+  } else if (proto === ArrayBuffer.prototype) {
     [kind, body] = [ARRAYBUFFER_BODY, new Uint8Array(payload)];
   } else {
     checkJson(payload, 'payload', new Set());
     [kind, body] = [JSON_BODY, encoder.encode(JSON.stringify(payload))];
   }
   const head = headers === undefined ? new Uint8Array(0) : encoder.encode(JSON.stringify(headers));
+  const limit = maxPayloadBytes();
+  if (5 + head.length + body.length > limit) {
+    throw rangeError('payload', `at most ${limit} bytes with its headers in a durable queue`, payload);
+  }
   const bytes = new Uint8Array(5 + head.length + body.length);
   bytes[0] = kind;
   new DataView(bytes.buffer).setUint32(1, head.length, true);

@@ -1,5 +1,6 @@
 // Boundary checks: every argument is checked here, before it reaches wasm,
 // so bad input becomes a TypeError/RangeError naming it and never a trap.
+import { maxNameBytes } from '../pkg/ferrymq.js';
 import { rangeError, typeError } from './errors.js';
 
 /** `undefined` becomes `{}`; unknown keys are rejected so typos don't pass silently. */
@@ -14,9 +15,42 @@ export function options(argument, value, allowed) {
   return value;
 }
 
-export function string(argument, value) {
+/**
+ * A string that comes back exactly as given: one with a lone surrogate
+ * would be stored (UTF-8 in the core) as U+FFFD, and two different ones
+ * would become the same name or id.
+ */
+function wellFormed(argument, value) {
   if (typeof value !== 'string') throw typeError(argument, 'a string', value);
+  if (!value.isWellFormed()) throw typeError(argument, 'a well-formed string (no lone surrogates)', value);
+  return value;
+}
+
+export function string(argument, value) {
+  wellFormed(argument, value);
   if (value.length === 0) throw rangeError(argument, 'a non-empty string', value);
+  return value;
+}
+
+let nameLimit;
+
+/** Whether `value` is at most the core's limit in UTF-8 bytes (a UTF-16 unit is at most 3). */
+function withinNameLimit(value) {
+  nameLimit ??= maxNameBytes();
+  if (value.length * 3 <= nameLimit) return true;
+  let bytes = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    // A surrogate pair (well-formed by now) is 4 bytes over its 2 units.
+    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdfff ? 2 : 3;
+  }
+  return bytes <= nameLimit;
+}
+
+/** A queue name or message id: non-empty, well-formed, within the core's byte limit. */
+export function name(argument, value) {
+  string(argument, value);
+  if (!withinNameLimit(value)) throw rangeError(argument, `at most ${nameLimit} bytes long in UTF-8`, value);
   return value;
 }
 
@@ -90,14 +124,15 @@ export function oneOf(argument, value, allowed) {
 export function headers(argument, value) {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw typeError(argument, 'an object', value);
   for (const [key, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw typeError(`${argument}.${key}`, 'a string', v);
+    wellFormed(`${argument} key ${JSON.stringify(key)}`, key);
+    wellFormed(`${argument}.${key}`, v);
   }
   return value;
 }
 
-/** A topic routing key or binding pattern: dot-separated words, at most 255 characters. */
+/** A topic routing key or binding pattern: dot-separated words (the core checks their form), within the byte limit. */
 export function routingKey(argument, value) {
-  if (typeof value !== 'string') throw typeError(argument, 'a string', value);
-  if (value.length > 255) throw rangeError(argument, 'at most 255 characters long', value);
+  wellFormed(argument, value);
+  if (!withinNameLimit(value)) throw rangeError(argument, `at most ${nameLimit} bytes long in UTF-8`, value);
   return value;
 }

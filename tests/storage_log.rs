@@ -10,6 +10,7 @@ use ferrymq::core::broker::{
 use ferrymq::core::storage::codec::{decode, encode};
 use ferrymq::core::storage::log::{
     append_frames, header, read_log, Damage, HeaderError, Recovered, Tail, FRAME_HEADER_LEN, HEADER_LEN, MAX_FRAME_BYTES,
+    MAX_PAYLOAD_BYTES,
 };
 use ferrymq::core::storage::wire::Reader;
 use proptest::prelude::*;
@@ -344,4 +345,38 @@ fn an_empty_batch_writes_nothing() {
     let mut out = vec![];
     append_frames::<Box<[u8]>>(&[], &mut out).expect("empty");
     assert!(out.is_empty());
+}
+
+#[test]
+fn the_largest_allowed_payload_fits_one_frame_in_every_record_that_carries_it() {
+    let payload: Box<[u8]> = vec![7u8; MAX_PAYLOAD_BYTES].into();
+    let id = MessageId::Given("é".repeat(127).into());
+    let enqueued: Rec = Record::Enqueued {
+        queue: QueueId(u32::MAX),
+        seq: u64::MAX,
+        id: id.clone(),
+        payload: payload.clone(),
+        priority: Priority::new(9).unwrap(),
+        enqueued_at: u64::MAX,
+        ready_at: u64::MAX,
+        expires_at: Some(u64::MAX),
+        request: Some(RequestId(u64::MAX)),
+    };
+    let restored: Rec = Record::MessageRestored(Box::new(MessageSnapshot {
+        seq: u64::MAX,
+        queue: QueueId(u32::MAX),
+        id,
+        payload,
+        priority: Priority::new(9).unwrap(),
+        enqueued_at: u64::MAX,
+        ready_at: u64::MAX,
+        expires_at: Some(u64::MAX),
+        deliveries: u32::MAX,
+        lease: Some(LeaseSnapshot { tag: DeliveryTag(u64::MAX), deadline: u64::MAX }),
+        request: Some(RequestId(u64::MAX)),
+    }));
+    for rec in [enqueued, restored] {
+        let mut out = Vec::new();
+        append_frames(&[rec], &mut out).expect("fits one frame");
+    }
 }

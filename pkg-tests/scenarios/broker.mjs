@@ -425,6 +425,89 @@ export const scenarios = {
     deepEqual(await loop, ['last'], 'closing the broker ends the loop');
   },
 
+  'a for await loop that breaks or throws hands its unsettled message back at once': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('loop', { leaseMs: 600_000 });
+    await queue.send('first');
+    for await (const message of queue) {
+      equal(message.payload, 'first');
+      break;
+    }
+    equal(queue.stats().inFlight, 0, 'not held for the lease');
+    const stop = new Error('stop');
+    try {
+      for await (const message of queue) {
+        equal(message.payload, 'first');
+        throw stop;
+      }
+    } catch (error) {
+      equal(error, stop);
+    }
+    const again = await queue.receive();
+    equal(again.payload, 'first', 'back in its place, ready now');
+    await again.ack();
+    await broker.close();
+  },
+
+  'a queue may be named __proto__: stats().queues has no prototype': async ({ Broker }) => {
+    const broker = new Broker();
+    await broker.queue('__proto__').send(1);
+    await broker.queue('toString').send(2);
+    const { queues } = broker.stats();
+    equal(Object.getPrototypeOf(queues), null);
+    equal(queues.__proto__.ready, 1);
+    equal(queues.toString.ready, 1);
+    await broker.close();
+  },
+
+  'a failing handler with no error listener is reported on console.error, never silent': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('loud', { maxDeliveries: 1, deadLetter: null });
+    const logged = [];
+    const original = console.error;
+    console.error = (...args) => logged.push(args);
+    try {
+      const failure = new Error('boom');
+      const done = new Promise((resolve) => broker.on('dead-letter', resolve));
+      queue.consume(() => {
+        throw failure;
+      });
+      const id = await queue.send('x');
+      await done;
+      equal(logged.length, 1);
+      ok(String(logged[0][0]).includes('loud') && String(logged[0][0]).includes(id), 'names the queue and message');
+      equal(logged[0][1], failure);
+    } finally {
+      console.error = original;
+    }
+    // With a listener, the listener gets it instead.
+    const seen = [];
+    broker.on('error', (e) => seen.push(e.error.message));
+    const other = broker.queue('quiet', { maxDeliveries: 1, deadLetter: null });
+    const gone = new Promise((resolve) => broker.on('dead-letter', (e) => e.queue === 'quiet' && resolve()));
+    other.consume(() => Promise.reject(new Error('listened')));
+    await other.send('y');
+    await gone;
+    deepEqual(seen, ['listened']);
+    await broker.close();
+  },
+
+  'queue names, ids and routing keys come back exactly as sent, up to 255 UTF-8 bytes': async ({ Broker }) => {
+    const broker = new Broker();
+    const names = ['é'.repeat(127), '😀'.repeat(63), 'a'.repeat(255)];
+    for (const name of names) {
+      const queue = broker.queue(name);
+      await queue.send('x', { id: name });
+      const m = await queue.receive();
+      equal(m.id, name);
+      await m.ack();
+    }
+    deepEqual(Object.keys(broker.stats().queues).sort(), [...names].sort());
+    broker.bind('é'.repeat(127), names[0]);
+    equal((await broker.publish('é'.repeat(127), 1)).length, 1);
+    await broker.close();
+  },
+
   'purge removes ready and delayed messages, not in-flight ones': async ({ Broker }) => {
     const broker = new Broker();
     const queue = broker.queue('trash');

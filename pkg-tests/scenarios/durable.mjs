@@ -111,6 +111,56 @@ export const scenarios = {
     await broker.close();
   },
 
+  'payloads that would not come back equal are refused, and the broker carries on': async (
+    { Broker, FerryError },
+    { newStorage },
+  ) => {
+    const storage = newStorage();
+    let broker = await Broker.open({ storage });
+    const queue = broker.queue('exact');
+    const extra = [1, 2];
+    extra.note = 'dropped by JSON';
+    class Bytes extends Uint8Array {}
+    const bad = [-0, { n: -0 }, extra, [1, , 3], { [Symbol('s')]: 1 }, new Bytes([1]), Object.assign(Object.create(Array.prototype), { length: 0 })];
+    if (typeof Buffer === 'function') bad.push(Buffer.from([1, 2]));
+    for (const payload of bad) {
+      await rejects(queue.send(payload), isCode(FerryError, 'NOT_SERIALIZABLE'), `refused: ${String(payload)}`);
+    }
+    await queue.send({ n: 0, list: [1, 2], text: 'lone \uD800 surrogate kept' });
+    await broker.close();
+    broker = await Broker.open({ storage });
+    deepEqual((await drain(broker.queue('exact'))).map((m) => m.payload), [{ n: 0, list: [1, 2], text: 'lone \uD800 surrogate kept' }]);
+    await broker.close();
+  },
+
+  'a payload too large for one log record is refused up front; a send in the same tick is unaffected': async (
+    { Broker },
+    { newStorage },
+  ) => {
+    const storage = newStorage();
+    let broker = await Broker.open({ storage });
+    const queue = broker.queue('big');
+    const huge = new Uint8Array(64 * 1024 * 1024);
+    const refused = queue.send(huge);
+    const innocent = queue.send('small');
+    await rejects(refused, (e) => e instanceof RangeError && e.code === 'INVALID_ARGUMENT' && e.message.includes('payload'));
+    ok(typeof (await innocent) === 'string');
+    await queue.send('after');
+    await broker.close();
+    broker = await Broker.open({ storage });
+    deepEqual((await drain(broker.queue('big'))).map((m) => m.payload), ['small', 'after']);
+    await broker.close();
+  },
+
+  'options spelled out as their defaults re-declare the same queue': async ({ Broker }, { newStorage }) => {
+    const broker = await Broker.open({ storage: newStorage() });
+    const first = broker.queue('p', { durable: true });
+    equal(broker.queue('p', {}), first);
+    equal(broker.queue('p'), first);
+    equal(broker.queue('q', {}), broker.queue('q', { durable: true }));
+    await broker.close();
+  },
+
   'payloads that cannot be stored are refused with NOT_SERIALIZABLE and nothing is lost': async (
     { Broker, FerryError },
     { newStorage },

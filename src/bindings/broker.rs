@@ -384,6 +384,12 @@ impl BrokerCore {
         ])
     }
 
+    /// The name of queue `queue` (undefined for an unknown id).
+    #[wasm_bindgen(js_name = queueName)]
+    pub fn queue_name(&self, queue: u32) -> Option<String> {
+        self.core.queue_name(QueueId(queue)).map(str::to_owned)
+    }
+
     /// Names of every queue, in id order: index i is queue id i.
     #[wasm_bindgen(js_name = queueNames)]
     pub fn queue_names(&self) -> Array {

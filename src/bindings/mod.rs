@@ -17,6 +17,19 @@ extern "C" {
     fn console_error(message: &str);
 }
 
+/// The longest queue name, message id or routing key, in UTF-8 bytes: the
+/// core's limit, which the wrapper checks first to name the argument.
+#[wasm_bindgen(js_name = maxNameBytes)]
+pub fn max_name_bytes() -> u32 {
+    crate::core::broker::MAX_NAME_BYTES as u32
+}
+
+/// The largest encoded payload (with its headers) one log record can carry.
+#[wasm_bindgen(js_name = maxPayloadBytes)]
+pub fn max_payload_bytes() -> u32 {
+    crate::core::storage::log::MAX_PAYLOAD_BYTES as u32
+}
+
 /// A panic aborts the instance; at least say why on the console.
 #[wasm_bindgen(start)]
 fn start() {

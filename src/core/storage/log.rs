@@ -40,6 +40,11 @@ pub const FRAME_HEADER_LEN: usize = 12;
 /// at record boundaries (so such a batch is not atomic); a single record
 /// this long is refused, so hosts must bound payload sizes well below it.
 pub const MAX_FRAME_BYTES: usize = 64 << 20;
+/// The largest payload a host may hand a durable broker: whatever record
+/// carries it (an enqueue, or a snapshot's copy with its lease and a
+/// 255-byte id) still fits one frame. Hosts refuse larger ones up front, so
+/// one oversized message can never stop a broker at commit time.
+pub const MAX_PAYLOAD_BYTES: usize = MAX_FRAME_BYTES - 4096;
 
 pub fn header() -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
