@@ -412,3 +412,49 @@ fn open_reports_corruption_and_keeps_the_damaged_rest() {
     assert!(open::<P, _, _>(b"hello", h.clock.clone(), SplitMix64::new(1), POLICY).is_err(), "not a log: refused");
     assert_eq!(header().len(), 12);
 }
+
+/// The AppendLog bytes of `steps`, in order.
+fn appended(steps: &[IoStep]) -> Vec<u8> {
+    steps
+        .iter()
+        .filter_map(|s| match s {
+            IoStep::AppendLog(bytes) => Some(bytes.as_slice()),
+            _ => None,
+        })
+        .flatten()
+        .copied()
+        .collect()
+}
+
+#[test]
+fn two_writers_on_one_log_leave_the_first_writers_prefix_readable() {
+    // Two brokers opened the same log (as through two paths to one file)
+    // and both appended: the second's records reuse the first's sequence
+    // numbers. Opening keeps every whole frame before the first misfit.
+    let clock = ManualClock::new(1_700_000_000_000);
+    let fresh = open::<P, _, _>(&[], clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
+    let mut log: Vec<u8> = fresh.steps.iter().find_map(|s| match s {
+        IoStep::Write { file: File::Compact, bytes } => Some(bytes.clone()),
+        _ => None,
+    }).expect("a fresh log is written whole");
+    let mut writers: Vec<_> = (0..2)
+        .map(|_| open::<P, _, _>(&log, clock.clone(), SplitMix64::new(1), POLICY).expect("opens"))
+        .collect();
+    let mut first_state = None;
+    for (n, w) in writers.iter_mut().enumerate() {
+        let q = w.broker.declare_queue("jobs", None).expect("declare");
+        w.broker.send(q, Outgoing::new(vec![n as u8].into())).expect("send");
+        let commit = w.journal.commit(&mut w.broker).expect("commit");
+        log.extend(appended(&commit.steps));
+        if n == 0 {
+            first_state = Some(w.broker.snapshot_records());
+        }
+    }
+    let opened = open::<P, _, _>(&log, clock.clone(), SplitMix64::new(1), POLICY).expect("opens, not refused");
+    let (at, damage) = opened.report.corrupt.clone().expect("the misfit is reported");
+    assert!(matches!(damage, Damage::Unfit(_)), "{damage:?}");
+    assert!(at < log.len());
+    assert!(opened.steps.contains(&IoStep::Write { file: File::Corrupt, bytes: log[at..].to_vec() }));
+    let first = B::replay(clock.clone(), SplitMix64::new(1), first_state.expect("first writer")).expect("replays");
+    assert!(opened.broker.same_durable_state(&first), "the first writer's state is what survives");
+}

@@ -1,6 +1,7 @@
 use crate::core::time::{Clock, Millis};
 
 /// Wall-clock time from the host's `Date.now()`.
+#[derive(Clone, Copy)]
 pub struct HostClock;
 
 impl Clock for HostClock {

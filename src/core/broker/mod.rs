@@ -500,9 +500,20 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// Nothing is processed yet: turn recording on before the first
     /// `advance()`, so what it does for the time that passed is logged too.
     pub fn replay(clock: C, rng: R, records: impl IntoIterator<Item = Record<P>>) -> Result<Self, CoreError> {
+        Self::replay_counted(clock, rng, records).map_err(|(_, e)| e)
+    }
+
+    /// [`Broker::replay`], telling on failure the index of the first record
+    /// that does not fit the state before it (so a host can keep what came
+    /// before it).
+    pub fn replay_counted(
+        clock: C,
+        rng: R,
+        records: impl IntoIterator<Item = Record<P>>,
+    ) -> Result<Self, (usize, CoreError)> {
         let mut broker = Self::new(clock, rng);
-        for rec in records {
-            broker.state.apply(rec, broker.now, &mut broker.timers)?;
+        for (i, rec) in records.into_iter().enumerate() {
+            broker.state.apply(rec, broker.now, &mut broker.timers).map_err(|e| (i, e))?;
         }
         Ok(broker)
     }

@@ -110,6 +110,9 @@ pub enum Damage {
     /// The checksum holds but the records do not decode: written by a
     /// different (buggy or newer) program.
     Undecodable(DecodeError),
+    /// The records decode but do not fit the state before them (say, a
+    /// message sequence used twice): two writers shared the log.
+    Unfit(String),
 }
 
 impl fmt::Display for Damage {
@@ -119,6 +122,7 @@ impl fmt::Display for Damage {
             Damage::FrameTooLarge(n) => write!(f, "frame of {n} bytes exceeds the limit"),
             Damage::BadChecksum => f.write_str("frame checksum mismatch"),
             Damage::Undecodable(e) => write!(f, "frame does not decode: {e}"),
+            Damage::Unfit(why) => write!(f, "records do not fit what came before them: {why}"),
         }
     }
 }
@@ -199,6 +203,22 @@ pub fn read_log<P: Payload>(bytes: &[u8]) -> Result<Recovered<P>, HeaderError> {
         }
     };
     Ok(Recovered { records, valid_len: at, tail })
+}
+
+/// The offset of the frame that holds record `index` of a log `read_log`
+/// read whole, or `None` when there is no such record.
+pub fn frame_of_record<P: Payload>(bytes: &[u8], index: usize) -> Option<usize> {
+    let (mut at, mut before) = (HEADER_LEN, 0);
+    let mut records = Vec::<Record<P>>::new();
+    loop {
+        let next = read_frame(bytes, at, &mut records).ok()??;
+        if before + records.len() > index {
+            return Some(at);
+        }
+        before += records.len();
+        records.clear();
+        at = next;
+    }
 }
 
 /// Reads the frame at `at` into `records`: the offset after it, `None` at

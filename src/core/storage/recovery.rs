@@ -9,7 +9,7 @@ use super::codec::Payload;
 use super::compaction::{replace_log, snapshot_log, CompactionPolicy};
 use super::io::{File, IoStep};
 use super::journal::Journal;
-use super::log::{read_log, Damage, Recovered, Tail};
+use super::log::{frame_of_record, read_log, Damage, Recovered, Tail};
 
 /// What recovery found. A host should surface `corrupt` (an 'error' event):
 /// committed data after that point could not be read.
@@ -41,17 +41,30 @@ pub struct Opened<P, C, R> {
 }
 
 /// Opens the broker whose log holds `bytes` (empty when the file does not
-/// exist). Fails only on a file that is not a log this version can read, or
-/// a log whose checksummed records do not fit together (a bug, not a crash).
+/// exist). Fails only on a file that is not a log this version can read.
+/// Damage (a bad frame, or records that do not fit the state before them)
+/// keeps the longest valid prefix of whole frames and reports the rest.
 pub fn open<P, C, R>(bytes: &[u8], clock: C, rng: R, policy: CompactionPolicy) -> Result<Opened<P, C, R>, CoreError>
 where
     P: Payload + Clone,
-    C: Clock,
-    R: Rng,
+    C: Clock + Clone,
+    R: Rng + Clone,
 {
-    let Recovered { records, valid_len, tail } = read_log::<P>(bytes)?;
+    let Recovered { records, mut valid_len, mut tail } = read_log::<P>(bytes)?;
+    let mut replayed = records.len();
+    let mut broker = match Broker::replay_counted(clock.clone(), rng.clone(), records) {
+        Ok(broker) => broker,
+        // Records that do not fit (two writers shared the log): keep every
+        // whole frame before the first of them, as for any damage.
+        Err((index, error)) => {
+            let at = frame_of_record::<P>(bytes, index).ok_or(error.clone())?;
+            let prefix = read_log::<P>(bytes.get(..at).unwrap_or_default())?.records;
+            (valid_len, tail, replayed) = (at, Tail::Corrupt { at, damage: Damage::Unfit(error.message) }, prefix.len());
+            Broker::replay(clock, rng, prefix)?
+        }
+    };
     let report = RecoveryReport {
-        records: records.len(),
+        records: replayed,
         torn_tail: match tail {
             Tail::TornTail { at } => Some(at),
             _ => None,
@@ -61,7 +74,6 @@ where
             _ => None,
         },
     };
-    let mut broker = Broker::replay(clock, rng, records)?;
     broker.set_recording(true);
     broker.recover_in_flight();
 
