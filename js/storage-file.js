@@ -1,9 +1,12 @@
 // Durable storage in Node: an append-only log file at `path`, plus
 // `path.compact` and `path.corrupt` when the core asks for them, and
 // `path.lock` holding the owner's pid so two brokers never share a log.
+// `path` is the log's canonical path (symlinks and `..` resolved), so every
+// spelling of one log finds the same lock, and a compaction's rename
+// replaces the log itself, never a symlink to it.
 // The core decides every write, sync and rename; this file only does them.
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { lstat, mkdir, open, readFile, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { FerryError } from './errors.js';
 import * as step from './storage.js';
 
@@ -41,14 +44,36 @@ async function lock(path) {
   throw storageError(`cannot lock ${path}`);
 }
 
+/** The path of the file `path` names, with every symlink resolved, whether or not it exists yet. */
+async function canonical(path) {
+  for (let hops = 0; hops < 40; hops++) {
+    try {
+      return await realpath(path);
+    } catch (error) {
+      if (error.code !== 'ENOENT') throw error;
+    }
+    // Missing: a dangling symlink names where the log will be; else its folder exists.
+    const isLink = (await lstat(path).catch(() => undefined))?.isSymbolicLink();
+    if (!isLink) return join(await realpath(dirname(path)), basename(path));
+    path = resolve(dirname(path), await readlink(path));
+  }
+  throw storageError(`too many symbolic links in ${path}`);
+}
+
 export async function openFile(location) {
-  const path = resolve(location);
-  await mkdir(dirname(path), { recursive: true }).catch((error) => {
-    throw storageError(`cannot create the folder of ${path}`, error);
+  const given = resolve(location);
+  await mkdir(dirname(given), { recursive: true }).catch((error) => {
+    throw storageError(`cannot create the folder of ${given}`, error);
+  });
+  const path = await canonical(given).catch((error) => {
+    throw error instanceof FerryError ? error : storageError(`cannot resolve ${given}`, error);
   });
   const unlock = await lock(path);
   let bytes;
   try {
+    // A hard link is a second name the lock cannot see: one name per log.
+    const links = (await stat(path).catch(() => undefined))?.nlink ?? 1;
+    if (links > 1) throw storageError(`${path} has ${links} hard links: open a log by its one name`);
     bytes = await readFile(path).catch((error) => {
       if (error.code === 'ENOENT') return new Uint8Array(0);
       throw storageError(`cannot read ${path}`, error);
