@@ -433,10 +433,7 @@ fn two_writers_on_one_log_leave_the_first_writers_prefix_readable() {
     // numbers. Opening keeps every whole frame before the first misfit.
     let clock = ManualClock::new(1_700_000_000_000);
     let fresh = open::<P, _, _>(&[], clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
-    let mut log: Vec<u8> = fresh.steps.iter().find_map(|s| match s {
-        IoStep::Write { file: File::Compact, bytes } => Some(bytes.clone()),
-        _ => None,
-    }).expect("a fresh log is written whole");
+    let mut log = written(&fresh.steps);
     let mut writers: Vec<_> = (0..2)
         .map(|_| open::<P, _, _>(&log, clock.clone(), SplitMix64::new(1), POLICY).expect("opens"))
         .collect();
@@ -457,4 +454,48 @@ fn two_writers_on_one_log_leave_the_first_writers_prefix_readable() {
     assert!(opened.steps.contains(&IoStep::Write { file: File::Corrupt, bytes: log[at..].to_vec() }));
     let first = B::replay(clock.clone(), SplitMix64::new(1), first_state.expect("first writer")).expect("replays");
     assert!(opened.broker.same_durable_state(&first), "the first writer's state is what survives");
+}
+
+#[test]
+fn opening_a_clean_log_measures_growth_from_it_instead_of_building_a_snapshot() {
+    // A log that is mostly history (everything sent was acked, so a
+    // snapshot would be tiny), written with compaction out of the way.
+    let clock = ManualClock::new(1_700_000_000_000);
+    let never = CompactionPolicy { min_bytes: usize::MAX, growth: 2 };
+    let mut w = open::<P, _, _>(&[], clock.clone(), SplitMix64::new(1), never).expect("opens");
+    let mut log = written(&w.steps);
+    let q = w.broker.declare_queue("jobs", None).expect("declare");
+    for _ in 0..40 {
+        w.broker.send(q, Outgoing::new(vec![1; 16].into())).expect("send");
+        let d = w.broker.get(q).expect("get").expect("a delivery");
+        w.broker.ack(d.tag).expect("ack");
+        log.extend(appended(&w.journal.commit(&mut w.broker).expect("commit").steps));
+    }
+    assert!(log.len() > POLICY.min_bytes * 2);
+
+    let mut opened = open::<P, _, _>(&log, clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
+    assert!(!opened.steps.contains(&IoStep::ReplaceLog), "opening appends; it does not compact");
+    // It compacts once the log has doubled since it was opened.
+    let mut grown = log.len();
+    loop {
+        opened.broker.send(q, Outgoing::new(vec![0; 64].into())).expect("send");
+        let steps = opened.journal.commit(&mut opened.broker).expect("commit").steps;
+        if steps.contains(&IoStep::ReplaceLog) {
+            break;
+        }
+        grown += appended(&steps).len();
+        assert!(grown <= log.len() * POLICY.growth, "no compaction at {grown} bytes");
+    }
+    assert!(grown + 200 >= log.len() * POLICY.growth, "compacted early, at {grown} bytes");
+}
+
+/// The log a fresh open writes whole.
+fn written(steps: &[IoStep]) -> Vec<u8> {
+    steps
+        .iter()
+        .find_map(|s| match s {
+            IoStep::Write { file: File::Compact, bytes } => Some(bytes.clone()),
+            _ => None,
+        })
+        .expect("a fresh log is written whole")
 }
