@@ -576,10 +576,6 @@ export class Broker {
     // Without options: the existing queue, or a new one declared with the
     // defaults, so a later declaration with other options is refused. The
     // core checks that a re-declaration agrees with the first one.
-    if (this.#runtime.storage !== undefined && options?.durable === false) {
-      // Every queue of a durable broker is persisted; saying otherwise must not pass silently.
-      throw new FerryError('INVALID_ARGUMENT', 'options.durable: false is not supported on a durable broker yet');
-    }
     const existing = options === undefined ? core.queueId(name) : wire.NONE;
     const durable = this.#runtime.storage !== undefined;
     const id = existing !== wire.NONE ? existing : core.declareQueue(name, ...queueArguments(options, durable));

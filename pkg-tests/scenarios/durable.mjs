@@ -83,7 +83,6 @@ export const scenarios = {
     deepEqual((await drain(broker.queue('orders.dlq'))).map((m) => m.payload), ['reject me']);
     equal((await broker.publish('orders.new', 'routed')).length, 1, 'the binding survived');
     throws(() => broker.queue('orders', { maxDeliveries: 3 }), isCode(FerryError, 'INVALID_ARGUMENT'));
-    throws(() => broker.queue('scratch', { durable: false }), isCode(FerryError, 'INVALID_ARGUMENT'));
     await broker.close();
   },
 
@@ -158,6 +157,32 @@ export const scenarios = {
     equal(broker.queue('p', {}), first);
     equal(broker.queue('p'), first);
     equal(broker.queue('q', {}), broker.queue('q', { durable: true }));
+    await broker.close();
+  },
+
+  'a durable: false queue keeps its messages in memory only; dead letters cross both ways': async (
+    { Broker },
+    { newStorage },
+  ) => {
+    const storage = newStorage();
+    let broker = await Broker.open({ storage });
+    const keep = broker.queue('keep', { deadLetter: 'scratch' });
+    const scratch = broker.queue('scratch', { durable: false, deadLetter: 'archive' });
+    broker.queue('archive');
+    await scratch.send('to archive');
+    await scratch.send('stays in memory');
+    await (await scratch.receive()).nack({ requeue: false });
+    await keep.send('to scratch');
+    await (await keep.receive()).nack({ requeue: false });
+    await keep.send('kept');
+    equal(scratch.stats().ready, 2, 'in memory: its own message and the dead letter from keep');
+    await broker.close();
+
+    broker = await Broker.open({ storage });
+    equal(broker.queue('scratch').stats().ready, 0, 'memory-only: gone after a restart, the queue itself is still there');
+    deepEqual((await drain(broker.queue('keep'))).map((m) => m.payload), ['kept']);
+    deepEqual((await drain(broker.queue('archive'))).map((m) => m.payload), ['to archive'], 'arrived whole in a durable queue');
+    equal(broker.queue('scratch', { durable: false, deadLetter: 'archive' }), broker.queue('scratch'));
     await broker.close();
   },
 

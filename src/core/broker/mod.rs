@@ -13,6 +13,7 @@
 mod commit;
 mod deadlines;
 mod dedup;
+mod durability;
 mod effect;
 mod histogram;
 mod ids;
@@ -39,6 +40,7 @@ pub use stats::{QueueStats, THROUGHPUT_SLOTS};
 
 use commit::{take_deliveries, Held};
 use deadlines::Deadline;
+use durability::Logged;
 use ids::IntMap;
 use options::{check_name, invalid, positive};
 use queue::Queue;
@@ -92,6 +94,10 @@ pub struct Broker<P, C, R> {
     /// their epoch is committed, and those released and not drained yet.
     recording: bool,
     log: Vec<Record<P>>,
+    /// A memory-only queue took ids (sequence numbers, delivery tags) the
+    /// log has not seen: the next seal records the counters, so ids are
+    /// never reused after a restart.
+    ids_unlogged: bool,
     held: Held<P>,
     released: Vec<Effect<P>>,
 }
@@ -121,6 +127,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             effects: Vec::new(),
             recording: false,
             log: Vec::new(),
+            ids_unlogged: false,
             held: Held::default(),
             released: Vec::new(),
         }
@@ -139,6 +146,11 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             (Some(q), Some(options)) => {
                 let queue = self.queue(q)?;
                 if !queue.explicit {
+                    // Its messages were logged, or not, by its durability so far.
+                    let holds = queue.ready.len() > 0 || queue.in_flight > 0;
+                    if holds && queue.options.durable != options.durable {
+                        return Err(invalid(format!("queue {name:?} holds messages: its durability cannot change")));
+                    }
                     self.commit(Record::QueueDeclared { queue: q, name: name.into(), options, explicit: true });
                     Ok(q)
                 } else if queue.options == options {
@@ -453,6 +465,11 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// made with them until [`Broker::committed`] is called with the
     /// returned epoch (see [`commit`](self::commit)).
     pub fn seal(&mut self) -> Sealed<P> {
+        if std::mem::take(&mut self.ids_unlogged) {
+            let state = &self.state;
+            let (next_seq, next_tag, next_request) = (state.next_seq, state.next_tag, state.next_request);
+            self.log.push(Record::IdsRestored { next_seq, next_tag, next_request });
+        }
         let epoch = self.held.seal(std::mem::take(&mut self.effects));
         Sealed { epoch, records: std::mem::take(&mut self.log) }
     }
@@ -538,11 +555,30 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     }
 
     fn commit(&mut self, rec: Record<P>) {
-        if self.recording {
-            self.log.push(rec.clone());
+        let logged = if self.recording { self.state.logged(&rec) } else { Logged::Not };
+        match (&logged, &rec) {
+            (Logged::As, _) => self.log.push(rec.clone()),
+            (Logged::Not, Record::Enqueued { .. } | Record::Leased { .. }) => self.ids_unlogged = true,
+            (Logged::AsDiscarded, Record::DeadLettered { seq, at, reason, nacked, .. }) => {
+                let (seq, at, reason, nacked) = (*seq, *at, *reason, *nacked);
+                self.log.push(Record::DeadLettered { seq, at, reason, nacked, target: None, expires_at: None });
+            }
+            _ => {}
         }
         let applied = self.state.apply(rec, self.now, &mut self.timers);
         debug_assert!(applied.is_ok(), "a command produced a record that does not fit: {applied:?}");
+        if let Logged::AsArrival(seq) = logged {
+            // The message whole, and its new queue's counters, which its
+            // arrival moved (no other record says so without the source).
+            if let Some(m) = self.state.message_snapshot(seq) {
+                let q = m.queue;
+                self.log.push(Record::MessageRestored(Box::new(m)));
+                if let Some(queue) = self.state.queue(q) {
+                    let counters = Box::new(queue.counters.snapshot());
+                    self.log.push(Record::QueueRestored { queue: q, counters, dedup: queue.dedup.entries() });
+                }
+            }
+        }
     }
 
     fn queue(&self, q: QueueId) -> Result<&Queue, CoreError> {
@@ -860,7 +896,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             return Some(t);
         }
         let t = self.next_queue_id()?;
-        let options = QueueOptions::implicit_dead_letter_queue();
+        // Dead letters of a memory-only queue are memory-only too.
+        let options = QueueOptions::implicit_dead_letter_queue(queue.options.durable);
         self.commit(Record::QueueDeclared { queue: t, name, options, explicit: false });
         Some(t)
     }

@@ -36,6 +36,8 @@ pub struct QueueOptions {
     pub backoff: Backoff,
     pub dead_letter: DeadLetterTarget,
     pub dedup_window: Option<Millis>,
+    /// On a recording (durable) broker, whether its messages are logged
+    /// (see durability); meaningless in memory.
     pub durable: bool,
 }
 
@@ -50,7 +52,7 @@ impl Default for QueueOptions {
             backoff: Backoff::NONE,
             dead_letter: DeadLetterTarget::Default,
             dedup_window: None,
-            durable: false,
+            durable: true,
         }
     }
 }
@@ -58,8 +60,8 @@ impl Default for QueueOptions {
 impl QueueOptions {
     /// What an auto-created dead-letter queue gets: no further dead-lettering,
     /// so a chain of queues can never loop.
-    pub(super) fn implicit_dead_letter_queue() -> Self {
-        Self { dead_letter: DeadLetterTarget::Discard, ..Self::default() }
+    pub(super) fn implicit_dead_letter_queue(durable: bool) -> Self {
+        Self { dead_letter: DeadLetterTarget::Discard, durable, ..Self::default() }
     }
 
     pub(super) fn validate(&self) -> Result<(), CoreError> {

@@ -73,28 +73,19 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         for (pattern, queue) in state.bindings.iter() {
             out.push(Record::Bound { pattern: pattern.into(), queue });
         }
-        for (queue, i) in state.queues.iter().zip(0..) {
+        // A memory-only queue's counters, dedup window and messages stay out,
+        // as they stay out of the log (see durability).
+        for (queue, i) in state.queues.iter().zip(0..).filter(|(queue, _)| queue.options.durable) {
             let counters = Box::new(queue.counters.snapshot());
             out.push(Record::QueueRestored { queue: QueueId(i), counters, dedup: queue.dedup.entries() });
         }
         let mut seqs: Vec<u64> = state.messages.keys().copied().collect();
         seqs.sort_unstable();
         for seq in seqs {
-            let Some(m) = state.messages.get(&seq) else { continue };
-            let lease = m.lease.and_then(|tag| state.leases.get(&tag).map(|l| LeaseSnapshot { tag, deadline: l.deadline }));
-            out.push(Record::MessageRestored(Box::new(MessageSnapshot {
-                seq,
-                queue: m.queue,
-                id: m.id.clone(),
-                payload: m.payload.clone(),
-                priority: m.priority,
-                enqueued_at: m.enqueued_at,
-                ready_at: m.ready_at,
-                expires_at: m.expires_at,
-                deliveries: m.deliveries,
-                lease,
-                request: state.requests.get(&seq).copied(),
-            })));
+            let Some(m) = state.message_snapshot(seq) else { continue };
+            if state.queue(m.queue).is_some_and(|q| q.options.durable) {
+                out.push(Record::MessageRestored(Box::new(m)));
+            }
         }
         out.push(Record::IdsRestored {
             next_seq: state.next_seq,

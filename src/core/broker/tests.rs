@@ -976,3 +976,78 @@ fn a_message_that_expires_while_its_lease_is_written_is_never_handed_out() {
     assert!(!b.hand_out(second.tag), "expired while its lease was written");
     assert_eq!(b.queue_stats(polled).unwrap().expired, 1);
 }
+
+// ---- memory-only queues on a durable broker -----------------------------------------
+
+/// Every record `b` made so far, as a host would have logged them.
+fn logged(b: &mut B) -> Vec<Record<&'static str>> {
+    let sealed = b.seal();
+    b.committed(sealed.epoch);
+    sealed.records
+}
+
+#[test]
+fn a_memory_only_queue_logs_its_declaration_and_bindings_but_not_its_messages() {
+    let (mut b, clock) = recording();
+    let keep = b.declare_queue("keep", None).unwrap();
+    let scratch = b.declare_queue("scratch", opts(|o| o.durable = false)).unwrap();
+    b.bind("s.#", scratch).unwrap();
+    b.send_batch(scratch, vec![msg("s1"), msg("s2")]).unwrap();
+    let d = get(&mut b, scratch).unwrap();
+    b.ack(d.tag).unwrap();
+    b.send(keep, msg("k")).unwrap();
+    let mut log = logged(&mut b);
+    let scratch_records = log.iter().filter(|r| match r {
+        Record::Enqueued { queue, .. } => *queue == scratch,
+        Record::Leased { .. } | Record::Acked { .. } => true,
+        _ => false,
+    });
+    assert_eq!(scratch_records.count(), 0, "{log:?}");
+
+    let replayed = B::replay(clock.clone(), SplitMix64::new(0), log.clone()).unwrap();
+    assert_eq!(replayed.queue_id("scratch"), Some(scratch), "the queue is there after a restart");
+    assert_eq!(replayed.queue_stats(scratch).unwrap().ready, 0, "its messages are not");
+    assert_eq!(replayed.queue_stats(keep).unwrap().ready, 1);
+    // Ids are never reused after a restart, though the log never saw s1, s2.
+    let mut reopened = B::replay(clock.clone(), SplitMix64::new(0), log.drain(..)).unwrap();
+    let next = reopened.send(keep, msg("k2")).unwrap();
+    let live = b.send(keep, msg("k2")).unwrap();
+    assert_eq!(next, live);
+    assert!(matches!(next, MessageId::Auto(n) if n > 3));
+}
+
+#[test]
+fn dead_letters_crossing_between_durable_and_memory_only_queues_are_logged_as_discards_or_arrivals() {
+    let (mut b, clock) = recording();
+    let keep = b.declare_queue("keep", opts(|o| o.dead_letter = DeadLetterTarget::Named("scratch".into()))).unwrap();
+    let scratch = b
+        .declare_queue("scratch", opts(|o| {
+            o.durable = false;
+            o.dead_letter = DeadLetterTarget::Named("archive".into());
+        }))
+        .unwrap();
+    let archive = b.declare_queue("archive", None).unwrap();
+    let temp = b.declare_queue("temp", opts(|o| o.durable = false)).unwrap();
+    b.send(keep, msg("durable, then memory-only")).unwrap();
+    b.send(scratch, msg("memory-only, then durable")).unwrap();
+    b.send(temp, msg("memory-only dead letter")).unwrap();
+    for q in [scratch, temp, keep] {
+        let d = get(&mut b, q).unwrap();
+        b.nack(d.tag, false, None).unwrap();
+    }
+    assert_eq!(b.queue_stats(scratch).unwrap().ready, 1, "keep's message is in scratch, in memory");
+    let temp_dlq = b.queue_id("temp.dlq").unwrap();
+    assert_eq!(b.queue_stats(temp_dlq).unwrap().ready, 1);
+    let log = logged(&mut b);
+
+    let mut replayed = B::replay(clock.clone(), SplitMix64::new(0), log.clone()).unwrap();
+    assert_eq!(replayed.queue_stats(keep).unwrap().ready, 0, "to the log, keep's message was discarded");
+    assert_eq!(replayed.queue_stats(keep).unwrap().dead_lettered, 1);
+    assert_eq!(replayed.queue_stats(scratch).unwrap().ready, 0);
+    assert_eq!(payloads(&mut replayed, archive), ["memory-only, then durable"], "it arrived whole");
+    assert_eq!(replayed.queue_stats(temp_dlq).unwrap().ready, 0, "an implicit DLQ of a memory-only queue is memory-only");
+    // What a compaction writes is what the log says.
+    let from_snapshot = B::replay(clock.clone(), SplitMix64::new(0), b.snapshot_records()).unwrap();
+    let from_log = B::replay(clock, SplitMix64::new(0), log).unwrap();
+    assert!(from_snapshot.same_durable_state(&from_log));
+}
