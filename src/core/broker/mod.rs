@@ -739,7 +739,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         };
         while drop_oldest && self.state.queue(q).is_some_and(|queue| queue.is_full(0)) {
             let Some(oldest) = self.state.queue(q).and_then(|queue| queue.ready.oldest()) else { break };
-            self.dead_letter(oldest.seq, DeadLetterReason::MaxLen, false);
+            self.dead_letter(oldest, DeadLetterReason::MaxLen, false);
         }
         let seq = self.state.next_seq;
         let ttl = match (msg.ttl, queue_ttl) {
@@ -817,9 +817,9 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     }
 
     /// Whether a dead-lettered message may enter `t`. A full target with
-    /// drop-oldest discards its head; one with reject refuses, and the
-    /// message is discarded instead. Neither cascades further, so a cycle of
-    /// dead-letter queues cannot loop.
+    /// drop-oldest discards the message it holds that was enqueued earliest;
+    /// one with reject refuses, and the message is discarded instead.
+    /// Neither cascades further, so a cycle of dead-letter queues cannot loop.
     fn make_room(&mut self, t: QueueId) -> bool {
         let Some(queue) = self.state.queue(t) else { return false };
         if !queue.is_full(0) {
@@ -827,7 +827,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         }
         match (queue.options.overflow, queue.ready.oldest()) {
             (Overflow::DropOldest, Some(oldest)) => {
-                self.remove_message(oldest.seq, DeadLetterReason::MaxLen, false, None, None);
+                self.remove_message(oldest, DeadLetterReason::MaxLen, false, None, None);
                 true
             }
             _ => false,

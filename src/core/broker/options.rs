@@ -12,7 +12,7 @@ pub enum Overflow {
     /// Refuse the send with QUEUE_FULL: nothing is lost silently.
     #[default]
     Reject,
-    /// Dead-letter the head of the queue (reason `maxlen`) to make room.
+    /// Dead-letter the message enqueued earliest (reason `maxlen`) to make room.
     DropOldest,
 }
 
@@ -60,6 +60,11 @@ impl QueueOptions {
     /// so a chain of queues can never loop.
     pub(super) fn implicit_dead_letter_queue() -> Self {
         Self { dead_letter: DeadLetterTarget::Discard, ..Self::default() }
+    }
+
+    /// Whether overflow can ever drop the oldest message: only with a limit.
+    pub(super) fn drops_oldest(&self) -> bool {
+        self.overflow == Overflow::DropOldest && self.max_length.is_some()
     }
 
     pub(super) fn validate(&self) -> Result<(), CoreError> {

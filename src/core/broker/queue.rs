@@ -22,15 +22,24 @@ pub(super) struct Queue {
 
 impl Queue {
     pub fn new(name: Box<str>, options: QueueOptions, explicit: bool) -> Self {
-        Self {
+        let mut queue = Self {
             name,
-            options,
+            options: QueueOptions::default(),
             explicit,
             ready: ReadyIndex::default(),
             in_flight: 0,
             dedup: DedupWindow::default(),
             counters: Counters::default(),
-        }
+        };
+        queue.set_options(options);
+        queue
+    }
+
+    /// Options are set here only, so the ready index keeps enqueue order
+    /// exactly while the queue may have to drop its oldest message.
+    pub fn set_options(&mut self, options: QueueOptions) {
+        self.ready.keep_enqueue_order(options.drops_oldest());
+        self.options = options;
     }
 
     /// Whether one more message would exceed `max_length`.

@@ -452,7 +452,7 @@ fn batch_is_all_or_nothing_under_reject() {
 }
 
 #[test]
-fn overflow_drop_oldest_dead_letters_the_head() {
+fn overflow_drop_oldest_dead_letters_in_send_order() {
     let (mut b, _) = broker();
     let q = b.declare_queue("q", opts(|o| {
         o.max_length = Some(2);
@@ -466,6 +466,52 @@ fn overflow_drop_oldest_dead_letters_the_head() {
     assert_eq!(dead_letters(&mut b), [(q, dlq, DeadLetterReason::MaxLen), (q, dlq, DeadLetterReason::MaxLen)]);
     assert_eq!(payloads(&mut b, q), ["c", "d"]);
     assert_eq!(payloads(&mut b, dlq.unwrap()), ["a", "b"]);
+}
+
+#[test]
+fn overflow_drop_oldest_drops_the_earliest_enqueued_whatever_its_priority_or_delay() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", opts(|o| {
+        o.max_length = Some(3);
+        o.overflow = Overflow::DropOldest;
+    }))
+    .unwrap();
+    b.send(q, with("later", |m| m.delay = 50)).unwrap();
+    b.send(q, with("urgent", |m| m.priority = 9)).unwrap();
+    b.send(q, msg("plain")).unwrap();
+    b.send(q, with("newest", |m| m.priority = 9)).unwrap();
+    b.send(q, msg("last")).unwrap();
+    let dropped: Vec<_> = b
+        .drain_effects()
+        .filter_map(|e| match e {
+            Effect::DeadLettered { id, reason: DeadLetterReason::MaxLen, .. } => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dropped, [MessageId::Auto(1), MessageId::Auto(2)], "\"later\" then \"urgent\": in enqueue order");
+    assert_eq!(payloads(&mut b, q), ["newest", "plain", "last"]);
+}
+
+#[test]
+fn an_implicit_queue_declared_drop_oldest_drops_what_it_already_held() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", None).unwrap();
+    b.send(q, with("first", |m| m.priority = 0)).unwrap();
+    b.send(q, with("second", |m| m.priority = 5)).unwrap();
+    for _ in 0..2 {
+        let d = get(&mut b, q).unwrap();
+        b.nack(d.tag, false, None).unwrap();
+    }
+    let dlq = b.queue_id("q.dlq").unwrap();
+    let adopted = b.declare_queue("q.dlq", opts(|o| {
+        o.max_length = Some(2);
+        o.overflow = Overflow::DropOldest;
+    }));
+    assert_eq!(adopted, Ok(dlq));
+    b.send(dlq, with("third", |m| m.priority = 9)).unwrap();
+    let s = b.queue_stats(dlq).unwrap();
+    assert_eq!((s.ready, s.dead_lettered), (2, 1));
+    assert_eq!(payloads(&mut b, dlq), ["third", "second"], "\"first\" was enqueued earliest");
 }
 
 // ---- nack, backoff, dead-letter targets ------------------------------------------
