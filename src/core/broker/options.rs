@@ -67,7 +67,8 @@ impl QueueOptions {
         self.overflow == Overflow::DropOldest && self.max_length.is_some()
     }
 
-    pub(super) fn validate(&self) -> Result<(), CoreError> {
+    /// Checks the options of the queue named `queue`.
+    pub(super) fn validate(&self, queue: &str) -> Result<(), CoreError> {
         positive("max_length", self.max_length.map(|n| n as u64))?;
         positive("ttl", self.ttl)?;
         positive("lease", Some(self.lease))?;
@@ -75,6 +76,10 @@ impl QueueOptions {
         positive("dedup_window", self.dedup_window)?;
         if let DeadLetterTarget::Named(name) = &self.dead_letter {
             check_name("dead-letter queue name", name)?;
+            // Its dead letters would come straight back, to fail again.
+            if name == queue {
+                return Err(invalid(format!("dead_letter (deadLetter) names the queue {queue:?} itself")));
+            }
         }
         Ok(())
     }
@@ -144,9 +149,9 @@ mod tests {
             QueueOptions { dead_letter: DeadLetterTarget::Named(String::new()), ..Default::default() },
         ];
         for opts in cases {
-            assert_eq!(opts.validate().map_err(|e| e.code), Err(ErrorCode::InvalidArgument), "{opts:?}");
+            assert_eq!(opts.validate("q").map_err(|e| e.code), Err(ErrorCode::InvalidArgument), "{opts:?}");
         }
-        assert!(QueueOptions::default().validate().is_ok());
+        assert!(QueueOptions::default().validate("q").is_ok());
     }
 
     #[test]

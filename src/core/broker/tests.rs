@@ -612,15 +612,35 @@ fn implicit_dead_letter_queue_discards_and_can_adopt_options() {
 }
 
 #[test]
-fn self_target_and_full_target_discard() {
+fn dead_letter_naming_the_queue_itself_is_refused_at_declare() {
     let (mut b, _) = broker();
-    let me = b.declare_queue("me", opts(|o| o.dead_letter = DeadLetterTarget::Named("me".into()))).unwrap();
+    let to_itself = || opts(|o| o.dead_letter = DeadLetterTarget::Named("me".into()));
+    let err = b.declare_queue("me", to_itself()).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidArgument);
+    assert!(err.message.contains("deadLetter"), "names the option: {err}");
+    assert_eq!(b.queue_id("me"), None);
+    let me = b.declare_queue("me", None).unwrap();
+    assert_eq!(code(b.declare_queue("me", to_itself())), ErrorCode::InvalidArgument, "nor may an implicit queue adopt it");
+    assert_eq!(b.declare_queue("me", opts(|o| o.lease = 5)), Ok(me));
+}
+
+#[test]
+fn a_logged_queue_dead_lettering_to_itself_discards() {
+    let (_, clock) = broker();
+    let options = QueueOptions { dead_letter: DeadLetterTarget::Named("me".into()), ..QueueOptions::default() };
+    let old_log = vec![Record::QueueDeclared { queue: QueueId(0), name: "me".into(), options, explicit: true }];
+    let mut b = B::replay(clock, SplitMix64::new(0), old_log).unwrap();
+    let me = b.queue_id("me").unwrap();
     b.send(me, msg("a")).unwrap();
     let d = get(&mut b, me).unwrap();
     b.nack(d.tag, false, None).unwrap();
     assert_eq!(dead_letters(&mut b), [(me, None, DeadLetterReason::Rejected)]);
     assert!(get(&mut b, me).is_none());
+}
 
+#[test]
+fn a_full_target_discards_or_drops_its_oldest() {
+    let (mut b, _) = broker();
     let full = b.declare_queue("full", opts(|o| o.max_length = Some(1))).unwrap();
     let dropper = b.declare_queue("dropper", opts(|o| {
         o.max_length = Some(1);
