@@ -40,7 +40,7 @@ pub use stats::{QueueStats, THROUGHPUT_SLOTS};
 use commit::{take_deliveries, Held};
 use deadlines::Deadline;
 use ids::IntMap;
-use options::{check_name, invalid, positive};
+use options::{check_name, default_dead_letter_queue, invalid, positive};
 use queue::Queue;
 use state::State;
 use topic::{check_key, Pattern};
@@ -133,6 +133,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         if let Some(o) = &opts {
             o.validate(name)?;
         }
+        let opts = opts.map(|o| o.normalized(name));
         let existing = self.state.names.get(name).copied();
         match (existing, opts) {
             (Some(q), None) => Ok(q),
@@ -838,7 +839,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     fn dead_letter_target(&mut self, source: QueueId) -> Option<QueueId> {
         let queue = self.state.queue(source)?;
         let name: Box<str> = match &queue.options.dead_letter {
-            DeadLetterTarget::Default => format!("{}.dlq", queue.name).into(),
+            DeadLetterTarget::Default => default_dead_letter_queue(&queue.name).into(),
             DeadLetterTarget::Named(name) => name.as_str().into(),
             DeadLetterTarget::Discard => return None,
         };

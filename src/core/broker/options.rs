@@ -62,9 +62,21 @@ impl QueueOptions {
         Self { dead_letter: DeadLetterTarget::Discard, ..Self::default() }
     }
 
-    /// Whether overflow can ever drop the oldest message: only with a limit.
-    pub(super) fn drops_oldest(&self) -> bool {
-        self.overflow == Overflow::DropOldest && self.max_length.is_some()
+    /// The same options spelled one way only, so that a re-declaration
+    /// compares equal whenever it means the same queue: the default
+    /// dead-letter queue named, a backoff that never waits, or an overflow
+    /// policy without a limit to overflow are the defaults.
+    pub(super) fn normalized(mut self, queue: &str) -> Self {
+        if self.dead_letter == DeadLetterTarget::Named(default_dead_letter_queue(queue)) {
+            self.dead_letter = DeadLetterTarget::Default;
+        }
+        if self.backoff.base == 0 || self.backoff.max == Some(0) {
+            self.backoff = Backoff::NONE;
+        }
+        if self.max_length.is_none() {
+            self.overflow = Overflow::default();
+        }
+        self
     }
 
     /// Checks the options of the queue named `queue`.
@@ -109,6 +121,11 @@ impl Subscription {
         }
         Ok(())
     }
+}
+
+/// Where [`DeadLetterTarget::Default`] sends the dead letters of `queue`.
+pub(super) fn default_dead_letter_queue(queue: &str) -> String {
+    format!("{queue}.dlq")
 }
 
 pub(super) fn invalid(message: impl Into<String>) -> CoreError {

@@ -1,7 +1,7 @@
 //! The durable part of one queue.
 
 use super::dedup::DedupWindow;
-use super::options::QueueOptions;
+use super::options::{Overflow, QueueOptions};
 use super::ready::ReadyIndex;
 use super::stats::{Counters, QueueStats};
 use crate::core::time::Millis;
@@ -36,9 +36,12 @@ impl Queue {
     }
 
     /// Options are set here only, so the ready index keeps enqueue order
-    /// exactly while the queue may have to drop its oldest message.
+    /// exactly while the queue may have to drop its oldest message (once
+    /// normalized, drop-oldest comes with a limit). Declarations normalize
+    /// already; this is for logs written before they did.
     pub fn set_options(&mut self, options: QueueOptions) {
-        self.ready.keep_enqueue_order(options.drops_oldest());
+        let options = options.normalized(&self.name);
+        self.ready.keep_enqueue_order(options.overflow == Overflow::DropOldest);
         self.options = options;
     }
 

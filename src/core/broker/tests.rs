@@ -100,6 +100,33 @@ fn declare_is_get_or_create_and_checks_options() {
 }
 
 #[test]
+fn options_spelled_as_their_defaults_are_the_defaults() {
+    let (mut b, _) = broker();
+    let named = |n: &str| opts(|o| o.dead_letter = DeadLetterTarget::Named(n.into()));
+    let p = b.declare_queue("p", named("p.dlq")).unwrap();
+    assert_eq!(b.declare_queue("p", opts(|_| {})), Ok(p));
+    assert_eq!(b.declare_queue("p", named("p.dlq")), Ok(p));
+    let r = b.declare_queue("r", opts(|_| {})).unwrap();
+    assert_eq!(b.declare_queue("r", named("r.dlq")), Ok(r));
+    assert_eq!(code(b.declare_queue("r", named("p.dlq"))), ErrorCode::InvalidArgument);
+
+    let never_waits = Backoff { kind: BackoffKind::Exponential, base: 0, max: Some(9), jitter: true };
+    let s = b.declare_queue("s", opts(|o| o.backoff = never_waits)).unwrap();
+    assert_eq!(b.declare_queue("s", opts(|_| {})), Ok(s), "a backoff that never waits is no backoff");
+    let t = b.declare_queue("t", opts(|o| o.overflow = Overflow::DropOldest)).unwrap();
+    assert_eq!(b.declare_queue("t", opts(|_| {})), Ok(t), "without a max_length nothing overflows");
+}
+
+#[test]
+fn a_logged_default_spelled_out_is_the_default() {
+    let (_, clock) = broker();
+    let options = QueueOptions { dead_letter: DeadLetterTarget::Named("p.dlq".into()), ..QueueOptions::default() };
+    let old_log = vec![Record::QueueDeclared { queue: QueueId(0), name: "p".into(), options, explicit: true }];
+    let mut b = B::replay(clock, SplitMix64::new(0), old_log).unwrap();
+    assert_eq!(b.declare_queue("p", opts(|_| {})), Ok(QueueId(0)));
+}
+
+#[test]
 fn unknown_ids_are_errors_not_panics() {
     let (mut b, _) = broker();
     let q = QueueId(99);
