@@ -146,7 +146,7 @@ fn options(drop_oldest: bool) -> QueueOptions {
     QueueOptions {
         lease: LEASE,
         max_deliveries: MAX_DELIVERIES,
-        max_length: Some(MAX_LEN),
+        max_length: Some(MAX_LEN as u64),
         overflow: if drop_oldest { Overflow::DropOldest } else { Overflow::Reject },
         dedup_window: Some(DEDUP_WINDOW),
         ..QueueOptions::default()

@@ -27,8 +27,9 @@ pub enum DeadLetterTarget {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueOptions {
-    /// Limit on messages waiting in the queue (ready or delayed, not in flight).
-    pub max_length: Option<usize>,
+    /// Limit on messages waiting in the queue (ready or delayed, not in
+    /// flight). u64, not usize: a limit above 2^32 must not wrap on wasm32.
+    pub max_length: Option<u64>,
     pub overflow: Overflow,
     pub ttl: Option<Millis>,
     pub lease: Millis,
@@ -81,7 +82,7 @@ impl QueueOptions {
 
     /// Checks the options of the queue named `queue`.
     pub(super) fn validate(&self, queue: &str) -> Result<(), CoreError> {
-        positive("max_length", self.max_length.map(|n| n as u64))?;
+        positive("max_length", self.max_length)?;
         positive("ttl", self.ttl)?;
         positive("lease", Some(self.lease))?;
         positive("max_deliveries", Some(u64::from(self.max_deliveries)))?;

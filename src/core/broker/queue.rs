@@ -47,7 +47,8 @@ impl Queue {
 
     /// Whether one more message would exceed `max_length`.
     pub fn is_full(&self, extra: usize) -> bool {
-        self.options.max_length.is_some_and(|max| self.ready.len().saturating_add(extra) >= max)
+        let waiting = (self.ready.len() as u64).saturating_add(extra as u64);
+        self.options.max_length.is_some_and(|max| waiting >= max)
     }
 
     pub fn stats(&self, now: Millis) -> QueueStats {

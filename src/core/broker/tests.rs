@@ -468,6 +468,24 @@ fn overflow_reject_refuses_with_queue_full() {
 }
 
 #[test]
+fn a_max_length_beyond_32_bits_is_huge_not_truncated() {
+    let (mut b, _) = broker();
+    let huge = (1u64 << 32) + 1;
+    for overflow in [Overflow::Reject, Overflow::DropOldest] {
+        let name = if overflow == Overflow::Reject { "reject" } else { "drop" };
+        let q = b.declare_queue(name, opts(|o| {
+            o.max_length = Some(huge);
+            o.overflow = overflow;
+        }))
+        .unwrap();
+        b.send_batch(q, vec![msg("a"), msg("b")]).unwrap();
+        b.send(q, msg("c")).unwrap();
+        let s = b.queue_stats(q).unwrap();
+        assert_eq!((s.ready, s.dead_lettered), (3, 0), "{overflow:?}");
+    }
+}
+
+#[test]
 fn batch_is_all_or_nothing_under_reject() {
     let (mut b, _) = broker();
     let q = b.declare_queue("q", opts(|o| o.max_length = Some(3))).unwrap();
