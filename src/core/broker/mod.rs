@@ -96,6 +96,29 @@ pub struct Broker<P, C, R> {
     released: Vec<Effect<P>>,
 }
 
+/// Stale timer entries a broker may hold beyond twice its live ones, so a
+/// small broker never spends time compacting its timers.
+const TIMER_SLACK: usize = 64;
+
+/// Whether a timer entry is still wanted: its owner waits for exactly this
+/// deadline. The one rule for skipping stale entries ([`Broker::next_deadline`])
+/// and for dropping them ([`Broker::compact_timers`]).
+fn timer_is_live<P>(
+    state: &State<P>,
+    consumers: &IntMap<ConsumerId, Consumer>,
+    requests: &IntMap<RequestId, Option<Millis>>,
+    at: Millis,
+    key: &Deadline,
+) -> bool {
+    match *key {
+        Deadline::Promote(q) => state.queue(q).is_some_and(|q| q.ready.has_delayed_at(at)),
+        Deadline::Expire(seq) => state.messages.get(&seq).is_some_and(|m| m.expires_at == Some(at)),
+        Deadline::Lease(tag) => state.leases.get(&tag).is_some_and(|l| l.deadline == at),
+        Deadline::Wait(c) => consumers.get(&c).is_some_and(|k| k.deadline == Some(at)),
+        Deadline::Request(r) => requests.get(&r).is_some_and(|d| *d == Some(at)),
+    }
+}
+
 fn stale(tag: DeliveryTag) -> CoreError {
     CoreError::new(
         ErrorCode::StaleDelivery,
@@ -417,13 +440,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// When the host should call [`Broker::advance`] next.
     pub fn next_deadline(&mut self) -> Option<Millis> {
         let (state, consumers, requests) = (&self.state, &self.consumers, &self.requests);
-        self.timers.prune(|at, key| match *key {
-            Deadline::Promote(q) => state.queue(q).and_then(|q| q.ready.earliest_delayed()).is_some_and(|e| e <= at),
-            Deadline::Expire(seq) => state.messages.get(&seq).is_some_and(|m| m.expires_at == Some(at)),
-            Deadline::Lease(tag) => state.leases.get(&tag).is_some_and(|l| l.deadline == at),
-            Deadline::Wait(c) => consumers.get(&c).is_some_and(|k| k.deadline == Some(at)),
-            Deadline::Request(r) => requests.get(&r).is_some_and(|d| *d == Some(at)),
-        });
+        self.timers.prune(|at, key| timer_is_live(state, consumers, requests, at, key));
         self.timers.next_deadline()
     }
 
@@ -566,6 +583,21 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         }
         self.now = target;
         self.flush();
+        self.compact_timers();
+    }
+
+    /// Keeps the timer heap within a constant factor of its live entries:
+    /// settled messages leave their expiry (and lease) entries behind. Live
+    /// entries number at most one per message (its expiry), one per distinct
+    /// delayed ready time (so again at most one per message), and one per
+    /// lease, consumer and request. Beyond twice that, most are stale, and
+    /// dropping them costs O(n) paid for by the n/2 dropped: amortized O(1).
+    fn compact_timers(&mut self) {
+        let (state, consumers, requests) = (&self.state, &self.consumers, &self.requests);
+        let live_at_most = 2 * state.messages.len() + state.leases.len() + consumers.len() + requests.len();
+        if self.timers.len() > 2 * live_at_most + TIMER_SLACK {
+            self.timers.retain_live(|at, key| timer_is_live(state, consumers, requests, at, key));
+        }
     }
 
     fn fire(&mut self, key: Deadline) {

@@ -101,6 +101,11 @@ impl ReadyIndex {
         self.by_seq.as_ref()?.first().copied()
     }
 
+    /// Whether a delayed message becomes due at exactly `at`.
+    pub fn has_delayed_at(&self, at: Millis) -> bool {
+        self.delayed.range((at, 0)..=(at, u64::MAX)).next().is_some()
+    }
+
     pub fn earliest_delayed(&self) -> Option<Millis> {
         self.delayed.first_key_value().map(|(&(at, _), _)| at)
     }

@@ -878,6 +878,40 @@ fn latency_percentiles_and_throughput() {
     assert_eq!(b.queue_stats(q).unwrap().throughput_per_sec, 0.0);
 }
 
+// ---- memory ------------------------------------------------------------------------
+
+#[test]
+fn timers_of_settled_messages_do_not_pile_up() {
+    let (mut b, clock) = broker();
+    let hour = 3_600_000;
+    let q = b.declare_queue("q", opts(|o| o.ttl = Some(hour))).unwrap();
+    b.send_batch(q, vec![msg("live"); 10]).unwrap();
+    let mut most = 0;
+    for _ in 0..100_000 {
+        b.send(q, msg("m")).unwrap();
+        let d = b.get(q).unwrap().unwrap();
+        b.ack(d.tag).unwrap();
+        most = most.max(b.timers.len());
+    }
+    assert!(most < 200, "{most} timer entries for about 10 live messages");
+
+    // A burst that is drained leaves nothing behind either.
+    b.send_batch(q, vec![msg("burst"); 10_000]).unwrap();
+    let all: Vec<_> = std::iter::from_fn(|| get(&mut b, q)).collect();
+    assert_eq!(all.len(), 10_010);
+    for d in all {
+        b.ack(d.tag).unwrap();
+    }
+    assert!(b.timers.len() < 200, "{} entries once drained", b.timers.len());
+
+    // The live ones still expire on time.
+    b.send_batch(q, vec![msg("late"); 10]).unwrap();
+    clock.advance(hour);
+    b.advance();
+    let s = b.queue_stats(q).unwrap();
+    assert_eq!((s.expired, s.ready), (10, 0));
+}
+
 // ---- records, replay, recovery -------------------------------------------------------
 
 fn busy_broker() -> (B, ManualClock, QueueId) {
