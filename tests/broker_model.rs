@@ -146,7 +146,7 @@ fn options(drop_oldest: bool) -> QueueOptions {
     QueueOptions {
         lease: LEASE,
         max_deliveries: MAX_DELIVERIES,
-        max_length: Some(MAX_LEN),
+        max_length: Some(MAX_LEN as u64),
         overflow: if drop_oldest { Overflow::DropOldest } else { Overflow::Reject },
         dedup_window: Some(DEDUP_WINDOW),
         ..QueueOptions::default()
@@ -194,8 +194,11 @@ impl Harness {
             .map(|(i, _)| i)
     }
 
+    /// What overflow must drop: the queued message (due or delayed) that was
+    /// enqueued earliest, whatever its priority. Payloads number messages in
+    /// the order they were enqueued, so that is the first queued one.
     fn oldest(&self) -> Option<usize> {
-        self.head().or_else(|| self.queued().min_by_key(|(i, m)| (m.ready_at, *i)).map(|(i, _)| i))
+        self.queued().next().map(|(i, _)| i)
     }
 
     fn held_by(&self, c: ConsumerId) -> usize {

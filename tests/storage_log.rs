@@ -45,12 +45,12 @@ fn options() -> impl Strategy<Value = QueueOptions> {
         name().prop_map(|n| DeadLetterTarget::Named(n.into()))
     ];
     (
-        (proptest::option::of(any::<u32>()), any::<bool>(), proptest::option::of(time()), any::<u64>(), any::<u32>()),
+        (proptest::option::of(any::<u64>()), any::<bool>(), proptest::option::of(time()), any::<u64>(), any::<u32>()),
         (backoff, dead_letter, proptest::option::of(any::<u64>()), any::<bool>()),
     )
         .prop_map(|((max_length, drop, ttl, lease, max_deliveries), (backoff, dead_letter, dedup_window, durable))| {
             QueueOptions {
-                max_length: max_length.map(|n| n as usize),
+                max_length,
                 overflow: if drop { Overflow::DropOldest } else { Overflow::Reject },
                 ttl,
                 lease,
@@ -237,6 +237,25 @@ fn whole_batches(got: &[Rec], batches: &[Vec<Rec>]) -> usize {
         n += 1;
     }
     n
+}
+
+/// Counts wider than 32 bits come back whole, whatever the platform's usize.
+#[test]
+fn counts_round_trip_at_full_width() {
+    let huge = [u64::MAX, u64::MAX - 1, (1 << 32) + 1, 1 << 53];
+    for n in huge {
+        let options = QueueOptions { max_length: Some(n), ..QueueOptions::default() };
+        let counters = CounterSnapshot { sent: n, acked: n, dead_lettered: n, latency: vec![(7, n)], ..CounterSnapshot::default() };
+        let records: [Rec; 2] = [
+            Record::QueueDeclared { queue: QueueId(0), name: "q".into(), options, explicit: true },
+            Record::QueueRestored { queue: QueueId(0), counters: Box::new(counters), dedup: vec![] },
+        ];
+        for rec in records {
+            let mut bytes = vec![];
+            encode(&rec, &mut bytes);
+            assert_eq!(decode::<Box<[u8]>>(&mut Reader::new(&bytes)), Ok(rec));
+        }
+    }
 }
 
 #[test]

@@ -3,10 +3,13 @@
 //!
 //! Cancelling is lazy: owners re-check a popped entry against their own state
 //! (for example a lease's current deadline) and ignore stale ones. That keeps
-//! rescheduling O(log n) without an index into the heap.
+//! rescheduling O(log n) without an index into the heap. Owners that let
+//! stale entries outnumber live ones call [`TimerHeap::retain_live`], so
+//! memory follows what is live, not what was ever scheduled.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::Hash;
 
 use super::time::Millis;
 
@@ -53,6 +56,24 @@ impl<K: Ord> TimerHeap<K> {
         }
     }
 
+    /// Rebuilds the heap from the entries `is_live` keeps, each (deadline,
+    /// key) once, at its earliest insertion so firing order is unchanged.
+    /// O(n): callers run it when more than half the entries are stale, so
+    /// its cost is paid by the entries it drops, each scheduled once.
+    pub fn retain_live(&mut self, mut is_live: impl FnMut(Millis, &K) -> bool)
+    where
+        K: Hash,
+    {
+        let mut first: HashMap<(Millis, K), u64> = HashMap::new();
+        for Reverse((at, seq, key)) in std::mem::take(&mut self.heap).into_vec() {
+            if is_live(at, &key) {
+                let kept = first.entry((at, key)).or_insert(seq);
+                *kept = (*kept).min(seq);
+            }
+        }
+        self.heap = first.into_iter().map(|((at, key), seq)| Reverse((at, seq, key))).collect();
+    }
+
     pub fn len(&self) -> usize {
         self.heap.len()
     }
@@ -83,6 +104,18 @@ mod tests {
         assert_eq!(t.pop_due(29), None);
         assert_eq!(t.pop_due(100), Some((30, 'c')));
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn retain_live_drops_stale_and_repeated_entries_keeping_order() {
+        let mut t = TimerHeap::default();
+        for (at, key) in [(5, 'x'), (1, 'a'), (5, 'b'), (5, 'x'), (3, 'z'), (5, 'a')] {
+            t.schedule(at, key);
+        }
+        t.retain_live(|_, k| *k != 'z');
+        assert_eq!(t.len(), 4);
+        let fired: Vec<_> = std::iter::from_fn(|| t.pop_due(10)).collect();
+        assert_eq!(fired, [(1, 'a'), (5, 'x'), (5, 'b'), (5, 'a')]);
     }
 
     #[test]

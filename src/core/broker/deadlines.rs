@@ -1,12 +1,13 @@
 //! What each entry in the broker's single timer heap stands for. Entries are
-//! never removed early; each is checked against current state when it comes
-//! up, so rescheduling (lease extension, requeue) is just another insert.
+//! not removed when they go stale; each is checked against current state when
+//! it comes up, so rescheduling (lease extension, requeue) is just another
+//! insert. Stale ones are dropped in bulk once they outnumber the live ones.
 
 use super::ids::{ConsumerId, DeliveryTag, QueueId, RequestId};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(super) enum Deadline {
-    /// Delayed messages of this queue may have become due.
+    /// Delayed messages of this queue become due.
     Promote(QueueId),
     /// Message `seq` reaches its TTL.
     Expire(u64),

@@ -42,7 +42,7 @@ use commit::{take_deliveries, Held};
 use deadlines::Deadline;
 use durability::Logged;
 use ids::IntMap;
-use options::{check_name, invalid, positive};
+use options::{check_name, default_dead_letter_queue, invalid, positive};
 use queue::Queue;
 use state::State;
 use topic::{check_key, Pattern};
@@ -102,6 +102,29 @@ pub struct Broker<P, C, R> {
     released: Vec<Effect<P>>,
 }
 
+/// Stale timer entries a broker may hold beyond twice its live ones, so a
+/// small broker never spends time compacting its timers.
+const TIMER_SLACK: usize = 64;
+
+/// Whether a timer entry is still wanted: its owner waits for exactly this
+/// deadline. The one rule for skipping stale entries ([`Broker::next_deadline`])
+/// and for dropping them ([`Broker::compact_timers`]).
+fn timer_is_live<P>(
+    state: &State<P>,
+    consumers: &IntMap<ConsumerId, Consumer>,
+    requests: &IntMap<RequestId, Option<Millis>>,
+    at: Millis,
+    key: &Deadline,
+) -> bool {
+    match *key {
+        Deadline::Promote(q) => state.queue(q).is_some_and(|q| q.ready.has_delayed_at(at)),
+        Deadline::Expire(seq) => state.messages.get(&seq).is_some_and(|m| m.expires_at == Some(at)),
+        Deadline::Lease(tag) => state.leases.get(&tag).is_some_and(|l| l.deadline == at),
+        Deadline::Wait(c) => consumers.get(&c).is_some_and(|k| k.deadline == Some(at)),
+        Deadline::Request(r) => requests.get(&r).is_some_and(|d| *d == Some(at)),
+    }
+}
+
 fn stale(tag: DeliveryTag) -> CoreError {
     CoreError::new(
         ErrorCode::StaleDelivery,
@@ -138,8 +161,9 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     pub fn declare_queue(&mut self, name: &str, opts: Option<QueueOptions>) -> Result<QueueId, CoreError> {
         check_name("queue name", name)?;
         if let Some(o) = &opts {
-            o.validate()?;
+            o.validate(name)?;
         }
+        let opts = opts.map(|o| o.normalized(name));
         let existing = self.state.names.get(name).copied();
         match (existing, opts) {
             (Some(q), None) => Ok(q),
@@ -428,13 +452,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// When the host should call [`Broker::advance`] next.
     pub fn next_deadline(&mut self) -> Option<Millis> {
         let (state, consumers, requests) = (&self.state, &self.consumers, &self.requests);
-        self.timers.prune(|at, key| match *key {
-            Deadline::Promote(q) => state.queue(q).and_then(|q| q.ready.earliest_delayed()).is_some_and(|e| e <= at),
-            Deadline::Expire(seq) => state.messages.get(&seq).is_some_and(|m| m.expires_at == Some(at)),
-            Deadline::Lease(tag) => state.leases.get(&tag).is_some_and(|l| l.deadline == at),
-            Deadline::Wait(c) => consumers.get(&c).is_some_and(|k| k.deadline == Some(at)),
-            Deadline::Request(r) => requests.get(&r).is_some_and(|d| *d == Some(at)),
-        });
+        self.timers.prune(|at, key| timer_is_live(state, consumers, requests, at, key));
         self.timers.next_deadline()
     }
 
@@ -612,6 +630,21 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         }
         self.now = target;
         self.flush();
+        self.compact_timers();
+    }
+
+    /// Keeps the timer heap within a constant factor of its live entries:
+    /// settled messages leave their expiry (and lease) entries behind. Live
+    /// entries number at most one per message (its expiry), one per distinct
+    /// delayed ready time (so again at most one per message), and one per
+    /// lease, consumer and request. Beyond twice that, most are stale, and
+    /// dropping them costs O(n) paid for by the n/2 dropped: amortized O(1).
+    fn compact_timers(&mut self) {
+        let (state, consumers, requests) = (&self.state, &self.consumers, &self.requests);
+        let live_at_most = 2 * state.messages.len() + state.leases.len() + consumers.len() + requests.len();
+        if self.timers.len() > 2 * live_at_most + TIMER_SLACK {
+            self.timers.retain_live(|at, key| timer_is_live(state, consumers, requests, at, key));
+        }
     }
 
     fn fire(&mut self, key: Deadline) {
@@ -786,7 +819,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         };
         while drop_oldest && self.state.queue(q).is_some_and(|queue| queue.is_full(0)) {
             let Some(oldest) = self.state.queue(q).and_then(|queue| queue.ready.oldest()) else { break };
-            self.dead_letter(oldest.seq, DeadLetterReason::MaxLen, false);
+            self.dead_letter(oldest, DeadLetterReason::MaxLen, false);
         }
         let seq = self.state.next_seq;
         let ttl = match (msg.ttl, queue_ttl) {
@@ -864,9 +897,9 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     }
 
     /// Whether a dead-lettered message may enter `t`. A full target with
-    /// drop-oldest discards its head; one with reject refuses, and the
-    /// message is discarded instead. Neither cascades further, so a cycle of
-    /// dead-letter queues cannot loop.
+    /// drop-oldest discards the message it holds that was enqueued earliest;
+    /// one with reject refuses, and the message is discarded instead.
+    /// Neither cascades further, so a cycle of dead-letter queues cannot loop.
     fn make_room(&mut self, t: QueueId) -> bool {
         let Some(queue) = self.state.queue(t) else { return false };
         if !queue.is_full(0) {
@@ -874,7 +907,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         }
         match (queue.options.overflow, queue.ready.oldest()) {
             (Overflow::DropOldest, Some(oldest)) => {
-                self.remove_message(oldest.seq, DeadLetterReason::MaxLen, false, None, None);
+                self.remove_message(oldest, DeadLetterReason::MaxLen, false, None, None);
                 true
             }
             _ => false,
@@ -885,10 +918,12 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     fn dead_letter_target(&mut self, source: QueueId) -> Option<QueueId> {
         let queue = self.state.queue(source)?;
         let name: Box<str> = match &queue.options.dead_letter {
-            DeadLetterTarget::Default => format!("{}.dlq", queue.name).into(),
+            DeadLetterTarget::Default => default_dead_letter_queue(&queue.name).into(),
             DeadLetterTarget::Named(name) => name.as_str().into(),
             DeadLetterTarget::Discard => return None,
         };
+        // Refused at declare, but a log written before that rule may still
+        // hold such a queue: its dead letters are discarded, as they were then.
         if name == queue.name {
             return None;
         }

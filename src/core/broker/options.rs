@@ -12,7 +12,7 @@ pub enum Overflow {
     /// Refuse the send with QUEUE_FULL: nothing is lost silently.
     #[default]
     Reject,
-    /// Dead-letter the head of the queue (reason `maxlen`) to make room.
+    /// Dead-letter the message enqueued earliest (reason `maxlen`) to make room.
     DropOldest,
 }
 
@@ -27,8 +27,9 @@ pub enum DeadLetterTarget {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueOptions {
-    /// Limit on messages waiting in the queue (ready or delayed, not in flight).
-    pub max_length: Option<usize>,
+    /// Limit on messages waiting in the queue (ready or delayed, not in
+    /// flight). u64, not usize: a limit above 2^32 must not wrap on wasm32.
+    pub max_length: Option<u64>,
     pub overflow: Overflow,
     pub ttl: Option<Millis>,
     pub lease: Millis,
@@ -64,14 +65,36 @@ impl QueueOptions {
         Self { dead_letter: DeadLetterTarget::Discard, durable, ..Self::default() }
     }
 
-    pub(super) fn validate(&self) -> Result<(), CoreError> {
-        positive("max_length", self.max_length.map(|n| n as u64))?;
+    /// The same options spelled one way only, so that a re-declaration
+    /// compares equal whenever it means the same queue: the default
+    /// dead-letter queue named, a backoff that never waits, or an overflow
+    /// policy without a limit to overflow are the defaults.
+    pub(super) fn normalized(mut self, queue: &str) -> Self {
+        if self.dead_letter == DeadLetterTarget::Named(default_dead_letter_queue(queue)) {
+            self.dead_letter = DeadLetterTarget::Default;
+        }
+        if self.backoff.base == 0 || self.backoff.max == Some(0) {
+            self.backoff = Backoff::NONE;
+        }
+        if self.max_length.is_none() {
+            self.overflow = Overflow::default();
+        }
+        self
+    }
+
+    /// Checks the options of the queue named `queue`.
+    pub(super) fn validate(&self, queue: &str) -> Result<(), CoreError> {
+        positive("max_length", self.max_length)?;
         positive("ttl", self.ttl)?;
         positive("lease", Some(self.lease))?;
         positive("max_deliveries", Some(u64::from(self.max_deliveries)))?;
         positive("dedup_window", self.dedup_window)?;
         if let DeadLetterTarget::Named(name) = &self.dead_letter {
             check_name("dead-letter queue name", name)?;
+            // Its dead letters would come straight back, to fail again.
+            if name == queue {
+                return Err(invalid(format!("dead_letter (deadLetter) names the queue {queue:?} itself")));
+            }
         }
         Ok(())
     }
@@ -101,6 +124,11 @@ impl Subscription {
         }
         Ok(())
     }
+}
+
+/// Where [`DeadLetterTarget::Default`] sends the dead letters of `queue`.
+pub(super) fn default_dead_letter_queue(queue: &str) -> String {
+    format!("{queue}.dlq")
 }
 
 pub(super) fn invalid(message: impl Into<String>) -> CoreError {
@@ -141,9 +169,9 @@ mod tests {
             QueueOptions { dead_letter: DeadLetterTarget::Named(String::new()), ..Default::default() },
         ];
         for opts in cases {
-            assert_eq!(opts.validate().map_err(|e| e.code), Err(ErrorCode::InvalidArgument), "{opts:?}");
+            assert_eq!(opts.validate("q").map_err(|e| e.code), Err(ErrorCode::InvalidArgument), "{opts:?}");
         }
-        assert!(QueueOptions::default().validate().is_ok());
+        assert!(QueueOptions::default().validate("q").is_ok());
     }
 
     #[test]

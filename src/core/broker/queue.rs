@@ -1,7 +1,7 @@
 //! The durable part of one queue.
 
 use super::dedup::DedupWindow;
-use super::options::QueueOptions;
+use super::options::{Overflow, QueueOptions};
 use super::ready::ReadyIndex;
 use super::stats::{Counters, QueueStats};
 use crate::core::time::Millis;
@@ -22,20 +22,33 @@ pub(super) struct Queue {
 
 impl Queue {
     pub fn new(name: Box<str>, options: QueueOptions, explicit: bool) -> Self {
-        Self {
+        let mut queue = Self {
             name,
-            options,
+            options: QueueOptions::default(),
             explicit,
             ready: ReadyIndex::default(),
             in_flight: 0,
             dedup: DedupWindow::default(),
             counters: Counters::default(),
-        }
+        };
+        queue.set_options(options);
+        queue
+    }
+
+    /// Options are set here only, so the ready index keeps enqueue order
+    /// exactly while the queue may have to drop its oldest message (once
+    /// normalized, drop-oldest comes with a limit). Declarations normalize
+    /// already; this is for logs written before they did.
+    pub fn set_options(&mut self, options: QueueOptions) {
+        let options = options.normalized(&self.name);
+        self.ready.keep_enqueue_order(options.overflow == Overflow::DropOldest);
+        self.options = options;
     }
 
     /// Whether one more message would exceed `max_length`.
     pub fn is_full(&self, extra: usize) -> bool {
-        self.options.max_length.is_some_and(|max| self.ready.len().saturating_add(extra) >= max)
+        let waiting = (self.ready.len() as u64).saturating_add(extra as u64);
+        self.options.max_length.is_some_and(|max| waiting >= max)
     }
 
     pub fn stats(&self, now: Millis) -> QueueStats {

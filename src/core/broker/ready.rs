@@ -5,6 +5,10 @@
 //! to its old place, and a delayed message, once due, slots in where its
 //! ready time puts it. Delayed messages wait apart, ordered by ready time, so
 //! counting due vs delayed is O(1) and promotion is a range split.
+//!
+//! A queue that drops its oldest message on overflow also keeps the same
+//! messages in enqueue order (by seq), so finding that one stays O(log n);
+//! other queues pay nothing for it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,11 +27,29 @@ pub(super) struct Slot {
 pub(super) struct ReadyIndex {
     due: [BTreeSet<(Millis, u64)>; Priority::LEVELS],
     delayed: BTreeMap<(Millis, u64), Priority>,
+    /// Every message above by seq, only while enqueue order is kept.
+    by_seq: Option<BTreeSet<u64>>,
 }
 
 impl ReadyIndex {
+    /// Starts or stops keeping enqueue order (for [`ReadyIndex::oldest`]).
+    /// Starting indexes the messages already held: a queue's overflow policy
+    /// can change when an implicit queue is declared with options.
+    pub fn keep_enqueue_order(&mut self, on: bool) {
+        if on == self.by_seq.is_some() {
+            return;
+        }
+        self.by_seq = on.then(|| {
+            let due = self.due.iter().flatten().map(|&(_, seq)| seq);
+            due.chain(self.delayed.keys().map(|&(_, seq)| seq)).collect()
+        });
+    }
+
     /// Returns whether the message is delayed (not yet due at `now`).
     pub fn insert(&mut self, slot: Slot, now: Millis) -> bool {
+        if let Some(by_seq) = &mut self.by_seq {
+            by_seq.insert(slot.seq);
+        }
         if slot.ready_at > now {
             self.delayed.insert((slot.ready_at, slot.seq), slot.priority);
             true
@@ -39,7 +61,11 @@ impl ReadyIndex {
 
     pub fn remove(&mut self, slot: Slot) -> bool {
         let key = (slot.ready_at, slot.seq);
-        self.lane(slot.priority).remove(&key) || self.delayed.remove(&key).is_some()
+        let removed = self.lane(slot.priority).remove(&key) || self.delayed.remove(&key).is_some();
+        if let (true, Some(by_seq)) = (removed, &mut self.by_seq) {
+            by_seq.remove(&slot.seq);
+        }
+        removed
     }
 
     /// Moves every delayed message whose time has come into its lane.
@@ -69,13 +95,15 @@ impl ReadyIndex {
         })
     }
 
-    /// What overflow drops: the head, or failing that the delayed message
-    /// that will be due first.
-    pub fn oldest(&self) -> Option<Slot> {
-        self.head().or_else(|| {
-            let (&(ready_at, seq), &priority) = self.delayed.first_key_value()?;
-            Some(Slot { priority, ready_at, seq })
-        })
+    /// What overflow drops: the seq of the message enqueued earliest, due
+    /// or delayed, whatever its priority. None unless enqueue order is kept.
+    pub fn oldest(&self) -> Option<u64> {
+        self.by_seq.as_ref()?.first().copied()
+    }
+
+    /// Whether a delayed message becomes due at exactly `at`.
+    pub fn has_delayed_at(&self, at: Millis) -> bool {
+        self.delayed.range((at, 0)..=(at, u64::MAX)).next().is_some()
     }
 
     pub fn earliest_delayed(&self) -> Option<Millis> {
@@ -98,6 +126,9 @@ impl ReadyIndex {
     pub fn drain(&mut self) -> Vec<u64> {
         let mut seqs: Vec<u64> = self.delayed.keys().map(|&(_, seq)| seq).collect();
         self.delayed.clear();
+        if let Some(by_seq) = &mut self.by_seq {
+            by_seq.clear();
+        }
         for lane in &mut self.due {
             seqs.extend(std::mem::take(lane).into_iter().map(|(_, seq)| seq));
         }
@@ -146,12 +177,31 @@ mod tests {
         assert!(ix.insert(slot(0, 20, 1), 10));
         assert!(!ix.insert(slot(0, 15, 2), 15));
         assert_eq!((ix.due_len(), ix.delayed_len()), (1, 1));
-        assert_eq!(ix.oldest().map(|s| s.seq), Some(2));
         ix.promote(19);
         assert_eq!(ix.delayed_len(), 1);
         ix.insert(slot(0, 25, 3), 25);
         ix.promote(25);
         assert_eq!(drain_heads(&mut ix), [2, 1, 3]);
+    }
+
+    #[test]
+    fn oldest_is_by_enqueue_order_once_kept() {
+        let mut ix = ReadyIndex::default();
+        ix.insert(slot(0, 20, 1), 10);
+        ix.insert(slot(9, 10, 2), 10);
+        ix.insert(slot(0, 5, 3), 10);
+        assert_eq!(ix.oldest(), None, "not kept by default");
+        ix.keep_enqueue_order(true);
+        assert_eq!(ix.oldest(), Some(1), "delayed, low priority, but enqueued first");
+        ix.remove(slot(0, 20, 1));
+        assert_eq!(ix.oldest(), Some(2));
+        assert!(!ix.remove(slot(9, 11, 2)), "a wrong slot removes nothing");
+        assert_eq!(ix.oldest(), Some(2));
+        ix.drain();
+        assert_eq!(ix.oldest(), None);
+        ix.keep_enqueue_order(false);
+        ix.insert(slot(0, 5, 4), 10);
+        assert_eq!(ix.oldest(), None);
     }
 
     #[test]

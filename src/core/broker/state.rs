@@ -82,7 +82,7 @@ impl<P> State<P> {
                     if existing.name != name {
                         return Err(corrupt("queue renamed"));
                     }
-                    existing.options = options;
+                    existing.set_options(options);
                     existing.explicit = explicit;
                 }
             }

@@ -100,6 +100,33 @@ fn declare_is_get_or_create_and_checks_options() {
 }
 
 #[test]
+fn options_spelled_as_their_defaults_are_the_defaults() {
+    let (mut b, _) = broker();
+    let named = |n: &str| opts(|o| o.dead_letter = DeadLetterTarget::Named(n.into()));
+    let p = b.declare_queue("p", named("p.dlq")).unwrap();
+    assert_eq!(b.declare_queue("p", opts(|_| {})), Ok(p));
+    assert_eq!(b.declare_queue("p", named("p.dlq")), Ok(p));
+    let r = b.declare_queue("r", opts(|_| {})).unwrap();
+    assert_eq!(b.declare_queue("r", named("r.dlq")), Ok(r));
+    assert_eq!(code(b.declare_queue("r", named("p.dlq"))), ErrorCode::InvalidArgument);
+
+    let never_waits = Backoff { kind: BackoffKind::Exponential, base: 0, max: Some(9), jitter: true };
+    let s = b.declare_queue("s", opts(|o| o.backoff = never_waits)).unwrap();
+    assert_eq!(b.declare_queue("s", opts(|_| {})), Ok(s), "a backoff that never waits is no backoff");
+    let t = b.declare_queue("t", opts(|o| o.overflow = Overflow::DropOldest)).unwrap();
+    assert_eq!(b.declare_queue("t", opts(|_| {})), Ok(t), "without a max_length nothing overflows");
+}
+
+#[test]
+fn a_logged_default_spelled_out_is_the_default() {
+    let (_, clock) = broker();
+    let options = QueueOptions { dead_letter: DeadLetterTarget::Named("p.dlq".into()), ..QueueOptions::default() };
+    let old_log = vec![Record::QueueDeclared { queue: QueueId(0), name: "p".into(), options, explicit: true }];
+    let mut b = B::replay(clock, SplitMix64::new(0), old_log).unwrap();
+    assert_eq!(b.declare_queue("p", opts(|_| {})), Ok(QueueId(0)));
+}
+
+#[test]
 fn unknown_ids_are_errors_not_panics() {
     let (mut b, _) = broker();
     let q = QueueId(99);
@@ -441,6 +468,24 @@ fn overflow_reject_refuses_with_queue_full() {
 }
 
 #[test]
+fn a_max_length_beyond_32_bits_is_huge_not_truncated() {
+    let (mut b, _) = broker();
+    let huge = (1u64 << 32) + 1;
+    for overflow in [Overflow::Reject, Overflow::DropOldest] {
+        let name = if overflow == Overflow::Reject { "reject" } else { "drop" };
+        let q = b.declare_queue(name, opts(|o| {
+            o.max_length = Some(huge);
+            o.overflow = overflow;
+        }))
+        .unwrap();
+        b.send_batch(q, vec![msg("a"), msg("b")]).unwrap();
+        b.send(q, msg("c")).unwrap();
+        let s = b.queue_stats(q).unwrap();
+        assert_eq!((s.ready, s.dead_lettered), (3, 0), "{overflow:?}");
+    }
+}
+
+#[test]
 fn batch_is_all_or_nothing_under_reject() {
     let (mut b, _) = broker();
     let q = b.declare_queue("q", opts(|o| o.max_length = Some(3))).unwrap();
@@ -452,7 +497,7 @@ fn batch_is_all_or_nothing_under_reject() {
 }
 
 #[test]
-fn overflow_drop_oldest_dead_letters_the_head() {
+fn overflow_drop_oldest_dead_letters_in_send_order() {
     let (mut b, _) = broker();
     let q = b.declare_queue("q", opts(|o| {
         o.max_length = Some(2);
@@ -466,6 +511,52 @@ fn overflow_drop_oldest_dead_letters_the_head() {
     assert_eq!(dead_letters(&mut b), [(q, dlq, DeadLetterReason::MaxLen), (q, dlq, DeadLetterReason::MaxLen)]);
     assert_eq!(payloads(&mut b, q), ["c", "d"]);
     assert_eq!(payloads(&mut b, dlq.unwrap()), ["a", "b"]);
+}
+
+#[test]
+fn overflow_drop_oldest_drops_the_earliest_enqueued_whatever_its_priority_or_delay() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", opts(|o| {
+        o.max_length = Some(3);
+        o.overflow = Overflow::DropOldest;
+    }))
+    .unwrap();
+    b.send(q, with("later", |m| m.delay = 50)).unwrap();
+    b.send(q, with("urgent", |m| m.priority = 9)).unwrap();
+    b.send(q, msg("plain")).unwrap();
+    b.send(q, with("newest", |m| m.priority = 9)).unwrap();
+    b.send(q, msg("last")).unwrap();
+    let dropped: Vec<_> = b
+        .drain_effects()
+        .filter_map(|e| match e {
+            Effect::DeadLettered { id, reason: DeadLetterReason::MaxLen, .. } => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dropped, [MessageId::Auto(1), MessageId::Auto(2)], "\"later\" then \"urgent\": in enqueue order");
+    assert_eq!(payloads(&mut b, q), ["newest", "plain", "last"]);
+}
+
+#[test]
+fn an_implicit_queue_declared_drop_oldest_drops_what_it_already_held() {
+    let (mut b, _) = broker();
+    let q = b.declare_queue("q", None).unwrap();
+    b.send(q, with("first", |m| m.priority = 0)).unwrap();
+    b.send(q, with("second", |m| m.priority = 5)).unwrap();
+    for _ in 0..2 {
+        let d = get(&mut b, q).unwrap();
+        b.nack(d.tag, false, None).unwrap();
+    }
+    let dlq = b.queue_id("q.dlq").unwrap();
+    let adopted = b.declare_queue("q.dlq", opts(|o| {
+        o.max_length = Some(2);
+        o.overflow = Overflow::DropOldest;
+    }));
+    assert_eq!(adopted, Ok(dlq));
+    b.send(dlq, with("third", |m| m.priority = 9)).unwrap();
+    let s = b.queue_stats(dlq).unwrap();
+    assert_eq!((s.ready, s.dead_lettered), (2, 1));
+    assert_eq!(payloads(&mut b, dlq), ["third", "second"], "\"first\" was enqueued earliest");
 }
 
 // ---- nack, backoff, dead-letter targets ------------------------------------------
@@ -566,15 +657,35 @@ fn implicit_dead_letter_queue_discards_and_can_adopt_options() {
 }
 
 #[test]
-fn self_target_and_full_target_discard() {
+fn dead_letter_naming_the_queue_itself_is_refused_at_declare() {
     let (mut b, _) = broker();
-    let me = b.declare_queue("me", opts(|o| o.dead_letter = DeadLetterTarget::Named("me".into()))).unwrap();
+    let to_itself = || opts(|o| o.dead_letter = DeadLetterTarget::Named("me".into()));
+    let err = b.declare_queue("me", to_itself()).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidArgument);
+    assert!(err.message.contains("deadLetter"), "names the option: {err}");
+    assert_eq!(b.queue_id("me"), None);
+    let me = b.declare_queue("me", None).unwrap();
+    assert_eq!(code(b.declare_queue("me", to_itself())), ErrorCode::InvalidArgument, "nor may an implicit queue adopt it");
+    assert_eq!(b.declare_queue("me", opts(|o| o.lease = 5)), Ok(me));
+}
+
+#[test]
+fn a_logged_queue_dead_lettering_to_itself_discards() {
+    let (_, clock) = broker();
+    let options = QueueOptions { dead_letter: DeadLetterTarget::Named("me".into()), ..QueueOptions::default() };
+    let old_log = vec![Record::QueueDeclared { queue: QueueId(0), name: "me".into(), options, explicit: true }];
+    let mut b = B::replay(clock, SplitMix64::new(0), old_log).unwrap();
+    let me = b.queue_id("me").unwrap();
     b.send(me, msg("a")).unwrap();
     let d = get(&mut b, me).unwrap();
     b.nack(d.tag, false, None).unwrap();
     assert_eq!(dead_letters(&mut b), [(me, None, DeadLetterReason::Rejected)]);
     assert!(get(&mut b, me).is_none());
+}
 
+#[test]
+fn a_full_target_discards_or_drops_its_oldest() {
+    let (mut b, _) = broker();
     let full = b.declare_queue("full", opts(|o| o.max_length = Some(1))).unwrap();
     let dropper = b.declare_queue("dropper", opts(|o| {
         o.max_length = Some(1);
@@ -765,6 +876,40 @@ fn latency_percentiles_and_throughput() {
     assert_eq!(s.throughput_per_sec, recent as f64 / 10.0);
     clock.advance(20_000);
     assert_eq!(b.queue_stats(q).unwrap().throughput_per_sec, 0.0);
+}
+
+// ---- memory ------------------------------------------------------------------------
+
+#[test]
+fn timers_of_settled_messages_do_not_pile_up() {
+    let (mut b, clock) = broker();
+    let hour = 3_600_000;
+    let q = b.declare_queue("q", opts(|o| o.ttl = Some(hour))).unwrap();
+    b.send_batch(q, vec![msg("live"); 10]).unwrap();
+    let mut most = 0;
+    for _ in 0..100_000 {
+        b.send(q, msg("m")).unwrap();
+        let d = b.get(q).unwrap().unwrap();
+        b.ack(d.tag).unwrap();
+        most = most.max(b.timers.len());
+    }
+    assert!(most < 200, "{most} timer entries for about 10 live messages");
+
+    // A burst that is drained leaves nothing behind either.
+    b.send_batch(q, vec![msg("burst"); 10_000]).unwrap();
+    let all: Vec<_> = std::iter::from_fn(|| get(&mut b, q)).collect();
+    assert_eq!(all.len(), 10_010);
+    for d in all {
+        b.ack(d.tag).unwrap();
+    }
+    assert!(b.timers.len() < 200, "{} entries once drained", b.timers.len());
+
+    // The live ones still expire on time.
+    b.send_batch(q, vec![msg("late"); 10]).unwrap();
+    clock.advance(hour);
+    b.advance();
+    let s = b.queue_stats(q).unwrap();
+    assert_eq!((s.expired, s.ready), (10, 0));
 }
 
 // ---- records, replay, recovery -------------------------------------------------------

@@ -265,7 +265,7 @@ fn reason(tag: u8) -> Result<DeadLetterReason, DecodeError> {
 }
 
 fn put_options(out: &mut Vec<u8>, o: &QueueOptions) {
-    put_opt(out, o.max_length.map(|n| n as u64));
+    put_opt(out, o.max_length);
     out.push(match o.overflow {
         Overflow::Reject => 0,
         Overflow::DropOldest => 1,
@@ -293,7 +293,7 @@ fn put_options(out: &mut Vec<u8>, o: &QueueOptions) {
 }
 
 fn options(r: &mut Reader<'_>) -> Result<QueueOptions, DecodeError> {
-    let max_length = r.opt()?.map(|n| usize::try_from(n).map_err(|_| DecodeError::OutOfRange("max length"))).transpose()?;
+    let max_length = r.opt()?;
     let overflow = match r.u8()? {
         0 => Overflow::Reject,
         1 => Overflow::DropOldest,
