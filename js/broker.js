@@ -10,6 +10,7 @@ import { FerryError, rangeError, typeError } from './errors.js';
 import { Listeners } from './listeners.js';
 import { f64 } from './memory.js';
 import { openStorage } from './storage.js';
+import { DIED, deadCore, whenDead } from './instance.js';
 import { HostTimer } from './timer.js';
 import * as check from './validate.js';
 import * as wire from './wire.js';
@@ -36,8 +37,10 @@ const abortedError = (signal) => new FerryError('ABORTED', 'the operation was ab
  * Flattens queue options to the numbers `BrokerCore.declareQueue` takes
  * after the name. `durable` defaults to whether the broker is.
  */
-function queueArguments(options, durableBroker) {
+function queueArguments(name, options, durableBroker) {
   const o = check.options('options', options, QUEUE_OPTIONS);
+  // The core refuses it too; here it is a RangeError naming the option.
+  if (o.deadLetter === name) throw rangeError('options.deadLetter', 'another queue than the queue itself', name);
   const overflow = o.overflow === undefined ? 'reject' : check.oneOf('options.overflow', o.overflow, ['reject', 'drop-oldest']);
   let deadLetter = 0;
   let deadLetterName;
@@ -103,10 +106,10 @@ class Waiter {
     this.resolve(null);
   }
 
-  closed() {
+  closed(error) {
     this.cleanup?.();
     if (this.endsWithNull) this.resolve(null);
-    else this.reject(closedError());
+    else this.reject(error);
   }
 }
 
@@ -182,6 +185,8 @@ class Runtime {
   #commitWaiters = [];
   /** Durable only: the storage error that stopped the broker; later commits must not run. */
   #failure = undefined;
+  /** Why the broker stopped by itself (its instance died), for every later call. */
+  #stopped = undefined;
   /** What the core calls when a call left work: schedules one flush. */
   #wake = () => this.pump();
 
@@ -192,6 +197,17 @@ class Runtime {
   constructor(makeCore, storage) {
     this.core = makeCore(this.#wake);
     this.storage = storage;
+    whenDead(this);
+  }
+
+  /** The wasm instance trapped: stop, saying so, and release the storage lock. */
+  [DIED](error) {
+    if (this.closed) return;
+    this.#stopped = error;
+    this.core = deadCore(error);
+    this.listeners.emit('error', { error, queue: undefined, id: undefined });
+    this.#closeNow(error);
+    this.storage?.close().catch(() => {});
   }
 
   /**
@@ -210,7 +226,7 @@ class Runtime {
   }
 
   assertOpen() {
-    if (this.closed) throw closedError();
+    if (this.closed) throw this.#stopped ?? closedError();
   }
 
   /** Runs a core call on an open broker. The core wakes the flush that hands its effects on. */
@@ -245,9 +261,10 @@ class Runtime {
       if (action === ACK) this.core.ack(tag);
       else if (action === NACK) this.core.nack(tag, true, wire.NONE);
       else this.core.release(tag);
-    } catch {
+    } catch (error) {
       // Settled already, or its lease ran out: the message is redelivered or
-      // gone, as the core decided.
+      // gone, as the core decided. Anything else is not for swallowing.
+      if (!(error instanceof FerryError)) throw error;
     }
   }
 
@@ -309,6 +326,8 @@ class Runtime {
    * durable broker first commits what is pending and waits for its log.
    */
   async shutdown() {
+    // Stopped by its instance's death: nothing is left to write or free.
+    if (this.#stopped !== undefined) return;
     if (this.storage !== undefined) {
       // Everything accepted so far goes into one last commit.
       this.#commit();
@@ -334,11 +353,13 @@ class Runtime {
   #closeNow(reason) {
     this.closed = true;
     this.timer.cancel();
-    for (const subscriber of this.subscribers.values()) subscriber.closed();
+    // Waits end with CLOSED, or with why the broker stopped by itself.
+    const ended = this.#stopped ?? closedError();
+    for (const subscriber of this.subscribers.values()) subscriber.closed(ended);
     this.subscribers.clear();
     for (const request of this.requests.values()) {
       request.cleanup?.();
-      request.reject(closedError());
+      request.reject(ended);
     }
     this.requests.clear();
     for (const waiter of this.#commitWaiters) waiter.reject(reason);
@@ -578,7 +599,7 @@ export class Broker {
     // core checks that a re-declaration agrees with the first one.
     const existing = options === undefined ? core.queueId(name) : wire.NONE;
     const durable = this.#runtime.storage !== undefined;
-    const id = existing !== wire.NONE ? existing : core.declareQueue(name, ...queueArguments(options, durable));
+    const id = existing !== wire.NONE ? existing : core.declareQueue(name, ...queueArguments(name, options, durable));
     let queue = this.#queues.get(name);
     if (queue === undefined) {
       queue = new Queue(this.#runtime, id, name);

@@ -6,6 +6,7 @@ import { SchedulerCore } from '../pkg/ferrymq.js';
 import { FerryError, typeError } from './errors.js';
 import { Listeners } from './listeners.js';
 import { f64 } from './memory.js';
+import { DIED, deadCore, whenDead } from './instance.js';
 import { HostTimer } from './timer.js';
 import * as check from './validate.js';
 import * as wire from './wire.js';
@@ -116,6 +117,14 @@ export class Scheduler {
     this.#core = new SchedulerCore(
       concurrency, rateMax, rateInterval, timeoutMs, retries, kind, base, max, jitter, autoStart, wire.randomSeed(),
     );
+    whenDead(this);
+  }
+
+  /** The wasm instance trapped: every task, waiting or running, rejects with why. */
+  [DIED](error) {
+    this.#timer.cancel();
+    this.#core = deadCore(error);
+    for (const task of [...this.#tasks.values()]) this.#settle(task).reject(error);
   }
 
   /** Runs `task` when the limits allow; resolves with its result or rejects with its error. */

@@ -449,6 +449,30 @@ export const scenarios = {
     await broker.close();
   },
 
+  'counts above 2^32 are taken as they are, never truncated': async ({ Broker }) => {
+    const broker = new Broker();
+    for (const maxLength of [2 ** 32, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER]) {
+      const queue = broker.queue(`big-${maxLength}`, { maxLength });
+      await queue.send(1);
+      await queue.send(2);
+      equal(queue.stats().ready, 2, `maxLength ${maxLength} holds more than one message`);
+    }
+    await broker.close();
+  },
+
+  'drop-oldest dead-letters the message enqueued earliest, whatever its priority': async ({ Broker }) => {
+    const broker = new Broker();
+    const dropped = [];
+    broker.on('dead-letter', (e) => dropped.push([e.id, e.reason]));
+    const queue = broker.queue('bounded', { maxLength: 2, overflow: 'drop-oldest' });
+    const low = await queue.send('low, first', { priority: 0 });
+    await queue.send('high', { priority: 9 });
+    await queue.send('middle', { priority: 5 });
+    deepEqual(dropped, [[low, 'maxlen']]);
+    deepEqual((await drain(queue)), ['high', 'middle']);
+    await broker.close();
+  },
+
   'a queue may be named __proto__: stats().queues has no prototype': async ({ Broker }) => {
     const broker = new Broker();
     await broker.queue('__proto__').send(1);

@@ -193,7 +193,7 @@ impl BrokerCore {
     ) -> Result<u32, JsValue> {
         let defaults = QueueOptions::default();
         let options = QueueOptions {
-            max_length: millis(max_length).map(|n| n as usize),
+            max_length: millis(max_length),
             overflow: if drop_oldest { Overflow::DropOldest } else { Overflow::Reject },
             ttl: millis(ttl),
             lease: millis(lease).unwrap_or(defaults.lease),

@@ -9,6 +9,9 @@ mod outbox;
 mod scheduler;
 mod wire;
 
+use std::cell::RefCell;
+
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -30,8 +33,28 @@ pub fn max_payload_bytes() -> u32 {
     crate::core::storage::log::MAX_PAYLOAD_BYTES as u32
 }
 
-/// A panic aborts the instance; at least say why on the console.
+thread_local! {
+    static ON_PANIC: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+/// Installed once by the JS entry point: told, before the instance aborts,
+/// that a panic killed it (see js/instance.js).
+#[wasm_bindgen(js_name = setPanicHandler)]
+pub fn set_panic_handler(handler: Function) {
+    ON_PANIC.with(|h| *h.borrow_mut() = Some(handler));
+}
+
+/// A panic aborts the instance; say why on the console, and tell the
+/// wrapper so every broker and scheduler stops with that reason.
 #[wasm_bindgen(start)]
 fn start() {
-    std::panic::set_hook(Box::new(|info| console_error(&format!("ferrymq panicked: {info}"))));
+    std::panic::set_hook(Box::new(|info| {
+        let message = info.to_string();
+        console_error(&format!("ferrymq panicked: {message}"));
+        ON_PANIC.with(|h| {
+            if let Ok(Some(handler)) = h.try_borrow().as_deref() {
+                let _ = handler.call1(&JsValue::UNDEFINED, &JsValue::from_str(&message));
+            }
+        });
+    }));
 }

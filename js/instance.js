@@ -1,0 +1,53 @@
+// The one WebAssembly instance every broker and scheduler of this context
+// shares. A trap (a Rust panic, which aborts) leaves it in an unknown
+// state, so after one the instance is dead: brokers and schedulers close
+// their pending work with one FerryError (code CLOSED, naming the trap),
+// and every later call throws it instead of failing in confusing ways.
+// Rust's panic hook reports the panic here (boot.js installs
+// `instanceDied`) before the instance aborts, so noticing costs nothing
+// per call.
+import { FerryError } from './errors.js';
+
+/** The method a broker runtime or scheduler stops with when the instance dies. */
+export const DIED = Symbol('instance died');
+
+let death;
+/** Weakly held, so a broker or scheduler nobody closes can still be collected. */
+const mourners = new Set();
+let pruneAt = 64;
+
+/** Calls `owner[DIED](error)` if the instance dies (at once if it has). */
+export function whenDead(owner) {
+  if (death !== undefined) return owner[DIED](death);
+  mourners.add(new WeakRef(owner));
+  // Forget the collected ones now and then, so the set follows the live owners.
+  if (mourners.size >= pruneAt) {
+    for (const ref of mourners) if (ref.deref() === undefined) mourners.delete(ref);
+    pruneAt = 2 * mourners.size + 64;
+  }
+}
+
+/** The error every call throws once the instance has died; undefined while it lives. */
+export const deathOf = () => death;
+
+/** The instance is dead (`reason`: the panic's message). Owners stop from a microtask, outside the dying call. */
+export function instanceDied(reason) {
+  if (death !== undefined) return;
+  death = new FerryError(
+    'CLOSED',
+    `ferrymq's WebAssembly instance trapped (${reason}): every broker and scheduler in this context has stopped. This is a bug in ferrymq; please report it.`,
+  );
+  const owners = [...mourners];
+  mourners.clear();
+  queueMicrotask(() => {
+    for (const ref of owners) ref.deref()?.[DIED](death);
+  });
+}
+
+/** What an owner puts in place of its core once the instance is dead: every call throws `error`. */
+export function deadCore(error) {
+  const fail = () => {
+    throw error;
+  };
+  return new Proxy({}, { get: () => fail });
+}

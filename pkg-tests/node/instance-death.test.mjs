@@ -1,0 +1,47 @@
+// A trapped wasm instance (a Rust panic, which aborts it) marks itself dead
+// and says so. No input through the package's API can make the core panic
+// (that is the point of checking every argument first), so this test loads
+// the wrapper from the source tree (js/, and the pkg/ the build made) and
+// reports a panic the way Rust's panic hook does, through instanceDied.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+
+const repo = process.env.FERRYMQ_REPO;
+const source = (path) => import(pathToFileURL(join(repo, path)).href);
+const { initSync } = await source('pkg/ferrymq.js');
+const { boot } = await source('js/boot.js');
+boot(initSync({ module: readFileSync(join(repo, 'pkg/ferrymq_bg.wasm')) }));
+const { Broker, Scheduler } = await source('js/api.js');
+const { instanceDied } = await source('js/instance.js');
+
+const isDeath = (e) => e?.name === 'FerryError' && e.code === 'CLOSED' && e.message.includes('trapped (index out of bounds)');
+
+test('after a panic every broker and scheduler stops with one CLOSED error that names it', async () => {
+  const broker = new Broker();
+  const queue = broker.queue('jobs');
+  await queue.send('held');
+  const held = await queue.receive();
+  const waiting = queue.receive({ waitMs: 60_000 });
+  const errors = [];
+  broker.on('error', (e) => errors.push(e.error));
+  const scheduler = new Scheduler({ concurrency: 1 });
+  const running = scheduler.add(() => new Promise(() => {}));
+  const queued = scheduler.add(() => 'never');
+
+  instanceDied('index out of bounds');
+  await assert.rejects(waiting, isDeath, 'a pending receive ends with it');
+  await assert.rejects(running, isDeath, 'a running task rejects with it');
+  await assert.rejects(queued, isDeath, 'a waiting task too');
+  assert.ok(errors.length === 1 && isDeath(errors[0]), "the broker says so on 'error'");
+
+  await assert.rejects(queue.send('after'), isDeath, 'later calls say why');
+  await assert.rejects(held.ack(), isDeath);
+  assert.throws(() => broker.stats(), isDeath);
+  await assert.rejects(scheduler.add(() => 1), isDeath);
+  assert.throws(() => scheduler.pause(), isDeath);
+  await broker.close();
+  assert.throws(() => new Broker().queue('new'), isDeath, 'a broker made afterwards is dead too');
+});
