@@ -7,18 +7,28 @@
 //! early, not expired, never of an acked message, within the consumer's
 //! prefetch; a return or dead-letter must have a cause and the right reason.
 //! After every operation the counts must agree, so nothing is lost and
-//! nothing unexpected appears. Time moves from one deadline to the next, and
-//! "replay" rebuilds the broker from its whole log and carries on with it.
+//! nothing unexpected appears. Time moves from one deadline to the next.
+//! Messages also arrive by topic routing, through bindings the run makes and
+//! removes (matched by the model's own matcher), and every publish also
+//! lands in a memory-only queue bound to everything. "Replay" rebuilds the
+//! broker from its whole log, encoded and decoded as a log file holds it,
+//! and checks it against a compaction's snapshot; "reopen" does what
+//! opening a log after a crash does. Both lose the memory-only queue's
+//! messages, and only those.
 
 use std::cmp::Reverse;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use ferrymq::core::broker::{
-    Broker, ConsumerId, DeadLetterReason, Delivery, DeliveryTag, Effect, MessageId, Outgoing, Overflow, QueueId,
+    Broker, ConsumerId, DeadLetterReason, DeadLetterTarget, Delivery, DeliveryTag, Effect, MessageId, Outgoing, Overflow, QueueId,
     QueueOptions, Record, Subscription,
 };
 use ferrymq::core::error::ErrorCode;
 use ferrymq::core::rng::SplitMix64;
+use ferrymq::core::storage::codec::Payload;
+use ferrymq::core::storage::compaction::CompactionPolicy;
+use ferrymq::core::storage::log::{append_frames, header, read_log, Tail};
+use ferrymq::core::storage::recovery;
 use ferrymq::core::time::{Clock, ManualClock, Millis};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -26,8 +36,56 @@ use proptest::test_runner::TestCaseError;
 const LEASE: Millis = 100;
 const MAX_DELIVERIES: u32 = 3;
 const MAX_LEN: usize = 8;
-/// Longer than any run, so a caller id names one message for good.
-const DEDUP_WINDOW: Millis = 1_000_000;
+/// Short enough to close within a run, so expiry of a caller id is tested.
+const DEDUP_WINDOW: Millis = 300;
+/// Patterns the run binds to the main queue, and keys it publishes with.
+const PATTERNS: [&str; 6] = ["main.*", "main.#", "#", "*.x", "a.b", "*"];
+const KEYS: [&str; 5] = ["main.x", "main", "a.b", "x.x", "main.y.z"];
+
+/// RabbitMQ's topic rule, written here apart from the core's matcher:
+/// '*' is exactly one word, '#' zero or more.
+fn matches(pattern: &[&str], key: &[&str]) -> bool {
+    match (pattern.split_first(), key.split_first()) {
+        (None, None) => true,
+        (Some((&"#", rest)), _) => matches(rest, key) || key.split_first().is_some_and(|(_, k)| matches(pattern, k)),
+        (Some((&"*", rest)), Some((_, k))) => matches(rest, k),
+        (Some((p, rest)), Some((w, k))) => p == w && matches(rest, k),
+        _ => false,
+    }
+}
+
+/// A payload a log can store: the message's number in the model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Pay([u8; 8]);
+
+impl Pay {
+    fn of(n: usize) -> Self {
+        Self((n as u64).to_le_bytes())
+    }
+
+    fn n(self) -> usize {
+        u64::from_le_bytes(self.0) as usize
+    }
+}
+
+impl Payload for Pay {
+    fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Self {
+        <[u8; 8]>::try_from(bytes).map_or(Self([0xff; 8]), Self)
+    }
+}
+
+/// Records as a log file holds them, and back.
+fn through_log(records: &[Record<Pay>]) -> Result<Vec<Record<Pay>>, TestCaseError> {
+    let mut bytes = header().to_vec();
+    append_frames(records, &mut bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let read = read_log::<Pay>(&bytes).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+    prop_assert_eq!(read.tail, Tail::Clean);
+    Ok(read.records)
+}
 
 #[derive(Clone, Debug)]
 struct Spec {
@@ -47,6 +105,11 @@ enum Nack {
 #[derive(Clone, Debug)]
 enum Op {
     Send(Spec),
+    Publish(usize, Spec),
+    Bind(usize),
+    Unbind(usize),
+    Redeclare(bool),
+    Reopen,
     Batch(Vec<Spec>),
     BadSend,
     Get,
@@ -64,7 +127,7 @@ enum Op {
 
 fn spec() -> impl Strategy<Value = Spec> {
     (
-        0..3u8,
+        prop_oneof![3 => 0..3u8, 1 => 0..10u8],
         prop_oneof![Just(0), Just(0), Just(10), Just(50)],
         prop_oneof![Just(None), Just(Some(30)), Just(Some(200))],
         prop::option::weighted(0.3, 0..6u8),
@@ -75,6 +138,11 @@ fn spec() -> impl Strategy<Value = Spec> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         5 => spec().prop_map(Op::Send),
+        2 => (0..KEYS.len(), spec()).prop_map(|(k, s)| Op::Publish(k, s)),
+        1 => (0..PATTERNS.len()).prop_map(Op::Bind),
+        1 => (0..PATTERNS.len()).prop_map(Op::Unbind),
+        1 => any::<bool>().prop_map(Op::Redeclare),
+        1 => Just(Op::Reopen),
         2 => prop::collection::vec(spec(), 1..5).prop_map(Op::Batch),
         1 => Just(Op::BadSend),
         4 => Just(Op::Get),
@@ -126,7 +194,7 @@ struct Allowed {
     drops: VecDeque<usize>,
 }
 
-type B = Broker<usize, ManualClock, SplitMix64>;
+type B = Broker<Pay, ManualClock, SplitMix64>;
 
 struct Harness {
     broker: B,
@@ -136,10 +204,21 @@ struct Harness {
     /// Indexed by payload.
     msgs: Vec<Msg>,
     consumers: Vec<(ConsumerId, u32)>,
-    seen_ids: HashSet<u8>,
+    /// Caller ids enqueued, with the end of their dedup window.
+    seen_ids: HashMap<u8, Millis>,
     settled_tags: Vec<DeliveryTag>,
-    log: Vec<Record<usize>>,
+    log: Vec<Record<Pay>>,
     allowed: Allowed,
+    /// Patterns (indices into PATTERNS) bound to the main queue.
+    bound: BTreeSet<usize>,
+    /// The memory-only queue every publish also lands in, and how many of
+    /// its messages are waiting (it has no consumers; some expire).
+    side: QueueId,
+    side_waiting: u64,
+}
+
+fn side_options() -> QueueOptions {
+    QueueOptions { durable: false, ..QueueOptions::default() }
 }
 
 fn options(drop_oldest: bool) -> QueueOptions {
@@ -159,6 +238,8 @@ impl Harness {
         let mut broker = Broker::new(clock.clone(), SplitMix64::new(1));
         broker.set_recording(true);
         let q = broker.declare_queue("main", Some(options(drop_oldest))).expect("declare");
+        let side = broker.declare_queue("side", Some(side_options())).expect("declare");
+        broker.bind("#", side).expect("bind");
         Self {
             broker,
             clock,
@@ -166,10 +247,13 @@ impl Harness {
             drop_oldest,
             msgs: Vec::new(),
             consumers: Vec::new(),
-            seen_ids: HashSet::new(),
+            seen_ids: HashMap::new(),
             settled_tags: Vec::new(),
             log: Vec::new(),
             allowed: Allowed::default(),
+            bound: BTreeSet::new(),
+            side,
+            side_waiting: 0,
         }
     }
 
@@ -205,9 +289,26 @@ impl Harness {
         self.msgs.iter().filter(|m| matches!(m.status, Status::InFlight { owner: Some(o), .. } if o == c)).count()
     }
 
-    fn find(&self, id: &MessageId) -> Result<usize, TestCaseError> {
-        let i = self.msgs.iter().position(|m| m.id == *id);
+    /// The message an effect naming `id` is about. Caller ids repeat once
+    /// their dedup window closes, so of the messages with that id it is the
+    /// first one `is_it` accepts (or the first, for the check to reject).
+    fn find(&self, id: &MessageId, is_it: impl Fn(usize) -> bool) -> Result<usize, TestCaseError> {
+        let with_id: Vec<usize> = (0..self.msgs.len()).filter(|&i| self.msgs[i].id == *id).collect();
+        let i = with_id.iter().copied().find(|&i| is_it(i)).or(with_id.first().copied());
         i.ok_or_else(|| TestCaseError::fail(format!("effect names unknown message {id}")))
+    }
+
+    /// Whether message `i` may be dead-lettered for `reason` now.
+    fn justified(&self, i: usize, reason: DeadLetterReason) -> bool {
+        let (m, now) = (&self.msgs[i], self.now());
+        match reason {
+            DeadLetterReason::Expired => {
+                m.expired(now) && (m.status == Status::Queued || (self.may_fail(i) && m.deliveries < MAX_DELIVERIES))
+            }
+            DeadLetterReason::DeliveryLimit => self.may_fail(i) && m.deliveries >= MAX_DELIVERIES,
+            DeadLetterReason::Rejected => self.tag_of(i).is_some() && self.tag_of(i) == self.allowed.rejected,
+            DeadLetterReason::MaxLen => self.allowed.drops.front() == Some(&i),
+        }
     }
 
     fn tag_of(&self, i: usize) -> Option<DeliveryTag> {
@@ -231,11 +332,12 @@ impl Harness {
         self.msgs[i].status = status;
     }
 
-    fn check_delivery(&mut self, d: &Delivery<usize>, owner: Option<ConsumerId>) -> Result<(), TestCaseError> {
+    fn check_delivery(&mut self, d: &Delivery<Pay>, owner: Option<ConsumerId>) -> Result<(), TestCaseError> {
         let now = self.now();
+        let n = d.payload.n();
         prop_assert_eq!(d.queue, self.q);
-        prop_assert_eq!(Some(d.payload), self.head(), "delivered {:?} at {}, model head differs", d, now);
-        let m = &self.msgs[d.payload];
+        prop_assert_eq!(Some(n), self.head(), "delivered {:?} at {}, model head differs", d, now);
+        let m = &self.msgs[n];
         prop_assert_eq!(&d.id, &m.id);
         prop_assert!(m.ready_at <= now && !m.expired(now));
         prop_assert_eq!(d.delivery_count, m.deliveries + 1);
@@ -245,7 +347,7 @@ impl Harness {
             prop_assert!(prefetch.is_some(), "delivery to unknown consumer {:?}", c);
             prop_assert!(self.held_by(c) < prefetch.unwrap_or(0) as usize, "prefetch exceeded");
         }
-        let m = &mut self.msgs[d.payload];
+        let m = &mut self.msgs[n];
         m.deliveries += 1;
         m.status = Status::InFlight { tag: d.tag, deadline: now + LEASE, owner };
         Ok(())
@@ -269,7 +371,7 @@ impl Harness {
                 Effect::Deliver { consumer, delivery } => self.check_delivery(&delivery, Some(consumer))?,
                 Effect::Redelivered { queue, id, delivery_count } => {
                     prop_assert_eq!(queue, self.q);
-                    let i = self.find(&id)?;
+                    let i = self.find(&id, |i| self.may_fail(i))?;
                     prop_assert!(self.may_fail(i), "{} returned without cause", id);
                     let m = &self.msgs[i];
                     prop_assert_eq!(delivery_count, m.deliveries);
@@ -277,28 +379,31 @@ impl Harness {
                     self.settle(i, Status::Queued);
                 }
                 Effect::Expired { queue, .. } => {
-                    prop_assert_eq!(queue, self.q);
+                    prop_assert!(queue == self.q || queue == self.side);
                     expired_effects += 1;
+                }
+                Effect::DeadLettered { queue, target, reason, .. } if queue == self.side => {
+                    // Nothing consumes it: its messages only ever expire.
+                    prop_assert_eq!(reason, DeadLetterReason::Expired);
+                    prop_assert!(target.is_some() && target == self.broker.queue_id("side.dlq"));
+                    prop_assert!(self.side_waiting > 0);
+                    self.side_waiting -= 1;
+                    expired_effects -= 1;
                 }
                 Effect::DeadLettered { queue, target, id, reason } => {
                     prop_assert_eq!(queue, self.q);
                     prop_assert!(target.is_some() && target == self.broker.queue_id("main.dlq"));
-                    let i = self.find(&id)?;
-                    let m = &self.msgs[i];
-                    let tag = self.tag_of(i);
-                    let justified = match reason {
+                    let i = self.find(&id, |i| self.justified(i, reason))?;
+                    prop_assert!(self.justified(i, reason), "{} dead-lettered as {:?} without cause: {:?}", id, reason, self.msgs[i]);
+                    match reason {
+                        DeadLetterReason::MaxLen => {
+                            self.allowed.drops.pop_front();
+                        }
                         DeadLetterReason::Expired => {
                             expired_effects -= 1;
-                            m.expired(now)
-                                && (m.status == Status::Queued || (self.may_fail(i) && m.deliveries < MAX_DELIVERIES))
+                            self.settle(i, Status::Dead(reason));
                         }
-                        DeadLetterReason::DeliveryLimit => self.may_fail(i) && m.deliveries >= MAX_DELIVERIES,
-                        DeadLetterReason::Rejected => tag.is_some() && tag == self.allowed.rejected,
-                        DeadLetterReason::MaxLen => self.allowed.drops.pop_front() == Some(i),
-                    };
-                    prop_assert!(justified, "{} dead-lettered as {:?} without cause: {:?}", id, reason, m);
-                    if reason != DeadLetterReason::MaxLen {
-                        self.settle(i, Status::Dead(reason));
+                        _ => self.settle(i, Status::Dead(reason)),
                     }
                 }
                 other => prop_assert!(false, "unexpected effect {:?}", other),
@@ -342,45 +447,67 @@ impl Harness {
             None => 0,
         };
         prop_assert_eq!(dlq_ready, dead, "every dead-lettered message reached the DLQ");
+        let side = self.broker.queue_stats(self.side).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(side.ready + side.delayed, self.side_waiting, "the memory-only queue holds what was published");
         Ok(())
     }
 
-    /// Model of a send (or batch): Ok(ids) or the error code expected.
-    fn send(&mut self, specs: Vec<Spec>, batch: bool) -> Result<(), TestCaseError> {
+    /// Model of a send, batch or publish: the ids, or the error expected.
+    fn send(&mut self, specs: Vec<Spec>, via: Via) -> Result<(), TestCaseError> {
         let now = self.now();
+        let to_main = match via {
+            Via::Publish(key) => {
+                let key: Vec<&str> = key.split('.').collect();
+                self.bound.iter().any(|&p| matches(&PATTERNS[p].split('.').collect::<Vec<_>>(), &key))
+            }
+            Via::One | Via::Batch => true,
+        };
+        let fresh_id = |seen: &HashMap<u8, Millis>, k: u8| !seen.get(&k).is_some_and(|&until| until > now);
         // Payloads number the messages the model expects to be enqueued;
         // a duplicate gets none, since it must never show up.
         let mut new_ids = HashSet::new();
         let mut fresh = 0;
         let mut outgoing = Vec::new();
         for s in &specs {
-            let is_new = s.id.map_or(true, |k| !self.seen_ids.contains(&k) && new_ids.insert(k));
+            let is_new = to_main && s.id.map_or(true, |k| fresh_id(&self.seen_ids, k) && new_ids.insert(k));
             let payload = if is_new { self.msgs.len() + fresh } else { usize::MAX };
             fresh += usize::from(is_new);
             let id = s.id.map(|k| format!("k{k}").into());
-            outgoing.push(Outgoing { id, payload, priority: s.priority, delay: s.delay, ttl: s.ttl });
+            outgoing.push(Outgoing { id, payload: Pay::of(payload), priority: s.priority, delay: s.delay, ttl: s.ttl });
         }
         let queued = self.queued().count();
-        let result = if batch {
-            self.broker.send_batch(self.q, outgoing.clone())
-        } else {
-            let one = outgoing.first().cloned().ok_or_else(|| TestCaseError::fail("empty send"))?;
-            self.broker.send(self.q, one).map(|id| vec![id])
+        let one = || outgoing.first().cloned().ok_or_else(|| TestCaseError::fail("empty send"));
+        let result = match via {
+            Via::Batch => self.broker.send_batch(self.q, outgoing.clone()),
+            Via::One => self.broker.send(self.q, one()?).map(|id| vec![id]),
+            Via::Publish(key) => self.broker.publish(key, one()?),
         };
-        // Requeues may overshoot the limit; only new messages are refused.
+        // Requeues may overshoot the limit; only new messages are refused,
+        // and a refused publish reaches no queue.
         if !self.drop_oldest && fresh > 0 && queued + fresh > MAX_LEN {
             prop_assert_eq!(result.map_err(|e| e.code), Err(ErrorCode::QueueFull));
             return self.check_effects();
         }
-        let ids = result.map_err(|e| TestCaseError::fail(format!("send refused: {e}")))?;
+        let mut ids = result.map_err(|e| TestCaseError::fail(format!("send refused: {e}")))?;
+        if let Via::Publish(_) = via {
+            // One copy per matching queue, in queue order: main, then the
+            // memory-only queue bound to '#'.
+            prop_assert_eq!(ids.len(), 1 + usize::from(to_main));
+            ids.pop();
+            self.side_waiting += 1;
+            if !to_main {
+                return self.check_effects();
+            }
+        }
         prop_assert_eq!(ids.len(), specs.len());
         // Replay the batch on the model in order: drops, then the new message.
         for ((spec, id), out) in specs.iter().zip(ids).zip(outgoing) {
             if let Some(k) = spec.id {
                 prop_assert_eq!(&id, &MessageId::Given(format!("k{k}").into()));
-                if !self.seen_ids.insert(k) {
+                if !fresh_id(&self.seen_ids, k) {
                     continue;
                 }
+                self.seen_ids.insert(k, now + DEDUP_WINDOW);
             } else {
                 prop_assert!(matches!(id, MessageId::Auto(_)));
             }
@@ -389,7 +516,7 @@ impl Harness {
                 self.allowed.drops.push_back(victim);
                 self.msgs[victim].status = Status::Dead(DeadLetterReason::MaxLen);
             }
-            prop_assert_eq!(out.payload, self.msgs.len());
+            prop_assert_eq!(out.payload.n(), self.msgs.len());
             self.msgs.push(Msg {
                 id,
                 priority: spec.priority,
@@ -402,6 +529,18 @@ impl Harness {
         self.check_effects()
     }
 
+    /// After a restart: consumers are transient (gone, their leases
+    /// ownerless), and the memory-only queue is empty.
+    fn restarted(&mut self) {
+        self.consumers.clear();
+        for m in &mut self.msgs {
+            if let Status::InFlight { owner, .. } = &mut m.status {
+                *owner = None;
+            }
+        }
+        self.side_waiting = 0;
+    }
+
     fn pick_in_flight(&self, i: usize) -> Option<(usize, DeliveryTag)> {
         let all = self.in_flight();
         let m = *all.get(i % all.len().max(1))?;
@@ -411,10 +550,37 @@ impl Harness {
     fn run(&mut self, op: Op) -> Result<(), TestCaseError> {
         self.allowed = Allowed::default();
         match op {
-            Op::Send(s) => self.send(vec![s], false)?,
-            Op::Batch(specs) => self.send(specs, true)?,
+            Op::Send(s) => self.send(vec![s], Via::One)?,
+            Op::Batch(specs) => self.send(specs, Via::Batch)?,
+            Op::Publish(k, s) => self.send(vec![s], Via::Publish(KEYS[k]))?,
+            Op::Bind(p) => {
+                prop_assert!(self.broker.bind(PATTERNS[p], self.q).is_ok());
+                self.bound.insert(p);
+                self.check_effects()?;
+            }
+            Op::Unbind(p) => {
+                prop_assert!(self.broker.unbind(PATTERNS[p], self.q).is_ok());
+                self.bound.remove(&p);
+                self.check_effects()?;
+            }
+            Op::Redeclare(same) => {
+                let declare = |b: &mut B, name, o| b.declare_queue(name, o).map_err(|e| e.code);
+                if same {
+                    // The options again, the default dead-letter queue spelled out.
+                    let o = QueueOptions { dead_letter: DeadLetterTarget::Named("main.dlq".into()), ..options(self.drop_oldest) };
+                    prop_assert_eq!(declare(&mut self.broker, "main", Some(o)), Ok(self.q));
+                    prop_assert_eq!(declare(&mut self.broker, "main", None), Ok(self.q));
+                    prop_assert_eq!(declare(&mut self.broker, "side", Some(side_options())), Ok(self.side));
+                } else {
+                    let o = QueueOptions { lease: LEASE + 1, ..options(self.drop_oldest) };
+                    prop_assert_eq!(declare(&mut self.broker, "main", Some(o)), Err(ErrorCode::InvalidArgument));
+                    let o = QueueOptions { durable: true, ..side_options() };
+                    prop_assert_eq!(declare(&mut self.broker, "side", Some(o)), Err(ErrorCode::InvalidArgument));
+                }
+                self.check_effects()?;
+            }
             Op::BadSend => {
-                let bad = Outgoing { priority: 10, ..Outgoing::new(usize::MAX) };
+                let bad = Outgoing { priority: 10, ..Outgoing::new(Pay::of(usize::MAX)) };
                 prop_assert_eq!(self.broker.send(self.q, bad).map_err(|e| e.code), Err(ErrorCode::InvalidArgument));
                 self.check_effects()?;
             }
@@ -521,20 +687,39 @@ impl Harness {
             }
             Op::Replay => {
                 self.commit();
-                let mut replayed = B::replay(self.clock.clone(), SplitMix64::new(1), self.log.clone())
+                let records = through_log(&self.log)?;
+                let mut replayed = B::replay(self.clock.clone(), SplitMix64::new(1), records)
                     .map_err(|e| TestCaseError::fail(format!("replay failed: {e}")))?;
-                prop_assert!(replayed.same_durable_state(&self.broker), "replay differs from the live broker");
+                // What a compaction would write holds what the log holds.
+                let snapshot = through_log(&self.broker.snapshot_records())?;
+                let compacted = B::replay(self.clock.clone(), SplitMix64::new(1), snapshot)
+                    .map_err(|e| TestCaseError::fail(format!("snapshot replay failed: {e}")))?;
+                prop_assert!(replayed.same_durable_state(&compacted), "the log and a snapshot differ");
                 // What a host does after recovery: log, then catch up on time.
                 replayed.set_recording(true);
                 replayed.advance();
                 self.broker = replayed;
-                // Consumers are transient: gone, and their leases ownerless.
-                self.consumers.clear();
-                for m in &mut self.msgs {
-                    if let Status::InFlight { owner, .. } = &mut m.status {
-                        *owner = None;
+                self.restarted();
+                self.check_effects()?;
+            }
+            Op::Reopen => {
+                // Close (everything is committed), then open the log file as after a crash.
+                self.commit();
+                let mut bytes = header().to_vec();
+                append_frames(&self.log, &mut bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                for m in self.in_flight() {
+                    if let Some(tag) = self.tag_of(m) {
+                        self.allowed.failing.insert(tag);
                     }
                 }
+                let opened = recovery::open::<Pay, _, _>(&bytes, self.clock.clone(), SplitMix64::new(1), CompactionPolicy::default())
+                    .map_err(|e| TestCaseError::fail(format!("reopen failed: {e}")))?;
+                prop_assert_eq!((opened.report.torn_tail, opened.report.corrupt), (None, None));
+                self.broker = opened.broker;
+                // From here on the log is what the reopened broker holds.
+                self.log = self.broker.snapshot_records();
+                self.broker.committed(opened.epoch);
+                self.restarted();
                 self.check_effects()?;
             }
             Op::Recover => {
@@ -549,6 +734,13 @@ impl Harness {
         }
         self.check_state()
     }
+}
+
+#[derive(Clone, Copy)]
+enum Via {
+    One,
+    Batch,
+    Publish(&'static str),
 }
 
 proptest! {
