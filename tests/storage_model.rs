@@ -6,10 +6,14 @@
 //! in part). Reopening must yield the state of some commit at or after the
 //! last acknowledged one: so every acknowledged send is there, no
 //! acknowledged ack is undone, and nothing unacknowledged is half-applied.
+//! A consumer takes deliveries as a host hands them out: only once the
+//! commit that leased them is durable, which the harness checks for each.
 
 use std::collections::BTreeMap;
 
-use ferrymq::core::broker::{Broker, DeliveryTag, Outgoing, Overflow, QueueId, QueueOptions, Record};
+use ferrymq::core::broker::{
+    Broker, DeliveryTag, Effect, Epoch, Outgoing, Overflow, QueueId, QueueOptions, Record, Subscription,
+};
 use ferrymq::core::rng::SplitMix64;
 use ferrymq::core::storage::compaction::CompactionPolicy;
 use ferrymq::core::storage::io::{File, IoStep};
@@ -159,6 +163,9 @@ struct Harness {
     /// many pending steps must have run for it to be acknowledged.
     states: Vec<(usize, Vec<Rec>)>,
     held: Vec<DeliveryTag>,
+    /// The epoch of the last commit handed out: committed once every
+    /// pending step has run.
+    epoch: Option<Epoch>,
     next_payload: u64,
     compactions: usize,
 }
@@ -187,11 +194,13 @@ impl Harness {
             pending: opened.steps,
             states: vec![(0, vec![])],
             held: vec![],
+            epoch: Some(opened.epoch),
             next_payload: 0,
             compactions: 0,
         };
+        h.broker.subscribe(h.q, Subscription { prefetch: 3, ..Subscription::default() }).map_err(fail)?;
         h.commit(false)?;
-        h.flush();
+        h.flush()?;
         Ok(h)
     }
 
@@ -202,7 +211,9 @@ impl Harness {
 
     fn commit(&mut self, compact: bool) -> Result<(), TestCaseError> {
         let commit = if compact { self.journal.compact(&mut self.broker) } else { self.journal.commit(&mut self.broker) };
-        let steps = commit.map_err(fail)?.steps;
+        let commit = commit.map_err(fail)?;
+        self.epoch = Some(commit.epoch);
+        let steps = commit.steps;
         if steps.is_empty() {
             return Ok(());
         }
@@ -215,12 +226,37 @@ impl Harness {
         Ok(())
     }
 
-    fn flush(&mut self) {
+    /// Runs every pending step; the last commit is then durable, and what
+    /// waited for it is handed out.
+    fn flush(&mut self) -> Result<(), TestCaseError> {
         for step in std::mem::take(&mut self.pending) {
             self.fs.run(&step, None);
         }
         let last = self.states.pop().map_or_else(Vec::new, |(_, s)| s);
         self.states = vec![(0, last)];
+        if let Some(epoch) = self.epoch.take() {
+            self.broker.committed(epoch);
+        }
+        self.take_deliveries()
+    }
+
+    /// Every delivery the broker hands out must be leased in the state a
+    /// crash can no longer undo: else, after a crash, it would be handed
+    /// out again while its first holder still works on it.
+    fn take_deliveries(&mut self) -> Result<(), TestCaseError> {
+        let effects: Vec<_> = self.broker.drain_effects().collect();
+        for effect in effects {
+            if let Effect::Deliver { delivery, .. } = effect {
+                let tag = delivery.tag;
+                let durable = self.states[0].1.iter().any(|r| match r {
+                    Record::MessageRestored(m) => m.lease.is_some_and(|l| l.tag == tag),
+                    _ => false,
+                });
+                prop_assert!(durable, "delivery {:?} handed out before its lease was durable", tag);
+                self.held.push(tag);
+            }
+        }
+        Ok(())
     }
 
     fn crash(&mut self, c: Crash) -> Result<(), TestCaseError> {
@@ -234,7 +270,7 @@ impl Harness {
         if let Some(keep) = c.power {
             self.fs.power_loss(keep);
         }
-        let Opened { broker, journal, report, steps, .. } =
+        let Opened { broker, journal, report, steps, epoch } =
             open::<P, _, _>(&self.fs.log(), self.clock.clone(), SplitMix64::new(1), POLICY).map_err(fail)?;
         prop_assert_eq!(report.corrupt, None, "a crash tears the end of a log, it never damages it");
         let acked = self.states.iter().rposition(|(need, _)| *need <= done).unwrap_or(0);
@@ -252,7 +288,10 @@ impl Harness {
         states.push((steps.len(), broker.snapshot_records()));
         self.states = states;
         (self.broker, self.journal, self.pending) = (broker, journal, steps);
+        self.epoch = Some(epoch);
         self.held.clear();
+        // Consumers do not outlive a crash; the host subscribes again.
+        self.broker.subscribe(self.q, Subscription { prefetch: 3, ..Subscription::default() }).map_err(fail)?;
         Ok(())
     }
 
@@ -288,16 +327,15 @@ impl Harness {
             }
             Op::Commit => self.commit(false)?,
             Op::Compact => self.commit(true)?,
-            Op::Flush => self.flush(),
+            Op::Flush => self.flush()?,
             Op::Crash(plan) => {
                 for c in plan {
                     self.crash(c)?;
                 }
-                self.flush();
+                self.flush()?;
             }
         }
-        self.broker.drain_effects().for_each(drop);
-        Ok(())
+        self.take_deliveries()
     }
 }
 
@@ -332,7 +370,7 @@ fn long_runs_compact_and_stay_bounded() {
         };
         h.run(op).expect("op");
         if i % 50 == 0 {
-            h.flush();
+            h.flush().expect("flush");
             most = most.max(h.fs.log().len());
         }
     }
@@ -377,7 +415,7 @@ fn compaction_survives_a_crash_after_every_step() {
                 if h.fs.has(File::Compact) {
                     assert_eq!(h.pending.first(), Some(&IoStep::Remove(File::Compact)));
                 }
-                h.flush();
+                h.flush().expect("flush");
                 assert!(!h.fs.has(File::Compact));
             }
         }
@@ -391,7 +429,7 @@ fn open_reports_corruption_and_keeps_the_damaged_rest() {
     let committed = log.len();
     h.run(Op::Send { priority: 0, delay: 0, ttl: None, id: None }).expect("send");
     h.run(Op::Commit).expect("commit");
-    h.flush();
+    h.flush().expect("flush");
     log = h.fs.log();
     assert!(log.len() > committed);
     log[committed + 20] ^= 0x10;
