@@ -149,3 +149,50 @@ test('a fault while opening rejects Broker.open with STORAGE and leaves no lock 
     await broker.close();
   }
 });
+
+// ---- a write that takes longer than a message's TTL -----------------------------------
+
+/** Holds every datasync until `release()`; returns it and the function that undoes the hold. */
+function holdSyncs() {
+  const original = FileHandle.datasync;
+  const waiting = [];
+  let held = true;
+  FileHandle.datasync = function heldSync(...args) {
+    if (!held) return original.apply(this, args);
+    return new Promise((resolve) => waiting.push(resolve)).then(() => original.apply(this, args));
+  };
+  return {
+    started: () => waiting.length > 0,
+    release() {
+      held = false;
+      FileHandle.datasync = original;
+      for (const resolve of waiting.splice(0)) resolve();
+    },
+  };
+}
+
+test('a message whose TTL passes while its lease is being written is never handed out', async () => {
+  const broker = await Broker.open({ storage: { file: freshPath() } });
+  const queue = broker.queue('jobs');
+  const handled = [];
+  queue.consume((m) => handled.push(m.id));
+  const expired = new Promise((resolve) => broker.on('expired', resolve));
+  const hold = holdSyncs();
+  let id;
+  try {
+    const sending = queue.send('short-lived', { ttlMs: 20 });
+    // The send's commit (its enqueue and the consumer's lease) is held at its sync.
+    while (!hold.started()) await new Promise((resolve) => setImmediate(resolve));
+    const sentAt = Date.now();
+    // Not a timing window: the TTL is surely past once the clock says so.
+    while (Date.now() <= sentAt + 25) await new Promise((resolve) => setTimeout(resolve, 5));
+    hold.release();
+    id = await sending;
+  } finally {
+    hold.release();
+  }
+  assert.equal((await expired).id, id, 'it expired instead');
+  assert.deepEqual(handled, [], 'the handler never saw it');
+  assert.equal(queue.stats().expired, 1);
+  await broker.close();
+});
