@@ -65,7 +65,7 @@ export interface QueueOptions {
   deadLetter?: string | null;
   /** A second send with the same id inside this window is accepted but not enqueued. */
   dedupWindowMs?: number;
-  /** On a durable broker every queue persists: false is refused there for now (INVALID_ARGUMENT). */
+  /** On a durable broker (default true): false keeps this queue's messages in memory only. */
   durable?: boolean;
 }
 
