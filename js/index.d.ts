@@ -202,7 +202,7 @@ export declare class Broker {
    * refused with STORAGE; payloads must be JSON values, Uint8Array or
    * ArrayBuffer (else NOT_SERIALIZABLE).
    */
-  static open(options: BrokerOptions): Promise<Broker>;
+  static open(options: BrokerOptions & { storage: Storage }): Promise<Broker>;
   /** Set on a durable broker. */
   readonly recovery: Recovery | undefined;
   /** Declares a queue, or returns the one already declared; different options throw INVALID_ARGUMENT. */
