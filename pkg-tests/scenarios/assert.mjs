@@ -1,9 +1,17 @@
 // A small assert for scenarios that run both in Node and in a page, where
 // node:assert does not exist. Failures throw Errors with readable messages.
 
+// For messages only: what the values look like, -0 and undefined included.
 const show = (value) => {
   try {
-    return JSON.stringify(value) ?? String(value);
+    return (
+      JSON.stringify(value, (_, v) => {
+        if (Object.is(v, -0)) return '-0';
+        if (v === undefined) return 'undefined';
+        if (ArrayBuffer.isView(v)) return `${v.constructor.name}[${Array.from(v)}]`;
+        return v;
+      }) ?? String(value)
+    );
   } catch {
     return String(value);
   }
@@ -17,9 +25,32 @@ export function equal(actual, expected, message = 'values differ') {
   if (!Object.is(actual, expected)) throw new Error(`${message}: expected ${show(expected)}, got ${show(actual)}`);
 }
 
-/** Structural equality of plain data (arrays, objects, primitives). */
+/**
+ * Structural equality: primitives by Object.is (-0 is not 0, NaN is NaN),
+ * the same prototype, the same own keys (a key holding undefined counts, a
+ * hole does not), typed arrays and ArrayBuffers by bytes, Maps and Sets by
+ * entries, Dates by time.
+ */
+function same(a, b, seen) {
+  if (Object.is(a, b)) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  if (seen.get(a) === b) return true;
+  seen.set(a, b);
+  if (a instanceof Date) return Object.is(a.getTime(), b.getTime());
+  if (a instanceof ArrayBuffer) return same(new Uint8Array(a), new Uint8Array(b), seen);
+  if (ArrayBuffer.isView(a) && !(a instanceof DataView)) {
+    return a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+  }
+  if (a instanceof Map) return a.size === b.size && [...a].every(([k, v]) => b.has(k) && same(v, b.get(k), seen));
+  if (a instanceof Set) return a.size === b.size && [...a].every((v) => b.has(v));
+  const keys = Reflect.ownKeys(a);
+  if (keys.length !== Reflect.ownKeys(b).length) return false;
+  return keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && same(a[k], b[k], seen));
+}
+
 export function deepEqual(actual, expected, message = 'values differ') {
-  if (show(actual) !== show(expected)) throw new Error(`${message}: expected ${show(expected)}, got ${show(actual)}`);
+  if (!same(actual, expected, new Map())) throw new Error(`${message}: expected ${show(expected)}, got ${show(actual)}`);
 }
 
 function check(error, expected) {

@@ -1,6 +1,7 @@
 // Broker scenarios: each runs against the ferrymq module it is given, in
 // Node (node/broker.test.mjs) and in Chromium (browser/scenarios.test.mjs).
 import { deepEqual, equal, ok, rejects, throws } from './assert.mjs';
+import { installFakeClock } from './fake-clock.mjs';
 
 /** The first `event` from `broker` that satisfies `match`. */
 const next = (broker, event, match = () => true) =>
@@ -68,19 +69,25 @@ export const scenarios = {
   },
 
   'an unacked message comes back after its lease, marked redelivered': async ({ Broker }) => {
-    const broker = new Broker();
-    // Long enough that no scheduling hiccup between two lines outlasts it;
-    // the lease's exact timing is tested in the core with a fake clock.
-    const queue = broker.queue('leased', { leaseMs: 300 });
-    await queue.send('work');
-    const first = await queue.receive();
-    equal(await queue.receive(), null, 'leased message is invisible');
-    const again = await queue.receive({ waitMs: 10_000 });
-    equal(again.payload, 'work');
-    equal(again.redelivered, true);
-    equal(again.deliveryCount, 2);
-    await rejects(first.ack(), { code: 'STALE_DELIVERY' });
-    await broker.close();
+    const clock = installFakeClock();
+    try {
+      const broker = new Broker();
+      const queue = broker.queue('leased', { leaseMs: 300 });
+      await queue.send('work');
+      const first = await queue.receive();
+      const again = queue.receive({ waitMs: 10_000 });
+      await clock.advance(299);
+      equal(await queue.receive(), null, 'invisible for the whole lease');
+      await clock.advance(1);
+      const message = await again;
+      equal(message.payload, 'work');
+      equal(message.redelivered, true);
+      equal(message.deliveryCount, 2);
+      await rejects(first.ack(), { code: 'STALE_DELIVERY' });
+      await broker.close();
+    } finally {
+      clock.uninstall();
+    }
   },
 
   'receive with waitMs resolves as soon as a message is sent': async ({ Broker }) => {
@@ -151,17 +158,24 @@ export const scenarios = {
   },
 
   'a delayed message is not delivered before its time': async ({ Broker }) => {
-    const broker = new Broker();
-    const queue = broker.queue('later');
-    const sentAt = Date.now();
-    await queue.send('soon', { delayMs: 30 });
-    equal(await queue.receive(), null, 'not ready yet');
-    equal(queue.stats().delayed, 1);
-    const message = await queue.receive({ waitMs: 10_000 });
-    equal(message.payload, 'soon');
-    ok(Date.now() - sentAt >= 30, 'delivered no earlier than its delay');
-    await message.ack();
-    await broker.close();
+    const clock = installFakeClock();
+    try {
+      const broker = new Broker();
+      const queue = broker.queue('later');
+      await queue.send('soon', { delayMs: 30 });
+      equal(queue.stats().delayed, 1);
+      const waiting = queue.receive({ waitMs: 10_000 });
+      await clock.advance(29);
+      equal(await queue.receive(), null, 'not ready a millisecond before');
+      equal(queue.stats().delayed, 1);
+      await clock.advance(1);
+      const message = await waiting;
+      equal(message.payload, 'soon');
+      await message.ack();
+      await broker.close();
+    } finally {
+      clock.uninstall();
+    }
   },
 
   'an expired message is never delivered; it is counted and dead-lettered': async ({ Broker }) => {
@@ -212,25 +226,30 @@ export const scenarios = {
   },
 
   'nack without requeue dead-letters with reason rejected; nack with delay redelivers later': async ({ Broker }) => {
-    const broker = new Broker();
-    const queue = broker.queue('review', { deadLetter: 'rejected-items' });
-    await queue.send('bad');
-    await queue.send('retry-me');
-    const deadLetter = next(broker, 'dead-letter');
-    await (await queue.receive()).nack({ requeue: false });
-    const dead = await deadLetter;
-    deepEqual([dead.queue, dead.reason, dead.deadLetterQueue], ['review', 'rejected', 'rejected-items']);
-    const retry = await queue.receive();
-    const nackedAt = Date.now();
-    await retry.nack({ delayMs: 20 });
-    equal(await queue.receive(), null, 'invisible during its delay');
-    const again = await queue.receive({ waitMs: 10_000 });
-    ok(Date.now() - nackedAt >= 20);
-    equal(again.payload, 'retry-me');
-    equal(again.deliveryCount, 2);
-    await again.ack();
-    deepEqual(await drain(broker.queue('rejected-items')), ['bad']);
-    await broker.close();
+    const clock = installFakeClock();
+    try {
+      const broker = new Broker();
+      const queue = broker.queue('review', { deadLetter: 'rejected-items' });
+      await queue.send('bad');
+      await queue.send('retry-me');
+      const deadLetter = next(broker, 'dead-letter');
+      await (await queue.receive()).nack({ requeue: false });
+      const dead = await deadLetter;
+      deepEqual([dead.queue, dead.reason, dead.deadLetterQueue], ['review', 'rejected', 'rejected-items']);
+      await (await queue.receive()).nack({ delayMs: 20 });
+      const waiting = queue.receive({ waitMs: 10_000 });
+      await clock.advance(19);
+      equal(await queue.receive(), null, 'invisible during its delay');
+      await clock.advance(1);
+      const again = await waiting;
+      equal(again.payload, 'retry-me');
+      equal(again.deliveryCount, 2);
+      await again.ack();
+      deepEqual(await drain(broker.queue('rejected-items')), ['bad']);
+      await broker.close();
+    } finally {
+      clock.uninstall();
+    }
   },
 
   'an expired lease is reported as redelivered': async ({ Broker }) => {

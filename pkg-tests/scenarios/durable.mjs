@@ -31,8 +31,7 @@ export const scenarios = {
     broker = await Broker.open({ storage });
     equal(broker.recovery.corrupt, undefined);
     const messages = await drain(broker.queue('jobs'));
-    deepEqual(messages.map((m) => m.payload), [{ n: 2 }, { n: 1 }, { 0: 1, 1: 2, 2: 3 }, 'a', ['b', { c: null }]]);
-    ok(messages[2].payload instanceof Uint8Array, 'binary comes back as a Uint8Array');
+    deepEqual(messages.map((m) => m.payload), [{ n: 2 }, { n: 1 }, new Uint8Array([1, 2, 3]), 'a', ['b', { c: null }]]);
     equal(messages[2].id, 'bytes');
     deepEqual(messages[1].headers, { trace: 't-1' });
     await broker.close();

@@ -1,0 +1,56 @@
+// A clock a scenario moves by hand, in Node and in pages alike: it stands in
+// for Date.now (which ferrymq's wasm core reads as its clock) and for
+// setTimeout/clearTimeout (which its host timers use) until uninstalled.
+// Time moves only in advance(), timer by timer in deadline order, with every
+// promise settled between two, so "not before its delay" and "gone after its
+// lease" are decided by the clock, never by how fast the machine is.
+
+/** Installs the clock at `start` (epoch ms); returns { now, advance(ms), uninstall() }. */
+export function installFakeClock(start = Date.now()) {
+  const real = { now: Date.now, setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
+  let now = start;
+  let next = 0;
+  /** id -> { at, fire } */
+  const timers = new Map();
+  // Everything queued so far has run: one real macrotask later.
+  const settled = () => new Promise((resolve) => real.setTimeout(resolve, 0));
+
+  Date.now = () => now;
+  globalThis.setTimeout = (fn, ms = 0, ...args) => {
+    const id = ++next;
+    timers.set(id, { at: now + Math.max(0, Number(ms) || 0), fire: () => fn(...args) });
+    // Node's timers have ref/unref; nothing here holds a process open anyway.
+    return { id, ref: () => {}, unref: () => {}, hasRef: () => false, [Symbol.toPrimitive]: () => id };
+  };
+  globalThis.clearTimeout = (handle) => timers.delete(typeof handle === 'object' ? handle?.id : handle);
+
+  const due = (until) => {
+    let first;
+    for (const [id, t] of timers) if (t.at <= until && (first === undefined || t.at < first[1].at)) first = [id, t];
+    return first;
+  };
+
+  return {
+    now: () => now,
+    /** Moves time forward by `ms`, firing each timer due on the way at its own time. */
+    async advance(ms) {
+      const target = now + ms;
+      for (;;) {
+        await settled();
+        const first = due(target);
+        if (first === undefined) break;
+        const [id, timer] = first;
+        timers.delete(id);
+        now = Math.max(now, timer.at);
+        timer.fire();
+      }
+      now = target;
+      await settled();
+    },
+    uninstall() {
+      Date.now = real.now;
+      globalThis.setTimeout = real.setTimeout;
+      globalThis.clearTimeout = real.clearTimeout;
+    },
+  };
+}
