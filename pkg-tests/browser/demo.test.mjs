@@ -106,9 +106,11 @@ test('the scheduler panel runs tasks, times one out, cancels one and clears the 
   // The page starts four tasks; T4 needs twice the timeout, so it times out whatever the machine's speed.
   await settled(['T1', 'T2', 'T3', 'T4']);
   assert.equal(await state('T4'), 'timeout');
+  // Relative: under load T1-T3 may time out too; T5 must add exactly one.
+  const timedOut = await number(page, '#s-timedout');
   await page.click('#s-add-slow');
   await page.waitForSelector('#tasks [data-id="T5"][data-state=timeout]');
-  assert.equal(await number(page, '#s-timedout'), 2);
+  assert.equal(await number(page, '#s-timedout'), timedOut + 1);
   const done = await number(page, '#s-done');
 
   // A generous timeout from here on: these tasks must finish, however slow the machine.
@@ -136,29 +138,20 @@ test('the scheduler panel runs tasks, times one out, cancels one and clears the 
   assert.deepEqual(errors, []);
 });
 
-test('the persistence panel: durable messages survive a reload, or it says durable queues are coming', async () => {
+test('the persistence panel: durable messages survive a reload', async () => {
   const { page, errors } = await openDemo();
-  const durable = await page.evaluate(async () => typeof (await import('ferrymq')).Broker.open === 'function');
   await page.waitForFunction(() => document.getElementById('persistence').dataset.state !== 'loading');
-
-  if (!durable) {
-    assert.equal(await page.getAttribute('#persistence', 'data-state'), 'coming');
-    assert.ok(await page.isVisible('#p-coming'));
-    assert.match(await text(page, '#p-coming'), /Coming with durable queues/);
-    for (const id of ['#p-send', '#p-consume', '#p-reload']) assert.ok(await page.isDisabled(id), `${id} is disabled`);
-  } else {
-    assert.equal(await page.getAttribute('#persistence', 'data-state'), 'ready');
-    assert.ok(await page.isHidden('#p-coming'));
-    const before = await number(page, '#p-count');
-    await page.click('#p-send');
-    await waitForNumber(page, '#p-count', `n === ${before + 5}`);
-    await Promise.all([page.waitForEvent('load'), page.click('#p-reload')]);
-    await page.waitForFunction(() => document.getElementById('persistence').dataset.state === 'ready');
-    assert.equal(await number(page, '#p-count'), before + 5, 'the messages survived the reload');
-    await page.click('#p-consume');
-    await waitForNumber(page, '#p-count', `n === ${before + 4}`);
-    assert.match(await text(page, '#p-status'), /Consumed and acked/);
-  }
+  assert.equal(await page.getAttribute('#persistence', 'data-state'), 'ready');
+  assert.ok(await page.isHidden('#p-coming'));
+  const before = await number(page, '#p-count');
+  await page.click('#p-send');
+  await waitForNumber(page, '#p-count', `n === ${before + 5}`);
+  await Promise.all([page.waitForEvent('load'), page.click('#p-reload')]);
+  await page.waitForFunction(() => document.getElementById('persistence').dataset.state === 'ready');
+  assert.equal(await number(page, '#p-count'), before + 5, 'the messages survived the reload');
+  await page.click('#p-consume');
+  await waitForNumber(page, '#p-count', `n === ${before + 4}`);
+  assert.match(await text(page, '#p-status'), /Consumed and acked/);
   assert.deepEqual(errors, []);
 });
 

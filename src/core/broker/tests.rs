@@ -949,14 +949,12 @@ fn busy_broker() -> (B, ManualClock, QueueId) {
     clock.advance(20);
     let first = get(&mut b, q).unwrap();
     b.nack(first.tag, true, None).unwrap();
-    if let Some(d) = get(&mut b, q) {
-        b.extend_lease(d.tag, 250).unwrap();
-    }
+    let extended = get(&mut b, q).expect("a message to hold past its lease");
+    b.extend_lease(extended.tag, 250).unwrap();
     clock.advance(120);
     b.advance();
-    if let Some(d) = get(&mut b, q) {
-        b.ack(d.tag).unwrap();
-    }
+    let acked = get(&mut b, q).expect("a message to ack");
+    b.ack(acked.tag).unwrap();
     b.cancel(c);
     b.purge(logs).unwrap();
     b.send(logs, msg("kept")).unwrap();
