@@ -43,7 +43,7 @@ fn cycle(concurrency: Concurrency, adding: Adding) -> Duration {
     } else {
         for task in 0..TASKS {
             let priority = if let Adding::Priorities = adding { (task % 16) as i32 } else { 0 };
-            s.add(task, TaskOptions { priority, ..TaskOptions::default() });
+            s.add(task, TaskOptions { priority: priority.into(), ..TaskOptions::default() });
             collect(&mut s, &mut running);
         }
     }

@@ -248,7 +248,7 @@ export interface TaskContext {
 }
 
 export interface TaskOptions {
-  /** Higher runs first; FIFO within a priority. Default 0. */
+  /** Any finite number, higher first (fractions and timestamps too); FIFO within a priority. Default 0. */
   priority?: number;
   timeoutMs?: number;
   retries?: number;

@@ -14,7 +14,6 @@ import * as wire from './wire.js';
 const SCHEDULER_OPTIONS = ['concurrency', 'rateLimit', 'timeoutMs', 'retries', 'backoff', 'autoStart'];
 const TASK_OPTIONS = ['priority', 'timeoutMs', 'retries', 'signal', 'id', 'onProgress'];
 const EVENTS = ['active', 'completed', 'failed', 'retry', 'idle', 'empty', 'progress'];
-const MAX_PRIORITY = 2 ** 31 - 1;
 
 // Must match src/bindings/scheduler.rs: records of [kind, id, attempt, extra].
 const STRIDE = 4;
@@ -39,7 +38,7 @@ function taskArguments(options) {
   if (options === undefined) return DEFAULT_TASK;
   const o = check.options('options', options, TASK_OPTIONS);
   return {
-    priority: o.priority === undefined ? 0 : check.count('options.priority', o.priority, -MAX_PRIORITY, MAX_PRIORITY),
+    priority: o.priority === undefined ? 0 : check.finite('options.priority', o.priority),
     timeoutMs: o.timeoutMs === undefined ? wire.NONE : check.duration('options.timeoutMs', o.timeoutMs),
     retries: o.retries === undefined ? wire.NONE : check.count('options.retries', o.retries, 0, 2 ** 32 - 1),
     signal: o.signal === undefined ? undefined : check.signal('options.signal', o.signal),

@@ -61,6 +61,13 @@ export function duration(argument, value) {
   return value;
 }
 
+/** Any finite number (a priority). */
+export function finite(argument, value) {
+  if (typeof value !== 'number') throw typeError(argument, 'a number', value);
+  if (!Number.isFinite(value)) throw rangeError(argument, 'a finite number', value);
+  return value;
+}
+
 /** An integer count in [min, max]; `Infinity` only when `infinite` is set. */
 export function count(argument, value, min, max = Number.MAX_SAFE_INTEGER, infinite = false) {
   if (typeof value !== 'number') throw typeError(argument, 'a number', value);

@@ -74,7 +74,7 @@ fn retry_keeps_priority_and_original_place() {
     let mut h = Harness::new(SchedulerOptions { retries: 1, ..limited(1) });
     let first = h.s.add(0, TaskOptions::default());
     h.s.add_many([1, 2], TaskOptions::default());
-    h.s.add(3, TaskOptions { priority: 1, ..TaskOptions::default() });
+    h.s.add(3, TaskOptions { priority: 1.into(), ..TaskOptions::default() });
     h.effects();
     assert_eq!(h.fail(first), Failure::Retrying);
     // Priority 1 still goes first, then the retried task before the later ones.
@@ -252,8 +252,8 @@ fn extreme_values_do_not_panic() {
         ..SchedulerOptions::default()
     };
     let mut h = Harness::new(opts);
-    let id = h.s.add(0, TaskOptions { priority: i32::MIN, ..TaskOptions::default() });
-    h.s.add(1, TaskOptions { priority: i32::MAX, timeout: Some(0), retries: Some(0) });
+    let id = h.s.add(0, TaskOptions { priority: i32::MIN.into(), ..TaskOptions::default() });
+    h.s.add(1, TaskOptions { priority: i32::MAX.into(), timeout: Some(0), retries: Some(0) });
     h.effects();
     assert_eq!(h.fail(id), Failure::Retrying);
     h.advance_to(u64::MAX);

@@ -166,7 +166,7 @@ impl Model {
     fn apply(&mut self, op: Op) -> Result<(), TestCaseError> {
         match op {
             Op::Add { priority, timeout, retries } => {
-                let id = self.s.add(self.added, TaskOptions { priority, timeout, retries });
+                let id = self.s.add(self.added, TaskOptions { priority: priority.into(), timeout, retries });
                 prop_assert_eq!(id, TaskId(self.added));
                 self.added += 1;
             }

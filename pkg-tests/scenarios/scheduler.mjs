@@ -263,6 +263,17 @@ export const scenarios = {
     deepEqual(await Promise.all([quick.add(() => 'a'), quick.add(() => 'b')]), ['a', 'b'], 'a window reopens');
   },
 
+  'any finite number is a priority: fractions, negatives and timestamps, higher first': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ concurrency: 1, autoStart: false });
+    const order = [];
+    const stamp = 1_733_000_000_000;
+    const add = (name, priority) => scheduler.add(() => order.push(name), { priority });
+    const all = [add('a', 1.5), add('b', -2.25), add('c', stamp), add('d', 1.25), add('e', stamp + 0.5), add('f', -0), add('g', 0)];
+    scheduler.resume();
+    await Promise.all(all);
+    deepEqual(order, ['e', 'c', 'a', 'd', 'f', 'g', 'b'], '-0 and 0 are one priority, FIFO within it');
+  },
+
   'bad arguments are rejected by name and change nothing': async ({ Scheduler }) => {
     throws(() => new Scheduler({ concurrency: 0 }), /options.concurrency/);
     throws(() => new Scheduler({ concurrency: 1.5 }), RangeError);
@@ -273,7 +284,9 @@ export const scenarios = {
     throws(() => new Scheduler({ backoff: { type: 'linear', baseMs: 1 } }), /options.backoff.type/);
     const scheduler = new Scheduler();
     await rejects(scheduler.add('not a function'), TypeError);
-    await rejects(scheduler.add(() => 1, { priority: 1.5 }), /options.priority/);
+    await rejects(scheduler.add(() => 1, { priority: NaN }), (e) => e instanceof RangeError && /options.priority/.test(e.message));
+    await rejects(scheduler.add(() => 1, { priority: Infinity }), (e) => e instanceof RangeError && /options.priority/.test(e.message));
+    await rejects(scheduler.add(() => 1, { priority: '1' }), (e) => e instanceof TypeError && /options.priority/.test(e.message));
     await rejects(scheduler.add(() => 1, { timeoutMs: NaN }), RangeError);
     await rejects(scheduler.add(() => 1, { signal: {} }), /options.signal/);
     await rejects(scheduler.add(() => 1, { retries: -1 }), /options.retries/);

@@ -6,7 +6,7 @@ use super::outbox::Outbox;
 use super::wire::{self, flag, millis};
 use crate::core::rng::SplitMix64;
 use crate::core::scheduler::{
-    Concurrency, Effect, Failure, RateLimit, Scheduler, SchedulerOptions, Settle, TaskId, TaskOptions,
+    Concurrency, Effect, Failure, Priority, RateLimit, Scheduler, SchedulerOptions, Settle, TaskId, TaskOptions,
 };
 
 // Must match js/scheduler.js: records of [kind, id, attempt, extra].
@@ -48,8 +48,10 @@ fn concurrency_value(c: Concurrency) -> f64 {
     }
 }
 
-fn task_options(priority: i32, timeout: f64, retries: f64) -> TaskOptions {
-    TaskOptions { priority, timeout: millis(timeout), retries: millis(retries).map(|r| r.min(u32::MAX.into()) as u32) }
+/// The wrapper passes finite priorities only; anything else is refused, not guessed.
+fn task_options(priority: f64, timeout: f64, retries: f64) -> Result<TaskOptions, JsValue> {
+    let priority = Priority::new(priority).map_err(to_js)?;
+    Ok(TaskOptions { priority, timeout: millis(timeout), retries: millis(retries).map(|r| r.min(u32::MAX.into()) as u32) })
 }
 
 #[wasm_bindgen]
@@ -87,15 +89,15 @@ impl SchedulerCore {
     }
 
     /// `timeout` and `retries` NONE take the scheduler's defaults.
-    pub fn add(&mut self, priority: i32, timeout: f64, retries: f64) -> f64 {
-        self.core.add((), task_options(priority, timeout, retries)).0 as f64
+    pub fn add(&mut self, priority: f64, timeout: f64, retries: f64) -> Result<f64, JsValue> {
+        Ok(self.core.add((), task_options(priority, timeout, retries)?).0 as f64)
     }
 
     /// Adds `count` tasks with consecutive ids; returns the first.
     #[wasm_bindgen(js_name = addMany)]
-    pub fn add_many(&mut self, count: u32, priority: i32, timeout: f64, retries: f64) -> f64 {
+    pub fn add_many(&mut self, count: u32, priority: f64, timeout: f64, retries: f64) -> Result<f64, JsValue> {
         let tasks = std::iter::repeat_n((), count as usize);
-        self.core.add_many(tasks, task_options(priority, timeout, retries)).0 .0 as f64
+        Ok(self.core.add_many(tasks, task_options(priority, timeout, retries)?).0 .0 as f64)
     }
 
     /// True when the task's promise should resolve (false: the attempt is stale).

@@ -79,7 +79,7 @@ pub fn rate(max: u32, interval: u64) -> SchedulerOptions {
 }
 
 pub fn prio(priority: i32) -> TaskOptions {
-    TaskOptions { priority, ..TaskOptions::default() }
+    TaskOptions { priority: priority.into(), ..TaskOptions::default() }
 }
 
 /// The tasks of the `Start` effects, in order.

@@ -16,12 +16,14 @@
 
 mod effect;
 mod options;
+mod priority;
 mod rate;
 mod tasks;
 mod waiting;
 
 pub use effect::{Effect, Failure, Settle};
 pub use options::{Concurrency, RateLimit, SchedulerOptions, TaskOptions};
+pub use priority::Priority;
 
 use crate::core::backoff::Backoff;
 use crate::core::error::CoreError;

@@ -2,6 +2,7 @@
 //! state, so a rejected call changes nothing.
 
 use crate::core::backoff::Backoff;
+use super::priority::Priority;
 use crate::core::error::{CoreError, ErrorCode};
 use crate::core::time::Millis;
 
@@ -79,7 +80,7 @@ impl Default for SchedulerOptions {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TaskOptions {
     /// Higher runs first; equal priorities run in the order they were added.
-    pub priority: i32,
+    pub priority: Priority,
     /// None: the scheduler's default.
     pub timeout: Option<Millis>,
     /// None: the scheduler's default.

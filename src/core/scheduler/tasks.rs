@@ -3,6 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::priority::Priority;
 use super::TaskId;
 use crate::core::time::Millis;
 
@@ -18,7 +19,7 @@ pub(super) enum Phase {
 pub(super) struct Entry<T> {
     /// Kept while running, since a retry starts it again.
     pub task: T,
-    pub priority: i32,
+    pub priority: Priority,
     /// Resolved against the scheduler defaults when the task was added.
     pub timeout: Option<Millis>,
     pub retries: u32,
@@ -158,7 +159,7 @@ mod tests {
     use super::*;
 
     fn entry(task: u32) -> Entry<u32> {
-        Entry { task, priority: 0, timeout: None, retries: 0, attempt: 0, phase: Phase::Waiting }
+        Entry { task, priority: Priority::default(), timeout: None, retries: 0, attempt: 0, phase: Phase::Waiting }
     }
 
     #[test]

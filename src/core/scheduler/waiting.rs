@@ -7,11 +7,12 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
+use super::priority::Priority;
 use super::TaskId;
 
 #[derive(Debug, Default)]
 pub(super) struct WaitQueue {
-    lanes: BTreeMap<Reverse<i32>, Lane>,
+    lanes: BTreeMap<Reverse<Priority>, Lane>,
     /// Waiting tasks, not counting skipped ids still sitting in lanes.
     live: usize,
 }
@@ -44,12 +45,12 @@ impl WaitQueue {
     }
 
     /// `id` must be greater than every id pushed before.
-    pub fn push_new(&mut self, priority: i32, id: TaskId) {
+    pub fn push_new(&mut self, priority: Priority, id: TaskId) {
         self.lanes.entry(Reverse(priority)).or_default().fresh.push_back(id);
         self.live += 1;
     }
 
-    pub fn push_returning(&mut self, priority: i32, id: TaskId) {
+    pub fn push_returning(&mut self, priority: Priority, id: TaskId) {
         self.lanes.entry(Reverse(priority)).or_default().returning.push(Reverse(id));
         self.live += 1;
     }
@@ -108,7 +109,7 @@ mod tests {
     fn priority_then_fifo() {
         let mut q = WaitQueue::default();
         for (p, id) in [(0, 1), (5, 2), (0, 3), (-1, 4), (5, 5)] {
-            q.push_new(p, TaskId(id));
+            q.push_new(p.into(), TaskId(id));
         }
         assert_eq!(drain(&mut q, &[]), [2, 5, 1, 3, 4]);
         assert_eq!(q.len(), 0);
@@ -117,11 +118,11 @@ mod tests {
     #[test]
     fn returning_task_takes_its_original_place() {
         let mut q = WaitQueue::default();
-        q.push_new(0, TaskId(3));
-        q.push_new(0, TaskId(4));
-        q.push_returning(0, TaskId(2));
-        q.push_returning(0, TaskId(5));
-        q.push_returning(0, TaskId(1));
+        q.push_new(Priority::default(), TaskId(3));
+        q.push_new(Priority::default(), TaskId(4));
+        q.push_returning(Priority::default(), TaskId(2));
+        q.push_returning(Priority::default(), TaskId(5));
+        q.push_returning(Priority::default(), TaskId(1));
         assert_eq!(drain(&mut q, &[]), [1, 2, 3, 4, 5]);
     }
 
@@ -129,7 +130,7 @@ mod tests {
     fn forgotten_ids_are_skipped() {
         let mut q = WaitQueue::default();
         for id in 1..=4 {
-            q.push_new(i32::from(id % 2 == 1), TaskId(id));
+            q.push_new(i32::from(id % 2 == 1).into(), TaskId(id));
         }
         q.forget();
         q.forget();
@@ -140,8 +141,8 @@ mod tests {
     #[test]
     fn keeps_at_most_one_empty_lane() {
         let mut q = WaitQueue::default();
-        q.push_new(1, TaskId(1));
-        q.push_new(2, TaskId(2));
+        q.push_new(1.into(), TaskId(1));
+        q.push_new(2.into(), TaskId(2));
         assert_eq!(drain(&mut q, &[]), [2, 1]);
         assert_eq!(q.lanes.len(), 1);
     }
