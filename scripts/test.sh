@@ -29,6 +29,10 @@ fi
 step "core: cargo test"
 cargo test
 
+step "core: the same tests on wasm32 (32-bit usize, as in browsers), under Node's WASI"
+CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings --no-liftoff scripts/wasi-run.mjs" \
+  cargo test --quiet --target wasm32-wasip1
+
 step "build the package"
 bash scripts/build.sh
 
