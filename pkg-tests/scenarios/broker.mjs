@@ -365,19 +365,23 @@ export const scenarios = {
     await broker.close();
   },
 
-  'an AbortSignal cancels a consumer; its messages go to the other one': async ({ Broker }) => {
+  'an AbortSignal cancels a consumer; the messages it held go to the other one': async ({ Broker }) => {
     const broker = new Broker();
-    const queue = broker.queue('shared');
+    const queue = broker.queue('shared', { leaseMs: 600_000 });
     const controller = new AbortController();
-    const first = queue.consume(() => {}, { signal: controller.signal });
+    const heldByFirst = [];
+    const first = queue.consume((m) => { heldByFirst.push(m.payload); }, { signal: controller.signal, prefetch: 2, autoAck: false });
+    await queue.send('a');
+    await queue.send('b');
+    await microtasksDone();
+    deepEqual(heldByFirst, ['a', 'b'], 'the first consumer holds both, unacked');
+    equal(queue.stats().inFlight, 2);
     controller.abort();
     equal(first.active, false);
     const got = [];
-    const done = new Promise((resolve) => queue.consume((m) => { got.push(m.payload); if (got.length === 2) resolve(); }));
-    await queue.send('a');
-    await queue.send('b');
+    const done = new Promise((resolve) => queue.consume((m) => { got.push([m.payload, m.redelivered]); if (got.length === 2) resolve(); }));
     await done;
-    deepEqual(got, ['a', 'b']);
+    deepEqual(got, [['a', true], ['b', true]], 'back at once, not after the lease, in their order');
     await broker.close();
   },
 
@@ -490,6 +494,81 @@ export const scenarios = {
     deepEqual(dropped, [[low, 'maxlen']]);
     deepEqual((await drain(queue)), ['high', 'middle']);
     await broker.close();
+  },
+
+  'Symbol.asyncDispose closes the broker, as await using does': async ({ Broker, FerryError }) => {
+    const broker = new Broker();
+    const queue = broker.queue('disposed');
+    const waiting = queue.receive({ waitMs: 60_000 });
+    await broker[Symbol.asyncDispose]();
+    await rejects(waiting, isCode(FerryError, 'CLOSED'));
+    await rejects(queue.send(1), isCode(FerryError, 'CLOSED'));
+  },
+
+  'stats count dead letters on the queue they left and on the broker': async ({ Broker }) => {
+    const broker = new Broker();
+    const queue = broker.queue('counted');
+    for (const n of [1, 2, 3]) await queue.send(n);
+    await (await queue.receive()).nack({ requeue: false });
+    await (await queue.receive()).nack({ requeue: false });
+    await (await queue.receive()).ack();
+    const s = queue.stats();
+    deepEqual([s.deadLettered, s.nacked, s.acked, s.sent, s.ready], [2, 2, 1, 3, 0]);
+    equal(broker.stats().queues.counted.deadLettered, 2);
+    equal(broker.stats().queues['counted.dlq'].ready, 2);
+    await broker.close();
+  },
+
+  'exponential backoff doubles from baseMs up to maxMs; with jitter it never waits longer': async ({ Broker }) => {
+    const clock = installFakeClock();
+    try {
+      const broker = new Broker();
+      const queue = broker.queue('backing-off', { maxDeliveries: 10, backoff: { type: 'exponential', baseMs: 100, maxMs: 250 } });
+      await queue.send('x');
+      let message = await queue.receive();
+      for (const wait of [100, 200, 250, 250]) {
+        await message.nack();
+        const again = queue.receive({ waitMs: 10_000 });
+        await clock.advance(wait - 1);
+        equal(await queue.receive(), null, `not before ${wait} ms`);
+        await clock.advance(1);
+        message = await again;
+        equal(message.payload, 'x', `redelivered at ${wait} ms`);
+      }
+      const jittery = broker.queue('jittery', { maxDeliveries: 10, backoff: { type: 'exponential', baseMs: 100, maxMs: 250, jitter: true } });
+      await jittery.send('y');
+      let held = await jittery.receive();
+      for (const cap of [100, 200, 250, 250]) {
+        await held.nack();
+        const again = jittery.receive({ waitMs: 10_000 });
+        await clock.advance(cap);
+        held = await again;
+        equal(held.payload, 'y', `back within ${cap} ms`);
+      }
+      await broker.close();
+    } finally {
+      clock.uninstall();
+    }
+  },
+
+  'a caller id is a duplicate inside dedupWindowMs and new again after it': async ({ Broker }) => {
+    const clock = installFakeClock();
+    try {
+      const broker = new Broker();
+      const queue = broker.queue('once', { dedupWindowMs: 1_000 });
+      equal(await queue.send('first', { id: 'order-1' }), 'order-1');
+      equal(await queue.send('again', { id: 'order-1' }), 'order-1');
+      equal(queue.stats().ready, 1, 'the duplicate was accepted, not enqueued');
+      await clock.advance(999);
+      await queue.send('still inside', { id: 'order-1' });
+      equal(queue.stats().ready, 1);
+      await clock.advance(1);
+      await queue.send('after the window', { id: 'order-1' });
+      deepEqual(await drain(queue), ['first', 'after the window']);
+      await broker.close();
+    } finally {
+      clock.uninstall();
+    }
   },
 
   'a queue may be named __proto__: stats().queues has no prototype': async ({ Broker }) => {
