@@ -1,7 +1,7 @@
 // Broker scenarios: each runs against the ferrymq module it is given, in
 // Node (node/broker.test.mjs) and in Chromium (browser/scenarios.test.mjs).
 import { deepEqual, equal, ok, rejects, throws } from './assert.mjs';
-import { installFakeClock } from './fake-clock.mjs';
+import { withFakeClock } from './fake-clock.mjs';
 
 /** The first `event` from `broker` that satisfies `match`. */
 const next = (broker, event, match = () => true) =>
@@ -69,8 +69,7 @@ export const scenarios = {
   },
 
   'an unacked message comes back after its lease, marked redelivered': async ({ Broker }) => {
-    const clock = installFakeClock();
-    try {
+    await withFakeClock(async (clock) => {
       const broker = new Broker();
       const queue = broker.queue('leased', { leaseMs: 300 });
       await queue.send('work');
@@ -85,9 +84,7 @@ export const scenarios = {
       equal(message.deliveryCount, 2);
       await rejects(first.ack(), { code: 'STALE_DELIVERY' });
       await broker.close();
-    } finally {
-      clock.uninstall();
-    }
+    });
   },
 
   'receive with waitMs resolves as soon as a message is sent': async ({ Broker }) => {
@@ -158,8 +155,7 @@ export const scenarios = {
   },
 
   'a delayed message is not delivered before its time': async ({ Broker }) => {
-    const clock = installFakeClock();
-    try {
+    await withFakeClock(async (clock) => {
       const broker = new Broker();
       const queue = broker.queue('later');
       await queue.send('soon', { delayMs: 30 });
@@ -173,9 +169,7 @@ export const scenarios = {
       equal(message.payload, 'soon');
       await message.ack();
       await broker.close();
-    } finally {
-      clock.uninstall();
-    }
+    });
   },
 
   'an expired message is never delivered; it is counted and dead-lettered': async ({ Broker }) => {
@@ -226,8 +220,7 @@ export const scenarios = {
   },
 
   'nack without requeue dead-letters with reason rejected; nack with delay redelivers later': async ({ Broker }) => {
-    const clock = installFakeClock();
-    try {
+    await withFakeClock(async (clock) => {
       const broker = new Broker();
       const queue = broker.queue('review', { deadLetter: 'rejected-items' });
       await queue.send('bad');
@@ -247,9 +240,7 @@ export const scenarios = {
       await again.ack();
       deepEqual(await drain(broker.queue('rejected-items')), ['bad']);
       await broker.close();
-    } finally {
-      clock.uninstall();
-    }
+    });
   },
 
   'an expired lease is reported as redelivered': async ({ Broker }) => {
@@ -520,8 +511,7 @@ export const scenarios = {
   },
 
   'exponential backoff doubles from baseMs up to maxMs; with jitter it never waits longer': async ({ Broker }) => {
-    const clock = installFakeClock();
-    try {
+    await withFakeClock(async (clock) => {
       const broker = new Broker();
       const queue = broker.queue('backing-off', { maxDeliveries: 10, backoff: { type: 'exponential', baseMs: 100, maxMs: 250 } });
       await queue.send('x');
@@ -546,14 +536,11 @@ export const scenarios = {
         equal(held.payload, 'y', `back within ${cap} ms`);
       }
       await broker.close();
-    } finally {
-      clock.uninstall();
-    }
+    });
   },
 
   'a caller id is a duplicate inside dedupWindowMs and new again after it': async ({ Broker }) => {
-    const clock = installFakeClock();
-    try {
+    await withFakeClock(async (clock) => {
       const broker = new Broker();
       const queue = broker.queue('once', { dedupWindowMs: 1_000 });
       equal(await queue.send('first', { id: 'order-1' }), 'order-1');
@@ -566,9 +553,7 @@ export const scenarios = {
       await queue.send('after the window', { id: 'order-1' });
       deepEqual(await drain(queue), ['first', 'after the window']);
       await broker.close();
-    } finally {
-      clock.uninstall();
-    }
+    });
   },
 
   'a queue may be named __proto__: stats().queues has no prototype': async ({ Broker }) => {

@@ -6,14 +6,16 @@
 // lease" are decided by the clock, never by how fast the machine is.
 
 /** Installs the clock at `start` (epoch ms); returns { now, advance(ms), uninstall() }. */
-export function installFakeClock(start = Date.now()) {
+function installFakeClock(start = Date.now()) {
   const real = { now: Date.now, setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
+  // Pages refuse setTimeout called with another `this` (Illegal invocation).
+  const realSetTimeout = real.setTimeout.bind(globalThis);
   let now = start;
   let next = 0;
   /** id -> { at, fire } */
   const timers = new Map();
   // Everything queued so far has run: one real macrotask later.
-  const settled = () => new Promise((resolve) => real.setTimeout(resolve, 0));
+  const settled = () => new Promise((resolve) => realSetTimeout(resolve, 0));
 
   Date.now = () => now;
   globalThis.setTimeout = (fn, ms = 0, ...args) => {
@@ -53,4 +55,14 @@ export function installFakeClock(start = Date.now()) {
       globalThis.clearTimeout = real.clearTimeout;
     },
   };
+}
+
+/** Runs `scenario(clock)` on a fake clock, and puts the real one back whatever happens. */
+export async function withFakeClock(scenario) {
+  const clock = installFakeClock();
+  try {
+    return await scenario(clock);
+  } finally {
+    clock.uninstall();
+  }
 }
