@@ -19,6 +19,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
+use ferrymq::core::backoff::{Backoff, BackoffKind};
 use ferrymq::core::broker::{
     Broker, ConsumerId, DeadLetterReason, DeadLetterTarget, Delivery, DeliveryTag, Effect, MessageId, Outgoing, Overflow, QueueId,
     QueueOptions, Record, Subscription,
@@ -121,6 +122,8 @@ enum Op {
     Advance(Millis),
     Purge,
     Extend(usize, Millis),
+    /// The host gives a delivery back that it could not hand out.
+    Release(usize),
     Replay,
     Recover,
 }
@@ -155,6 +158,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => prop_oneof![1..20u64, 20..160u64].prop_map(Op::Advance),
         1 => Just(Op::Purge),
         1 => (any::<usize>(), prop_oneof![Just(0u64), 1..200u64]).prop_map(|(i, by)| Op::Extend(i, by)),
+        1 => any::<usize>().prop_map(Op::Release),
         1 => Just(Op::Replay),
         1 => Just(Op::Recover),
     ]
@@ -200,7 +204,7 @@ struct Harness {
     broker: B,
     clock: ManualClock,
     q: QueueId,
-    drop_oldest: bool,
+    v: Variant,
     /// Indexed by payload.
     msgs: Vec<Msg>,
     consumers: Vec<(ConsumerId, u32)>,
@@ -221,30 +225,71 @@ fn side_options() -> QueueOptions {
     QueueOptions { durable: false, ..QueueOptions::default() }
 }
 
-fn options(drop_oldest: bool) -> QueueOptions {
+/// Where the main queue's dead letters go.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Dlq {
+    /// `main.dlq`, created on first use.
+    Default,
+    /// A queue named by the options, created on first use.
+    Named,
+    /// Nowhere: dead letters are dropped.
+    Discard,
+}
+
+/// How the run's main queue is configured.
+#[derive(Clone, Copy, Debug)]
+struct Variant {
+    drop_oldest: bool,
+    /// The queue's TTL, on top of each message's own.
+    ttl: Option<Millis>,
+    /// Fixed backoff before a nacked message returns (0: none, it keeps its place).
+    backoff: Millis,
+    dlq: Dlq,
+}
+
+fn variant() -> impl Strategy<Value = Variant> {
+    (
+        any::<bool>(),
+        prop_oneof![Just(None), Just(Some(150))],
+        prop_oneof![Just(0), Just(25)],
+        prop_oneof![Just(Dlq::Default), Just(Dlq::Named), Just(Dlq::Discard)],
+    )
+        .prop_map(|(drop_oldest, ttl, backoff, dlq)| Variant { drop_oldest, ttl, backoff, dlq })
+}
+
+const GRAVEYARD: &str = "graveyard";
+
+fn options(v: Variant) -> QueueOptions {
     QueueOptions {
         lease: LEASE,
         max_deliveries: MAX_DELIVERIES,
         max_length: Some(MAX_LEN as u64),
-        overflow: if drop_oldest { Overflow::DropOldest } else { Overflow::Reject },
+        overflow: if v.drop_oldest { Overflow::DropOldest } else { Overflow::Reject },
         dedup_window: Some(DEDUP_WINDOW),
+        ttl: v.ttl,
+        backoff: Backoff { kind: BackoffKind::Fixed, base: v.backoff, max: None, jitter: false },
+        dead_letter: match v.dlq {
+            Dlq::Default => DeadLetterTarget::Default,
+            Dlq::Named => DeadLetterTarget::Named(GRAVEYARD.into()),
+            Dlq::Discard => DeadLetterTarget::Discard,
+        },
         ..QueueOptions::default()
     }
 }
 
 impl Harness {
-    fn new(drop_oldest: bool) -> Self {
+    fn new(v: Variant) -> Self {
         let clock = ManualClock::new(10_000);
         let mut broker = Broker::new(clock.clone(), SplitMix64::new(1));
         broker.set_recording(true);
-        let q = broker.declare_queue("main", Some(options(drop_oldest))).expect("declare");
+        let q = broker.declare_queue("main", Some(options(v))).expect("declare");
         let side = broker.declare_queue("side", Some(side_options())).expect("declare");
         broker.bind("#", side).expect("bind");
         Self {
             broker,
             clock,
             q,
-            drop_oldest,
+            v,
             msgs: Vec::new(),
             consumers: Vec::new(),
             seen_ids: HashMap::new(),
@@ -283,6 +328,15 @@ impl Harness {
     /// the order they were enqueued, so that is the first queued one.
     fn oldest(&self) -> Option<usize> {
         self.queued().next().map(|(i, _)| i)
+    }
+
+    /// The queue dead letters of the main queue go to, once it exists.
+    fn dead_letter_queue(&self) -> Option<QueueId> {
+        match self.v.dlq {
+            Dlq::Default => self.broker.queue_id("main.dlq"),
+            Dlq::Named => self.broker.queue_id(GRAVEYARD),
+            Dlq::Discard => None,
+        }
     }
 
     fn held_by(&self, c: ConsumerId) -> usize {
@@ -392,7 +446,7 @@ impl Harness {
                 }
                 Effect::DeadLettered { queue, target, id, reason } => {
                     prop_assert_eq!(queue, self.q);
-                    prop_assert!(target.is_some() && target == self.broker.queue_id("main.dlq"));
+                    prop_assert_eq!(target, self.dead_letter_queue(), "dead-lettered to the configured target");
                     let i = self.find(&id, |i| self.justified(i, reason))?;
                     prop_assert!(self.justified(i, reason), "{} dead-lettered as {:?} without cause: {:?}", id, reason, self.msgs[i]);
                     match reason {
@@ -442,11 +496,12 @@ impl Harness {
         let dead = count(&|m| matches!(m.status, Status::Dead(_)));
         prop_assert_eq!(s.dead_lettered, dead);
         prop_assert_eq!(s.expired, count(&|m| m.status == Status::Dead(DeadLetterReason::Expired)));
-        let dlq_ready = match self.broker.queue_id("main.dlq") {
+        let dlq_ready = match self.dead_letter_queue() {
             Some(dlq) => self.broker.queue_stats(dlq).map_err(|e| TestCaseError::fail(e.to_string()))?.ready,
             None => 0,
         };
-        prop_assert_eq!(dlq_ready, dead, "every dead-lettered message reached the DLQ");
+        let kept = if self.v.dlq == Dlq::Discard { 0 } else { dead };
+        prop_assert_eq!(dlq_ready, kept, "every dead-lettered message reached the DLQ, or none when they are dropped");
         let side = self.broker.queue_stats(self.side).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(side.ready + side.delayed, self.side_waiting, "the memory-only queue holds what was published");
         Ok(())
@@ -484,7 +539,7 @@ impl Harness {
         };
         // Requeues may overshoot the limit; only new messages are refused,
         // and a refused publish reaches no queue.
-        if !self.drop_oldest && fresh > 0 && queued + fresh > MAX_LEN {
+        if !self.v.drop_oldest && fresh > 0 && queued + fresh > MAX_LEN {
             prop_assert_eq!(result.map_err(|e| e.code), Err(ErrorCode::QueueFull));
             return self.check_effects();
         }
@@ -521,7 +576,10 @@ impl Harness {
                 id,
                 priority: spec.priority,
                 ready_at: now + spec.delay,
-                expires_at: spec.ttl.map(|t| now + t),
+                expires_at: match (spec.ttl, self.v.ttl) {
+                    (Some(a), Some(b)) => Some(now + a.min(b)),
+                    (a, b) => a.or(b).map(|t| now + t),
+                },
                 deliveries: 0,
                 status: Status::Queued,
             });
@@ -567,12 +625,16 @@ impl Harness {
                 let declare = |b: &mut B, name, o| b.declare_queue(name, o).map_err(|e| e.code);
                 if same {
                     // The options again, the default dead-letter queue spelled out.
-                    let o = QueueOptions { dead_letter: DeadLetterTarget::Named("main.dlq".into()), ..options(self.drop_oldest) };
-                    prop_assert_eq!(declare(&mut self.broker, "main", Some(o)), Ok(self.q));
+                    prop_assert_eq!(declare(&mut self.broker, "main", Some(options(self.v))), Ok(self.q));
+                    if self.v.dlq == Dlq::Default {
+                        // The default dead-letter queue, spelled out, is the same option.
+                        let o = QueueOptions { dead_letter: DeadLetterTarget::Named("main.dlq".into()), ..options(self.v) };
+                        prop_assert_eq!(declare(&mut self.broker, "main", Some(o)), Ok(self.q));
+                    }
                     prop_assert_eq!(declare(&mut self.broker, "main", None), Ok(self.q));
                     prop_assert_eq!(declare(&mut self.broker, "side", Some(side_options())), Ok(self.side));
                 } else {
-                    let o = QueueOptions { lease: LEASE + 1, ..options(self.drop_oldest) };
+                    let o = QueueOptions { lease: LEASE + 1, ..options(self.v) };
                     prop_assert_eq!(declare(&mut self.broker, "main", Some(o)), Err(ErrorCode::InvalidArgument));
                     let o = QueueOptions { durable: true, ..side_options() };
                     prop_assert_eq!(declare(&mut self.broker, "side", Some(o)), Err(ErrorCode::InvalidArgument));
@@ -610,7 +672,14 @@ impl Harness {
                 if let Some((m, tag)) = self.pick_in_flight(i) {
                     let now = self.now();
                     let result = match how {
-                        Nack::Requeue => self.broker.nack(tag, true, None),
+                        Nack::Requeue => {
+                            // The queue's backoff decides the new ready time; none keeps its place.
+                            let will_return = self.msgs[m].deliveries < MAX_DELIVERIES && !self.msgs[m].expired(now);
+                            if will_return && self.v.backoff > 0 {
+                                self.msgs[m].ready_at = now + self.v.backoff;
+                            }
+                            self.broker.nack(tag, true, None)
+                        }
                         Nack::Delay(d) => {
                             // The model cannot see the new ready time in the effect; set it up front.
                             let will_return = self.msgs[m].deliveries < MAX_DELIVERIES && !self.msgs[m].expired(now);
@@ -685,6 +754,15 @@ impl Harness {
                     self.check_effects()?;
                 }
             }
+            Op::Release(i) => {
+                if let Some((m, tag)) = self.pick_in_flight(i) {
+                    prop_assert!(self.broker.release(tag).is_ok());
+                    // Back in its place, as if never delivered.
+                    self.settle(m, Status::Queued);
+                    self.msgs[m].deliveries -= 1;
+                    self.check_effects()?;
+                }
+            }
             Op::Replay => {
                 self.commit();
                 let records = through_log(&self.log)?;
@@ -747,8 +825,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(5000))]
 
     #[test]
-    fn broker_matches_model(drop_oldest in any::<bool>(), ops in prop::collection::vec(op(), 1..40)) {
-        let mut h = Harness::new(drop_oldest);
+    fn broker_matches_model(v in variant(), ops in prop::collection::vec(op(), 1..40)) {
+        let mut h = Harness::new(v);
         for op in ops {
             h.run(op)?;
         }

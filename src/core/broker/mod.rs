@@ -326,13 +326,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         unseen.extend(take_deliveries(&mut self.released, c));
         for tag in unseen {
             // Settled already, before the host drained its delivery.
-            if !self.state.leases.contains_key(&tag) {
-                continue;
-            }
-            self.release_owner(tag);
-            self.commit(Record::Released { tag });
-            if let Some(q) = self.queue_of(tag) {
-                self.mark_dirty(q);
+            if self.state.leases.contains_key(&tag) {
+                self.put_back(tag);
             }
         }
         if let Some(consumer) = self.remove_consumer(c) {
@@ -349,10 +344,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// as before, so it is not a failed delivery.
     pub fn release(&mut self, tag: DeliveryTag) -> Result<(), CoreError> {
         self.settle();
-        let q = self.queue_of(tag).ok_or_else(|| stale(tag))?;
-        self.release_owner(tag);
-        self.commit(Record::Released { tag });
-        self.mark_dirty(q);
+        self.leased(tag)?;
+        self.put_back(tag);
         self.settle();
         Ok(())
     }
@@ -563,6 +556,21 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
 
     // ---- internals -----------------------------------------------------------
 
+    /// A delivery nobody received goes back to its place, uncounted; one
+    /// whose message expired meanwhile is dead-lettered, as any return is.
+    fn put_back(&mut self, tag: DeliveryTag) {
+        let Some(seq) = self.state.leases.get(&tag).map(|l| l.seq) else { return };
+        self.release_owner(tag);
+        self.commit(Record::Released { tag });
+        let Some(msg) = self.state.messages.get(&seq) else { return };
+        let (q, expired) = (msg.queue, msg.is_expired(self.now));
+        if expired {
+            self.dead_letter(seq, DeadLetterReason::Expired, false);
+        } else {
+            self.mark_dirty(q);
+        }
+    }
+
     fn may_hand_out(&mut self, tag: DeliveryTag) -> bool {
         let Some(seq) = self.state.leases.get(&tag).map(|l| l.seq) else { return false };
         if self.state.messages.get(&seq).is_some_and(|m| m.is_expired(self.now)) {
@@ -610,12 +618,6 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// The in-flight message behind `tag`.
     fn leased(&self, tag: DeliveryTag) -> Result<u64, CoreError> {
         self.state.leases.get(&tag).map(|l| l.seq).ok_or_else(|| stale(tag))
-    }
-
-    /// The queue of the message leased under `tag`.
-    fn queue_of(&self, tag: DeliveryTag) -> Option<QueueId> {
-        let seq = self.leased(tag).ok()?;
-        Some(self.state.messages.get(&seq)?.queue)
     }
 
     /// Processes every deadline up to `clock.now()` in time order, acting at
