@@ -292,6 +292,30 @@ async function run(seed) {
   }
 }
 
+test('fixed case: open, bind, close, reopen (nothing written after the binding) keeps the binding', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ferrymq-power-'));
+  const path = join(dir, 'jobs.log');
+  const disk = new Disk(dir);
+  const model = new Model();
+  disk.install();
+  let broker;
+  try {
+    broker = await open(path);
+    broker.bind('p0', 'jobs');
+    model.pending.push(() => model.bindings.set('p0', true));
+    await broker.close();
+    model.settled();
+    // The power goes out right after the close: only what was synced counts.
+    await disk.powerLoss(() => 0);
+    broker = await open(path);
+    await verify(broker, model, 'open, bind, close, reopen');
+    assert.equal(model.bindings.get('p0'), true);
+  } finally {
+    disk.uninstall();
+    await broker?.close().catch(() => {});
+  }
+});
+
 test(`acknowledged state survives power loss at random points (${RUNS} runs of ${OPS} operations)`, async () => {
   const base = Number(process.env.FERRYMQ_POWER_LOSS_SEED ?? Date.now() % 1e9);
   for (let i = 0; i < RUNS; i++) {
