@@ -22,7 +22,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use ferrymq::core::backoff::{Backoff, BackoffKind};
 use ferrymq::core::broker::{
     Broker, ConsumerId, DeadLetterReason, DeadLetterTarget, Delivery, DeliveryTag, Effect, MessageId, Outgoing, Overflow, QueueId,
-    QueueOptions, Record, Subscription,
+    QueueOptions, Record, RequestId, Subscription,
 };
 use ferrymq::core::error::ErrorCode;
 use ferrymq::core::rng::SplitMix64;
@@ -106,6 +106,9 @@ enum Nack {
 #[derive(Clone, Debug)]
 enum Op {
     Send(Spec),
+    /// A request, with a timeout or none.
+    Request(Spec, Option<Millis>),
+    Reply(usize),
     Publish(usize, Spec),
     Bind(usize),
     Unbind(usize),
@@ -141,6 +144,8 @@ fn spec() -> impl Strategy<Value = Spec> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         5 => spec().prop_map(Op::Send),
+        1 => (spec(), prop_oneof![Just(None), (1..120u64).prop_map(Some)]).prop_map(|(s, t)| Op::Request(s, t)),
+        2 => any::<usize>().prop_map(Op::Reply),
         2 => (0..KEYS.len(), spec()).prop_map(|(k, s)| Op::Publish(k, s)),
         1 => (0..PATTERNS.len()).prop_map(Op::Bind),
         1 => (0..PATTERNS.len()).prop_map(Op::Unbind),
@@ -176,6 +181,8 @@ enum Status {
 #[derive(Clone, Debug)]
 struct Msg {
     id: MessageId,
+    /// The request it carries, if it was sent by `request`.
+    request: Option<RequestId>,
     priority: u8,
     ready_at: Millis,
     expires_at: Option<Millis>,
@@ -219,6 +226,17 @@ struct Harness {
     /// its messages are waiting (it has no consumers; some expire).
     side: QueueId,
     side_waiting: u64,
+    /// Requests made, in order; `open` until answered, timed out or forgotten.
+    requests: Vec<Pending>,
+    /// The request whose reply the current call must deliver.
+    replying: Option<RequestId>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    request: RequestId,
+    deadline: Option<Millis>,
+    open: bool,
 }
 
 fn side_options() -> QueueOptions {
@@ -299,6 +317,8 @@ impl Harness {
             bound: BTreeSet::new(),
             side,
             side_waiting: 0,
+            requests: Vec::new(),
+            replying: None,
         }
     }
 
@@ -423,6 +443,15 @@ impl Harness {
         for e in effects {
             match e {
                 Effect::Deliver { consumer, delivery } => self.check_delivery(&delivery, Some(consumer))?,
+                Effect::Reply { request, .. } => {
+                    prop_assert_eq!(self.replying.take(), Some(request), "a reply nobody was waiting for");
+                    self.close_request(request)?;
+                }
+                Effect::RequestTimedOut { request } => {
+                    let due = self.requests.iter().find(|p| p.request == request).and_then(|p| p.deadline);
+                    prop_assert_eq!(due, Some(now), "request {:?} timed out at the wrong time", request);
+                    self.close_request(request)?;
+                }
                 Effect::Redelivered { queue, id, delivery_count } => {
                     prop_assert_eq!(queue, self.q);
                     let i = self.find(&id, |i| self.may_fail(i))?;
@@ -464,12 +493,16 @@ impl Harness {
             }
         }
         prop_assert_eq!(expired_effects, 0, "Expired and DeadLettered(expired) come in pairs");
+        prop_assert_eq!(self.replying, None, "the reply was not delivered");
         Ok(())
     }
 
     /// Checks after every operation: all due work was done, and the counts agree.
     fn check_state(&self) -> Result<(), TestCaseError> {
         let now = self.now();
+        for p in self.requests.iter().filter(|p| p.open) {
+            prop_assert!(p.deadline.map_or(true, |d| d > now), "request {:?} outlived its timeout", p.request);
+        }
         prop_assert!(self.allowed.drops.is_empty(), "overflow did not drop {:?}", self.allowed.drops);
         for (i, m) in self.msgs.iter().enumerate() {
             match m.status {
@@ -515,7 +548,7 @@ impl Harness {
                 let key: Vec<&str> = key.split('.').collect();
                 self.bound.iter().any(|&p| matches(&PATTERNS[p].split('.').collect::<Vec<_>>(), &key))
             }
-            Via::One | Via::Batch => true,
+            Via::One | Via::Batch | Via::Request(_) => true,
         };
         let fresh_id = |seen: &HashMap<u8, Millis>, k: u8| !seen.get(&k).is_some_and(|&until| until > now);
         // Payloads number the messages the model expects to be enqueued;
@@ -527,15 +560,28 @@ impl Harness {
             let is_new = to_main && s.id.map_or(true, |k| fresh_id(&self.seen_ids, k) && new_ids.insert(k));
             let payload = if is_new { self.msgs.len() + fresh } else { usize::MAX };
             fresh += usize::from(is_new);
-            let id = s.id.map(|k| format!("k{k}").into());
+            let id = match via {
+                // A request id is never reused: the earlier request would own it.
+                Via::Request(_) => Some(format!("req{}", self.requests.len()).into()),
+                _ => s.id.map(|k| format!("k{k}").into()),
+            };
             outgoing.push(Outgoing { id, payload: Pay::of(payload), priority: s.priority, delay: s.delay, ttl: s.ttl });
         }
         let queued = self.queued().count();
+        let mut request = None;
         let one = || outgoing.first().cloned().ok_or_else(|| TestCaseError::fail("empty send"));
         let result = match via {
             Via::Batch => self.broker.send_batch(self.q, outgoing.clone()),
             Via::One => self.broker.send(self.q, one()?).map(|id| vec![id]),
             Via::Publish(key) => self.broker.publish(key, one()?),
+            Via::Request(timeout) => {
+                let out = one()?;
+                let id = out.id.clone().map(MessageId::Given);
+                self.broker.request(self.q, out, timeout).map(|r| {
+                    request = Some(r);
+                    id.into_iter().collect()
+                })
+            }
         };
         // Requeues may overshoot the limit; only new messages are refused,
         // and a refused publish reaches no queue.
@@ -555,6 +601,9 @@ impl Harness {
             }
         }
         prop_assert_eq!(ids.len(), specs.len());
+        if let (Some(r), Via::Request(timeout)) = (request, via) {
+            self.requests.push(Pending { request: r, deadline: timeout.map(|t| now + t), open: true });
+        }
         // Replay the batch on the model in order: drops, then the new message.
         for ((spec, id), out) in specs.iter().zip(ids).zip(outgoing) {
             if let Some(k) = spec.id {
@@ -563,6 +612,8 @@ impl Harness {
                     continue;
                 }
                 self.seen_ids.insert(k, now + DEDUP_WINDOW);
+            } else if let Via::Request(_) = via {
+                prop_assert_eq!(&id, &MessageId::Given(format!("req{}", self.requests.len() - 1).into()));
             } else {
                 prop_assert!(matches!(id, MessageId::Auto(_)));
             }
@@ -574,6 +625,7 @@ impl Harness {
             prop_assert_eq!(out.payload.n(), self.msgs.len());
             self.msgs.push(Msg {
                 id,
+                request,
                 priority: spec.priority,
                 ready_at: now + spec.delay,
                 expires_at: match (spec.ttl, self.v.ttl) {
@@ -597,6 +649,19 @@ impl Harness {
             }
         }
         self.side_waiting = 0;
+        // Pending requests live in memory: a restart forgets them, silently.
+        for p in &mut self.requests {
+            p.open = false;
+        }
+    }
+
+    fn close_request(&mut self, request: RequestId) -> Result<(), TestCaseError> {
+        let p = self.requests.iter_mut().find(|p| p.request == request);
+        prop_assert!(p.as_ref().is_some_and(|p| p.open), "request {:?} answered twice or unknown", request);
+        if let Some(p) = p {
+            p.open = false;
+        }
+        Ok(())
     }
 
     fn pick_in_flight(&self, i: usize) -> Option<(usize, DeliveryTag)> {
@@ -611,6 +676,25 @@ impl Harness {
             Op::Send(s) => self.send(vec![s], Via::One)?,
             Op::Batch(specs) => self.send(specs, Via::Batch)?,
             Op::Publish(k, s) => self.send(vec![s], Via::Publish(KEYS[k]))?,
+            Op::Request(mut s, timeout) => {
+                // Requests carry ids of their own (send gives them), never reused.
+                s.id = None;
+                self.send(vec![s], Via::Request(timeout))?;
+            }
+            Op::Reply(i) => {
+                if let Some((m, tag)) = self.pick_in_flight(i) {
+                    match self.msgs[m].request {
+                        Some(r) => {
+                            let open = self.requests.iter().any(|p| p.request == r && p.open);
+                            self.replying = open.then_some(r);
+                            prop_assert!(self.broker.reply(tag, Pay::of(m)).is_ok());
+                            self.settle(m, Status::Acked);
+                        }
+                        None => prop_assert_eq!(self.broker.reply(tag, Pay::of(m)).map_err(|e| e.code), Err(ErrorCode::InvalidArgument)),
+                    }
+                    self.check_effects()?;
+                }
+            }
             Op::Bind(p) => {
                 prop_assert!(self.broker.bind(PATTERNS[p], self.q).is_ok());
                 self.bound.insert(p);
@@ -819,6 +903,7 @@ enum Via {
     One,
     Batch,
     Publish(&'static str),
+    Request(Option<Millis>),
 }
 
 proptest! {
