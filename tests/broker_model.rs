@@ -230,6 +230,8 @@ struct Harness {
     requests: Vec<Pending>,
     /// The request whose reply the current call must deliver.
     replying: Option<RequestId>,
+    /// With a limited dead-letter queue: what it holds, in arrival order.
+    graveyard: VecDeque<usize>,
 }
 
 #[derive(Debug)]
@@ -252,7 +254,12 @@ enum Dlq {
     Named,
     /// Nowhere: dead letters are dropped.
     Discard,
+    /// A named queue declared with room for DLQ_ROOM: when full it drops
+    /// its oldest (true), or the dead letter is dropped instead (false).
+    Limited(bool),
 }
+
+const DLQ_ROOM: usize = 3;
 
 /// How the run's main queue is configured.
 #[derive(Clone, Copy, Debug)]
@@ -270,7 +277,7 @@ fn variant() -> impl Strategy<Value = Variant> {
         any::<bool>(),
         prop_oneof![Just(None), Just(Some(150))],
         prop_oneof![Just(0), Just(25)],
-        prop_oneof![Just(Dlq::Default), Just(Dlq::Named), Just(Dlq::Discard)],
+        prop_oneof![Just(Dlq::Default), Just(Dlq::Named), Just(Dlq::Discard), Just(Dlq::Limited(false)), Just(Dlq::Limited(true))],
     )
         .prop_map(|(drop_oldest, ttl, backoff, dlq)| Variant { drop_oldest, ttl, backoff, dlq })
 }
@@ -288,7 +295,7 @@ fn options(v: Variant) -> QueueOptions {
         backoff: Backoff { kind: BackoffKind::Fixed, base: v.backoff, max: None, jitter: false },
         dead_letter: match v.dlq {
             Dlq::Default => DeadLetterTarget::Default,
-            Dlq::Named => DeadLetterTarget::Named(GRAVEYARD.into()),
+            Dlq::Named | Dlq::Limited(_) => DeadLetterTarget::Named(GRAVEYARD.into()),
             Dlq::Discard => DeadLetterTarget::Discard,
         },
         ..QueueOptions::default()
@@ -302,6 +309,15 @@ impl Harness {
         broker.set_recording(true);
         let q = broker.declare_queue("main", Some(options(v))).expect("declare");
         let side = broker.declare_queue("side", Some(side_options())).expect("declare");
+        if let Dlq::Limited(drop_oldest) = v.dlq {
+            let limited = QueueOptions {
+                max_length: Some(DLQ_ROOM as u64),
+                overflow: if drop_oldest { Overflow::DropOldest } else { Overflow::Reject },
+                dead_letter: DeadLetterTarget::Discard,
+                ..QueueOptions::default()
+            };
+            broker.declare_queue(GRAVEYARD, Some(limited)).expect("declare");
+        }
         broker.bind("#", side).expect("bind");
         Self {
             broker,
@@ -319,6 +335,7 @@ impl Harness {
             side_waiting: 0,
             requests: Vec::new(),
             replying: None,
+            graveyard: VecDeque::new(),
         }
     }
 
@@ -354,7 +371,7 @@ impl Harness {
     fn dead_letter_queue(&self) -> Option<QueueId> {
         match self.v.dlq {
             Dlq::Default => self.broker.queue_id("main.dlq"),
-            Dlq::Named => self.broker.queue_id(GRAVEYARD),
+            Dlq::Named | Dlq::Limited(_) => self.broker.queue_id(GRAVEYARD),
             Dlq::Discard => None,
         }
     }
@@ -473,11 +490,27 @@ impl Harness {
                     self.side_waiting -= 1;
                     expired_effects -= 1;
                 }
+                Effect::DeadLettered { queue, target, id, reason } if queue != self.q => {
+                    // Only a full dead-letter queue that drops its oldest says anything.
+                    prop_assert_eq!(self.v.dlq, Dlq::Limited(true), "{:?} dead-lettered from {:?}", id, queue);
+                    prop_assert_eq!(Some(queue), self.dead_letter_queue());
+                    prop_assert_eq!((target, reason), (None, DeadLetterReason::MaxLen));
+                    // Oldest by first enqueue (a message keeps its enqueuedAt when
+                    // dead-lettered), not by arrival: the lowest payload number.
+                    let oldest = self.graveyard.iter().copied().min();
+                    self.graveyard.retain(|&i| Some(i) != oldest);
+                    prop_assert_eq!(oldest.map(|i| self.msgs[i].id.clone()), Some(id), "the dead-letter queue drops its oldest");
+                }
                 Effect::DeadLettered { queue, target, id, reason } => {
                     prop_assert_eq!(queue, self.q);
-                    prop_assert_eq!(target, self.dead_letter_queue(), "dead-lettered to the configured target");
+                    let full = self.graveyard.len() >= DLQ_ROOM;
+                    let expected = if self.v.dlq == Dlq::Limited(false) && full { None } else { self.dead_letter_queue() };
+                    prop_assert_eq!(target, expected, "dead-lettered to the configured target");
                     let i = self.find(&id, |i| self.justified(i, reason))?;
                     prop_assert!(self.justified(i, reason), "{} dead-lettered as {:?} without cause: {:?}", id, reason, self.msgs[i]);
+                    if matches!(self.v.dlq, Dlq::Limited(_)) && target.is_some() {
+                        self.graveyard.push_back(i);
+                    }
                     match reason {
                         DeadLetterReason::MaxLen => {
                             self.allowed.drops.pop_front();
@@ -533,7 +566,11 @@ impl Harness {
             Some(dlq) => self.broker.queue_stats(dlq).map_err(|e| TestCaseError::fail(e.to_string()))?.ready,
             None => 0,
         };
-        let kept = if self.v.dlq == Dlq::Discard { 0 } else { dead };
+        let kept = match self.v.dlq {
+            Dlq::Discard => 0,
+            Dlq::Limited(_) => self.graveyard.len() as u64,
+            Dlq::Default | Dlq::Named => dead,
+        };
         prop_assert_eq!(dlq_ready, kept, "every dead-lettered message reached the DLQ, or none when they are dropped");
         let side = self.broker.queue_stats(self.side).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(side.ready + side.delayed, self.side_waiting, "the memory-only queue holds what was published");
