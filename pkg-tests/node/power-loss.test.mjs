@@ -200,16 +200,24 @@ async function verify(broker, model, label) {
   }
 }
 
-async function run(seed) {
-  const pick = random(seed);
+/** Runs `body(session)` on a fresh simulated disk, then puts the real file functions back and closes what is left open. */
+async function onSimulatedDisk(body) {
   const dir = await mkdtemp(join(tmpdir(), 'ferrymq-power-'));
-  const path = join(dir, 'jobs.log');
-  const disk = new Disk(dir);
-  const model = new Model();
-  disk.install();
-  let broker;
+  const session = { path: join(dir, 'jobs.log'), disk: new Disk(dir), model: new Model(), broker: undefined };
+  session.disk.install();
   try {
-    broker = await open(path);
+    await body(session);
+  } finally {
+    session.disk.uninstall();
+    await session.broker?.close().catch(() => {});
+  }
+}
+
+const run = (seed) =>
+  onSimulatedDisk(async (session) => {
+    const { path, disk, model } = session;
+    const pick = random(seed);
+    let broker = (session.broker = await open(path));
     let sent = 0;
     for (let op = 0; op < OPS; op++) {
       const label = `seed ${seed}, op ${op}`;
@@ -267,7 +275,7 @@ async function run(seed) {
         // A clean close writes everything accepted before it.
         await broker.close();
         model.settled();
-        broker = await open(path);
+        broker = session.broker = await open(path);
         await verify(broker, model, `${label}, close`);
       } else {
         // The power goes out (now, if it has not yet); reopen from what the disk kept.
@@ -275,7 +283,7 @@ async function run(seed) {
         await broker.close().catch(() => {});
         await disk.powerLoss(pick);
         model.pending.length = 0;
-        broker = await open(path);
+        broker = session.broker = await open(path);
         await verify(broker, model, `${label}, power loss`);
       }
     }
@@ -283,38 +291,25 @@ async function run(seed) {
     await broker.close().catch(() => {});
     await disk.powerLoss(pick);
     model.pending.length = 0;
-    broker = await open(path);
+    broker = session.broker = await open(path);
     await verify(broker, model, `seed ${seed}, end`);
     await broker.close();
-  } finally {
-    disk.uninstall();
-    await broker?.close().catch(() => {});
-  }
-}
+  });
 
-test('fixed case: open, bind, close, reopen (nothing written after the binding) keeps the binding', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'ferrymq-power-'));
-  const path = join(dir, 'jobs.log');
-  const disk = new Disk(dir);
-  const model = new Model();
-  disk.install();
-  let broker;
-  try {
-    broker = await open(path);
+test('fixed case: open, bind, close, reopen (nothing written after the binding) keeps the binding', () =>
+  onSimulatedDisk(async (session) => {
+    const { path, disk, model } = session;
+    const broker = (session.broker = await open(path));
     broker.bind('p0', 'jobs');
     model.pending.push(() => model.bindings.set('p0', true));
     await broker.close();
     model.settled();
     // The power goes out right after the close: only what was synced counts.
     await disk.powerLoss(() => 0);
-    broker = await open(path);
-    await verify(broker, model, 'open, bind, close, reopen');
+    session.broker = await open(path);
+    await verify(session.broker, model, 'open, bind, close, reopen');
     assert.equal(model.bindings.get('p0'), true);
-  } finally {
-    disk.uninstall();
-    await broker?.close().catch(() => {});
-  }
-});
+  }));
 
 test(`acknowledged state survives power loss at random points (${RUNS} runs of ${OPS} operations)`, async () => {
   const base = Number(process.env.FERRYMQ_POWER_LOSS_SEED ?? Date.now() % 1e9);
