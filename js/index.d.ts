@@ -266,6 +266,8 @@ export type TaskEvent =
   | { type: 'failed'; id: string; attempt: number; error: unknown }
   | { type: 'retry'; id: string; attempt: number; error: unknown; delayMs: number }
   | { type: 'progress'; id: string; progress: unknown }
+  /** Its AbortSignal aborted it; `running` if it had started (its ctx.signal aborts too). */
+  | { type: 'aborted'; id: string; running: boolean }
   | { type: 'idle' }
   | { type: 'empty' };
 

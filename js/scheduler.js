@@ -13,7 +13,8 @@ import * as wire from './wire.js';
 
 const SCHEDULER_OPTIONS = ['concurrency', 'rateLimit', 'timeoutMs', 'retries', 'backoff', 'autoStart'];
 const TASK_OPTIONS = ['priority', 'timeoutMs', 'retries', 'signal', 'id', 'onProgress'];
-const EVENTS = ['active', 'completed', 'failed', 'retry', 'idle', 'empty', 'progress'];
+const EVENTS = ['active', 'completed', 'failed', 'retry', 'idle', 'empty', 'progress', 'aborted'];
+const noop = () => {};
 
 // Must match src/bindings/scheduler.rs: records of [kind, id, attempt, extra].
 const STRIDE = 4;
@@ -86,6 +87,13 @@ export class Scheduler {
   #timer = new HostTimer(() => this.#onTimer());
   /** core task id -> task record */
   #tasks = new Map();
+  /**
+   * signal -> the core ids of its unfinished tasks. One abort listener per
+   * signal for its whole life, not one per task: it aborts all of them
+   * before anything starts in their place, and a task finishing forgets its
+   * id in O(1). Weak, so a signal nobody holds is not kept.
+   */
+  #signals = new WeakMap();
   #listeners = new Listeners(EVENTS);
   #idleWaiters = [];
   #emptyWaiters = [];
@@ -136,7 +144,12 @@ export class Scheduler {
       return Promise.reject(error);
     }
     if (o.signal?.aborted) return Promise.reject(abortedError(o.signal));
-    return new Promise((resolve, reject) => this.#enqueue(task, o, resolve, reject));
+    let record;
+    const promise = new Promise((resolve, reject) => {
+      record = this.#enqueue(task, o, resolve, reject);
+    });
+    if (record !== undefined) record.promise = promise;
+    return promise;
   }
 
   /**
@@ -156,9 +169,12 @@ export class Scheduler {
     if (o.signal?.aborted) return Promise.reject(abortedError(o.signal));
     // The tasks get consecutive ids; they start only at the pump, once all are registered.
     const first = this.#core.addMany(tasks.length, o.priority, o.timeoutMs, o.retries);
-    const results = tasks.map((task, i) => new Promise((resolve, reject) => this.#register(first + i, task, o, resolve, reject)));
+    const records = [];
+    const results = tasks.map((task, i) => new Promise((resolve, reject) => records.push(this.#register(first + i, task, o, resolve, reject))));
+    const all = Promise.all(results);
+    for (const record of records) record.promise = all;
     this.#pump();
-    return Promise.all(results);
+    return all;
   }
 
   /** Resolves once nothing is waiting and nothing is running. */
@@ -219,8 +235,9 @@ export class Scheduler {
   }
 
   #enqueue(fn, o, resolve, reject) {
-    this.#register(this.#core.add(o.priority, o.timeoutMs, o.retries), fn, o, resolve, reject);
+    const record = this.#register(this.#core.add(o.priority, o.timeoutMs, o.retries), fn, o, resolve, reject);
     this.#pump();
+    return record;
   }
 
   /** Keeps what JS needs of task `id` until it settles. */
@@ -235,18 +252,42 @@ export class Scheduler {
       reject,
       onProgress: o.onProgress,
       signal: o.signal,
-      onAbort: undefined,
       context: undefined,
       error: undefined,
+      /** The promise the caller got, so a CLEARED nobody awaits is not an unhandled rejection. */
+      promise: undefined,
     };
-    if (o.signal !== undefined) {
-      task.onAbort = () => {
-        this.#core.abort(id);
-        this.#pump();
-      };
-      o.signal.addEventListener('abort', task.onAbort, { once: true });
-    }
+    if (o.signal !== undefined) this.#watch(o.signal, id);
     this.#tasks.set(id, task);
+    return task;
+  }
+
+  #watch(signal, id) {
+    let ids = this.#signals.get(signal);
+    if (ids === undefined) {
+      ids = new Set();
+      this.#signals.set(signal, ids);
+      signal.addEventListener('abort', () => this.#aborted(signal), { once: true });
+    }
+    ids.add(id);
+  }
+
+  /**
+   * Aborts every task given `signal`: the waiting ones first, so none of them
+   * can start in the slot a running one frees, then the running ones; the
+   * scheduler acts on it all in one pump.
+   */
+  #aborted(signal) {
+    const ids = this.#signals.get(signal);
+    this.#signals.delete(signal);
+    if (ids === undefined) return;
+    const running = [];
+    for (const id of ids) {
+      if (this.#tasks.get(id)?.context === undefined) this.#core.abort(id);
+      else running.push(id);
+    }
+    for (const id of running) this.#core.abort(id);
+    this.#pump();
   }
 
   /**
@@ -302,14 +343,20 @@ export class Scheduler {
       case ABORTED: {
         const task = this.#tasks.get(id);
         const error = abortedError(task.signal);
-        if (extra === 1) task.context.abort(error);
+        const running = extra === 1;
+        if (running) task.context.abort(error);
+        if (listeners.wants('aborted')) listeners.emit('aborted', { id: taskId(task), running });
         this.#settle(task).reject(error);
         break;
       }
       case CLEARED: {
         const pending = this.#clearReasons[0];
         if (--pending[1] === 0) this.#clearReasons.shift();
-        this.#settle(this.#tasks.get(id)).reject(
+        const task = this.#tasks.get(id);
+        // A fire-and-forget add must not crash Node when cleared; whoever
+        // awaits the promise still sees the rejection.
+        task.promise?.catch(noop);
+        this.#settle(task).reject(
           new FerryError('CLEARED', 'the task was cleared before it started', { cause: pending[0] }),
         );
         break;
@@ -339,6 +386,11 @@ export class Scheduler {
   }
 
   #start(task, attempt) {
+    // Its signal aborted, and its own abort not acted on yet: it never starts.
+    if (task.signal?.aborted) {
+      this.#core.abort(task.coreId);
+      return;
+    }
     const context = new TaskContext(task, attempt);
     task.context = context;
     if (this.#listeners.wants('active')) this.#listeners.emit('active', { id: taskId(task), attempt });
@@ -379,7 +431,7 @@ export class Scheduler {
   /** Forgets a finished task and returns it, for its promise to be settled. */
   #settle(task) {
     this.#tasks.delete(task.coreId);
-    task.signal?.removeEventListener('abort', task.onAbort);
+    if (task.signal !== undefined) this.#signals.get(task.signal)?.delete(task.coreId);
     return task;
   }
 }

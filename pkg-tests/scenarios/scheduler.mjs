@@ -274,6 +274,77 @@ export const scenarios = {
     deepEqual(order, ['e', 'c', 'a', 'd', 'f', 'g', 'b'], '-0 and 0 are one priority, FIFO within it');
   },
 
+  'one AbortSignal shared by a running task and waiting ones: none of the waiting ones starts': async ({ Scheduler, FerryError }) => {
+    const scheduler = new Scheduler({ concurrency: 1 });
+    const controller = new AbortController();
+    const started = [];
+    const events = [];
+    scheduler.on('aborted', (e) => events.push([e.id, e.running]));
+    const running = scheduler.add(async ({ signal }) => { started.push('running'); await aborted(signal); }, { signal: controller.signal, id: 'r' });
+    const waiting = [
+      scheduler.add(() => started.push('sync'), { signal: controller.signal, id: 's' }),
+      scheduler.add(async () => started.push('async'), { signal: controller.signal, id: 'a' }),
+    ];
+    await Promise.resolve();
+    controller.abort(new Error('stop'));
+    for (const p of [running, ...waiting]) await rejects(p, isCode(FerryError, 'ABORTED'));
+    deepEqual(started, ['running'], 'the waiting tasks never ran');
+    deepEqual(events, [['s', false], ['a', false], ['r', true]], 'waiting ones first, then the running one');
+    equal(scheduler.size + scheduler.pending, 0);
+    equal(await scheduler.add(() => 'next'), 'next', 'the scheduler goes on');
+  },
+
+  'a running task without the signal: the waiting ones with it never start': async ({ Scheduler, FerryError }) => {
+    const scheduler = new Scheduler({ concurrency: 1 });
+    const controller = new AbortController();
+    const g = gate();
+    const started = [];
+    const first = scheduler.add(async () => { started.push('free'); await g.promise; return 'done'; });
+    const waiting = [1, 2, 3].map((n) => scheduler.add(() => started.push(n), { signal: controller.signal }));
+    controller.abort();
+    for (const p of waiting) await rejects(p, isCode(FerryError, 'ABORTED'));
+    g.open();
+    equal(await first, 'done');
+    await scheduler.onIdle();
+    deepEqual(started, ['free']);
+  },
+
+  'forty thousand tasks on one signal abort together, each exactly once': async ({ Scheduler, FerryError }) => {
+    const scheduler = new Scheduler({ concurrency: 1 });
+    const controller = new AbortController();
+    let ran = 0;
+    const g = gate();
+    const tasks = Array.from({ length: 40_000 }, () => scheduler.add(async () => { ran += 1; await g.promise; }, { signal: controller.signal }));
+    controller.abort();
+    const outcomes = await Promise.allSettled(tasks);
+    equal(outcomes.filter((o) => o.status === 'rejected' && isCode(FerryError, 'ABORTED')(o.reason)).length, 40_000);
+    equal(ran, 1, 'only the first had started');
+    equal(scheduler.size + scheduler.pending, 0);
+  },
+
+  'clear() after fire-and-forget adds rejects nobody loudly; an awaiting caller still sees CLEARED': async ({ Scheduler, FerryError }) => {
+    const unhandled = [];
+    const onNode = (reason) => unhandled.push(reason);
+    const onPage = (event) => unhandled.push(event.reason);
+    globalThis.process?.on('unhandledRejection', onNode);
+    globalThis.addEventListener?.('unhandledrejection', onPage);
+    try {
+      const scheduler = new Scheduler({ autoStart: false });
+      scheduler.add(() => 1);
+      scheduler.add(() => 2);
+      scheduler.addAll([() => 3, () => 4]);
+      const kept = scheduler.add(() => 5);
+      equal(scheduler.clear(), 5);
+      await rejects(kept, isCode(FerryError, 'CLEARED'));
+      // Unhandled rejections are reported after a macrotask.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      deepEqual(unhandled, []);
+    } finally {
+      globalThis.process?.off('unhandledRejection', onNode);
+      globalThis.removeEventListener?.('unhandledrejection', onPage);
+    }
+  },
+
   'bad arguments are rejected by name and change nothing': async ({ Scheduler }) => {
     throws(() => new Scheduler({ concurrency: 0 }), /options.concurrency/);
     throws(() => new Scheduler({ concurrency: 1.5 }), RangeError);
