@@ -2,21 +2,26 @@
 // the program, then its arguments) under Node's WASI: the core's own tests
 // on a 32-bit target, where usize is 32 bits, as in the browser.
 //
-// Each test runs in a fresh instance of the compiled module, with one
-// summary line per binary at the end. One instance for all of them crashed
-// Node 20 (SIGSEGV) once the frame-limit tests had grown its memory; so
-// did its baseline compiler, hence `node --no-liftoff` in test.sh.
+// Each test runs in a process of its own, two at a time, and one summary
+// line is printed per binary. Node 20 crashes (SIGSEGV) now and then on
+// wasm memories grown to hundreds of MiB (the frame-limit tests): always
+// with its baseline compiler, rarely without it, more often when several
+// such instances shared a process. Hence one test per process, under
+// --no-liftoff, and a test whose process Node itself killed by a signal is
+// run again (at most five tries, said in the output). A test that fails,
+// by a panic or an exit code, is never run again: wasm cannot crash its host.
+import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { WASI } from 'node:wasi';
 
-const [program, ...args] = process.argv.slice(2);
-const module = await WebAssembly.compile(readFileSync(program));
-const scratch = mkdtempSync(join(tmpdir(), 'ferrymq-wasi-'));
+const NODE_FLAGS = ['--no-warnings', '--no-liftoff'];
+const PARALLEL = 2;
 
-/** Runs the program with `argv` (its output to `stdout`, a file descriptor); resolves with its exit code. */
-async function run(argv, stdout = 1) {
+/** Runs `program` once with `argv` in this process, its output to `stdout` (a file descriptor); resolves with its exit code. */
+async function run(program, argv, stdout = 1) {
   const wasi = new WASI({
     version: 'preview1',
     args: [program, ...argv],
@@ -26,27 +31,67 @@ async function run(argv, stdout = 1) {
     returnOnExit: true,
     stdout,
   });
+  const module = await WebAssembly.compile(readFileSync(program));
   return wasi.start(await WebAssembly.instantiate(module, wasi.getImportObject()));
 }
 
-const listing = join(scratch, 'list');
-const fd = openSync(listing, 'w');
-const listed = await run([...args, '--list', '--format', 'terse'], fd);
-closeSync(fd);
-const list = readFileSync(listing, 'utf8');
-if (listed !== 0) {
-  process.stdout.write(list);
-  process.exit(listed);
+/** The names of the tests `program` holds (with cargo's filters in `args`). */
+async function list(program, args) {
+  const file = join(mkdtempSync(join(tmpdir(), 'ferrymq-wasi-')), 'list');
+  const fd = openSync(file, 'w');
+  const code = await run(program, [...args, '--list', '--format', 'terse'], fd);
+  closeSync(fd);
+  const text = readFileSync(file, 'utf8');
+  if (code !== 0) throw new Error(`listing the tests of ${program} failed:\n${text}`);
+  return text.split('\n').filter((line) => line.endsWith(': test')).map((line) => line.slice(0, -': test'.length));
 }
-const names = list.split('\n').filter((line) => line.endsWith(': test')).map((line) => line.slice(0, -': test'.length));
-let failed = 0;
-for (const name of names) {
-  // A failing assertion panics, and a panic aborts: the instance traps.
-  const code = await run(['--exact', name, '--quiet']).catch((error) => error);
-  if (code !== 0) {
-    failed += 1;
-    console.log(`---- ${name} failed on wasm32: ${code instanceof Error ? code.message : `exit ${code}`}`);
+
+const TRIES = 5;
+
+/** Runs test `name` of `program` in a child process, again if Node crashed; resolves with whether it passed. */
+async function runAlone(program, name) {
+  for (let tryNumber = 1; ; tryNumber++) {
+    const [code, signal, output] = await runChild(program, name);
+    if (code === 0) return true;
+    if (signal !== null && tryNumber < TRIES) {
+      console.log(`(${name}: Node crashed with ${signal}, running it again)`);
+      continue;
+    }
+    console.log(`---- ${name} failed on wasm32 (${signal ?? `exit ${code}`}):\n${output}`);
+    return false;
   }
 }
-console.log(`wasm32 ${basename(program).replace(/-[0-9a-f]+\.wasm$/, '')}: ${names.length - failed} passed, ${failed} failed`);
-process.exitCode = failed === 0 ? 0 : 101;
+
+/** Resolves with [exit code, signal, output] of one child process running test `name`. */
+function runChild(program, name) {
+  return new Promise((resolve) => {
+    const self = fileURLToPath(import.meta.url);
+    const child = spawn(process.execPath, [...NODE_FLAGS, self, '--one', program, name], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('close', (code, signal) => resolve([code, signal, output]));
+  });
+}
+
+if (process.argv[2] === '--one') {
+  // A child: one test. A failing assertion panics, and a panic aborts: the instance traps.
+  const [program, name] = process.argv.slice(3);
+  process.exitCode = await run(program, ['--exact', name, '--quiet']).catch((error) => {
+    console.error(error.message);
+    return 101;
+  });
+} else {
+  const [program, ...args] = process.argv.slice(2);
+  const names = await list(program, args);
+  let failed = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) {
+      if (!(await runAlone(program, names[next++]))) failed += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL }, worker));
+  console.log(`wasm32 ${basename(program).replace(/-[0-9a-f]+\.wasm$/, '')}: ${names.length - failed} passed, ${failed} failed`);
+  process.exitCode = failed === 0 ? 0 : 101;
+}
