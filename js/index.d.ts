@@ -269,7 +269,9 @@ export type TaskEvent =
   /** Its AbortSignal aborted it; `running` if it had started (its ctx.signal aborts too). */
   | { type: 'aborted'; id: string; running: boolean }
   | { type: 'idle' }
-  | { type: 'empty' };
+  | { type: 'empty' }
+  | { type: 'rateLimit' }
+  | { type: 'rateLimitCleared' };
 
 export type TaskEventType = TaskEvent['type'];
 
@@ -278,6 +280,24 @@ export declare class Scheduler {
   /** Resolves with the task's result; rejects with its error, or a FerryError TIMEOUT / ABORTED / CLEARED. */
   add<T>(task: Task<T>, options?: TaskOptions): Promise<Awaited<T>>;
   addAll<T>(tasks: ReadonlyArray<Task<T>>, options?: Omit<TaskOptions, 'id'>): Promise<Awaited<T>[]>;
+  /** Fire-and-forget `add`: no promise; the outcome goes to the events (a failure nobody listens for, to console.error). */
+  push(task: Task<unknown>, options?: TaskOptions): void;
+  /** Moves a waiting task to `priority`; RangeError for an id that is not waiting. */
+  setPriority(id: string, priority: number): void;
+  /** Waiting tasks (those of one priority with `filter.priority`). */
+  sizeBy(filter?: { priority?: number }): number;
+  /** Resolves when the rate limit holds a task back (at once if it does). */
+  onRateLimit(): Promise<void>;
+  /** Resolves when the rate limit no longer holds a task back (at once if it does not). */
+  onRateLimitCleared(): Promise<void>;
+  /** Resolves once fewer than `limit` tasks wait. */
+  onSizeLessThan(limit: number): Promise<void>;
+  /** Resolves once nothing is running. */
+  onPendingZero(): Promise<void>;
+  /** A task waits and the rate limit's window is full. */
+  readonly isRateLimited: boolean;
+  /** The attempts running now. */
+  readonly runningTasks: ReadonlyArray<{ id: string; attempt: number; startedAt: number }>;
   /** Resolves once nothing is waiting and nothing is running. */
   onIdle(): Promise<void>;
   /** Resolves once nothing is waiting. */

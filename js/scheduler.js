@@ -3,7 +3,7 @@
 // after which delay; this file calls the functions, watches their results,
 // reports each settle back by task id and settles the caller's promise.
 import { SchedulerCore } from '../pkg/ferrymq.js';
-import { FerryError, typeError } from './errors.js';
+import { FerryError, rangeError, typeError } from './errors.js';
 import { Listeners } from './listeners.js';
 import { f64 } from './memory.js';
 import { DIED, deadCore, whenDead } from './instance.js';
@@ -13,7 +13,7 @@ import * as wire from './wire.js';
 
 const SCHEDULER_OPTIONS = ['concurrency', 'rateLimit', 'timeoutMs', 'retries', 'backoff', 'autoStart'];
 const TASK_OPTIONS = ['priority', 'timeoutMs', 'retries', 'signal', 'id', 'onProgress'];
-const EVENTS = ['active', 'completed', 'failed', 'retry', 'idle', 'empty', 'progress', 'aborted'];
+const EVENTS = ['active', 'completed', 'failed', 'retry', 'idle', 'empty', 'progress', 'aborted', 'rateLimit', 'rateLimitCleared'];
 const noop = () => {};
 
 // Must match src/bindings/scheduler.rs: records of [kind, id, attempt, extra].
@@ -27,6 +27,8 @@ const ABORTED = 6;
 const CLEARED = 7;
 const EMPTY = 8;
 const IDLE = 9;
+const RATE_LIMITED = 10;
+const RATE_LIMIT_CLEARED = 11;
 
 const concurrencyOf = (argument, value) => check.count(argument, value, 1, 2 ** 32 - 1, true);
 
@@ -97,6 +99,13 @@ export class Scheduler {
   #listeners = new Listeners(EVENTS);
   #idleWaiters = [];
   #emptyWaiters = [];
+  #rateLimitWaiters = [];
+  #rateLimitClearedWaiters = [];
+  /** [limit, resolve] of onSizeLessThan calls, and resolves of onPendingZero: checked after each pump. */
+  #sizeWaiters = [];
+  #pendingZeroWaiters = [];
+  /** Caller ids of unfinished tasks -> core ids, for setPriority. */
+  #byId = new Map();
   #pumping = false;
   /**
    * [reason, tasks left] for each clear() whose CLEARED effects are not all
@@ -150,6 +159,20 @@ export class Scheduler {
     });
     if (record !== undefined) record.promise = promise;
     return promise;
+  }
+
+  /**
+   * `add` without a promise: nothing to await and nothing to leave
+   * unhandled; the outcome goes to the events ('completed', 'failed', ...).
+   * A failure nobody listens for is reported with console.error.
+   */
+  push(task, options) {
+    check.fn('task', task);
+    const o = taskArguments(options);
+    if (o.signal?.aborted) return;
+    // Marked before the pump: a synchronous task may end inside it.
+    this.#register(this.#core.add(o.priority, o.timeoutMs, o.retries), task, o, noop, noop).pushed = true;
+    this.#pump();
   }
 
   /**
@@ -220,6 +243,69 @@ export class Scheduler {
     return this.#core.isPaused();
   }
 
+  /** A task waits and the rate limit's window is full. */
+  get isRateLimited() {
+    return this.#core.isRateLimited();
+  }
+
+  /** The attempts running now, oldest first. */
+  get runningTasks() {
+    const running = [];
+    for (const task of this.#tasks.values()) {
+      if (task.running) running.push({ id: taskId(task), attempt: task.context.attempt, startedAt: task.startedAt });
+    }
+    return running;
+  }
+
+  /** Tasks waiting to start (or to be retried), those of one priority when `filter.priority` is given. */
+  sizeBy(filter) {
+    const o = check.options('filter', filter, ['priority']);
+    const priority = o.priority === undefined ? undefined : check.finite('filter.priority', o.priority);
+    let n = 0;
+    for (const task of this.#tasks.values()) {
+      if (!task.running && (priority === undefined || Object.is(task.priority + 0, priority + 0))) n += 1;
+    }
+    return n;
+  }
+
+  /** Moves a waiting task to `priority`; it keeps its place among tasks of that priority. */
+  setPriority(id, priority) {
+    check.string('id', id);
+    check.finite('priority', priority);
+    const coreId = this.#byId.get(id) ?? (/^\d+$/.test(id) && !this.#tasks.get(Number(id))?.id ? Number(id) : undefined);
+    const task = coreId === undefined ? undefined : this.#tasks.get(coreId);
+    if (task === undefined || task.running || !this.#core.setPriority(coreId, priority)) {
+      throw rangeError('id', 'the id of a waiting task', id);
+    }
+    task.priority = priority;
+    this.#pump();
+  }
+
+  /** Resolves when the queue becomes rate-limited (at once if it is). */
+  onRateLimit() {
+    if (this.isRateLimited) return Promise.resolve();
+    return new Promise((resolve) => this.#rateLimitWaiters.push(resolve));
+  }
+
+  /** Resolves when the queue is no longer rate-limited (at once if it is not). */
+  onRateLimitCleared() {
+    if (!this.isRateLimited) return Promise.resolve();
+    return new Promise((resolve) => this.#rateLimitClearedWaiters.push(resolve));
+  }
+
+  /** Resolves once fewer than `limit` tasks wait. */
+  onSizeLessThan(limit) {
+    check.count('limit', limit, 0);
+    if (this.size < limit) return Promise.resolve();
+    return new Promise((resolve) => this.#sizeWaiters.push([limit, resolve]));
+  }
+
+  /** Resolves once nothing is running (tasks may still wait). */
+  onPendingZero() {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#pendingZeroWaiters.push(resolve));
+  }
+
   get concurrency() {
     return this.#core.concurrency();
   }
@@ -256,7 +342,14 @@ export class Scheduler {
       error: undefined,
       /** The promise the caller got, so a CLEARED nobody awaits is not an unhandled rejection. */
       promise: undefined,
+      priority: o.priority,
+      /** An attempt is running (set at its start, cleared when it ends or is retried). */
+      running: false,
+      startedAt: undefined,
+      /** Added by push(): no promise; a failure nobody listens for goes to the console. */
+      pushed: false,
     };
+    if (o.id !== undefined) this.#byId.set(o.id, id);
     if (o.signal !== undefined) this.#watch(o.signal, id);
     this.#tasks.set(id, task);
     return task;
@@ -313,6 +406,15 @@ export class Scheduler {
       this.#pumping = false;
     }
     this.#timer.arm(core.nextDeadline());
+    this.#checkWaiters();
+  }
+
+  #checkWaiters() {
+    if (this.#sizeWaiters.length > 0) {
+      const size = this.size;
+      this.#sizeWaiters = this.#sizeWaiters.filter(([limit, resolve]) => size >= limit || resolve());
+    }
+    if (this.#pendingZeroWaiters.length > 0 && this.pending === 0) this.#pendingZeroWaiters = release(this.#pendingZeroWaiters);
   }
 
   #act(kind, id, attempt, extra) {
@@ -321,11 +423,15 @@ export class Scheduler {
       case START:
         this.#start(this.#tasks.get(id), attempt);
         break;
-      case TIMED_OUT:
-        this.#tasks.get(id).context.abort(new FerryError('TIMEOUT', 'the task timed out'));
+      case TIMED_OUT: {
+        const task = this.#tasks.get(id);
+        task.running = false;
+        task.context.abort(new FerryError('TIMEOUT', 'the task timed out'));
         break;
+      }
       case RETRY: {
         const task = this.#tasks.get(id);
+        task.running = false;
         if (listeners.wants('retry')) {
           const delayMs = Math.max(0, extra - Date.now());
           listeners.emit('retry', { id: taskId(task), attempt, error: task.error, delayMs });
@@ -369,6 +475,14 @@ export class Scheduler {
         this.#idleWaiters = release(this.#idleWaiters);
         if (listeners.wants('idle')) listeners.emit('idle', {});
         break;
+      case RATE_LIMITED:
+        this.#rateLimitWaiters = release(this.#rateLimitWaiters);
+        if (listeners.wants('rateLimit')) listeners.emit('rateLimit', {});
+        break;
+      case RATE_LIMIT_CLEARED:
+        this.#rateLimitClearedWaiters = release(this.#rateLimitClearedWaiters);
+        if (listeners.wants('rateLimitCleared')) listeners.emit('rateLimitCleared', {});
+        break;
     }
   }
 
@@ -376,6 +490,9 @@ export class Scheduler {
   #failed(task, error) {
     if (this.#listeners.wants('failed')) {
       this.#listeners.emit('failed', { id: taskId(task), attempt: task.context.attempt, error });
+    } else if (task.pushed) {
+      // No promise carries it: never silent.
+      console.error(`ferrymq: pushed task ${taskId(task)} failed:`, error);
     }
     this.#settle(task).reject(error);
   }
@@ -393,6 +510,8 @@ export class Scheduler {
     }
     const context = new TaskContext(task, attempt);
     task.context = context;
+    task.running = true;
+    task.startedAt = Date.now();
     if (this.#listeners.wants('active')) this.#listeners.emit('active', { id: taskId(task), attempt });
     let result;
     try {
@@ -431,6 +550,8 @@ export class Scheduler {
   /** Forgets a finished task and returns it, for its promise to be settled. */
   #settle(task) {
     this.#tasks.delete(task.coreId);
+    task.running = false;
+    if (task.id !== undefined) this.#byId.delete(task.id);
     if (task.signal !== undefined) this.#signals.get(task.signal)?.delete(task.coreId);
     return task;
   }

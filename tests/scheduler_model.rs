@@ -38,6 +38,7 @@ enum Op {
     Pause,
     Resume,
     SetConcurrency(Option<u32>),
+    SetPriority(u64, i32),
     Advance(u64),
 }
 
@@ -54,6 +55,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Pause),
         2 => Just(Op::Resume),
         1 => prop::option::of(0u32..4).prop_map(Op::SetConcurrency),
+        2 => (0u64..30, -2i32..3).prop_map(|(id, p)| Op::SetPriority(id, p)),
         4 => (0u64..50).prop_map(Op::Advance),
     ]
 }
@@ -123,6 +125,7 @@ struct Model {
     expected: VecDeque<Outcome>,
     was_empty: bool,
     was_idle: bool,
+    was_limited: bool,
 }
 
 fn fail(message: String) -> TestCaseError {
@@ -147,6 +150,7 @@ impl Model {
             expected: VecDeque::new(),
             was_empty: true,
             was_idle: true,
+            was_limited: false,
         }
     }
 
@@ -214,7 +218,7 @@ impl Model {
     fn absorb(&mut self) -> Result<(), TestCaseError> {
         let now = self.now();
         let effects: Vec<_> = self.s.drain_effects().collect();
-        let (mut empties, mut idles) = (0, 0);
+        let (mut empties, mut idles, mut limits, mut clears) = (0, 0, 0, 0);
         for e in effects {
             match e {
                 Effect::Start { id, attempt, task } => {
@@ -255,6 +259,8 @@ impl Model {
                 Effect::Cleared { id } => self.take_expected(Outcome::Cleared(id.0))?,
                 Effect::Empty => empties += 1,
                 Effect::Idle => idles += 1,
+                Effect::RateLimited => limits += 1,
+                Effect::RateLimitCleared => clears += 1,
             }
         }
         prop_assert!(self.expected.is_empty(), "missing effects: {:?}", self.expected);
@@ -263,6 +269,12 @@ impl Model {
         prop_assert_eq!(empties, u32::from(empty && !self.was_empty), "Empty fires on becoming empty");
         prop_assert_eq!(idles, u32::from(idle && !self.was_idle), "Idle fires on becoming idle");
         (self.was_empty, self.was_idle) = (empty, idle);
+        // Rate-limited: a task waits (not one waiting out a retry delay) and the window is full.
+        let limited = self.rate.is_some() && self.tasks.iter().any(|t| t.phase == Phase::Waiting) && !self.rate_allows();
+        prop_assert_eq!(limits, u32::from(limited && !self.was_limited), "RateLimited fires on becoming limited");
+        prop_assert_eq!(clears, u32::from(!limited && self.was_limited), "RateLimitCleared fires on no longer being limited");
+        prop_assert_eq!(self.s.is_rate_limited(), limited);
+        self.was_limited = limited;
         self.check_nothing_left_undone()
     }
 
@@ -433,6 +445,14 @@ impl Model {
                 if ok {
                     self.concurrency = c;
                 }
+            }
+            Op::SetPriority(id, priority) => {
+                let t = self.tasks.get_mut(id as usize).filter(|t| matches!(t.phase, Phase::Waiting | Phase::RetryPending { .. }));
+                let known = t.is_some();
+                if let Some(t) = t {
+                    t.priority = priority;
+                }
+                prop_assert_eq!(self.s.set_priority(TaskId(id), priority.into()).is_ok(), known);
             }
             Op::Advance(by) => return self.advance(by),
         }

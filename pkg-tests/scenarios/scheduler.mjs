@@ -1,6 +1,7 @@
 // Scheduler scenarios: each runs against the ferrymq module it is given, in
 // Node (node/scheduler.test.mjs) and in Chromium (browser/scenarios.test.mjs).
 import { deepEqual, equal, ok, rejects, throws } from './assert.mjs';
+import { withFakeClock } from './fake-clock.mjs';
 
 /** A promise with its resolve function, to finish tasks in a chosen order. */
 function gate() {
@@ -343,6 +344,109 @@ export const scenarios = {
       globalThis.process?.off('unhandledRejection', onNode);
       globalThis.removeEventListener?.('unhandledrejection', onPage);
     }
+  },
+
+  'push adds without a promise; the outcome goes to the events, a failure nobody hears to console.error': async ({ Scheduler }) => {
+    const scheduler = new Scheduler();
+    const completed = [];
+    const off = scheduler.on('completed', (e) => completed.push([e.id, e.result]));
+    equal(scheduler.push(() => 'done', { id: 'p1' }), undefined, 'no promise');
+    await scheduler.onIdle();
+    deepEqual(completed, [['p1', 'done']]);
+    off();
+    const logged = [];
+    const original = console.error;
+    console.error = (...args) => logged.push(args);
+    try {
+      const failure = new Error('lost?');
+      scheduler.push(() => { throw failure; }, { id: 'p2' });
+      await scheduler.onIdle();
+      equal(logged.length, 1);
+      ok(String(logged[0][0]).includes('p2'));
+      equal(logged[0][1], failure);
+    } finally {
+      console.error = original;
+    }
+    const failed = [];
+    scheduler.on('failed', (e) => failed.push(e.id));
+    scheduler.push(() => Promise.reject(new Error('heard')), { id: 'p3' });
+    await scheduler.onIdle();
+    deepEqual(failed, ['p3']);
+  },
+
+  'setPriority moves a waiting task; sizeBy counts by priority; unknown or running ids are a RangeError': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ concurrency: 1, autoStart: false });
+    const order = [];
+    const all = ['a', 'b', 'c', 'd'].map((id) => scheduler.add(() => order.push(id), { id, priority: id === 'd' ? 1 : 0 }));
+    equal(scheduler.sizeBy({ priority: 0 }), 3);
+    equal(scheduler.sizeBy({ priority: 1 }), 1);
+    equal(scheduler.sizeBy(), 4);
+    scheduler.setPriority('c', 5);
+    scheduler.setPriority('d', 0);
+    deepEqual([scheduler.sizeBy({ priority: 5 }), scheduler.sizeBy({ priority: 0 })], [1, 3]);
+    throws(() => scheduler.setPriority('nope', 1), (e) => e instanceof RangeError && /\bid\b/.test(e.message));
+    throws(() => scheduler.setPriority('a', NaN), RangeError);
+    scheduler.resume();
+    await Promise.all(all);
+    deepEqual(order, ['c', 'a', 'b', 'd'], 'c first; d keeps its place among priority 0');
+    const g = [];
+    const slow = scheduler.add(() => new Promise((resolve) => g.push(resolve)), { id: 'slow' });
+    await Promise.resolve();
+    throws(() => scheduler.setPriority('slow', 9), RangeError, 'a running task is not waiting');
+    deepEqual(scheduler.runningTasks.map((t) => [t.id, t.attempt, typeof t.startedAt]), [['slow', 1, 'number']]);
+    g[0]();
+    await slow;
+    deepEqual(scheduler.runningTasks, []);
+  },
+
+  'isRateLimited, onRateLimit and onRateLimitCleared follow the window, with their events': async ({ Scheduler }) => {
+    await withFakeClock(async (clock) => {
+      const scheduler = new Scheduler({ rateLimit: { max: 1, intervalMs: 100 } });
+      const events = [];
+      scheduler.on('rateLimit', () => events.push(['limited', clock.now()]));
+      scheduler.on('rateLimitCleared', () => events.push(['cleared', clock.now()]));
+      const start = clock.now();
+      equal(scheduler.isRateLimited, false);
+      const limited = scheduler.onRateLimit();
+      const tasks = [scheduler.add(() => 1), scheduler.add(() => 2)];
+      await limited;
+      equal(scheduler.isRateLimited, true, 'the second waits for the window');
+      equal(await tasks[0], 1);
+      const cleared = scheduler.onRateLimitCleared();
+      await clock.advance(99);
+      equal(scheduler.isRateLimited, true);
+      await clock.advance(1);
+      await cleared;
+      equal(await tasks[1], 2);
+      equal(scheduler.isRateLimited, false);
+      deepEqual(events, [['limited', start], ['cleared', start + 100]]);
+    });
+  },
+
+  'onSizeLessThan and onPendingZero resolve when the counts get there': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ concurrency: 1 });
+    const gates = [];
+    const tasks = [1, 2, 3, 4].map((n) => scheduler.add(() => new Promise((resolve) => gates.push(() => resolve(n)))));
+    await Promise.resolve();
+    equal(scheduler.size, 3);
+    let belowTwo = false;
+    const sizeBelowTwo = scheduler.onSizeLessThan(2).then(() => (belowTwo = true));
+    let noneRunning = false;
+    const pendingZero = scheduler.onPendingZero().then(() => (noneRunning = true));
+    gates[0]();
+    await tasks[0];
+    equal(belowTwo, false, 'two still wait');
+    gates[1]();
+    await tasks[1];
+    await sizeBelowTwo;
+    equal(scheduler.size, 1);
+    equal(noneRunning, false, 'a task still runs');
+    gates[2]();
+    await tasks[2];
+    gates[3]();
+    await tasks[3];
+    await pendingZero;
+    equal(await scheduler.onSizeLessThan(1), undefined, 'at once when already true');
   },
 
   'bad arguments are rejected by name and change nothing': async ({ Scheduler }) => {

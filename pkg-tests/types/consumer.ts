@@ -103,7 +103,14 @@ export async function scheduler(): Promise<number> {
   const cleared: number = scheduler.clear('stop');
   await scheduler.onEmpty();
   await scheduler.onIdle();
-  void [s, all, cleared, scheduler.size, scheduler.pending, scheduler.isPaused];
+  scheduler.push(() => 1, { id: 'pushed', priority: 2.5 });
+  scheduler.setPriority('pushed', Date.now());
+  const waiting: number = scheduler.sizeBy({ priority: 1 }) + scheduler.sizeBy();
+  await Promise.all([scheduler.onRateLimit(), scheduler.onRateLimitCleared(), scheduler.onSizeLessThan(10), scheduler.onPendingZero()]);
+  const running: ReadonlyArray<{ id: string; attempt: number; startedAt: number }> = scheduler.runningTasks;
+  scheduler.on('aborted', (e) => void [e.id, e.running]);
+  scheduler.on('rateLimit', () => {});
+  void [s, all, cleared, scheduler.size, scheduler.pending, scheduler.isPaused, scheduler.isRateLimited, waiting, running];
   return n;
 }
 

@@ -20,6 +20,8 @@ const ABORTED: f64 = 6.0; // extra: 1 when it was running
 const CLEARED: f64 = 7.0;
 const EMPTY: f64 = 8.0;
 const IDLE: f64 = 9.0;
+const RATE_LIMITED: f64 = 10.0;
+const RATE_LIMIT_CLEARED: f64 = 11.0;
 
 /// The JS side keeps each task's function and promise callbacks by id; the
 /// core only needs to know that a task exists.
@@ -132,6 +134,18 @@ impl SchedulerCore {
         self.core.is_paused()
     }
 
+    #[wasm_bindgen(js_name = isRateLimited)]
+    pub fn is_rate_limited(&self) -> bool {
+        self.core.is_rate_limited()
+    }
+
+    /// False when no task with that id is waiting (the wrapper throws).
+    #[wasm_bindgen(js_name = setPriority)]
+    pub fn set_priority(&mut self, id: f64, priority: f64) -> Result<bool, JsValue> {
+        let priority = Priority::new(priority).map_err(to_js)?;
+        Ok(self.core.set_priority(TaskId(id as u64), priority).is_ok())
+    }
+
     #[wasm_bindgen(js_name = setConcurrency)]
     pub fn set_concurrency(&mut self, limit: f64) -> Result<(), JsValue> {
         self.core.set_concurrency(concurrency(limit)).map_err(to_js)
@@ -185,6 +199,8 @@ impl SchedulerCore {
                 Effect::Cleared { id } => [CLEARED, id.0 as f64, 0.0, 0.0],
                 Effect::Empty => [EMPTY, 0.0, 0.0, 0.0],
                 Effect::Idle => [IDLE, 0.0, 0.0, 0.0],
+                Effect::RateLimited => [RATE_LIMITED, 0.0, 0.0, 0.0],
+                Effect::RateLimitCleared => [RATE_LIMIT_CLEARED, 0.0, 0.0, 0.0],
             };
             self.out.push(&record);
         }

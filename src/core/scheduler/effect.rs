@@ -27,6 +27,11 @@ pub enum Effect<T> {
     Empty,
     /// Nothing is queued or running.
     Idle,
+    /// A task waits and the rate window is full (see
+    /// [`super::Scheduler::is_rate_limited`]).
+    RateLimited,
+    /// No longer rate-limited.
+    RateLimitCleared,
 }
 
 /// Answer to `complete`.

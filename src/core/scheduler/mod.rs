@@ -69,6 +69,8 @@ pub struct Scheduler<T, C, R> {
     /// on the change, not on every call that finds them true.
     was_empty: bool,
     was_idle: bool,
+    /// A task waits and the rate window is full; flips with an effect.
+    rate_limited: bool,
 }
 
 impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
@@ -96,6 +98,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
             effects: Vec::new(),
             was_empty: true,
             was_idle: true,
+            rate_limited: false,
         })
     }
 
@@ -174,7 +177,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
         self.effects.extend(cleared.iter().map(|&id| Effect::Cleared { id }));
         self.waiting.clear();
         self.retry_pending = 0;
-        self.note_transitions();
+        self.after_change(None);
         cleared.len()
     }
 
@@ -222,6 +225,26 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
     /// queued, so onEmpty does not resolve while it will come back.
     pub fn is_empty(&self) -> bool {
         self.size() == 0
+    }
+
+    /// A task waits and the rate window is full (p-queue's isRateLimited).
+    pub fn is_rate_limited(&self) -> bool {
+        self.rate_limited
+    }
+
+    /// Moves a waiting task (or one waiting out a retry delay) to `priority`;
+    /// among tasks of that priority it keeps its place (the order of adding).
+    /// A running, finished or unknown task is an error.
+    pub fn set_priority(&mut self, id: TaskId, priority: Priority) -> Result<(), CoreError> {
+        let entry = self.tasks.get_mut(id).filter(|e| e.phase != Phase::Running);
+        let entry = entry.ok_or_else(|| options::invalid("no task with that id is waiting"))?;
+        let moved = entry.phase == Phase::Waiting && entry.priority != priority;
+        entry.priority = priority;
+        if moved {
+            self.waiting.moved(priority, id);
+        }
+        self.after_change(None);
+        Ok(())
     }
 
     /// Nothing queued and nothing running.
@@ -287,7 +310,33 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
     /// the call already read it.
     fn after_change(&mut self, now: Option<Millis>) {
         self.start_what_may(now);
+        self.note_rate_limit(now);
         self.note_transitions();
+    }
+
+    /// Whether a task waits while the rate window is full; when it is, the
+    /// window's reopening is a deadline, so the change back is noticed on
+    /// time even if nothing else calls in.
+    fn note_rate_limit(&mut self, now: Option<Millis>) {
+        if self.rate.is_none() {
+            return;
+        }
+        let now = now.unwrap_or_else(|| self.clock.now());
+        let reopens = match &mut self.rate {
+            Some(rate) if self.waiting.len() > 0 => rate.check(now).err(),
+            _ => None,
+        };
+        if let Some(at) = reopens {
+            if self.rate_wake != Some(at) {
+                self.rate_wake = Some(at);
+                self.timers.schedule(at, Deadline::RateReopens);
+            }
+        }
+        let limited = reopens.is_some();
+        if limited != self.rate_limited {
+            self.rate_limited = limited;
+            self.effects.push(if limited { Effect::RateLimited } else { Effect::RateLimitCleared });
+        }
     }
 
     fn start_what_may(&mut self, mut now: Option<Millis>) {
@@ -307,7 +356,8 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
                 rate.record(t);
             }
             let tasks = &self.tasks;
-            let Some(id) = self.waiting.pop(|id| tasks.get(id).is_some_and(|e| e.phase == Phase::Waiting)) else {
+            let Some(id) = self.waiting.pop(|id, lane| tasks.get(id).is_some_and(|e| e.phase == Phase::Waiting && e.priority == lane))
+            else {
                 return;
             };
             self.start(id, &mut now);

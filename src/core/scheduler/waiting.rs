@@ -55,6 +55,13 @@ impl WaitQueue {
         self.live += 1;
     }
 
+    /// Moves waiting task `id` to lane `priority`, at its original place
+    /// there; its old entry is skipped when reached.
+    pub fn moved(&mut self, priority: Priority, id: TaskId) {
+        self.forget();
+        self.push_returning(priority, id);
+    }
+
     /// A waiting task was removed elsewhere; its id is skipped when reached.
     pub fn forget(&mut self) {
         self.live = self.live.saturating_sub(1);
@@ -68,10 +75,13 @@ impl WaitQueue {
         self.live = 0;
     }
 
-    pub fn pop(&mut self, is_live: impl Fn(TaskId) -> bool) -> Option<TaskId> {
+    /// The next task `is_live(id, lane)` accepts: stale entries (aborted
+    /// tasks, or tasks moved to another lane) are skipped.
+    pub fn pop(&mut self, is_live: impl Fn(TaskId, Priority) -> bool) -> Option<TaskId> {
         while self.live > 0 {
             let several = self.lanes.len() > 1;
             let mut first = self.lanes.first_entry()?;
+            let lane = first.key().0;
             let popped = first.get_mut().pop();
             // The last lane stays even when empty: removing it would free and
             // reallocate a tree node and buffers on every add in the common
@@ -82,7 +92,7 @@ impl WaitQueue {
                 first.remove();
             }
             match popped {
-                Some(id) if is_live(id) => {
+                Some(id) if is_live(id, lane) => {
                     self.live -= 1;
                     return Some(id);
                 }
@@ -102,7 +112,7 @@ mod tests {
     use super::*;
 
     fn drain(q: &mut WaitQueue, dead: &[u64]) -> Vec<u64> {
-        std::iter::from_fn(|| q.pop(|id| !dead.contains(&id.0))).map(|id| id.0).collect()
+        std::iter::from_fn(|| q.pop(|id, _| !dead.contains(&id.0))).map(|id| id.0).collect()
     }
 
     #[test]
