@@ -166,10 +166,15 @@ async function open(path) {
   // Errors of a broker stopped by the crash are expected here.
   broker.on('error', () => {});
   jobsOf(broker);
+  deadLettersOf(broker);
   return broker;
 }
 
-const jobsOf = (broker) => broker.queue('jobs', { maxDeliveries: 1_000_000 });
+// verify() looks at messages by receiving them and nacking them back, which
+// counts as a delivery: both queues allow far more than a run makes.
+const ENOUGH = { maxDeliveries: 1_000_000 };
+const jobsOf = (broker) => broker.queue('jobs', ENOUGH);
+const deadLettersOf = (broker) => broker.queue('jobs.dlq', ENOUGH);
 
 /** Checks the reopened broker against the model; afterwards the model is certain again. */
 async function verify(broker, model, label) {
@@ -179,7 +184,7 @@ async function verify(broker, model, label) {
     return new Set(messages.map((m) => m.id));
   };
   const jobs = await held(jobsOf(broker));
-  const dead = await held(broker.queue('jobs.dlq'));
+  const dead = await held(deadLettersOf(broker));
   for (const [id, state] of model.messages) {
     const where = jobs.has(id) ? 'queued' : dead.has(id) ? 'dead' : 'acked';
     if (state === 'uncertain') model.messages.set(id, where);
