@@ -170,10 +170,11 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             (Some(q), Some(options)) => {
                 let queue = self.queue(q)?;
                 if !queue.explicit {
-                    // Its messages were logged, or not, by its durability so far.
-                    let holds = queue.ready.len() > 0 || queue.in_flight > 0;
-                    if holds && queue.options.durable != options.durable {
-                        return Err(invalid(format!("queue {name:?} holds messages: its durability cannot change")));
+                    // Its records (messages, counters) were logged, or not, by
+                    // the durability it was created with: it cannot change.
+                    if queue.options.durable != options.durable {
+                        let durable = queue.options.durable;
+                        return Err(invalid(format!("queue {name:?} exists with durable: {durable}; declare it so")));
                     }
                     self.commit(Record::QueueDeclared { queue: q, name: name.into(), options, explicit: true });
                     Ok(q)
@@ -491,9 +492,13 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     pub fn committed(&mut self, epoch: Epoch) {
         self.settle();
         for effect in self.held.release_through(epoch) {
-            if let Effect::Deliver { delivery, .. } = &effect {
+            if let Effect::Deliver { consumer, delivery } = &effect {
                 if !self.may_hand_out(delivery.tag) {
                     continue;
+                }
+                if self.consumers.get(consumer).is_some_and(|k| k.once) {
+                    self.owners.remove(&delivery.tag);
+                    self.remove_consumer(*consumer);
                 }
             }
             self.released.push(effect);
@@ -515,7 +520,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// to seal or drain. (Effects of a sealed epoch wait for the host's own
     /// `committed`, so they are not work it needs telling about.)
     pub fn has_work(&self) -> bool {
-        !self.log.is_empty() || !self.effects.is_empty() || !self.released.is_empty()
+        !self.log.is_empty() || !self.effects.is_empty() || !self.released.is_empty() || self.ids_unlogged
     }
 
     /// The newest epoch sealed so far (0 before the first seal).
@@ -758,8 +763,11 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         };
         if let Some(c) = owner {
             match self.consumers.get_mut(&c) {
-                // A `once` subscription is done; its delivery stays valid without it.
-                Some(k) if k.once => {
+                // A `once` subscription is done; its delivery stays valid
+                // without it. On a durable broker it stays until its delivery
+                // is handed out (`committed`): one dropped there (expired or
+                // settled meanwhile) must leave it waiting for the next.
+                Some(k) if k.once && !self.recording => {
                     self.remove_consumer(c);
                 }
                 Some(k) => {

@@ -1194,3 +1194,92 @@ fn dead_letters_crossing_between_durable_and_memory_only_queues_are_logged_as_di
     let from_log = B::replay(clock, SplitMix64::new(0), log).unwrap();
     assert!(from_snapshot.same_durable_state(&from_log));
 }
+
+// ---- review: suspected bugs -------------------------------------------------------
+
+/// Seals and commits until nothing is left, collecting every effect drained.
+fn settle_all(b: &mut B) -> Vec<Effect<&'static str>> {
+    let mut all = Vec::new();
+    for _ in 0..4 {
+        let sealed = b.seal();
+        b.committed(sealed.epoch);
+        all.extend(b.drain_effects());
+    }
+    all
+}
+
+#[test]
+fn a_receive_whose_held_delivery_is_dropped_at_commit_still_ends() {
+    let (mut b, clock) = recording();
+    let q = b.declare_queue("q", None).unwrap();
+    // A receive() with a deadline: one delivery, or WaitExpired at 1_500.
+    let c = b.subscribe(q, Subscription { once: true, deadline: Some(1_500), ..Default::default() }).unwrap();
+    b.send(q, with("short", |m| m.ttl = Some(5))).unwrap();
+    let sealed = b.seal();
+    clock.advance(10);
+    // The message expired while its lease was written: not handed out.
+    b.committed(sealed.epoch);
+    let mut seen = b.drain_effects().collect::<Vec<_>>();
+    seen.extend(settle_all(&mut b));
+    // The receive must still end: with a later message, or at its deadline.
+    b.send(q, msg("later")).unwrap();
+    seen.extend(settle_all(&mut b));
+    clock.advance(1_000);
+    b.advance();
+    seen.extend(settle_all(&mut b));
+    let ended = seen.iter().any(|e| match e {
+        Effect::Deliver { consumer, .. } => *consumer == c,
+        Effect::WaitExpired { consumer } => *consumer == c,
+        _ => false,
+    });
+    assert!(ended, "the receive never hears of anything again: {seen:?}");
+}
+
+#[test]
+fn ids_taken_by_a_memory_only_queue_are_work_to_commit() {
+    let (mut b, _) = recording();
+    let scratch = b.declare_queue("scratch", opts(|o| o.durable = false)).unwrap();
+    logged(&mut b);
+    assert!(!b.has_work());
+    b.send(scratch, msg("s")).unwrap();
+    let told = b.has_work();
+    let sealed = b.seal();
+    assert!(
+        told || sealed.records.is_empty(),
+        "has_work() said nothing to commit, yet the seal holds {:?}",
+        sealed.records
+    );
+}
+
+/// An implicit queue's counters were logged, or not, by the durability it
+/// was created with (its source's); adopting it with the other would make
+/// the log and a compaction's snapshot disagree after a restart.
+fn adopting_with_other_durability_is_refused(source_durable: bool) {
+    let (mut b, clock) = recording();
+    let src = b.declare_queue("src", opts(|o| o.durable = source_durable)).unwrap();
+    b.send(src, msg("m")).unwrap();
+    let d = get(&mut b, src).unwrap();
+    b.nack(d.tag, false, None).unwrap();
+    let dlq = b.queue_id("src.dlq").unwrap();
+    let d = get(&mut b, dlq).unwrap();
+    b.ack(d.tag).unwrap();
+    let other = opts(|o| o.durable = !source_durable);
+    assert_eq!(b.declare_queue("src.dlq", other).map_err(|e| e.code), Err(ErrorCode::InvalidArgument));
+    // The same durability is adopted as usual.
+    assert_eq!(b.declare_queue("src.dlq", opts(|o| o.durable = source_durable)).unwrap(), dlq);
+    let log = logged(&mut b);
+    let from_log = B::replay(clock.clone(), SplitMix64::new(0), log).unwrap();
+    let from_snapshot = B::replay(clock, SplitMix64::new(0), b.snapshot_records()).unwrap();
+    assert_eq!(from_log.queue_stats(dlq).unwrap(), from_snapshot.queue_stats(dlq).unwrap());
+    assert!(from_snapshot.same_durable_state(&from_log));
+}
+
+#[test]
+fn an_implicit_memory_only_dead_letter_queue_cannot_be_adopted_as_durable() {
+    adopting_with_other_durability_is_refused(false);
+}
+
+#[test]
+fn an_implicit_durable_dead_letter_queue_cannot_be_adopted_as_memory_only() {
+    adopting_with_other_durability_is_refused(true);
+}
