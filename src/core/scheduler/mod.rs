@@ -156,7 +156,10 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
             return false;
         };
         match entry.phase {
-            Phase::Waiting => self.waiting.forget(),
+            Phase::Waiting => {
+                self.waiting.forget();
+                self.drop_stale_entries();
+            }
             Phase::Running => self.running -= 1,
             Phase::RetryPending => self.retry_pending -= 1,
         }
@@ -242,6 +245,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
         entry.priority = priority;
         if moved {
             self.waiting.moved(priority, id);
+            self.drop_stale_entries();
         }
         self.after_change(None);
         Ok(())
@@ -302,6 +306,13 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
         id
     }
 
+    fn drop_stale_entries(&mut self) {
+        if self.waiting.needs_compaction() {
+            let tasks = &self.tasks;
+            self.waiting.compact(|id, lane| waits_in(tasks, id, lane));
+        }
+    }
+
     fn is_attempt(&self, id: TaskId, phase: Phase, attempt: u32) -> bool {
         self.tasks.get(id).is_some_and(|e| e.is(phase, attempt))
     }
@@ -356,8 +367,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
                 rate.record(t);
             }
             let tasks = &self.tasks;
-            let Some(id) = self.waiting.pop(|id, lane| tasks.get(id).is_some_and(|e| e.phase == Phase::Waiting && e.priority == lane))
-            else {
+            let Some(id) = self.waiting.pop(|id, lane| waits_in(tasks, id, lane)) else {
                 return;
             };
             self.start(id, &mut now);
@@ -435,4 +445,10 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
         self.was_empty = empty;
         self.was_idle = idle;
     }
+}
+
+/// Whether task `id` waits in lane `lane`: a lane entry of a task that was
+/// aborted, started, or moved to another lane is stale.
+fn waits_in<T>(tasks: &TaskTable<T>, id: TaskId, lane: Priority) -> bool {
+    tasks.get(id).is_some_and(|e| e.phase == Phase::Waiting && e.priority == lane)
 }

@@ -15,6 +15,10 @@ pub(super) struct WaitQueue {
     lanes: BTreeMap<Reverse<Priority>, Lane>,
     /// Waiting tasks, not counting skipped ids still sitting in lanes.
     live: usize,
+    /// Entries of aborted or moved tasks still in lanes: once they outnumber
+    /// the live ones, `compact` drops them, so memory follows live tasks
+    /// even when the lanes holding them are never popped.
+    stale: usize,
 }
 
 /// Ids are handed out in increasing order, so new tasks append to `fresh` in
@@ -62,17 +66,35 @@ impl WaitQueue {
         self.push_returning(priority, id);
     }
 
+    /// Whether stale entries outnumber live ones enough to drop them.
+    pub fn needs_compaction(&self) -> bool {
+        self.stale > self.live.saturating_add(64)
+    }
+
+    /// Keeps only the entries `is_live(id, lane)` accepts. O(entries), and
+    /// run only once stale ones outnumber live ones: amortized O(1).
+    pub fn compact(&mut self, is_live: impl Fn(TaskId, Priority) -> bool) {
+        self.lanes.retain(|&Reverse(lane), l| {
+            l.fresh.retain(|&id| is_live(id, lane));
+            l.returning.retain(|&Reverse(id)| is_live(id, lane));
+            !l.is_empty()
+        });
+        self.stale = 0;
+    }
+
     /// A waiting task was removed elsewhere; its id is skipped when reached.
     pub fn forget(&mut self) {
         self.live = self.live.saturating_sub(1);
+        self.stale += 1;
         if self.live == 0 {
-            self.lanes.clear();
+            self.clear();
         }
     }
 
     pub fn clear(&mut self) {
         self.lanes.clear();
         self.live = 0;
+        self.stale = 0;
     }
 
     /// The next task `is_live(id, lane)` accepts: stale entries (aborted
@@ -99,8 +121,10 @@ impl WaitQueue {
                 // Only reachable if `live` drifted from the lanes; stop
                 // rather than spin.
                 None if !removed => return None,
-                // A forgotten id, or an emptied lane now gone: look again.
-                _ => {}
+                // A stale entry, now gone: look again.
+                Some(_) => self.stale = self.stale.saturating_sub(1),
+                // An emptied lane, now gone: look again.
+                None => {}
             }
         }
         None
@@ -155,5 +179,38 @@ mod tests {
         q.push_new(2.into(), TaskId(2));
         assert_eq!(drain(&mut q, &[]), [2, 1]);
         assert_eq!(q.lanes.len(), 1);
+    }
+
+    #[test]
+    fn promoted_tasks_leave_no_pile_of_stale_entries() {
+        use super::super::{Concurrency, Effect, Scheduler, SchedulerOptions, TaskOptions};
+        use crate::core::rng::SplitMix64;
+        use crate::core::time::ManualClock;
+        let opts = SchedulerOptions { concurrency: Concurrency::Limited(1), ..Default::default() };
+        let mut s: Scheduler<u32, _, _> = Scheduler::new(ManualClock::new(0), SplitMix64::new(1), opts).unwrap();
+        let mut running = None;
+        let take_start = |s: &mut Scheduler<u32, ManualClock, SplitMix64>, running: &mut Option<(TaskId, u32)>| {
+            for e in s.drain_effects() {
+                if let Effect::Start { id, attempt, .. } = e {
+                    *running = Some((id, attempt));
+                }
+            }
+        };
+        // One task runs, two wait; each round adds a task at priority 0 and
+        // bumps it to 1 (p-queue's setPriority), and the running one ends.
+        s.add(0, TaskOptions::default());
+        let w = s.add(1, TaskOptions::default());
+        s.set_priority(w, 1.into()).unwrap();
+        take_start(&mut s, &mut running);
+        for i in 2..20_000u32 {
+            let id = s.add(i, TaskOptions::default());
+            s.set_priority(id, 1.into()).unwrap();
+            let (id, attempt) = running.take().expect("a running task");
+            s.complete(id, attempt);
+            take_start(&mut s, &mut running);
+        }
+        assert_eq!(s.size(), 1);
+        let entries: usize = s.waiting.lanes.values().map(|l| l.fresh.len() + l.returning.len()).sum();
+        assert!(entries <= 64, "{entries} lane entries kept for {} waiting task(s)", s.size());
     }
 }
