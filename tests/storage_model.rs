@@ -19,7 +19,7 @@ use ferrymq::core::rng::SplitMix64;
 use ferrymq::core::storage::compaction::CompactionPolicy;
 use ferrymq::core::storage::io::{File, IoStep};
 use ferrymq::core::storage::journal::Journal;
-use ferrymq::core::storage::log::{header, Damage};
+use ferrymq::core::storage::log::{append_frames, header, Damage};
 use ferrymq::core::storage::recovery::{open, Opened};
 use ferrymq::core::time::{ManualClock, Millis};
 use proptest::prelude::*;
@@ -506,36 +506,38 @@ fn two_writers_on_one_log_leave_the_first_writers_prefix_readable() {
 }
 
 #[test]
-fn opening_a_clean_log_measures_growth_from_it_instead_of_building_a_snapshot() {
-    // A log that is mostly history (everything sent was acked, so a
-    // snapshot would be tiny), written with compaction out of the way.
+fn opening_a_clean_log_compacts_only_when_due_judged_by_an_estimate_of_the_live_state() {
+    // Two logs written with compaction out of the way: one of messages still
+    // queued (the live state is most of it), one of acked history.
     let clock = ManualClock::new(1_700_000_000_000);
     let never = CompactionPolicy { min_bytes: usize::MAX, growth: 2 };
-    let mut w = open::<P, _, _>(&[], clock.clone(), SplitMix64::new(1), never).expect("opens");
-    let mut log = written(&w.steps);
-    let q = w.broker.declare_queue("jobs", None).expect("declare");
-    for _ in 0..40 {
-        w.broker.send(q, Outgoing::new(vec![1; 16].into())).expect("send");
-        let d = w.broker.get(q).expect("get").expect("a delivery");
-        w.broker.ack(d.tag).expect("ack");
-        log.extend(appended(&w.journal.commit(&mut w.broker).expect("commit").steps));
-    }
-    assert!(log.len() > POLICY.min_bytes * 2);
-
-    let mut opened = open::<P, _, _>(&log, clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
-    assert!(!opened.steps.contains(&IoStep::ReplaceLog), "opening appends; it does not compact");
-    // It compacts once the log has doubled since it was opened.
-    let mut grown = log.len();
-    loop {
-        opened.broker.send(q, Outgoing::new(vec![0; 64].into())).expect("send");
-        let steps = opened.journal.commit(&mut opened.broker).expect("commit").steps;
-        if steps.contains(&IoStep::ReplaceLog) {
-            break;
+    let write = |ack: bool| {
+        let mut w = open::<P, _, _>(&[], clock.clone(), SplitMix64::new(1), never).expect("opens");
+        let mut log = written(&w.steps);
+        let q = w.broker.declare_queue("jobs", None).expect("declare");
+        for n in 0..40u8 {
+            w.broker.send(q, Outgoing { id: Some(format!("job-{n}").into()), ..Outgoing::new(vec![n; 16].into()) }).expect("send");
+            if ack {
+                let d = w.broker.get(q).expect("get").expect("a delivery");
+                w.broker.ack(d.tag).expect("ack");
+            }
+            log.extend(appended(&w.journal.commit(&mut w.broker).expect("commit").steps));
         }
-        grown += appended(&steps).len();
-        assert!(grown <= log.len() * POLICY.growth, "no compaction at {grown} bytes");
-    }
-    assert!(grown + 200 >= log.len() * POLICY.growth, "compacted early, at {grown} bytes");
+        log
+    };
+    let (live, history) = (write(false), write(true));
+    assert!(live.len() > POLICY.min_bytes && history.len() > POLICY.min_bytes);
+
+    let opened = open::<P, _, _>(&live, clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
+    assert!(!opened.steps.contains(&IoStep::ReplaceLog), "mostly live: appended to, not compacted");
+    let hint = opened.broker.snapshot_size_hint(|p| p.len());
+    let mut real = Vec::new();
+    append_frames(&opened.broker.snapshot_records(), &mut real).expect("encodes");
+    let real = real.len();
+    assert!(hint * 2 >= real && hint <= real * 2, "estimate {hint} for a snapshot of about {real} bytes");
+
+    let opened = open::<P, _, _>(&history, clock, SplitMix64::new(1), POLICY).expect("opens");
+    assert!(opened.steps.contains(&IoStep::ReplaceLog), "mostly acked history: compacted at once");
 }
 
 /// The log a fresh open writes whole.
@@ -547,4 +549,32 @@ fn written(steps: &[IoStep]) -> Vec<u8> {
             _ => None,
         })
         .expect("a fresh log is written whole")
+}
+
+#[test]
+fn a_log_reopened_after_every_short_session_still_compacts() {
+    // A host that opens the broker, does a little work and closes, over and
+    // over (a CLI, a serverless function). Everything sent is acked, so the
+    // live state stays tiny; the log should stay within a constant factor
+    // of it (or of min_bytes), whatever the number of restarts.
+    let clock = ManualClock::new(1_700_000_000_000);
+    let mut fs = SimFs::default();
+    let mut q = None;
+    for _ in 0..400 {
+        let log = fs.live.get(&File::Log).map(|&i| fs.inodes[i].data.clone()).unwrap_or_default();
+        let mut o = open::<P, _, _>(&log, clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
+        for step in &o.steps {
+            fs.run(step, None);
+        }
+        let queue = *q.get_or_insert_with(|| o.broker.declare_queue("jobs", None).expect("declare"));
+        o.broker.send(queue, Outgoing::new(vec![7; 32].into())).expect("send");
+        let d = o.broker.get(queue).expect("get").expect("a delivery");
+        o.broker.ack(d.tag).expect("ack");
+        for step in &o.journal.commit(&mut o.broker).expect("commit").steps {
+            fs.run(step, None);
+        }
+        clock.advance(1_000);
+    }
+    let log_len = fs.live.get(&File::Log).map_or(0, |&i| fs.inodes[i].data.len());
+    assert!(log_len <= POLICY.min_bytes * POLICY.growth * 4, "after 400 short sessions the log holds {log_len} bytes of acked history");
 }

@@ -26,6 +26,11 @@ impl DedupWindow {
         self.order.push_back((until, id.into()));
     }
 
+    /// Entries kept, including those not pruned yet, and their ids' bytes.
+    pub fn size(&self) -> (usize, usize) {
+        (self.order.len(), self.order.iter().map(|(_, id)| id.len()).sum())
+    }
+
     /// Every entry, oldest first, including those not pruned yet: what a
     /// snapshot needs to rebuild an identical window.
     pub fn entries(&self) -> Vec<(Box<str>, Millis)> {

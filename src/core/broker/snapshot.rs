@@ -59,6 +59,37 @@ impl<P> MessageSnapshot<P> {
 }
 
 impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
+    /// About how many bytes [`Broker::snapshot_records`] would encode to,
+    /// found without building them (no copies; O(state)): what compaction's
+    /// policy needs at open. `payload_len` is a payload's stored size. It
+    /// only has to be close: it decides when to compact, not what is written.
+    pub fn snapshot_size_hint(&self, payload_len: impl Fn(&P) -> usize) -> usize {
+        // A record's tag, integers, lengths and options, roughly, in varints.
+        const FIXED: usize = 40;
+        let state = &self.state;
+        let queues: usize = state
+            .queues
+            .iter()
+            .map(|q| {
+                let (entries, id_bytes) = q.dedup.size();
+                2 * FIXED + q.name.len() + entries * 10 + id_bytes + 8 * THROUGHPUT_SLOTS
+            })
+            .sum();
+        let bindings: usize = state.bindings.iter().map(|(pattern, _)| FIXED + pattern.len()).sum();
+        let messages: usize = state
+            .messages
+            .values()
+            .map(|m| {
+                let id = match &m.id {
+                    MessageId::Given(id) => id.len(),
+                    MessageId::Auto(_) => 0,
+                };
+                FIXED + id + payload_len(&m.payload)
+            })
+            .sum();
+        queues + bindings + messages + FIXED
+    }
+
     /// Records that [`Broker::replay`] turns into this broker's durable
     /// state: queues, bindings, counters and dedup windows, then every live
     /// message in sequence order (so equal deadlines keep their order), then

@@ -9,7 +9,7 @@ use super::codec::Payload;
 use super::compaction::{replace_log, snapshot_log, CompactionPolicy};
 use super::io::{File, IoStep};
 use super::journal::Journal;
-use super::log::{frame_of_record, read_log, Damage, Recovered, Tail};
+use super::log::{frame_of_record, read_log, Damage, Recovered, Tail, HEADER_LEN};
 
 /// What recovery found. A host should surface `corrupt` (an 'error' event):
 /// committed data after that point could not be read.
@@ -33,8 +33,8 @@ pub struct Opened<P, C, R> {
     pub report: RecoveryReport,
     /// To run before the broker is used: removes a leftover compact file,
     /// keeps a damaged remainder, and writes the recovered state back
-    /// (appended, or as a fresh log when the old one ended badly or had no
-    /// header yet).
+    /// (appended, or as a fresh log when the old one ended badly, had no
+    /// header yet, or was due for compaction).
     pub steps: Vec<IoStep>,
     /// To pass to [`Broker::committed`] once `steps` have run.
     pub epoch: Epoch,
@@ -82,8 +82,12 @@ where
         let rest = bytes.get(*at..).unwrap_or_default().to_vec();
         steps.extend([IoStep::Write { file: File::Corrupt, bytes: rest }, IoStep::Sync(File::Corrupt)]);
     }
+    // The live state's size, estimated without building a snapshot: the
+    // floor growth is measured from, and whether the log is due for a
+    // compaction right away (a log reopened after many short sessions).
+    let base_len = broker.snapshot_size_hint(|p| p.bytes().len()) + HEADER_LEN;
     // Appending after a bad ending would bury new frames behind it: rewrite.
-    let (journal, epoch) = if tail != Tail::Clean || valid_len == 0 {
+    let (journal, epoch) = if tail != Tail::Clean || valid_len == 0 || policy.is_due(valid_len, base_len) {
         let snapshot = snapshot_log(&broker)?;
         let epoch = broker.seal().epoch;
         let base_len = snapshot.len();
@@ -94,12 +98,7 @@ where
         // log's bytes or (after a compaction's rename) its very name; none of
         // it was acknowledged, but it is about to be served as if it were.
         steps.extend([IoStep::Sync(File::Log), IoStep::SyncDir]);
-        // The log as found is the floor growth is measured from: learning
-        // what a snapshot would weigh means building one, O(state) at every
-        // open for nothing. So a log compacts once it has doubled since
-        // opening, and space stays within `growth` times the larger of the
-        // live state and the log found at open.
-        let mut journal = Journal::new(policy, valid_len, valid_len);
+        let mut journal = Journal::new(policy, valid_len, base_len);
         let commit = journal.commit(&mut broker)?;
         steps.extend(commit.steps);
         (journal, commit.epoch)
