@@ -771,7 +771,11 @@ impl Harness {
                 let got = self.broker.get(self.q).map_err(|e| TestCaseError::fail(e.to_string()))?;
                 self.check_effects()?;
                 match got {
-                    Some(d) => self.check_delivery(&d, None)?,
+                    Some(d) => {
+                        self.check_delivery(&d, None)?;
+                        // As a durable host does once the lease is written (check_effects committed it).
+                        prop_assert!(self.broker.hand_out(d.tag), "a fresh delivery is handed out");
+                    }
                     None => prop_assert_eq!(self.head(), None, "get found nothing though a message is ready"),
                 }
                 self.check_effects()?;

@@ -100,6 +100,10 @@ pub struct Broker<P, C, R> {
     ids_unlogged: bool,
     held: Held<P>,
     released: Vec<Effect<P>>,
+    /// Recording: deliveries made and not handed out yet (their lease is
+    /// still being written). One whose lease runs out meanwhile never
+    /// reached anyone: it goes back uncounted, not as a failed delivery.
+    unhanded: IntMap<DeliveryTag, ()>,
 }
 
 /// Stale timer entries a broker may hold beyond twice its live ones, so a
@@ -153,6 +157,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             ids_unlogged: false,
             held: Held::default(),
             released: Vec::new(),
+            unhanded: IntMap::default(),
         }
     }
 
@@ -493,6 +498,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         self.settle();
         for effect in self.held.release_through(epoch) {
             if let Effect::Deliver { consumer, delivery } = &effect {
+                self.unhanded.remove(&delivery.tag);
                 if !self.may_hand_out(delivery.tag) {
                     continue;
                 }
@@ -511,6 +517,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// meanwhile, or its message expired (it is dead-lettered instead).
     pub fn hand_out(&mut self, tag: DeliveryTag) -> bool {
         self.settle();
+        self.unhanded.remove(&tag);
         let ok = self.may_hand_out(tag);
         self.settle();
         ok
@@ -564,6 +571,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// A delivery nobody received goes back to its place, uncounted; one
     /// whose message expired meanwhile is dead-lettered, as any return is.
     fn put_back(&mut self, tag: DeliveryTag) {
+        self.unhanded.remove(&tag);
         let Some(seq) = self.state.leases.get(&tag).map(|l| l.seq) else { return };
         self.release_owner(tag);
         self.commit(Record::Released { tag });
@@ -671,7 +679,11 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             }
             Deadline::Lease(tag) => {
                 if self.state.leases.get(&tag).is_some_and(|l| l.deadline <= now) {
-                    self.fail_delivery(tag, false, None);
+                    if self.unhanded.remove(&tag).is_some() {
+                        self.put_back(tag);
+                    } else {
+                        self.fail_delivery(tag, false, None);
+                    }
                 }
             }
             Deadline::Wait(c) => {
@@ -750,6 +762,9 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         let tag = DeliveryTag(self.state.next_tag);
         let lease = self.queue(self.state.messages.get(&seq)?.queue).ok()?.options.lease;
         self.commit(Record::Leased { seq, tag, deadline: self.now.saturating_add(lease) });
+        if self.recording {
+            self.unhanded.insert(tag, ());
+        }
         let msg = self.state.messages.get(&seq)?;
         let delivery = Delivery {
             tag,
@@ -790,6 +805,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
 
     /// The consumer holding `tag` (if any) no longer does, and has room again.
     fn release_owner(&mut self, tag: DeliveryTag) {
+        // Whatever ends the lease ends its waiting to be handed out.
+        self.unhanded.remove(&tag);
         if let Some(c) = self.owners.remove(&tag) {
             if let Some(k) = self.consumers.get_mut(&c) {
                 k.tags.remove(&tag);

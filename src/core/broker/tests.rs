@@ -1283,3 +1283,48 @@ fn an_implicit_memory_only_dead_letter_queue_cannot_be_adopted_as_durable() {
 fn an_implicit_durable_dead_letter_queue_cannot_be_adopted_as_memory_only() {
     adopting_with_other_durability_is_refused(true);
 }
+
+#[test]
+fn a_lease_that_runs_out_before_its_delivery_is_handed_out_does_not_count() {
+    // The commit that writes the lease takes longer than the lease: nobody
+    // ever had the message, so the delivery is not a failed one (with
+    // maxDeliveries 1 it would otherwise be dead-lettered unseen).
+    let (mut b, clock) = recording();
+    let q = b.declare_queue("q", opts(|o| {
+        o.lease = 10;
+        o.max_deliveries = 1;
+    }))
+    .unwrap();
+    let c = b.subscribe(q, Subscription::default()).unwrap();
+    b.send(q, msg("slow commit")).unwrap();
+    let sealed = b.seal();
+    clock.advance(20);
+    b.advance();
+    b.committed(sealed.epoch);
+    assert_eq!(delivered(&mut b), [], "the stale delivery is not handed out");
+    assert!(dead_letters(&mut b).is_empty());
+    // It is delivered again, as a first delivery, once that lease is written.
+    let next = b.seal();
+    b.committed(next.epoch);
+    let got: Vec<_> = b.drain_effects().collect();
+    let first = got.iter().find_map(|e| match e {
+        Effect::Deliver { consumer, delivery } if *consumer == c => Some((delivery.payload, delivery.delivery_count, delivery.redelivered)),
+        _ => None,
+    });
+    assert_eq!(first, Some(("slow commit", 1, false)), "{got:?}");
+    assert_eq!(b.queue_stats(q).unwrap().dead_lettered, 0);
+
+    // The same for a delivery taken by get() and not handed out yet.
+    let polled = b.declare_queue("polled", opts(|o| {
+        o.lease = 10;
+        o.max_deliveries = 1;
+    }))
+    .unwrap();
+    b.send(polled, msg("polled")).unwrap();
+    let d = b.get(polled).unwrap().unwrap();
+    clock.advance(20);
+    b.advance();
+    assert!(!b.hand_out(d.tag), "its lease ran out before it was handed out");
+    let again = b.get(polled).unwrap().unwrap();
+    assert_eq!((again.payload, again.delivery_count), ("polled", 1));
+}
