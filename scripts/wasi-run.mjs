@@ -9,7 +9,7 @@
 // compilation, in about 1 of 30 with eager (measured here), which costs
 // about 0.5 s more per process. So each test runs under --no-liftoff, and a
 // test whose process Node itself killed by a signal runs again with eager
-// compilation (at most eight tries, said in the output). A test that fails
+// compilation (at most twelve tries, said in the output). A test that fails
 // by a panic or an exit code never runs again: wasm cannot crash its host.
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
@@ -48,7 +48,7 @@ async function list(program, args) {
   return text.split('\n').filter((line) => line.endsWith(': test')).map((line) => line.slice(0, -': test'.length));
 }
 
-const TRIES = 8;
+const TRIES = 12;
 
 /** Runs test `name` of `program` in a child process, again if Node crashed; resolves with whether it passed. */
 async function runAlone(program, name) {
