@@ -143,14 +143,20 @@ export async function openFile(location) {
     }
   }
 
+  let closing;
+
   // Once only: a broker closed after a failure must not remove the lock of
-  // the broker that has reopened the log since.
-  async function close() {
-    if (closed) return;
-    closed = true;
-    await log?.close();
-    log = undefined;
-    await unlock();
+  // the broker that has reopened the log since. Every caller waits for that
+  // one closing (a failure starts it; the user's close() must not resolve
+  // before the lock is gone, or an immediate reopen finds it).
+  function close() {
+    closing ??= (async () => {
+      closed = true;
+      await log?.close();
+      log = undefined;
+      await unlock();
+    })();
+    return closing;
   }
 
   return { bytes, run, close };

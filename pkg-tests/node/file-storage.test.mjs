@@ -196,3 +196,31 @@ test('a message whose TTL passes while its lease is being written is never hande
   assert.equal(queue.stats().expired, 1);
   await broker.close();
 });
+
+test('close() after a storage failure resolves only once the lock is gone, so the log reopens at once', async () => {
+  const path = freshPath();
+  const broker = await Broker.open({ storage: { file: path } });
+  broker.on('error', () => {});
+  await broker.queue('jobs').send('before');
+  // The lock's removal takes a while; a close() that does not wait for it
+  // lets the next open find the lock still there.
+  const rm = fsp.rm;
+  fsp.rm = async (...args) => {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return rm(...args);
+  };
+  try {
+    const undo = inject('datasync', 'EIO');
+    try {
+      await assert.rejects(broker.queue('jobs').send('fails'), isStorage);
+    } finally {
+      undo();
+    }
+    await broker.close();
+    const again = await Broker.open({ storage: { file: path } });
+    assert.ok((await drainIds(again)).length >= 1);
+    await again.close();
+  } finally {
+    fsp.rm = rm;
+  }
+});
