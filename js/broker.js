@@ -240,10 +240,10 @@ class Runtime {
    * resolves with those of `messages` (taken by `take`) still deliverable
    * then; one that expired meanwhile was dead-lettered instead.
    */
-  async handOut(messages) {
+  handOut(messages) {
+    // In memory there is nothing to wait for: no promise per receive.
     if (this.storage === undefined || messages.length === 0) return messages;
-    await this.persisted();
-    return this.closed ? messages : messages.filter((m) => this.core.handOut(m[TAG]));
+    return this.persisted().then(() => (this.closed ? messages : messages.filter((m) => this.core.handOut(m[TAG]))));
   }
 
   /**

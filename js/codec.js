@@ -54,6 +54,9 @@ function checkJson(value, path, ancestors) {
   ancestors.delete(value);
 }
 
+/** The core's limit, read once (a call into wasm per send otherwise). */
+let payloadLimit;
+
 /** The bytes of a payload and its headers (a plain object of strings, or undefined). */
 export function encode(payload, headers) {
   let kind;
@@ -68,9 +71,9 @@ export function encode(payload, headers) {
     [kind, body] = [JSON_BODY, encoder.encode(JSON.stringify(payload))];
   }
   const head = headers === undefined ? new Uint8Array(0) : encoder.encode(JSON.stringify(headers));
-  const limit = maxPayloadBytes();
-  if (5 + head.length + body.length > limit) {
-    throw rangeError('payload', `at most ${limit} bytes with its headers in a durable queue`, payload);
+  payloadLimit ??= maxPayloadBytes();
+  if (5 + head.length + body.length > payloadLimit) {
+    throw rangeError('payload', `at most ${payloadLimit} bytes with its headers in a durable queue`, payload);
   }
   const bytes = new Uint8Array(5 + head.length + body.length);
   bytes[0] = kind;

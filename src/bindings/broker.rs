@@ -304,21 +304,20 @@ impl BrokerCore {
     /// NONE) at `pulledPtr`; returns how many numbers (0: nothing ready).
     pub fn get(&mut self, queue: u32, max: u32, vals: &Array) -> Result<u32, JsValue> {
         self.pulled.begin();
-        let mut taken = Vec::new();
-        let result = self.act(|core| {
-            while taken.len() < max as usize {
-                match core.get(QueueId(queue))? {
-                    Some(delivery) => taken.push(delivery),
-                    None => break,
+        let mut result = Ok(());
+        for _ in 0..max {
+            match self.core.get(QueueId(queue)) {
+                Ok(Some(delivery)) => encode_delivery(&mut self.pulled, vals, wire::NONE, delivery),
+                Ok(None) => break,
+                Err(e) => {
+                    result = Err(to_js(e));
+                    break;
                 }
             }
-            Ok(())
-        });
-        for delivery in taken {
-            encode_delivery(&mut self.pulled, vals, wire::NONE, delivery);
         }
-        result.map_err(to_js)?;
-        Ok(self.pulled.len())
+        // Encoded in place, no list per call; the wake `act` would do, once.
+        self.woke();
+        result.map(|()| self.pulled.len())
     }
 
     #[wasm_bindgen(js_name = pulledPtr)]
@@ -431,13 +430,18 @@ impl BrokerCore {
     /// fire sooner.
     fn act<T>(&mut self, call: impl FnOnce(&mut Core) -> T) -> T {
         let result = call(&mut self.core);
+        self.woke();
+        result
+    }
+
+    /// Wakes the host if the last calls left work for it or an earlier deadline.
+    fn woke(&mut self) {
         if !self.woken && (self.core.has_work() || self.sooner()) {
             self.woken = true;
             // Only schedules a flush; see the field. It cannot fail but by a
             // host bug, and a broker must not trap over one.
             let _ = self.wake.call0(&JsValue::UNDEFINED);
         }
-        result
     }
 
     fn sooner(&mut self) -> bool {
