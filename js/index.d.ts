@@ -221,11 +221,24 @@ export declare class Broker {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+export interface RateLimit {
+  max: number;
+  intervalMs: number;
+  /**
+   * 'sliding' (default): at most `max` starts in any window of `intervalMs`.
+   * 'fixed': the count resets at each window edge, as p-queue's default does,
+   * so up to `2 * max` can start around an edge.
+   */
+  window?: 'sliding' | 'fixed';
+  /** With window 'fixed': tasks still running at an edge count against the new window. */
+  carryover?: boolean;
+}
+
 export interface SchedulerOptions {
   /** Most tasks running at once; default Infinity. Settable later through `concurrency`. */
   concurrency?: number;
-  /** At most `max` tasks start in any window of `intervalMs`. */
-  rateLimit?: { max: number; intervalMs: number };
+  /** At most `max` tasks start per `intervalMs`. */
+  rateLimit?: RateLimit;
   /** Default time a task may run before it rejects with TIMEOUT. */
   timeoutMs?: number;
   /** Default number of retries after a failed or timed-out attempt; default 0. */

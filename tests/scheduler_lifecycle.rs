@@ -228,8 +228,8 @@ fn invalid_options_are_rejected_without_change() {
     let build = |opts| Scheduler::<u32, _, _>::new(ManualClock::new(0), SplitMix64::new(1), opts).map(|_| ());
     for opts in [
         limited(0),
-        SchedulerOptions { rate_limit: Some(RateLimit { max: 0, interval: 10 }), ..SchedulerOptions::default() },
-        SchedulerOptions { rate_limit: Some(RateLimit { max: 1, interval: 0 }), ..SchedulerOptions::default() },
+        SchedulerOptions { rate_limit: Some(RateLimit::sliding(0, 10)), ..SchedulerOptions::default() },
+        SchedulerOptions { rate_limit: Some(RateLimit::sliding(1, 0)), ..SchedulerOptions::default() },
     ] {
         assert_eq!(build(opts).unwrap_err().code, ErrorCode::InvalidArgument);
     }
@@ -248,7 +248,7 @@ fn extreme_values_do_not_panic() {
         timeout: Some(u64::MAX),
         retries: u32::MAX,
         backoff: Backoff { kind: BackoffKind::Exponential, base: u64::MAX, max: None, jitter: true },
-        rate_limit: Some(RateLimit { max: u32::MAX, interval: u64::MAX }),
+        rate_limit: Some(RateLimit::sliding(u32::MAX, u64::MAX)),
         ..SchedulerOptions::default()
     };
     let mut h = Harness::new(opts);

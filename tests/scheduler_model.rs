@@ -71,7 +71,7 @@ fn options() -> impl Strategy<Value = SchedulerOptions> {
     )
         .prop_map(|(conc, rate, timeout, retries, (exp, base, max, jitter), auto_start)| SchedulerOptions {
             concurrency: conc.map_or(Concurrency::Unlimited, Concurrency::Limited),
-            rate_limit: rate.map(|(max, interval)| RateLimit { max, interval }),
+            rate_limit: rate.map(|(max, interval)| RateLimit::sliding(max, interval)),
             timeout,
             retries,
             backoff: Backoff { kind: if exp { BackoffKind::Exponential } else { BackoffKind::Fixed }, base, max, jitter },

@@ -1,9 +1,11 @@
-//! The sliding-window rate limit: never more than `max` starts in any window
-//! of `interval` ms, and never a start later than the window allows.
+//! Rate limits. Sliding (the default): never more than `max` starts in any
+//! window of `interval` ms, and never a start later than the window allows.
+//! Fixed (p-queue's default, for its drop-in): `max` per window of a grid,
+//! so at most `2 * max` in any `interval`, and never stalled.
 
 mod scheduler_common;
 
-use ferrymq::core::scheduler::{Concurrency, Effect, RateLimit, SchedulerOptions, TaskId, TaskOptions};
+use ferrymq::core::scheduler::{Concurrency, Effect, RateLimit, SchedulerOptions, TaskId, TaskOptions, Window};
 use proptest::prelude::*;
 use scheduler_common::{rate, started, Harness};
 
@@ -69,6 +71,9 @@ impl Checker {
     /// reason not to start is a full window, whose reopening is the next
     /// deadline, exactly.
     fn check(&mut self) -> Result<(), TestCaseError> {
+        if let Window::Fixed { .. } = self.limit.window {
+            return self.check_fixed();
+        }
         let max = self.limit.max as usize;
         for pair in self.starts.windows(max + 1) {
             prop_assert!(pair[max] - pair[0] >= self.limit.interval, "window exceeded: {:?}", pair);
@@ -83,6 +88,49 @@ impl Checker {
         }
         Ok(())
     }
+
+    /// A window edge can let `max` more through, never more; and a task that
+    /// could start waits for an edge no further than one interval away.
+    fn check_fixed(&mut self) -> Result<(), TestCaseError> {
+        let bound = 2 * self.limit.max as usize;
+        for pair in self.starts.windows(bound + 1) {
+            prop_assert!(pair[bound] - pair[0] >= self.limit.interval, "more than 2 * max: {:?}", pair);
+        }
+        let slot_free = self.concurrency.map_or(true, |c| self.h.s.pending() < c);
+        if self.h.s.size() > 0 && slot_free {
+            let next = self.h.s.next_deadline();
+            prop_assert!(next.is_some_and(|at| at > self.h.now() && at <= self.h.now() + self.limit.interval));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn fixed_window_lets_a_burst_through_at_its_edge_as_p_queue_does() {
+    let limit = RateLimit { max: 2, interval: 100, window: Window::Fixed { carryover: false } };
+    let mut h = Harness::new(SchedulerOptions { rate_limit: Some(limit), ..SchedulerOptions::default() });
+    h.s.add(0, TaskOptions::default());
+    assert_eq!(started(&h.effects()), [0]);
+    h.advance_to(1_090);
+    h.s.add_many(1..5, TaskOptions::default());
+    assert_eq!(started(&h.effects()), [1]);
+    assert_eq!(h.s.next_deadline(), Some(1_100), "the window opened by the first start");
+    h.advance_to(1_100);
+    assert_eq!(started(&h.effects()), [2, 3]);
+}
+
+#[test]
+fn fixed_window_with_carryover_counts_what_still_runs() {
+    let limit = RateLimit { max: 1, interval: 100, window: Window::Fixed { carryover: true } };
+    let mut h = Harness::new(SchedulerOptions { rate_limit: Some(limit), ..SchedulerOptions::default() });
+    h.s.add_many(0..2, TaskOptions::default());
+    assert_eq!(started(&h.effects()), [0]);
+    h.advance_to(1_100);
+    assert!(started(&h.effects()).is_empty(), "task 0 runs on into the second window and fills it");
+    h.complete(TaskId(0));
+    assert!(started(&h.effects()).is_empty());
+    h.advance_to(1_200);
+    assert_eq!(started(&h.effects()), [1]);
 }
 
 proptest! {
@@ -93,9 +141,14 @@ proptest! {
         max in 1u32..5,
         interval in 1u64..50,
         concurrency in prop::option::of(1usize..4),
+        window in prop_oneof![
+            Just(Window::Sliding),
+            Just(Window::Fixed { carryover: false }),
+            Just(Window::Fixed { carryover: true }),
+        ],
         ops in prop::collection::vec(op(), 1..120),
     ) {
-        let limit = RateLimit { max, interval };
+        let limit = RateLimit { max, interval, window };
         let conc = concurrency.map_or(Concurrency::Unlimited, |c| Concurrency::Limited(c as u32));
         let opts = SchedulerOptions { concurrency: conc, rate_limit: Some(limit), ..SchedulerOptions::default() };
         let mut c = Checker { h: Harness::new(opts), limit, concurrency, starts: Vec::new() };

@@ -423,6 +423,31 @@ export const scenarios = {
     });
   },
 
+  "rateLimit window 'fixed' resets at each edge (p-queue's default); carryover counts what still runs": async ({ Scheduler }) => {
+    await withFakeClock(async (clock) => {
+      const startsOf = async (rateLimit, durationMs) => {
+        const scheduler = new Scheduler({ rateLimit });
+        const t0 = clock.now();
+        const starts = [];
+        const run = () => { starts.push(clock.now() - t0); return new Promise((resolve) => setTimeout(resolve, durationMs)); };
+        scheduler.add(run);
+        await clock.advance(90);
+        const rest = [1, 2, 3].map(() => scheduler.add(run));
+        await clock.advance(500);
+        await Promise.all(rest);
+        return starts;
+      };
+      const rate = { max: 2, intervalMs: 100 };
+      deepEqual(await startsOf(rate, 10), [0, 90, 100, 190], 'sliding: each start waits for one to leave the window');
+      deepEqual(await startsOf({ ...rate, window: 'fixed' }, 10), [0, 90, 100, 100], 'fixed: two more at the edge');
+      deepEqual(await startsOf({ ...rate, window: 'fixed', carryover: true }, 150), [0, 90, 200, 300],
+        'carryover: the two running at 100 fill that window; one left at 200, and at 300');
+    });
+    throws(() => new Scheduler({ rateLimit: { max: 1, intervalMs: 10, window: 'rolling' } }), /options.rateLimit.window/);
+    throws(() => new Scheduler({ rateLimit: { max: 1, intervalMs: 10, carryover: true } }), /options.rateLimit.carryover/);
+    throws(() => new Scheduler({ rateLimit: { max: 1, intervalMs: 10, window: 'fixed', carryover: 1 } }), /options.rateLimit.carryover/);
+  },
+
   'onSizeLessThan and onPendingZero resolve when the counts get there': async ({ Scheduler }) => {
     const scheduler = new Scheduler({ concurrency: 1 });
     const gates = [];

@@ -6,7 +6,7 @@ use super::outbox::Outbox;
 use super::wire::{self, flag, millis};
 use crate::core::rng::SplitMix64;
 use crate::core::scheduler::{
-    Concurrency, Effect, Failure, Priority, RateLimit, Scheduler, SchedulerOptions, Settle, TaskId, TaskOptions,
+    Concurrency, Effect, Failure, Priority, RateLimit, Scheduler, SchedulerOptions, Settle, TaskId, TaskOptions, Window,
 };
 
 // Must match js/scheduler.js: records of [kind, id, attempt, extra].
@@ -22,6 +22,27 @@ const EMPTY: f64 = 8.0;
 const IDLE: f64 = 9.0;
 const RATE_LIMITED: f64 = 10.0;
 const RATE_LIMIT_CLEARED: f64 = 11.0;
+
+/// How a rate limit counts starts; exported, so JS names the same values.
+#[wasm_bindgen]
+#[derive(Clone, Copy)]
+pub enum RateWindowKind {
+    Sliding = 0,
+    /// p-queue's default: counts reset at each window edge.
+    Fixed = 1,
+    /// Fixed, and attempts running at an edge count against the new window.
+    FixedCarryover = 2,
+}
+
+impl From<RateWindowKind> for Window {
+    fn from(kind: RateWindowKind) -> Self {
+        match kind {
+            RateWindowKind::Sliding => Window::Sliding,
+            RateWindowKind::Fixed => Window::Fixed { carryover: false },
+            RateWindowKind::FixedCarryover => Window::Fixed { carryover: true },
+        }
+    }
+}
 
 /// The JS side keeps each task's function and promise callbacks by id; the
 /// core only needs to know that a task exists.
@@ -65,6 +86,7 @@ impl SchedulerCore {
         limit: f64,
         rate_max: f64,
         rate_interval: f64,
+        rate_window: RateWindowKind,
         timeout: f64,
         retries: u32,
         backoff_kind: u32,
@@ -75,7 +97,9 @@ impl SchedulerCore {
         seed: f64,
     ) -> Result<SchedulerCore, JsValue> {
         let rate_limit = match (millis(rate_max), millis(rate_interval)) {
-            (Some(max), Some(interval)) => Some(RateLimit { max: max.min(u32::MAX.into()) as u32, interval }),
+            (Some(max), Some(interval)) => {
+                Some(RateLimit { max: max.min(u32::MAX.into()) as u32, interval, window: rate_window.into() })
+            }
             _ => None,
         };
         let options = SchedulerOptions {

@@ -7,6 +7,7 @@
 pub mod backoff;
 pub mod broker;
 pub mod error;
+pub mod rate;
 pub mod rng;
 pub mod scheduler;
 pub mod time;

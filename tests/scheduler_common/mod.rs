@@ -75,7 +75,7 @@ pub fn limited(n: u32) -> SchedulerOptions {
 }
 
 pub fn rate(max: u32, interval: u64) -> SchedulerOptions {
-    SchedulerOptions { rate_limit: Some(RateLimit { max, interval }), ..SchedulerOptions::default() }
+    SchedulerOptions { rate_limit: Some(RateLimit::sliding(max, interval)), ..SchedulerOptions::default() }
 }
 
 pub fn prio(priority: i32) -> TaskOptions {

@@ -17,12 +17,12 @@
 mod effect;
 mod options;
 mod priority;
-mod rate;
 mod tasks;
 mod waiting;
 
 pub use effect::{Effect, Failure, Settle};
-pub use options::{Concurrency, RateLimit, SchedulerOptions, TaskOptions};
+pub use crate::core::rate::{RateLimit, Window};
+pub use options::{Concurrency, SchedulerOptions, TaskOptions};
 pub use priority::Priority;
 
 use crate::core::backoff::Backoff;
@@ -30,7 +30,7 @@ use crate::core::error::CoreError;
 use crate::core::rng::Rng;
 use crate::core::time::{Clock, Millis};
 use crate::core::timers::TimerHeap;
-use rate::RateWindow;
+use crate::core::rate::RateWindow;
 use tasks::{Entry, Phase, TaskTable};
 use waiting::WaitQueue;
 
@@ -334,7 +334,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
         }
         let now = now.unwrap_or_else(|| self.clock.now());
         let reopens = match &mut self.rate {
-            Some(rate) if self.waiting.len() > 0 => rate.check(now).err(),
+            Some(rate) if self.waiting.len() > 0 => rate.check(now, self.running).err(),
             _ => None,
         };
         if let Some(at) = reopens {
@@ -357,7 +357,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
         while self.waiting.len() > 0 && self.concurrency.admits(self.running) {
             if let Some(rate) = &mut self.rate {
                 let t = *now.get_or_insert_with(|| self.clock.now());
-                if let Err(reopens) = rate.check(t) {
+                if let Err(reopens) = rate.check(t, self.running) {
                     if self.rate_wake != Some(reopens) {
                         self.rate_wake = Some(reopens);
                         self.timers.schedule(reopens, Deadline::RateReopens);

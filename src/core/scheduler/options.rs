@@ -4,6 +4,7 @@
 use crate::core::backoff::Backoff;
 use super::priority::Priority;
 use crate::core::error::{CoreError, ErrorCode};
+use crate::core::rate::RateLimit;
 use crate::core::time::Millis;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,25 +29,6 @@ impl Concurrency {
             Concurrency::Limited(n) => running < n as usize,
             Concurrency::Unlimited => true,
         }
-    }
-}
-
-/// At most `max` starts in any window of `interval` milliseconds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RateLimit {
-    pub max: u32,
-    pub interval: Millis,
-}
-
-impl RateLimit {
-    pub(super) fn validated(self) -> Result<Self, CoreError> {
-        if self.max == 0 {
-            return Err(invalid("rate limit max must be at least 1"));
-        }
-        if self.interval == 0 {
-            return Err(invalid("rate limit interval must be at least 1 ms"));
-        }
-        Ok(self)
     }
 }
 
