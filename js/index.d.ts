@@ -280,13 +280,23 @@ export type TaskEvent =
   | { type: 'retry'; id: string; attempt: number; error: unknown; delayMs: number }
   | { type: 'progress'; id: string; progress: unknown }
   /** Its AbortSignal aborted it; `running` if it had started (its ctx.signal aborts too). */
-  | { type: 'aborted'; id: string; running: boolean }
+  | { type: 'aborted'; id: string; running: boolean; error: FerryError }
   | { type: 'idle' }
   | { type: 'empty' }
   | { type: 'rateLimit' }
   | { type: 'rateLimitCleared' };
 
 export type TaskEventType = TaskEvent['type'];
+
+export interface RunningTask {
+  id: string;
+  attempt: number;
+  /** Epoch ms the attempt started. */
+  startedAt: number;
+  priority: number;
+  /** This attempt's timeout, if it has one. */
+  timeoutMs: number | undefined;
+}
 
 export declare class Scheduler {
   constructor(options?: SchedulerOptions);
@@ -310,7 +320,7 @@ export declare class Scheduler {
   /** A task waits and the rate limit's window is full. */
   readonly isRateLimited: boolean;
   /** The attempts running now. */
-  readonly runningTasks: ReadonlyArray<{ id: string; attempt: number; startedAt: number }>;
+  readonly runningTasks: ReadonlyArray<RunningTask>;
   /** Resolves once nothing is waiting and nothing is running. */
   onIdle(): Promise<void>;
   /** Resolves once nothing is waiting. */

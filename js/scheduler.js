@@ -100,8 +100,24 @@ class TaskContext {
   }
 }
 
+/**
+ * What a subclass in this package (ferrymq/p-queue) may change: the errors
+ * tasks reject with, and a step between a task's adding and its start.
+ * Symbols, so they stay out of the public surface.
+ */
+export const hooks = Object.freeze({
+  /** (timeoutMs) => the error a timed-out task rejects with. */
+  timeoutError: Symbol('ferrymq.timeoutError'),
+  /** (signal) => the error a task aborted by `signal` rejects with. */
+  abortError: Symbol('ferrymq.abortError'),
+  /** () => void, called once a task is queued and before anything starts. */
+  added: Symbol('ferrymq.added'),
+});
+
 export class Scheduler {
   #core;
+  /** The default attempt timeout (ms), or undefined. */
+  #timeoutMs;
   #timer = new HostTimer(() => this.#onTimer());
   /** core task id -> task record */
   #tasks = new Map();
@@ -144,6 +160,7 @@ export class Scheduler {
     const rateInterval = rate === undefined ? wire.NONE : check.count('options.rateLimit.intervalMs', rate.intervalMs, 1);
     const rateWindow = rateWindowOf(rate);
     const timeoutMs = o.timeoutMs === undefined ? wire.NONE : check.duration('options.timeoutMs', o.timeoutMs);
+    this.#timeoutMs = o.timeoutMs;
     const retries = o.retries === undefined ? 0 : check.count('options.retries', o.retries, 0, 2 ** 32 - 1);
     const [kind, base, max, jitter] = check.backoff('options.backoff', o.backoff);
     const autoStart = o.autoStart === undefined ? true : check.boolean('options.autoStart', o.autoStart);
@@ -152,6 +169,16 @@ export class Scheduler {
     );
     whenDead(this);
   }
+
+  [hooks.timeoutError]() {
+    return new FerryError('TIMEOUT', 'the task timed out');
+  }
+
+  [hooks.abortError](signal) {
+    return new FerryError('ABORTED', 'the task was aborted', { cause: signal?.reason });
+  }
+
+  [hooks.added]() {}
 
   /** The wasm instance trapped: every task, waiting or running, rejects with why. */
   [DIED](error) {
@@ -169,7 +196,7 @@ export class Scheduler {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (o.signal?.aborted) return Promise.reject(abortedError(o.signal));
+    if (o.signal?.aborted) return Promise.reject(this[hooks.abortError](o.signal));
     let record;
     const promise = new Promise((resolve, reject) => {
       record = this.#enqueue(task, o, resolve, reject);
@@ -189,7 +216,7 @@ export class Scheduler {
     if (o.signal?.aborted) return;
     // Marked before the pump: a synchronous task may end inside it.
     this.#register(this.#core.add(o.priority, o.timeoutMs, o.retries), task, o, noop, noop).pushed = true;
-    this.#pump();
+    this.#added();
   }
 
   /**
@@ -206,7 +233,7 @@ export class Scheduler {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (o.signal?.aborted) return Promise.reject(abortedError(o.signal));
+    if (o.signal?.aborted) return Promise.reject(this[hooks.abortError](o.signal));
     // The tasks get consecutive ids; they start only at the pump, once all are registered.
     const first = this.#core.addMany(tasks.length, o.priority, o.timeoutMs, o.retries);
     const records = [];
@@ -269,7 +296,9 @@ export class Scheduler {
   get runningTasks() {
     const running = [];
     for (const task of this.#tasks.values()) {
-      if (task.running) running.push({ id: taskId(task), attempt: task.context.attempt, startedAt: task.startedAt });
+      if (!task.running) continue;
+      const { attempt } = task.context;
+      running.push({ id: taskId(task), attempt, startedAt: task.startedAt, priority: task.priority, timeoutMs: this.#timeoutOf(task) });
     }
     return running;
   }
@@ -339,8 +368,21 @@ export class Scheduler {
 
   #enqueue(fn, o, resolve, reject) {
     const record = this.#register(this.#core.add(o.priority, o.timeoutMs, o.retries), fn, o, resolve, reject);
-    this.#pump();
+    this.#added();
     return record;
+  }
+
+  #added() {
+    try {
+      this[hooks.added]();
+    } finally {
+      this.#pump();
+    }
+  }
+
+  /** The task's attempt timeout in ms, or undefined. */
+  #timeoutOf(task) {
+    return task.timeoutMs === wire.NONE ? this.#timeoutMs : task.timeoutMs;
   }
 
   /** Keeps what JS needs of task `id` until it settles. */
@@ -360,6 +402,8 @@ export class Scheduler {
       /** The promise the caller got, so a CLEARED nobody awaits is not an unhandled rejection. */
       promise: undefined,
       priority: o.priority,
+      /** NONE: the scheduler's default. */
+      timeoutMs: o.timeoutMs,
       /** An attempt is running (set at its start, cleared when it ends or is retried). */
       running: false,
       startedAt: undefined,
@@ -443,7 +487,7 @@ export class Scheduler {
       case TIMED_OUT: {
         const task = this.#tasks.get(id);
         task.running = false;
-        task.context.abort(new FerryError('TIMEOUT', 'the task timed out'));
+        task.context.abort(this[hooks.timeoutError](this.#timeoutOf(task)));
         break;
       }
       case RETRY: {
@@ -460,15 +504,17 @@ export class Scheduler {
         this.#failed(task, task.error);
         break;
       }
-      case GAVE_UP:
-        this.#failed(this.#tasks.get(id), new FerryError('TIMEOUT', 'the task timed out'));
+      case GAVE_UP: {
+        const task = this.#tasks.get(id);
+        this.#failed(task, this[hooks.timeoutError](this.#timeoutOf(task)));
         break;
+      }
       case ABORTED: {
         const task = this.#tasks.get(id);
-        const error = abortedError(task.signal);
+        const error = this[hooks.abortError](task.signal);
         const running = extra === 1;
         if (running) task.context.abort(error);
-        if (listeners.wants('aborted')) listeners.emit('aborted', { id: taskId(task), running });
+        if (listeners.wants('aborted')) listeners.emit('aborted', { id: taskId(task), running, error });
         this.#settle(task).reject(error);
         break;
       }
@@ -568,7 +614,8 @@ export class Scheduler {
   #settle(task) {
     this.#tasks.delete(task.coreId);
     task.running = false;
-    if (task.id !== undefined) this.#byId.delete(task.id);
+    // Ids need not be unique: only the task the id leads to forgets it.
+    if (task.id !== undefined && this.#byId.get(task.id) === task.coreId) this.#byId.delete(task.id);
     if (task.signal !== undefined) this.#signals.get(task.signal)?.delete(task.coreId);
     return task;
   }
@@ -576,10 +623,6 @@ export class Scheduler {
 
 /** The caller's id, or the generated one. */
 const taskId = (task) => task.id ?? String(task.coreId);
-
-function abortedError(signal) {
-  return new FerryError('ABORTED', 'the task was aborted', { cause: signal?.reason });
-}
 
 function release(waiters) {
   for (const resolve of waiters) resolve();

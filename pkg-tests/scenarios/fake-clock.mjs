@@ -1,13 +1,21 @@
 // A clock a scenario moves by hand, in Node and in pages alike: it stands in
 // for Date.now (which ferrymq's wasm core reads as its clock) and for
-// setTimeout/clearTimeout (which its host timers use) until uninstalled.
+// setTimeout/clearTimeout (which its host timers use) and setInterval/
+// clearInterval (which p-queue uses, for the same tests run against it)
+// until uninstalled.
 // Time moves only in advance(), timer by timer in deadline order, with every
 // promise settled between two, so "not before its delay" and "gone after its
 // lease" are decided by the clock, never by how fast the machine is.
 
 /** Installs the clock at `start` (epoch ms); returns { now, advance(ms), uninstall() }. */
 function installFakeClock(start = Date.now()) {
-  const real = { now: Date.now, setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
+  const real = {
+    now: Date.now,
+    setTimeout: globalThis.setTimeout,
+    clearTimeout: globalThis.clearTimeout,
+    setInterval: globalThis.setInterval,
+    clearInterval: globalThis.clearInterval,
+  };
   // Pages refuse setTimeout called with another `this` (Illegal invocation).
   const realSetTimeout = real.setTimeout.bind(globalThis);
   let now = start;
@@ -18,13 +26,19 @@ function installFakeClock(start = Date.now()) {
   const settled = () => new Promise((resolve) => realSetTimeout(resolve, 0));
 
   Date.now = () => now;
-  globalThis.setTimeout = (fn, ms = 0, ...args) => {
+  /** `every`: an interval's period; it is set again each time it fires. */
+  const schedule = (fn, ms, args, repeats) => {
     const id = ++next;
-    timers.set(id, { at: now + Math.max(0, Number(ms) || 0), fire: () => fn(...args) });
+    const delay = Math.max(repeats ? 1 : 0, Number(ms) || 0);
+    timers.set(id, { at: now + delay, every: repeats ? delay : undefined, fire: () => fn(...args) });
     // Node's timers have ref/unref; nothing here holds a process open anyway.
     return { id, ref: () => {}, unref: () => {}, hasRef: () => false, [Symbol.toPrimitive]: () => id };
   };
-  globalThis.clearTimeout = (handle) => timers.delete(typeof handle === 'object' ? handle?.id : handle);
+  const cancel = (handle) => timers.delete(typeof handle === 'object' ? handle?.id : handle);
+  globalThis.setTimeout = (fn, ms = 0, ...args) => schedule(fn, ms, args, false);
+  globalThis.setInterval = (fn, ms = 0, ...args) => schedule(fn, ms, args, true);
+  globalThis.clearTimeout = cancel;
+  globalThis.clearInterval = cancel;
 
   const due = (until) => {
     let first;
@@ -42,8 +56,9 @@ function installFakeClock(start = Date.now()) {
         const first = due(target);
         if (first === undefined) break;
         const [id, timer] = first;
-        timers.delete(id);
+        if (timer.every === undefined) timers.delete(id);
         now = Math.max(now, timer.at);
+        if (timer.every !== undefined) timer.at = now + timer.every;
         timer.fire();
       }
       now = target;
@@ -53,6 +68,8 @@ function installFakeClock(start = Date.now()) {
       Date.now = real.now;
       globalThis.setTimeout = real.setTimeout;
       globalThis.clearTimeout = real.clearTimeout;
+      globalThis.setInterval = real.setInterval;
+      globalThis.clearInterval = real.clearInterval;
     },
   };
 }

@@ -390,13 +390,26 @@ export const scenarios = {
     await Promise.all(all);
     deepEqual(order, ['c', 'a', 'b', 'd'], 'c first; d keeps its place among priority 0');
     const g = [];
-    const slow = scheduler.add(() => new Promise((resolve) => g.push(resolve)), { id: 'slow' });
+    const slow = scheduler.add(() => new Promise((resolve) => g.push(resolve)), { id: 'slow', priority: 2.5, timeoutMs: 60_000 });
     await Promise.resolve();
     throws(() => scheduler.setPriority('slow', 9), RangeError, 'a running task is not waiting');
-    deepEqual(scheduler.runningTasks.map((t) => [t.id, t.attempt, typeof t.startedAt]), [['slow', 1, 'number']]);
+    deepEqual(scheduler.runningTasks.map((t) => [t.id, t.attempt, typeof t.startedAt, t.priority, t.timeoutMs]), [['slow', 1, 'number', 2.5, 60_000]]);
     g[0]();
     await slow;
     deepEqual(scheduler.runningTasks, []);
+  },
+
+  'an id given to two tasks still leads to the waiting one after the other ends': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ concurrency: 1 });
+    const order = [];
+    const first = scheduler.add(() => order.push('first'), { id: 'same' });
+    scheduler.add(() => new Promise((resolve) => setTimeout(resolve, 0)));
+    const second = scheduler.add(() => order.push('second'), { id: 'same' });
+    const other = scheduler.add(() => order.push('other'));
+    await first;
+    scheduler.setPriority('same', 1);
+    await Promise.all([second, other]);
+    deepEqual(order, ['first', 'second', 'other']);
   },
 
   'isRateLimited, onRateLimit and onRateLimitCleared follow the window, with their events': async ({ Scheduler }) => {

@@ -107,7 +107,7 @@ export async function scheduler(): Promise<number> {
   scheduler.setPriority('pushed', Date.now());
   const waiting: number = scheduler.sizeBy({ priority: 1 }) + scheduler.sizeBy();
   await Promise.all([scheduler.onRateLimit(), scheduler.onRateLimitCleared(), scheduler.onSizeLessThan(10), scheduler.onPendingZero()]);
-  const running: ReadonlyArray<{ id: string; attempt: number; startedAt: number }> = scheduler.runningTasks;
+  const running: ReadonlyArray<{ id: string; attempt: number; startedAt: number; priority: number; timeoutMs: number | undefined }> = scheduler.runningTasks;
   scheduler.on('aborted', (e) => void [e.id, e.running]);
   scheduler.on('rateLimit', () => {});
   void [s, all, cleared, scheduler.size, scheduler.pending, scheduler.isPaused, scheduler.isRateLimited, waiting, running];
