@@ -7,6 +7,7 @@ import { FerryError, rangeError, typeError } from './errors.js';
 import { Listeners } from './listeners.js';
 import { f64 } from './memory.js';
 import { DIED, deadCore, whenDead } from './instance.js';
+import { hooks } from './hooks.js';
 import { HostTimer } from './timer.js';
 import * as check from './validate.js';
 import * as wire from './wire.js';
@@ -99,20 +100,6 @@ class TaskContext {
     this.#controller.abort(reason);
   }
 }
-
-/**
- * What a subclass in this package (ferrymq/p-queue) may change: the errors
- * tasks reject with, and a step between a task's adding and its start.
- * Symbols, so they stay out of the public surface.
- */
-export const hooks = Object.freeze({
-  /** (timeoutMs) => the error a timed-out task rejects with. */
-  timeoutError: Symbol('ferrymq.timeoutError'),
-  /** (signal) => the error a task aborted by `signal` rejects with. */
-  abortError: Symbol('ferrymq.abortError'),
-  /** () => void, called once a task is queued and before anything starts. */
-  added: Symbol('ferrymq.added'),
-});
 
 export class Scheduler {
   #core;

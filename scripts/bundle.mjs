@@ -1,6 +1,8 @@
 // Assembles dist/ from the wasm-bindgen output in pkg/ and the wrapper in js/:
 //   ferrymq.cjs  Node (require and, through ferrymq.mjs, import): loads the wasm synchronously
 //   browser.js   browsers, workers and bundlers: one ES module, top-level await instantiation
+//   p-queue.*    ferrymq/p-queue, the same three ways; it imports the main entry
+//                next to it, so it shares its wasm instance instead of loading another
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 
@@ -26,6 +28,37 @@ await build({
   platform: 'neutral',
   target: 'es2022',
 });
+// ferrymq/p-queue's `./api.js` is the main entry built above, not a copy of it.
+const mainEntry = (file) => ({
+  name: 'main-entry',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/api\.js$/ }, () => ({ path: file, external: true }));
+  },
+});
+await build({
+  ...common,
+  entryPoints: ['js/p-queue.js'],
+  outfile: 'dist/p-queue.cjs',
+  format: 'cjs',
+  platform: 'node',
+  target: 'node18',
+  plugins: [mainEntry('./ferrymq.cjs')],
+});
+await build({
+  ...common,
+  entryPoints: ['js/p-queue.js'],
+  outfile: 'dist/p-queue.js',
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  plugins: [mainEntry('./browser.js')],
+});
+writeFileSync(
+  'dist/p-queue.mjs',
+  "import pQueue from './p-queue.cjs';\nexport default pQueue.default;\nexport const { PQueue, TimeoutError } = pQueue;\n",
+);
+copyFileSync('js/p-queue.d.ts', 'dist/p-queue.d.ts');
+copyFileSync('js/p-queue.d.ts', 'dist/p-queue.d.cts');
 // One instance for import and require in Node, so `instanceof FerryError` holds across both.
 writeFileSync('dist/ferrymq.mjs', "export * from './ferrymq.cjs';\n");
 copyFileSync('pkg/ferrymq_bg.wasm', 'dist/ferrymq_bg.wasm');

@@ -19,3 +19,18 @@ test('require and import load one instance', async () => {
   assert.equal(esm.FerryError, ferrymq.FerryError);
   assert.equal(esm.Broker, ferrymq.Broker);
 });
+
+test('require("ferrymq/p-queue").default is the PQueue that import gives, on the same instance', async () => {
+  const { default: PQueue, TimeoutError } = require('ferrymq/p-queue');
+  const esm = await import('ferrymq/p-queue');
+  assert.equal(esm.default, PQueue);
+  assert.equal(esm.TimeoutError, TimeoutError);
+  const queue = new PQueue({ concurrency: 1 });
+  assert.equal(await queue.add(() => 'from cjs'), 'from cjs');
+  // Its cleared tasks reject with the FerryError class the main entry exports.
+  const held = queue.add(() => new Promise(() => {}));
+  const cleared = queue.add(() => 'never');
+  queue.clear();
+  await assert.rejects(cleared, (e) => e instanceof ferrymq.FerryError && e.code === 'CLEARED');
+  void held;
+});

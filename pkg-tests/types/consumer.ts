@@ -128,3 +128,32 @@ export async function durable(): Promise<void> {
 export function codeOf(error: unknown): string | undefined {
   return error instanceof FerryError ? error.code : undefined;
 }
+
+// ferrymq/p-queue: p-queue's API, typed.
+import PQueue, { TimeoutError, type Options, type QueueAddOptions, type RunningTask } from 'ferrymq/p-queue';
+
+async function pQueueUser(): Promise<void> {
+  const options: Options = { concurrency: 2, intervalCap: 5, interval: 1_000, strict: true, timeout: 5_000, autoStart: true };
+  const queue = new PQueue(options);
+  const addOptions: QueueAddOptions = { priority: 1, id: 'job', signal: new AbortController().signal, timeout: undefined };
+  const n: number = await queue.add(async ({ signal }) => (signal.aborted ? 0 : 1), addOptions);
+  const all: string[] = await queue.addAll([() => 'a', async () => 'b']);
+  queue.on('completed', (result: unknown) => void result).on('error', (error: unknown) => void error);
+  queue.once('idle', () => {}).off('idle');
+  queue.setPriority('job', 2);
+  queue.concurrency = 4;
+  queue.timeout = 10_000;
+  const running: ReadonlyArray<RunningTask> = queue.runningTasks;
+  const counts: number[] = [queue.size, queue.pending, queue.sizeBy({ priority: 1 }), n, all.length, running.length];
+  const flags: boolean[] = [queue.isPaused, queue.isRateLimited, queue.isSaturated];
+  await Promise.race([queue.onError(), queue.onIdle(), queue.onEmpty(), queue.onPendingZero(), queue.onSizeLessThan(3)]);
+  await Promise.all([queue.onRateLimit(), queue.onRateLimitCleared()]);
+  queue.start().pause();
+  queue.clear();
+  try {
+    await queue.add(() => 1);
+  } catch (error) {
+    if (error instanceof TimeoutError) console.log(error.name, counts, flags);
+  }
+}
+void pQueueUser;

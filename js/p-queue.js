@@ -1,0 +1,306 @@
+// ferrymq/p-queue: p-queue 9's API on ferrymq's Scheduler, so a p-queue
+// user switches with one import line. Ordering, limits, timeouts and aborts
+// are the Scheduler's (its wasm core decides them); this file translates
+// options, errors and events to what p-queue users expect. Where it differs
+// from p-queue on purpose, README's "Coming from p-queue" says so.
+import { Scheduler } from './api.js';
+import { EventEmitter, LISTENING } from './emitter.js';
+import { hooks } from './hooks.js';
+
+const MAX_COUNT = 2 ** 32 - 1;
+
+/** What a task rejects with when it runs past its `timeout` (p-queue's p-timeout error). */
+export class TimeoutError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
+
+/** The Scheduler, rejecting with p-queue's errors and announcing each add. */
+class Engine extends Scheduler {
+  #onAdded;
+
+  constructor(options, onAdded) {
+    super(options);
+    this.#onAdded = onAdded;
+  }
+
+  [hooks.timeoutError](timeoutMs) {
+    // The timed-out attempt has already left `pending`; p-queue counts it.
+    const running = this.pending + 1;
+    return new TimeoutError(`Task timed out after ${timeoutMs}ms (queue has ${running} running, ${this.size} waiting)`);
+  }
+
+  [hooks.abortError](signal) {
+    return signal.reason;
+  }
+
+  [hooks.added]() {
+    this.#onAdded();
+  }
+}
+
+const describe = (value) => `\`${value?.toString() ?? ''}\` (${typeof value})`;
+
+function atLeastOne(name, value) {
+  if (!(typeof value === 'number' && value >= 1)) {
+    throw new TypeError(`Expected \`${name}\` to be a number from 1 and up, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function timeoutOf(value) {
+  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+    throw new TypeError(`Expected \`timeout\` to be a positive finite number, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A count p-queue allows as a fraction or Infinity, as the whole number the core takes. */
+const wholeCount = (value) => (value === Infinity ? Infinity : Math.min(Math.ceil(value), MAX_COUNT));
+
+// Events p-queue emits when a task ends, and those relayed as they are.
+const ENDINGS = new Set(['completed', 'error', 'pendingZero', 'next', 'empty', 'idle']);
+const RELAYED = new Set(['rateLimit', 'rateLimitCleared']);
+
+export default class PQueue extends EventEmitter {
+  #scheduler;
+  #concurrency;
+  #nextId = 1n;
+  /** Scheduler events this queue listens to, subscribed when a listener first needs them. */
+  #heard = new Set();
+  /** Tasks started so far (counted once an ending event is listened to). */
+  #starts = 0;
+
+  /** Default timeout (ms) for tasks added from now on; settable. */
+  timeout;
+
+  constructor(options) {
+    super();
+    const o = {
+      carryoverIntervalCount: false,
+      intervalCap: Infinity,
+      interval: 0,
+      concurrency: Infinity,
+      autoStart: true,
+      strict: false,
+      ...options,
+    };
+    if (o.queueClass !== undefined) {
+      throw new TypeError("ferrymq/p-queue does not take `queueClass`: ferrymq's scheduler core orders tasks (priority, then first in, first out)");
+    }
+    atLeastOne('intervalCap', o.intervalCap);
+    if (!(Number.isFinite(o.interval) && o.interval >= 0)) {
+      throw new TypeError(`Expected \`interval\` to be a finite number >= 0, got ${describe(o.interval)}`);
+    }
+    if (o.strict && o.interval === 0) throw new TypeError('The `strict` option requires a non-zero `interval`');
+    if (o.strict && o.intervalCap === Infinity) throw new TypeError('The `strict` option requires a finite `intervalCap`');
+    const carryover = Boolean(o.carryoverIntervalCount ?? o.carryoverConcurrencyCount);
+    const limited = o.intervalCap !== Infinity && o.interval > 0;
+    const rateLimit = limited
+      ? {
+          max: wholeCount(o.intervalCap),
+          intervalMs: Math.ceil(o.interval),
+          ...(o.strict ? { window: 'sliding' } : { window: 'fixed', carryover }),
+        }
+      : undefined;
+    this.#concurrency = atLeastOne('concurrency', o.concurrency);
+    this.timeout = timeoutOf(o.timeout);
+    this.#scheduler = new Engine(
+      { concurrency: wholeCount(o.concurrency), autoStart: o.autoStart !== false, rateLimit },
+      () => this.emit('add'),
+    );
+  }
+
+  /** Runs `fn({ signal })` when the limits allow; settles as it does. */
+  add(fn, options = {}) {
+    const id = options.id ?? String(this.#nextId++);
+    let timeout;
+    try {
+      timeout = timeoutOf(Object.hasOwn(options, 'timeout') ? options.timeout : this.timeout);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { signal } = options;
+    if (signal?.aborted) {
+      this.emit('next');
+      return Promise.reject(signal.reason);
+    }
+    return this.#scheduler.add(fn, {
+      id,
+      priority: options.priority ?? 0,
+      signal,
+      timeoutMs: timeout === undefined ? undefined : Math.ceil(timeout),
+    });
+  }
+
+  addAll(fns, options) {
+    return Promise.all(fns.map((fn) => this.add(fn, options)));
+  }
+
+  /** Starts (or resumes) running tasks; returns the queue. */
+  start() {
+    this.#scheduler.resume();
+    return this;
+  }
+
+  pause() {
+    this.#scheduler.pause();
+  }
+
+  /**
+   * Removes every waiting task. Unlike p-queue, whose promises for them stay
+   * pending forever, they reject with a FerryError of code CLEARED, marked
+   * handled so nobody awaiting them crashes the process.
+   */
+  clear() {
+    this.#scheduler.clear();
+    this.emit('empty');
+    if (this.pending === 0) this.emit('idle');
+    this.emit('next');
+  }
+
+  onEmpty() {
+    return this.#when(['empty'], () => this.size === 0);
+  }
+
+  onIdle() {
+    return this.#when(['idle'], () => this.size === 0 && this.pending === 0);
+  }
+
+  onPendingZero() {
+    return this.#when(['pendingZero'], () => this.pending === 0);
+  }
+
+  onSizeLessThan(limit) {
+    return this.#when(['next', 'active'], () => this.size < limit, true);
+  }
+
+  onRateLimit() {
+    return this.#when(['rateLimit'], () => this.isRateLimited);
+  }
+
+  onRateLimitCleared() {
+    return this.#when(['rateLimitCleared'], () => !this.isRateLimited);
+  }
+
+  /** Rejects with the error of the next task that fails. */
+  onError() {
+    return new Promise((_, reject) => this.once('error', reject));
+  }
+
+  get size() {
+    return this.#scheduler.size;
+  }
+
+  sizeBy(options = {}) {
+    return this.#scheduler.sizeBy(options.priority === undefined ? {} : { priority: options.priority });
+  }
+
+  get pending() {
+    return this.#scheduler.pending;
+  }
+
+  get isPaused() {
+    return this.#scheduler.isPaused;
+  }
+
+  get isRateLimited() {
+    return this.#scheduler.isRateLimited;
+  }
+
+  /** All slots taken, or the rate limit reached, with tasks waiting. */
+  get isSaturated() {
+    return this.size > 0 && (this.pending >= this.#concurrency || this.isRateLimited);
+  }
+
+  get runningTasks() {
+    const now = Date.now();
+    return this.#scheduler.runningTasks.map(({ id, priority, startedAt, timeoutMs }) => ({
+      id,
+      priority,
+      startTime: startedAt,
+      timeout: timeoutMs,
+      timeoutRemaining: timeoutMs === undefined ? undefined : Math.max(0, startedAt + timeoutMs - now),
+    }));
+  }
+
+  get concurrency() {
+    return this.#concurrency;
+  }
+
+  set concurrency(value) {
+    atLeastOne('concurrency', value);
+    this.#scheduler.concurrency = wholeCount(value);
+    this.#concurrency = value;
+  }
+
+  setPriority(id, priority) {
+    if (typeof priority !== 'number' || !Number.isFinite(priority)) {
+      throw new TypeError(`Expected \`priority\` to be a finite number, got ${describe(priority)}`);
+    }
+    try {
+      this.#scheduler.setPriority(id, priority);
+    } catch (error) {
+      if (!(error instanceof RangeError || error instanceof TypeError)) throw error;
+      throw new ReferenceError(`No promise function with the id "${id}" exists in the queue.`);
+    }
+  }
+
+  /** Resolves at once when `ready()`, else at the first of `events` after which it is (or any, unless `recheck`). */
+  #when(events, ready, recheck = false) {
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const listener = () => {
+        if (recheck && !ready()) return;
+        for (const event of events) this.off(event, listener);
+        resolve();
+      };
+      for (const event of events) this.on(event, listener);
+    });
+  }
+
+  /** Subscribes to the Scheduler events `event` is made from, once. */
+  [LISTENING](event) {
+    if (RELAYED.has(event)) this.#hear(event, () => this.emit(event));
+    if (event === 'active' || ENDINGS.has(event)) {
+      this.#hear('active', () => {
+        this.#starts += 1;
+        this.emit('active');
+      });
+    }
+    if (ENDINGS.has(event)) {
+      this.#hear('completed', (e) => this.#ended('completed', e.result, true));
+      this.#hear('failed', (e) => this.#ended('error', e.error, true));
+      this.#hear('aborted', (e) => (e.running ? this.#ended('error', e.error, true) : this.#ended()));
+    }
+  }
+
+  #hear(event, listener) {
+    if (this.#heard.has(event)) return;
+    this.#heard.add(event);
+    this.#scheduler.on(event, listener);
+  }
+
+  /**
+   * A task ended (`ran`: it had started). p-queue's order: its result or
+   * error, pendingZero, what starts in its place (or empty and idle), next.
+   */
+  #ended(event, value, ran) {
+    if (event !== undefined) this.emit(event, value);
+    if (ran && this.pending === 0) this.emit('pendingZero');
+    const starts = this.#starts;
+    // After the Scheduler has started what may start in its place: the
+    // queue became empty here only if nothing did.
+    queueMicrotask(() => {
+      if (this.#starts === starts && this.size === 0) {
+        this.emit('empty');
+        if (this.pending === 0) this.emit('idle');
+      }
+      this.emit('next');
+    });
+  }
+}
+
+export { PQueue };
