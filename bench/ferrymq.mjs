@@ -12,3 +12,4 @@ if (!existsSync(entry)) {
 }
 
 export const { Broker, Scheduler } = await import(entry.href);
+export const { default: FerryPQueue } = await import(new URL('../dist/p-queue.mjs', import.meta.url).href);

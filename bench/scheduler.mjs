@@ -8,7 +8,7 @@
 import async from 'async';
 import fastq from 'fastq';
 import PQueue from 'p-queue';
-import { Scheduler } from './ferrymq.mjs';
+import { FerryPQueue, Scheduler } from './ferrymq.mjs';
 
 const noop = async () => {};
 // Callback-style workers run the same async no-op and report through cb.
@@ -27,6 +27,9 @@ const thenIdle = (method, idle) => (q, n) => {
 
 const PROMISE = 'ferrymq promise per task';
 const FIRE = 'ferrymq fire-and-forget + onIdle';
+// The drop-in: p-queue's own calls, on ferrymq.
+const DROP_IN = 'ferrymq/p-queue add, Promise.all';
+const DROP_IN_IDLE = 'ferrymq/p-queue add + onIdle';
 
 function implementations(concurrency) {
   return [
@@ -38,6 +41,18 @@ function implementations(concurrency) {
     {
       impl: FIRE,
       setup: () => new Scheduler({ concurrency }),
+      run: thenIdle('add', 'onIdle'),
+    },
+    {
+      impl: DROP_IN,
+      vs: PROMISE,
+      setup: () => new FerryPQueue({ concurrency }),
+      run: eachAwaited('add'),
+    },
+    {
+      impl: DROP_IN_IDLE,
+      vs: FIRE,
+      setup: () => new FerryPQueue({ concurrency }),
       run: thenIdle('add', 'onIdle'),
     },
     {

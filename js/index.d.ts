@@ -250,7 +250,7 @@ export interface SchedulerOptions {
 }
 
 export interface TaskContext {
-  /** The task's id: `options.id` or a generated one. */
+  /** The task's id: `options.id`, or a generated one: "1", "2", … in the order tasks were added. */
   readonly id: string;
   /** 1 on the first attempt. */
   readonly attempt: number;

@@ -67,7 +67,6 @@ const RELAYED = new Set(['rateLimit', 'rateLimitCleared']);
 export default class PQueue extends EventEmitter {
   #scheduler;
   #concurrency;
-  #nextId = 1n;
   /** Scheduler events this queue listens to, subscribed when a listener first needs them. */
   #heard = new Set();
   /** Tasks started so far (counted once an ending event is listened to). */
@@ -114,8 +113,11 @@ export default class PQueue extends EventEmitter {
   }
 
   /** Runs `fn({ signal })` when the limits allow; settles as it does. */
-  add(fn, options = {}) {
-    const id = options.id ?? String(this.#nextId++);
+  add(fn, options) {
+    // The common call costs no option objects. Ids match p-queue's without
+    // being passed: the Scheduler numbers tasks "1", "2", … as it does.
+    if (options === undefined && this.timeout === undefined) return this.#scheduler.add(fn);
+    options ??= {};
     let timeout;
     try {
       timeout = timeoutOf(Object.hasOwn(options, 'timeout') ? options.timeout : this.timeout);
@@ -128,7 +130,7 @@ export default class PQueue extends EventEmitter {
       return Promise.reject(signal.reason);
     }
     return this.#scheduler.add(fn, {
-      id,
+      id: options.id,
       priority: options.priority ?? 0,
       signal,
       timeoutMs: timeout === undefined ? undefined : Math.ceil(timeout),
@@ -166,7 +168,8 @@ export default class PQueue extends EventEmitter {
   }
 
   onIdle() {
-    return this.#when(['idle'], () => this.size === 0 && this.pending === 0);
+    // The Scheduler's own: the same moment as the 'idle' event, with no events to make.
+    return this.#scheduler.onIdle();
   }
 
   onPendingZero() {

@@ -305,9 +305,10 @@ export class Scheduler {
   setPriority(id, priority) {
     check.string('id', id);
     check.finite('priority', priority);
-    const coreId = this.#byId.get(id) ?? (/^\d+$/.test(id) && !this.#tasks.get(Number(id))?.id ? Number(id) : undefined);
+    const coreId = this.#byId.get(id) ?? generatedCoreId(id);
     const task = coreId === undefined ? undefined : this.#tasks.get(coreId);
-    if (task === undefined || task.running || !this.#core.setPriority(coreId, priority)) {
+    // A generated id names only a task that was given none.
+    if (task === undefined || (task.id !== undefined && task.id !== id) || task.running || !this.#core.setPriority(coreId, priority)) {
       throw rangeError('id', 'the id of a waiting task', id);
     }
     task.priority = priority;
@@ -608,8 +609,11 @@ export class Scheduler {
   }
 }
 
-/** The caller's id, or the generated one. */
-const taskId = (task) => task.id ?? String(task.coreId);
+/** The caller's id, or the generated one: "1", "2", … in the order added, as p-queue numbers them. */
+const taskId = (task) => task.id ?? String(task.coreId + 1);
+
+/** The core id behind generated id `id`, if it looks like one. */
+const generatedCoreId = (id) => (/^[1-9]\d*$/.test(id) ? Number(id) - 1 : undefined);
 
 function release(waiters) {
   for (const resolve of waiters) resolve();

@@ -399,6 +399,18 @@ export const scenarios = {
     deepEqual(scheduler.runningTasks, []);
   },
 
+  'generated ids are "1", "2", … in the order added, and setPriority takes them': async ({ Scheduler }) => {
+    const scheduler = new Scheduler({ concurrency: 1, autoStart: false });
+    const ids = [];
+    const tasks = [0, 1, 2].map((n) => scheduler.add(({ id }) => ids.push(id), n === 1 ? { id: 'named' } : undefined));
+    scheduler.setPriority('3', 1);
+    throws(() => scheduler.setPriority('2', 1), RangeError, 'task 2 was given an id of its own');
+    throws(() => scheduler.setPriority('0', 1), RangeError);
+    scheduler.resume();
+    await Promise.all(tasks);
+    deepEqual(ids, ['3', '1', 'named']);
+  },
+
   'an id given to two tasks still leads to the waiting one after the other ends': async ({ Scheduler }) => {
     const scheduler = new Scheduler({ concurrency: 1 });
     const order = [];
