@@ -4,37 +4,40 @@
 import { fn } from './validate.js';
 import { typeError } from './errors.js';
 
-export class Listeners {
-  #byEvent = new Map();
+type Listener = (event: { type: string }) => void;
 
-  constructor(events) {
+/** Listeners of a fixed set of events; `payload` objects get `type` added. */
+export class Listeners<Event extends string = string> {
+  readonly #byEvent = new Map<string, Set<Listener>>();
+
+  constructor(events: readonly Event[]) {
     for (const event of events) this.#byEvent.set(event, new Set());
   }
 
   /** Returns the function that removes the listener. */
-  add(event, listener) {
+  add(event: Event, listener: (event: any) => void): () => boolean {
     const set = this.#byEvent.get(event);
     if (set === undefined) throw typeError('event', `one of ${[...this.#byEvent.keys()].join(', ')}`, event);
     fn('listener', listener);
     // Wrapped so the same function subscribed twice is two subscriptions.
-    const entry = (e) => listener(e);
+    const entry: Listener = (e) => listener(e);
     set.add(entry);
     return () => set.delete(entry);
   }
 
   /** Whether anyone listens to `event`: callers skip building payloads nobody reads. */
-  wants(event) {
-    return this.#byEvent.get(event).size > 0;
+  wants(event: Event): boolean {
+    return this.#byEvent.get(event)!.size > 0;
   }
 
   /** Whether anyone listens to any event. */
-  get any() {
+  get any(): boolean {
     for (const set of this.#byEvent.values()) if (set.size > 0) return true;
     return false;
   }
 
-  emit(event, payload) {
-    for (const listener of this.#byEvent.get(event)) {
+  emit(event: Event, payload: object): void {
+    for (const listener of this.#byEvent.get(event)!) {
       try {
         listener({ type: event, ...payload });
       } catch (error) {

@@ -4,22 +4,21 @@
 // steps map onto transactions: an append is one put, a compaction (write,
 // sync, rename, sync dir) is one transaction that clears the store and puts
 // the new log; a sync is a transaction's `complete` with strict durability.
-import { FerryError } from './errors.js';
+import { FerryError, storageError } from './errors.js';
 import * as step from './storage.js';
+import type { OpenStorage, Step } from './storage.js';
 
 const LOG_STORE = 'log';
 const CORRUPT_STORE = 'corrupt';
 
-const storageError = (message, cause) => new FerryError('STORAGE', message, { cause });
-
-const done = (request) =>
+const done = <T>(request: IDBRequest<T>): Promise<T> =>
   new Promise((resolve, reject) => {
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
   });
 
 /** Runs `work(store...)` in one strict readwrite transaction; resolves on `complete`. */
-function write(db, stores, work) {
+function write(db: IDBDatabase, stores: string[], work: (...stores: IDBObjectStore[]) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const tx = db.transaction(stores, 'readwrite', { durability: 'strict' });
     tx.oncomplete = () => resolve();
@@ -30,7 +29,7 @@ function write(db, stores, work) {
 }
 
 /** Holds the Web Lock named after the database until `release` is called. */
-function lock(name) {
+function lock(name: string): Promise<() => void> {
   return new Promise((resolve, reject) => {
     navigator.locks
       .request(`ferrymq:${name}`, { ifAvailable: true }, (held) => {
@@ -38,20 +37,20 @@ function lock(name) {
           reject(storageError(`IndexedDB database ${name} is open in another broker`));
           return undefined;
         }
-        return new Promise((release) => resolve(release));
+        return new Promise<void>((release) => resolve(() => release()));
       })
       .catch(reject);
   });
 }
 
-export async function openIndexedDb(name) {
+export async function openIndexedDb(name: string): Promise<OpenStorage> {
   if (typeof indexedDB === 'undefined' || typeof navigator?.locks?.request !== 'function') {
     throw storageError('IndexedDB and Web Locks are not available here');
   }
   const release = await lock(name);
-  let db;
-  let bytes;
-  let nextKey;
+  let db: IDBDatabase | undefined;
+  let bytes: Uint8Array;
+  let nextKey: number;
   try {
     const request = indexedDB.open(name, 1);
     request.onupgradeneeded = () => {
@@ -61,8 +60,11 @@ export async function openIndexedDb(name) {
     db = await done(request);
     const tx = db.transaction(LOG_STORE, 'readonly');
     const store = tx.objectStore(LOG_STORE);
-    const [keys, values] = await Promise.all([done(store.getAllKeys()), done(store.getAll())]);
-    nextKey = keys.length === 0 ? 0 : keys[keys.length - 1] + 1;
+    const [keys, values] = await Promise.all([
+      done(store.getAllKeys() as IDBRequest<number[]>),
+      done(store.getAll() as IDBRequest<ArrayBufferLike[]>),
+    ]);
+    nextKey = keys.length === 0 ? 0 : keys[keys.length - 1]! + 1;
     bytes = new Uint8Array(values.reduce((n, v) => n + v.byteLength, 0));
     let at = 0;
     for (const v of values) {
@@ -75,24 +77,25 @@ export async function openIndexedDb(name) {
     throw error instanceof FerryError ? error : storageError(`cannot open IndexedDB database ${name}`, error);
   }
   // The compact "file" waits here until its rename turns it into the log.
-  let compact;
+  let compact: Uint8Array | undefined;
+  const opened = db;
 
   let closed = false;
 
-  async function run(steps) {
+  async function run(steps: readonly Step[]): Promise<void> {
     if (closed) throw storageError(`IndexedDB database ${name} is closed`);
     try {
       for (const [op, file, data] of steps) {
         if (op === step.APPEND_LOG) {
           const key = nextKey++;
-          await write(db, [LOG_STORE], (log) => log.put(data, key));
+          await write(opened, [LOG_STORE], (log) => log.put(data, key));
         } else if (op === step.WRITE && file === step.COMPACT) {
           compact = data;
         } else if (op === step.WRITE) {
-          await write(db, [CORRUPT_STORE], (corrupt) => corrupt.put(data, Date.now()));
+          await write(opened, [CORRUPT_STORE], (corrupt) => corrupt.put(data, Date.now()));
         } else if (op === step.REPLACE_LOG) {
           const log = compact;
-          await write(db, [LOG_STORE], (store) => {
+          await write(opened, [LOG_STORE], (store) => {
             store.clear();
             store.put(log, 0);
           });
@@ -109,10 +112,10 @@ export async function openIndexedDb(name) {
   }
 
   // Once only, like the file driver's.
-  async function close() {
+  async function close(): Promise<void> {
     if (closed) return;
     closed = true;
-    db.close();
+    opened.close();
     release();
   }
 

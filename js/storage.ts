@@ -4,10 +4,25 @@
 // the core decides (src/bindings/broker.rs, encode_steps), in order.
 import { typeError } from './errors.js';
 
-const drivers = new Map();
+/** One file step as the core encodes it: what to do, to which file, with which bytes. */
+export type Step = readonly [op: number, file: number, data: Uint8Array];
+
+/** An open storage, locked until `close`. */
+export interface OpenStorage {
+  /** The log as it was found. */
+  bytes: Uint8Array;
+  /** Runs the core's file steps (src/bindings/broker.rs, encode_steps), in order. */
+  run(steps: readonly Step[]): Promise<void>;
+  /** Once only; every call waits for the same closing. */
+  close(): Promise<void>;
+}
+
+export type Driver = (location: string) => Promise<OpenStorage>;
+
+const drivers = new Map<string, Driver>();
 
 /** `kind` is the key of the storage option: 'file' or 'indexedDb'. */
-export function registerStorage(kind, open) {
+export function registerStorage(kind: 'file' | 'indexedDb', open: Driver): void {
   drivers.set(kind, open);
 }
 
@@ -26,12 +41,12 @@ export const CORRUPT = 2;
  * Opens the storage named by a validated `storage` option; resolves with
  * `{ bytes, run(steps), close() }`, holding a lock until `close`.
  */
-export function openStorage(storage) {
+export function openStorage(storage: Record<string, string>): Promise<OpenStorage> {
   const [kind] = Object.keys(storage);
   const open = drivers.get(kind);
   if (open === undefined) {
     const here = [...drivers.keys()].map((k) => `{ ${k} }`).join(' or ') || 'no durable storage';
     throw typeError('options.storage', `available on this platform (${here})`, kind);
   }
-  return open(storage[kind]);
+  return open(storage[kind]!);
 }

@@ -16,11 +16,11 @@ const ARRAYBUFFER_BODY = 2;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-const notSerializable = (path, what) =>
+const notSerializable = (path: string, what: string): FerryError =>
   new FerryError('NOT_SERIALIZABLE', `${path} is ${what}: a durable queue stores JSON values, Uint8Array or ArrayBuffer`);
 
 /** Throws NOT_SERIALIZABLE unless `value` survives JSON unchanged. */
-function checkJson(value, path, ancestors) {
+function checkJson(value: unknown, path: string, ancestors: Set<object>): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -36,16 +36,17 @@ function checkJson(value, path, ancestors) {
   }
   if (value === null) return;
   if (ancestors.has(value)) throw notSerializable(path, 'a cycle');
-  const proto = Object.getPrototypeOf(value);
+  const proto: unknown = Object.getPrototypeOf(value);
   ancestors.add(value);
   if (Object.getOwnPropertySymbols(value).length > 0) throw notSerializable(path, 'an object with symbol keys');
-  if (proto === Array.prototype) {
+  if (Array.isArray(value) && proto === Array.prototype) {
     // Holes and extra properties would not come back.
     if (Object.keys(value).length !== value.length) throw notSerializable(path, 'an array with holes or extra properties');
     for (let i = 0; i < value.length; i++) checkJson(value[i], `${path}[${i}]`, ancestors);
   } else if (proto === Object.prototype || proto === null) {
-    for (const key of Object.keys(value)) {
-      if (value[key] !== undefined) checkJson(value[key], `${path}.${key}`, ancestors);
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      if (record[key] !== undefined) checkJson(record[key], `${path}.${key}`, ancestors);
       else throw notSerializable(`${path}.${key}`, 'undefined');
     }
   } else {
@@ -55,17 +56,17 @@ function checkJson(value, path, ancestors) {
 }
 
 /** The core's limit, read once (a call into wasm per send otherwise). */
-let payloadLimit;
+let payloadLimit: number | undefined;
 
 /** The bytes of a payload and its headers (a plain object of strings, or undefined). */
-export function encode(payload, headers) {
-  let kind;
-  let body;
+export function encode(payload: unknown, headers: Record<string, string> | undefined): Uint8Array {
+  let kind: number;
+  let body: Uint8Array;
   const proto = payload === null || typeof payload !== 'object' ? undefined : Object.getPrototypeOf(payload);
   if (proto === Uint8Array.prototype) {
-    [kind, body] = [UINT8ARRAY_BODY, payload];
+    [kind, body] = [UINT8ARRAY_BODY, payload as Uint8Array];
   } else if (proto === ArrayBuffer.prototype) {
-    [kind, body] = [ARRAYBUFFER_BODY, new Uint8Array(payload)];
+    [kind, body] = [ARRAYBUFFER_BODY, new Uint8Array(payload as ArrayBuffer)];
   } else {
     checkJson(payload, 'payload', new Set());
     [kind, body] = [JSON_BODY, encoder.encode(JSON.stringify(payload))];
@@ -84,7 +85,7 @@ export function encode(payload, headers) {
 }
 
 /** [payload, headers or undefined] from what `encode` made. */
-export function decode(bytes) {
+export function decode(bytes: Uint8Array): [payload: unknown, headers: Record<string, string> | undefined] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headLength = view.getUint32(1, true);
   const headers = headLength === 0 ? undefined : JSON.parse(decoder.decode(bytes.subarray(5, 5 + headLength)));

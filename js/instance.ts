@@ -9,15 +9,20 @@
 import { FerryError } from './errors.js';
 
 /** The method a broker runtime or scheduler stops with when the instance dies. */
-export const DIED = Symbol('instance died');
+export const DIED: unique symbol = Symbol('instance died');
 
-let death;
+/** A broker runtime or scheduler: it stops all its work with `error`. */
+export interface Mourner {
+  [DIED](error: FerryError): void;
+}
+
+let death: FerryError | undefined;
 /** Weakly held, so a broker or scheduler nobody closes can still be collected. */
-const mourners = new Set();
+const mourners = new Set<WeakRef<Mourner>>();
 let pruneAt = 64;
 
 /** Calls `owner[DIED](error)` if the instance dies (at once if it has). */
-export function whenDead(owner) {
+export function whenDead(owner: Mourner): void {
   if (death !== undefined) return owner[DIED](death);
   mourners.add(new WeakRef(owner));
   // Forget the collected ones now and then, so the set follows the live owners.
@@ -28,26 +33,27 @@ export function whenDead(owner) {
 }
 
 /** The error every call throws once the instance has died; undefined while it lives. */
-export const deathOf = () => death;
+export const deathOf = (): FerryError | undefined => death;
 
 /** The instance is dead (`reason`: the panic's message). Owners stop from a microtask, outside the dying call. */
-export function instanceDied(reason) {
+export function instanceDied(reason: string): void {
   if (death !== undefined) return;
-  death = new FerryError(
+  const error = new FerryError(
     'CLOSED',
     `ferrymq's WebAssembly instance trapped (${reason}): every broker and scheduler in this context has stopped. This is a bug in ferrymq; please report it.`,
   );
+  death = error;
   const owners = [...mourners];
   mourners.clear();
   queueMicrotask(() => {
-    for (const ref of owners) ref.deref()?.[DIED](death);
+    for (const ref of owners) ref.deref()?.[DIED](error);
   });
 }
 
 /** What an owner puts in place of its core once the instance is dead: every call throws `error`. */
-export function deadCore(error) {
-  const fail = () => {
+export function deadCore<Core extends object>(error: FerryError): Core {
+  const fail = (): never => {
     throw error;
   };
-  return new Proxy({}, { get: () => fail });
+  return new Proxy({} as Core, { get: () => fail });
 }

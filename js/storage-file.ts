@@ -5,26 +5,28 @@
 // spelling of one log finds the same lock, and a compaction's rename
 // replaces the log itself, never a symlink to it.
 // The core decides every write, sync and rename; this file only does them.
-import { lstat, mkdir, open, readFile, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readlink, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { FerryError } from './errors.js';
+import { FerryError, storageError } from './errors.js';
 import * as step from './storage.js';
+import type { OpenStorage, Step } from './storage.js';
 
 const SUFFIX = ['', '.compact', '.corrupt'];
 
-const storageError = (message, cause) => new FerryError('STORAGE', message, { cause });
+/** The `code` of a Node system error (ENOENT, EEXIST, …). */
+const codeOf = (error: unknown): unknown => (error as NodeJS.ErrnoException | undefined)?.code;
 
-function alive(pid) {
+function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    return error.code === 'EPERM';
+    return codeOf(error) === 'EPERM';
   }
 }
 
 /** Creates `path.lock`, or takes over one left by a process that is gone (a kill -9). */
-async function lock(path) {
+async function lock(path: string): Promise<() => Promise<void>> {
   const lockPath = `${path}.lock`;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -33,7 +35,7 @@ async function lock(path) {
       await handle.close();
       return () => rm(lockPath, { force: true });
     } catch (error) {
-      if (error.code !== 'EEXIST') throw storageError(`cannot lock ${path}`, error);
+      if (codeOf(error) !== 'EEXIST') throw storageError(`cannot lock ${path}`, error);
       const owner = Number(await readFile(lockPath, 'utf8').catch(() => ''));
       if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
         throw storageError(`${path} is open in another broker (process ${owner})`);
@@ -45,12 +47,12 @@ async function lock(path) {
 }
 
 /** The path of the file `path` names, with every symlink resolved, whether or not it exists yet. */
-async function canonical(path) {
+async function canonical(path: string): Promise<string> {
   for (let hops = 0; hops < 40; hops++) {
     try {
       return await realpath(path);
     } catch (error) {
-      if (error.code !== 'ENOENT') throw error;
+      if (codeOf(error) !== 'ENOENT') throw error;
     }
     // Missing: a dangling symlink names where the log will be; else its folder exists.
     const isLink = (await lstat(path).catch(() => undefined))?.isSymbolicLink();
@@ -60,7 +62,7 @@ async function canonical(path) {
   throw storageError(`too many symbolic links in ${path}`);
 }
 
-export async function openFile(location) {
+export async function openFile(location: string): Promise<OpenStorage> {
   const given = resolve(location);
   await mkdir(dirname(given), { recursive: true }).catch((error) => {
     throw storageError(`cannot create the folder of ${given}`, error);
@@ -69,24 +71,24 @@ export async function openFile(location) {
     throw error instanceof FerryError ? error : storageError(`cannot resolve ${given}`, error);
   });
   const unlock = await lock(path);
-  let bytes;
+  let bytes: Uint8Array;
   try {
     // A hard link is a second name the lock cannot see: one name per log.
     const links = (await stat(path).catch(() => undefined))?.nlink ?? 1;
     if (links > 1) throw storageError(`${path} has ${links} hard links: open a log by its one name`);
     bytes = await readFile(path).catch((error) => {
-      if (error.code === 'ENOENT') return new Uint8Array(0);
+      if (codeOf(error) === 'ENOENT') return new Uint8Array(0);
       throw storageError(`cannot read ${path}`, error);
     });
   } catch (error) {
     await unlock();
     throw error;
   }
-  let log;
-  const name = (file) => path + SUFFIX[file];
-  const logHandle = async () => (log ??= await open(path, 'a'));
+  let log: FileHandle | undefined;
+  const name = (file: number): string => path + SUFFIX[file];
+  const logHandle = async (): Promise<FileHandle> => (log ??= await open(path, 'a'));
 
-  async function sync(file) {
+  async function sync(file: number): Promise<void> {
     if (file === step.LOG) return (await logHandle()).datasync();
     const handle = await open(name(file), 'r');
     try {
@@ -98,7 +100,7 @@ export async function openFile(location) {
 
   let closed = false;
 
-  async function run(steps) {
+  async function run(steps: readonly Step[]): Promise<void> {
     if (closed) throw storageError(`${path} is closed`);
     try {
       for (const [op, file, data] of steps) {
@@ -143,13 +145,13 @@ export async function openFile(location) {
     }
   }
 
-  let closing;
+  let closing: Promise<void> | undefined;
 
   // Once only: a broker closed after a failure must not remove the lock of
   // the broker that has reopened the log since. Every caller waits for that
   // one closing (a failure starts it; the user's close() must not resolve
   // before the lock is gone, or an immediate reopen finds it).
-  function close() {
+  function close(): Promise<void> {
     closing ??= (async () => {
       closed = true;
       await log?.close();

@@ -1,0 +1,49 @@
+// The error types users catch. Rust creates FerryErrors through the factory
+// installed by entry points (see boot.ts), so wasm and JS share one class.
+
+/** Every code a FerryError can carry. */
+export type ErrorCode =
+  | 'CLOSED'
+  | 'QUEUE_FULL'
+  | 'STALE_DELIVERY'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'CLEARED'
+  | 'NOT_SERIALIZABLE'
+  | 'STORAGE'
+  | 'INVALID_ARGUMENT';
+
+export class FerryError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FerryError';
+    this.code = code;
+  }
+}
+
+/** The storage failed (`cause`: the platform's error). */
+export const storageError = (message: string, cause?: unknown): FerryError => new FerryError('STORAGE', message, { cause });
+
+/** A TypeError or RangeError naming the argument; `code` lets callers tell them from other errors. */
+export type ArgumentError = (TypeError | RangeError) & { code: 'INVALID_ARGUMENT' };
+
+function argumentError(Kind: typeof TypeError | typeof RangeError, argument: string, problem: string): ArgumentError {
+  return Object.assign(new Kind(`${argument} ${problem}`), { code: 'INVALID_ARGUMENT' as const });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'undefined') return String(value);
+  return typeof value;
+}
+
+/** TypeError with code INVALID_ARGUMENT, naming the argument. */
+export const typeError = (argument: string, expected: string, value: unknown): ArgumentError =>
+  argumentError(TypeError, argument, `must be ${expected}, got ${describe(value)}`);
+
+/** RangeError with code INVALID_ARGUMENT, naming the argument. */
+export const rangeError = (argument: string, expected: string, value: unknown): ArgumentError =>
+  argumentError(RangeError, argument, `must be ${expected}, got ${describe(value)}`);
