@@ -12,7 +12,7 @@ mkdirSync('dist');
 const common = { bundle: true, legalComments: 'none', logLevel: 'warning' };
 await build({
   ...common,
-  entryPoints: ['js/entry-node.js'],
+  entryPoints: ['js/entry-node.ts'],
   outfile: 'dist/ferrymq.cjs',
   format: 'cjs',
   platform: 'node',
@@ -22,7 +22,7 @@ await build({
 });
 await build({
   ...common,
-  entryPoints: ['js/entry-browser.js'],
+  entryPoints: ['js/entry-browser.ts'],
   outfile: 'dist/browser.js',
   format: 'esm',
   platform: 'neutral',
