@@ -4,7 +4,7 @@
 // into Promises, handler calls and events. Handlers run from a microtask
 // after the core call returned, never while Rust is borrowed, so a handler
 // may send, ack, cancel or close re-entrantly.
-import { BrokerCore } from '../pkg/ferrymq.js';
+import { BrokerCore, RateWindowKind } from '../pkg/ferrymq.js';
 import { decode, encode } from './codec.js';
 import { FerryError, rangeError, typeError } from './errors.js';
 import { Listeners } from './listeners.js';
@@ -28,6 +28,8 @@ const MAX_BATCH = 100_000;
 const MAX_PREFETCH = 65_535;
 
 const NO_HEADERS = Object.freeze({});
+/** A subscription's rate limit (max, intervalMs, window) and timeoutMs when it has neither. */
+const NO_LIMITS = Object.freeze([wire.NONE, wire.NONE, RateWindowKind.Sliding, wire.NONE]);
 const closedError = () => new FerryError('CLOSED', 'the broker is closed');
 const asStorageError = (error) =>
   error instanceof FerryError ? error : new FerryError('STORAGE', 'durable storage failed', { cause: error });
@@ -780,7 +782,7 @@ export class Queue {
     if (now.length > 0 || waitMs === 0) return runtime.handOut(now);
     const first = await new Promise((resolve, reject) => {
       const deadline = waitMs === Infinity ? wire.NONE : Date.now() + waitMs;
-      const consumer = runtime.core.subscribe(this[QUEUE_ID], 1, true, deadline);
+      const consumer = runtime.core.subscribe(this[QUEUE_ID], 1, true, deadline, ...NO_LIMITS);
       const waiter = new Waiter(resolve, reject, endsWithNull);
       waiter.cleanup = onAbort(signal, () => {
         runtime.subscribers.delete(consumer);
@@ -805,7 +807,7 @@ export class Queue {
     const prefetch = o.prefetch === undefined ? 1 : check.count('options.prefetch', o.prefetch, 1, MAX_PREFETCH);
     const autoAck = o.autoAck === undefined ? true : check.boolean('options.autoAck', o.autoAck);
     const signal = o.signal === undefined ? undefined : check.signal('options.signal', o.signal);
-    const id = runtime.core.subscribe(this[QUEUE_ID], prefetch, false, wire.NONE);
+    const id = runtime.core.subscribe(this[QUEUE_ID], prefetch, false, wire.NONE, ...NO_LIMITS);
     const entry = new Handler(runtime, this.name, handler, autoAck);
     const consumer = new Consumer(runtime, id);
     runtime.subscribers.set(id, entry);
