@@ -20,7 +20,7 @@ const QUEUE_OPTIONS = [
 ];
 const SEND_OPTIONS = ['id', 'priority', 'delayMs', 'ttlMs', 'headers'];
 const RECEIVE_OPTIONS = ['waitMs', 'signal'];
-const CONSUME_OPTIONS = ['prefetch', 'autoAck', 'signal'];
+const CONSUME_OPTIONS = ['prefetch', 'autoAck', 'signal', 'rateLimit', 'timeoutMs'];
 const REQUEST_OPTIONS = ['timeoutMs', 'signal'];
 const EVENTS = ['dead-letter', 'expired', 'redelivered', 'error'];
 const BROKER_OPTIONS = ['storage'];
@@ -28,6 +28,8 @@ const MAX_BATCH = 100_000;
 const MAX_PREFETCH = 65_535;
 
 const NO_HEADERS = Object.freeze({});
+/** A subscription's rate limit (max, intervalMs, window) and timeoutMs when it has neither. */
+const NO_LIMITS = Object.freeze([...check.NO_RATE_LIMIT, wire.NONE]);
 const closedError = () => new FerryError('CLOSED', 'the broker is closed');
 const asStorageError = (error) =>
   error instanceof FerryError ? error : new FerryError('STORAGE', 'durable storage failed', { cause: error });
@@ -113,46 +115,116 @@ class Waiter {
   }
 }
 
+/** Ends a handler's run: its context's signal aborts with the reason given. */
+const END = Symbol('end');
+/** The message a handler context was made for. */
+const MESSAGE = Symbol('message');
+
+/** What a handler gets besides its message: the signal that tells it to stop. */
+class HandlerContext {
+  #controller = undefined;
+  #message;
+
+  constructor(message) {
+    this.#message = message;
+  }
+
+  get [MESSAGE]() {
+    return this.#message;
+  }
+
+  // Created on first use: most handlers never look at their signal.
+  get signal() {
+    this.#controller ??= new AbortController();
+    return this.#controller.signal;
+  }
+
+  [END](reason) {
+    this.#controller ??= new AbortController();
+    this.#controller.abort(reason);
+  }
+}
+
 /** A consume() handler with its settings. */
 class Handler {
-  constructor(runtime, queueName, handler, autoAck) {
+  /** Delivery tag -> context of each handler call still running, to abort on timeout or cancel. */
+  #running = new Map();
+
+  constructor(runtime, queueName, handler, autoAck, timeoutMs) {
     this.runtime = runtime;
     this.queueName = queueName;
     this.handler = handler;
     this.autoAck = autoAck;
+    this.timeoutMs = timeoutMs;
     this.cleanup = undefined;
   }
 
   deliver(message) {
+    const tag = message[TAG];
+    const context = new HandlerContext(message);
+    this.#running.set(tag, context);
     let result;
     try {
-      result = this.handler(message);
+      result = this.handler(message, context);
     } catch (error) {
       this.#failed(message, error);
       return;
     }
     if (result !== null && typeof result?.then === 'function') {
       result.then(
-        () => this.autoAck && this.runtime.settleQuietly(ACK, message[TAG]),
+        () => this.#fulfilled(message),
         (error) => this.#failed(message, error),
       );
-    } else if (this.autoAck) {
-      this.runtime.settleQuietly(ACK, message[TAG]);
+    } else {
+      this.#fulfilled(message);
     }
+  }
+
+  /**
+   * The core failed delivery `tag` at its timeout (a nack, done there). A
+   * handler still running is told so and reported as failed; one that had
+   * returned without settling it (autoAck: false) only sees it redelivered,
+   * as after a lease.
+   */
+  timedOut(tag) {
+    const context = this.#running.get(tag);
+    if (context === undefined) return;
+    this.#running.delete(tag);
+    const id = context[MESSAGE].id;
+    const error = new FerryError('TIMEOUT', `the handler ran past timeoutMs (${this.timeoutMs} ms) on message ${id}`);
+    context[END](error);
+    this.#report(id, error);
+  }
+
+  // A handler that ends after it was ended for it (its delivery timed out,
+  // its consumer was cancelled) is accounted for already: its ack or nack
+  // would be stale, and its failure was reported or asked for.
+
+  #fulfilled(message) {
+    if (this.#running.delete(message[TAG]) && this.autoAck) this.runtime.settleQuietly(ACK, message[TAG]);
   }
 
   // A handler that failed nacks (the queue's backoff, then dead-lettering
   // once maxDeliveries is reached) and is reported, never thrown.
   #failed(message, error) {
-    const listeners = this.runtime.listeners;
-    if (listeners.wants('error')) listeners.emit('error', { error, queue: this.queueName, id: message.id });
-    // Never silent: without a listener, say it where a developer looks.
-    else console.error(`ferrymq: a handler of queue ${JSON.stringify(this.queueName)} failed on message ${message.id}:`, error);
+    if (!this.#running.delete(message[TAG])) return;
+    this.#report(message.id, error);
     if (this.autoAck) this.runtime.settleQuietly(NACK, message[TAG]);
   }
 
-  closed() {
+  #report(id, error) {
+    const listeners = this.runtime.listeners;
+    if (listeners.wants('error')) listeners.emit('error', { error, queue: this.queueName, id });
+    // Never silent: without a listener, say it where a developer looks.
+    else console.error(`ferrymq: a handler of queue ${JSON.stringify(this.queueName)} failed on message ${id}:`, error);
+  }
+
+  /** The consumer is cancelled or its broker closed: running handlers are told why. */
+  closed(reason) {
     this.cleanup?.();
+    const running = [...this.#running.values()];
+    this.#running.clear();
+    for (const context of running) context[END](reason);
   }
 }
 
@@ -464,6 +536,9 @@ class Runtime {
           break;
         case wire.REQUEST_TIMED_OUT:
           this.#settleRequest(m[i + 1])?.reject(new FerryError('TIMEOUT', 'no reply before the request timed out'));
+          break;
+        case wire.HANDLER_TIMED_OUT:
+          this.subscribers.get(m[i + 1])?.timedOut(m[i + 2]);
           break;
       }
     }
@@ -780,7 +855,7 @@ export class Queue {
     if (now.length > 0 || waitMs === 0) return runtime.handOut(now);
     const first = await new Promise((resolve, reject) => {
       const deadline = waitMs === Infinity ? wire.NONE : Date.now() + waitMs;
-      const consumer = runtime.core.subscribe(this[QUEUE_ID], 1, true, deadline);
+      const consumer = runtime.core.subscribe(this[QUEUE_ID], 1, true, deadline, ...NO_LIMITS);
       const waiter = new Waiter(resolve, reject, endsWithNull);
       waiter.cleanup = onAbort(signal, () => {
         runtime.subscribers.delete(consumer);
@@ -796,7 +871,12 @@ export class Queue {
     return [first, ...more];
   }
 
-  /** Calls `handler` for each message; with autoAck (default) a fulfilled handler acks, a failed one nacks. */
+  /**
+   * Calls `handler(message, { signal })` for each message; with autoAck
+   * (default) a fulfilled handler acks, a failed one nacks. At most
+   * `rateLimit.max` deliveries per `rateLimit.intervalMs`; a handler past
+   * `timeoutMs` fails (nack) and its signal aborts.
+   */
   consume(handler, options) {
     const runtime = this.#runtime;
     runtime.assertOpen();
@@ -805,13 +885,17 @@ export class Queue {
     const prefetch = o.prefetch === undefined ? 1 : check.count('options.prefetch', o.prefetch, 1, MAX_PREFETCH);
     const autoAck = o.autoAck === undefined ? true : check.boolean('options.autoAck', o.autoAck);
     const signal = o.signal === undefined ? undefined : check.signal('options.signal', o.signal);
-    const id = runtime.core.subscribe(this[QUEUE_ID], prefetch, false, wire.NONE);
-    const entry = new Handler(runtime, this.name, handler, autoAck);
+    const rate = check.rateLimit('options.rateLimit', o.rateLimit);
+    // At least 1 ms, as the core counts whole ones: zero would fail every handler.
+    const timeoutMs = o.timeoutMs === undefined ? wire.NONE : check.positive('options.timeoutMs', o.timeoutMs);
+    const id = runtime.core.subscribe(this[QUEUE_ID], prefetch, false, wire.NONE, ...rate, timeoutMs);
+    const entry = new Handler(runtime, this.name, handler, autoAck, timeoutMs);
     const consumer = new Consumer(runtime, id);
     runtime.subscribers.set(id, entry);
     runtime.keepAlive();
-    entry.cleanup = onAbort(signal, () => consumer.cancel());
-    if (signal?.aborted) consumer.cancel();
+    const cancelBySignal = () => stopConsumer(runtime, id, abortedError(signal));
+    entry.cleanup = onAbort(signal, cancelBySignal);
+    if (signal?.aborted) cancelBySignal();
     return consumer;
   }
 
@@ -859,15 +943,23 @@ export class Consumer {
     return !this.#runtime.closed && this.#runtime.subscribers.has(this.#id);
   }
 
-  /** Stops deliveries; messages this consumer has not acked go back to the queue at once. */
+  /**
+   * Stops deliveries; messages this consumer has not acked go back to the
+   * queue at once, and the signals of handlers still running abort.
+   */
   async cancel() {
-    const runtime = this.#runtime;
-    const entry = runtime.subscribers.get(this.#id);
-    if (runtime.closed || entry === undefined) return;
-    runtime.subscribers.delete(this.#id);
-    entry.closed();
-    runtime.core.cancel(this.#id);
+    stopConsumer(this.#runtime, this.#id, new FerryError('ABORTED', 'the consumer was cancelled'));
   }
+}
+
+/** Cancels consumer `id`, aborting its running handlers with `reason`; nothing if it is gone. */
+function stopConsumer(runtime, id, reason) {
+  const entry = runtime.subscribers.get(id);
+  if (runtime.closed || entry === undefined) return;
+  runtime.subscribers.delete(id);
+  runtime.core.cancel(id);
+  // After the core call: an abort listener may close the broker.
+  entry.closed(reason);
 }
 
 export class Message {

@@ -94,7 +94,30 @@ export interface ConsumeOptions {
   autoAck?: boolean;
   /** Aborting cancels the consumer; its unacked messages return to the queue. */
   signal?: AbortSignal;
+  /**
+   * At most `max` deliveries to this consumer (first ones and redeliveries)
+   * per `intervalMs`; while its window is full the queue's other consumers
+   * go on receiving.
+   */
+  rateLimit?: RateLimit;
+  /**
+   * A delivery still unsettled this long after its handler got it fails: it
+   * is nacked (the queue's backoff, counting towards maxDeliveries), the
+   * handler's `signal` aborts with a FerryError TIMEOUT, and the handler's
+   * own ack or nack afterwards is stale. At least 1.
+   */
+  timeoutMs?: number;
 }
+
+export interface HandlerContext {
+  /**
+   * Aborted when the delivery times out (FerryError TIMEOUT), the consumer
+   * is cancelled (ABORTED) or the broker closes (CLOSED): stop the work then.
+   */
+  readonly signal: AbortSignal;
+}
+
+export type MessageHandler<T> = (message: Message<T>, context: HandlerContext) => unknown;
 
 export interface NackOptions {
   /** Default true; false dead-letters the message (reason 'rejected'). */
@@ -184,7 +207,7 @@ export declare class Queue<T = unknown> {
   receive(options?: ReceiveOptions): Promise<Message<T> | null>;
   /** Up to `max` ready messages, waiting up to `waitMs` for the first. */
   receiveBatch(max: number, options?: ReceiveOptions): Promise<Message<T>[]>;
-  consume(handler: (message: Message<T>) => unknown, options?: ConsumeOptions): Consumer;
+  consume(handler: MessageHandler<T>, options?: ConsumeOptions): Consumer;
   /** Messages as they arrive until the loop ends or the broker closes; ack or nack each. */
   [Symbol.asyncIterator](): AsyncIterator<Message<T>>;
   /** Removes ready and delayed messages (not in-flight ones); resolves with how many. */
@@ -230,7 +253,7 @@ export interface RateLimit {
    * so up to `2 * max` can start around an edge.
    */
   window?: 'sliding' | 'fixed';
-  /** With window 'fixed': tasks still running at an edge count against the new window. */
+  /** With window 'fixed': tasks (or unsettled deliveries) still running at an edge count against the new window. */
   carryover?: boolean;
 }
 

@@ -2,7 +2,7 @@
 // The core decides what starts when, what times out and what is retried
 // after which delay; this file calls the functions, watches their results,
 // reports each settle back by task id and settles the caller's promise.
-import { RateWindowKind, SchedulerCore } from '../pkg/ferrymq.js';
+import { SchedulerCore } from '../pkg/ferrymq.js';
 import { FerryError, rangeError, typeError } from './errors.js';
 import { Listeners } from './listeners.js';
 import { f64 } from './memory.js';
@@ -30,22 +30,6 @@ const EMPTY = 8;
 const IDLE = 9;
 const RATE_LIMITED = 10;
 const RATE_LIMIT_CLEARED = 11;
-
-const RATE_OPTIONS = ['max', 'intervalMs', 'window', 'carryover'];
-
-/** 'sliding' (the default) bounds every window; 'fixed' resets at each edge, as p-queue does. */
-function rateWindowOf(rate) {
-  const window = rate?.window ?? 'sliding';
-  if (window !== 'sliding' && window !== 'fixed') {
-    throw rangeError('options.rateLimit.window', "'sliding' or 'fixed'", window);
-  }
-  const carryover = rate?.carryover === undefined ? false : check.boolean('options.rateLimit.carryover', rate.carryover);
-  if (carryover && window !== 'fixed') {
-    throw rangeError('options.rateLimit.carryover', "unset unless window is 'fixed'", carryover);
-  }
-  if (window === 'sliding') return RateWindowKind.Sliding;
-  return carryover ? RateWindowKind.FixedCarryover : RateWindowKind.Fixed;
-}
 
 const concurrencyOf = (argument, value) => check.count(argument, value, 1, 2 ** 32 - 1, true);
 
@@ -142,10 +126,7 @@ export class Scheduler {
   constructor(options) {
     const o = check.options('options', options, SCHEDULER_OPTIONS);
     const concurrency = o.concurrency === undefined ? Infinity : concurrencyOf('options.concurrency', o.concurrency);
-    const rate = o.rateLimit === undefined ? undefined : check.options('options.rateLimit', o.rateLimit, RATE_OPTIONS);
-    const rateMax = rate === undefined ? wire.NONE : check.count('options.rateLimit.max', rate.max, 1, 2 ** 32 - 1);
-    const rateInterval = rate === undefined ? wire.NONE : check.count('options.rateLimit.intervalMs', rate.intervalMs, 1);
-    const rateWindow = rateWindowOf(rate);
+    const [rateMax, rateInterval, rateWindow] = check.rateLimit('options.rateLimit', o.rateLimit);
     const timeoutMs = o.timeoutMs === undefined ? wire.NONE : check.duration('options.timeoutMs', o.timeoutMs);
     this.#timeoutMs = o.timeoutMs;
     const retries = o.retries === undefined ? 0 : check.count('options.retries', o.retries, 0, 2 ** 32 - 1);

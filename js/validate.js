@@ -1,7 +1,8 @@
 // Boundary checks: every argument is checked here, before it reaches wasm,
 // so bad input becomes a TypeError/RangeError naming it and never a trap.
-import { maxNameBytes } from '../pkg/ferrymq.js';
+import { maxNameBytes, RateWindowKind } from '../pkg/ferrymq.js';
 import { rangeError, typeError } from './errors.js';
+import { NONE } from './wire.js';
 
 /** `undefined` becomes `{}`; unknown keys are rejected so typos don't pass silently. */
 export function options(argument, value, allowed) {
@@ -110,6 +111,28 @@ export function backoff(argument, value) {
     o.maxMs === undefined ? -1 : duration(`${argument}.maxMs`, o.maxMs),
     o.jitter === undefined ? false : boolean(`${argument}.jitter`, o.jitter),
   ];
+}
+
+const RATE_OPTIONS = ['max', 'intervalMs', 'window', 'carryover'];
+export const NO_RATE_LIMIT = Object.freeze([NONE, NONE, RateWindowKind.Sliding]);
+
+/**
+ * A rate limit { max, intervalMs, window?, carryover? } (the Scheduler's and
+ * a consumer's) flattened to [max, intervalMs, RateWindowKind]; max and
+ * intervalMs are NONE without one. Window 'sliding' (the default) bounds
+ * every window; 'fixed' resets at each edge, as p-queue does.
+ */
+export function rateLimit(argument, value) {
+  if (value === undefined) return NO_RATE_LIMIT;
+  const o = options(argument, value, RATE_OPTIONS);
+  const max = count(`${argument}.max`, o.max, 1, 2 ** 32 - 1);
+  const intervalMs = count(`${argument}.intervalMs`, o.intervalMs, 1);
+  const window = o.window ?? 'sliding';
+  if (window !== 'sliding' && window !== 'fixed') throw rangeError(`${argument}.window`, "'sliding' or 'fixed'", window);
+  const carryover = o.carryover === undefined ? false : boolean(`${argument}.carryover`, o.carryover);
+  if (carryover && window !== 'fixed') throw rangeError(`${argument}.carryover`, "unset unless window is 'fixed'", carryover);
+  if (window === 'sliding') return [max, intervalMs, RateWindowKind.Sliding];
+  return [max, intervalMs, carryover ? RateWindowKind.FixedCarryover : RateWindowKind.Fixed];
 }
 
 /**

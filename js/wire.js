@@ -13,6 +13,7 @@ export const EXPIRED = 4;           // queue, autoId | [id]
 export const REDELIVERED = 5;       // queue, autoId, deliveryCount | [id]
 export const REPLY = 6;             // request | payload
 export const REQUEST_TIMED_OUT = 7; // request
+export const HANDLER_TIMED_OUT = 8; // consumer, tag
 
 // Numeric fields that may be absent hold -1.
 export const NONE = -1;

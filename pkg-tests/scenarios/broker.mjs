@@ -716,4 +716,117 @@ export const scenarios = {
     equal(queue.stats().redelivered, 0);
     await broker.close();
   },
+
+  'a consumer with a rate limit never gets more than max deliveries in any window': async ({ Broker }) => {
+    await withFakeClock(async (clock) => {
+      const broker = new Broker();
+      const queue = broker.queue('metered');
+      const limited = [];
+      const other = [];
+      queue.consume(() => { limited.push(Date.now()); }, { prefetch: 50, rateLimit: { max: 3, intervalMs: 1_000 } });
+      await queue.sendBatch(Array.from({ length: 20 }, (_, n) => ({ payload: n })));
+      await clock.advance(0);
+      equal(limited.length, 3, 'a full window at once');
+      for (let step = 0; step < 28; step++) await clock.advance(250);
+      equal(limited.length, 20, 'all of them within 7 windows: the window reopens on time');
+      for (let i = 3; i < limited.length; i++) ok(limited[i] - limited[i - 3] >= 1_000, `4 deliveries within a window: ${limited}`);
+      // A second consumer on the queue is not held back by the first one's window.
+      queue.consume(() => { other.push(Date.now()); }, { prefetch: 50 });
+      const sentAt = Date.now();
+      await queue.sendBatch(Array.from({ length: 10 }, (_, n) => ({ payload: n })));
+      await clock.advance(0);
+      ok(other.length >= 7, `the unlimited consumer takes what the limited one may not: ${other.length}`);
+      ok(other.every((t) => t === sentAt), 'at once');
+      await broker.close();
+    });
+  },
+
+  'a handler past timeoutMs sees its signal abort with TIMEOUT; the message is redelivered and the late ack is harmless': async ({ Broker, FerryError }) => {
+    await withFakeClock(async (clock) => {
+      const broker = new Broker();
+      const queue = broker.queue('slow', { backoff: { type: 'fixed', baseMs: 100 } });
+      const errors = [];
+      broker.on('error', (e) => errors.push(e));
+      const seen = [];
+      let finishFirst;
+      queue.consume((message, { signal }) => {
+        seen.push({ count: message.deliveryCount, signal, at: Date.now() });
+        if (message.deliveryCount === 1) return new Promise((resolve) => { finishFirst = resolve; });
+        return undefined;
+      }, { timeoutMs: 500 });
+      const id = await queue.send('work');
+      await clock.advance(0);
+      equal(seen.length, 1);
+      await clock.advance(499);
+      equal(seen[0].signal.aborted, false, 'in time so far');
+      await clock.advance(1);
+      equal(seen[0].signal.aborted, true);
+      ok(isCode(FerryError, 'TIMEOUT')(seen[0].signal.reason), `aborted with TIMEOUT: ${seen[0].signal.reason}`);
+      equal(errors.length, 1, 'reported once, as a failed handler');
+      equal(errors[0].error, seen[0].signal.reason);
+      deepEqual([errors[0].queue, errors[0].id], ['slow', id]);
+      await clock.advance(99);
+      equal(seen.length, 1, 'waits out the backoff');
+      await clock.advance(1);
+      deepEqual(seen.map((s) => s.count), [1, 2]);
+      equal(seen[1].signal.aborted, false, 'each delivery has its own signal');
+      // The first handler finishes late: its auto-ack finds the delivery gone, quietly.
+      finishFirst();
+      await clock.advance(0);
+      equal(errors.length, 1, 'nothing more reported');
+      const stats = queue.stats();
+      deepEqual([stats.acked, stats.nacked, stats.ready, stats.inFlight], [1, 1, 0, 0]);
+      await broker.close();
+    });
+  },
+
+  'a late manual ack after a timeout rejects STALE_DELIVERY; a handler in time is not aborted': async ({ Broker, FerryError }) => {
+    await withFakeClock(async (clock) => {
+      const broker = new Broker();
+      broker.on('error', () => {});
+      const queue = broker.queue('manual');
+      const held = [];
+      queue.consume((message, context) => { held.push([message, context]); }, { timeoutMs: 50, autoAck: false, prefetch: 2 });
+      await queue.send('late');
+      await queue.send('prompt');
+      await clock.advance(0);
+      await held[1][0].ack();
+      await clock.advance(50);
+      equal(held[1][1].signal.aborted, false, 'settled in time');
+      await rejects(held[0][0].ack(), isCode(FerryError, 'STALE_DELIVERY'));
+      equal(held.at(-1)[0].deliveryCount, 2, 'redelivered');
+      await broker.close();
+    });
+  },
+
+  'cancelling a consumer aborts the signals of the handlers it is running': async ({ Broker, FerryError }) => {
+    const broker = new Broker();
+    const queue = broker.queue('jobs');
+    const signals = [];
+    const consumer = queue.consume((m, { signal }) => {
+      signals.push(signal);
+      return new Promise(() => {});
+    });
+    await queue.send('a');
+    await microtasksDone();
+    await consumer.cancel();
+    ok(isCode(FerryError, 'ABORTED')(signals[0].reason), 'aborted by cancel()');
+    const controller = new AbortController();
+    queue.consume((m, { signal }) => {
+      signals.push(signal);
+      return new Promise(() => {});
+    }, { signal: controller.signal });
+    await microtasksDone();
+    equal(signals.length, 2, 'the message came back to the second consumer');
+    controller.abort('shutting down');
+    ok(isCode(FerryError, 'ABORTED')(signals[1].reason), 'aborted by the consumer\'s signal');
+    equal(signals[1].reason.cause, 'shutting down');
+    queue.consume((m, { signal }) => {
+      signals.push(signal);
+      return new Promise(() => {});
+    });
+    await microtasksDone();
+    await broker.close();
+    ok(isCode(FerryError, 'CLOSED')(signals[2].reason), 'aborted by close()');
+  },
 };

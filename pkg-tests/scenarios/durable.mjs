@@ -252,4 +252,33 @@ export const scenarios = {
     await back.ack();
     await broker.close();
   },
+
+  'a handler timeout on a durable broker redelivers the message, and the redelivery is kept': async (
+    { Broker, FerryError },
+    { newStorage },
+  ) => {
+    const storage = newStorage();
+    let broker = await Broker.open({ storage });
+    broker.on('error', () => {});
+    const work = broker.queue('work');
+    const signals = [];
+    const second = new Promise((resolve) => {
+      work.consume((message, { signal }) => {
+        signals.push(signal);
+        // The first delivery hangs until its timeout; the second succeeds.
+        if (message.deliveryCount === 1) return new Promise(() => {});
+        resolve(message);
+        return undefined;
+      }, { timeoutMs: 20 });
+    });
+    await work.send('job');
+    const again = await second;
+    deepEqual([again.payload, again.deliveryCount, again.redelivered], ['job', 2, true]);
+    ok(isCode(FerryError, 'TIMEOUT')(signals[0].reason), 'the first handler was told it timed out');
+    await broker.close();
+    broker = await Broker.open({ storage });
+    const stats = broker.queue('work').stats();
+    deepEqual([stats.ready, stats.inFlight, stats.acked, stats.nacked], [0, 0, 1, 1], 'the timeout and the ack were logged');
+    await broker.close();
+  },
 };

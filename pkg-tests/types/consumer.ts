@@ -6,6 +6,7 @@ import {
   Scheduler,
   type BrokerStats,
   type DeadLetterReason,
+  type HandlerContext,
   type Message,
   type MessageId,
   type QueueStats,
@@ -45,9 +46,14 @@ export async function broker(): Promise<void> {
   }
   const batch: Message<Order>[] = await orders.receiveBatch(10, { waitMs: 5 });
   for (const m of batch) await m.ack();
-  const consumer = orders.consume(async (m) => {
+  const consumer = orders.consume(async (m, { signal }) => {
     if (m.payload.quantity < 0) await m.nack({ requeue: false });
-  }, { prefetch: 8, autoAck: true, signal: controller.signal });
+    if (signal.aborted) throw signal.reason;
+  }, { prefetch: 8, autoAck: true, signal: controller.signal, rateLimit: { max: 10, intervalMs: 1_000 }, timeoutMs: 5_000 });
+  const keepSignal = (_: unknown, context: HandlerContext): AbortSignal => context.signal;
+  orders.consume(keepSignal, { rateLimit: { max: 1, intervalMs: 50, window: 'fixed', carryover: true } });
+  // @ts-expect-error a rate limit needs intervalMs
+  orders.consume(() => {}, { rateLimit: { max: 1 } });
   if (consumer.active) await consumer.cancel();
   for await (const m of orders) {
     await m.ack();

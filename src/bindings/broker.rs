@@ -4,6 +4,7 @@ use wasm_bindgen::prelude::*;
 use super::clock::HostClock;
 use super::errors::to_js;
 use super::outbox::Outbox;
+use super::scheduler::RateWindowKind;
 use super::wire::{self, flag, millis, STRIDE};
 use crate::core::broker::{
     Broker, ConsumerId, DeadLetterReason, DeadLetterTarget, Delivery, DeliveryTag, Effect, MessageId, Outgoing,
@@ -326,8 +327,27 @@ impl BrokerCore {
     }
 
     /// `deadline` (epoch ms, or NONE) only with `once`: a waiting receive().
-    pub fn subscribe(&mut self, queue: u32, prefetch: u32, once: bool, deadline: f64) -> Result<u32, JsValue> {
-        let subscription = Subscription { prefetch, once, deadline: millis(deadline) };
+    /// A rate limit of `rate_max` deliveries per `rate_interval` ms, and a
+    /// `timeout` (ms) for each delivery: NONE when absent.
+    #[allow(clippy::too_many_arguments)]
+    pub fn subscribe(
+        &mut self,
+        queue: u32,
+        prefetch: u32,
+        once: bool,
+        deadline: f64,
+        rate_max: f64,
+        rate_interval: f64,
+        rate_window: RateWindowKind,
+        timeout: f64,
+    ) -> Result<u32, JsValue> {
+        let subscription = Subscription {
+            prefetch,
+            once,
+            deadline: millis(deadline),
+            rate_limit: wire::rate_limit(rate_max, rate_interval, rate_window.into()),
+            timeout: millis(timeout),
+        };
         self.act(|core| core.subscribe(QueueId(queue), subscription)).map(|c| c.0).map_err(to_js)
     }
 
@@ -550,6 +570,9 @@ fn encode_effect(out: &mut Outbox, vals: &Array, effect: Effect<Body>) {
         }
         Effect::RequestTimedOut { request } => {
             record(out, [wire::REQUEST_TIMED_OUT, request.0 as f64, N, N, N, N, N, N]);
+        }
+        Effect::HandlerTimedOut { consumer, tag } => {
+            record(out, [wire::HANDLER_TIMED_OUT, f64::from(consumer.0), tag.0 as f64, N, N, N, N, N]);
         }
     }
 }

@@ -6,7 +6,7 @@ use super::outbox::Outbox;
 use super::wire::{self, flag, millis};
 use crate::core::rng::SplitMix64;
 use crate::core::scheduler::{
-    Concurrency, Effect, Failure, Priority, RateLimit, Scheduler, SchedulerOptions, Settle, TaskId, TaskOptions, Window,
+    Concurrency, Effect, Failure, Priority, Scheduler, SchedulerOptions, Settle, TaskId, TaskOptions, Window,
 };
 
 // Must match js/scheduler.js: records of [kind, id, attempt, extra].
@@ -96,12 +96,7 @@ impl SchedulerCore {
         auto_start: bool,
         seed: f64,
     ) -> Result<SchedulerCore, JsValue> {
-        let rate_limit = match (millis(rate_max), millis(rate_interval)) {
-            (Some(max), Some(interval)) => {
-                Some(RateLimit { max: max.min(u32::MAX.into()) as u32, interval, window: rate_window.into() })
-            }
-            _ => None,
-        };
+        let rate_limit = wire::rate_limit(rate_max, rate_interval, rate_window.into());
         let options = SchedulerOptions {
             concurrency: concurrency(limit),
             rate_limit,

@@ -2,6 +2,7 @@
 //! JS values they mention follow in a separate array, in order.
 
 use crate::core::backoff::{Backoff, BackoffKind};
+use crate::core::rate::{RateLimit, Window};
 use crate::core::time::Millis;
 
 pub const STRIDE: usize = 8;
@@ -13,6 +14,7 @@ pub const EXPIRED: f64 = 4.0;
 pub const REDELIVERED: f64 = 5.0;
 pub const REPLY: f64 = 6.0;
 pub const REQUEST_TIMED_OUT: f64 = 7.0;
+pub const HANDLER_TIMED_OUT: f64 = 8.0;
 
 pub const NONE: f64 = -1.0;
 
@@ -35,6 +37,13 @@ pub fn backoff(kind: u32, base: f64, max: f64, jitter: bool) -> Backoff {
         _ => return Backoff::NONE,
     };
     Backoff { kind, base: millis(base).unwrap_or(0), max: millis(max), jitter }
+}
+
+/// A rate limit as the wrapper validated it: absent when `max` or
+/// `interval` is NONE; the core refuses zeros.
+pub fn rate_limit(max: f64, interval: f64, window: Window) -> Option<RateLimit> {
+    let (max, interval) = (millis(max)?, millis(interval)?);
+    Some(RateLimit { max: max.min(u32::MAX.into()) as u32, interval, window })
 }
 
 pub fn flag(on: bool) -> f64 {

@@ -15,4 +15,9 @@ pub(super) enum Deadline {
     /// A `once` subscription gives up.
     Wait(ConsumerId),
     Request(RequestId),
+    /// The rate window of this consumer reopens: deliveries to it may resume.
+    RateReopens(ConsumerId),
+    /// A consumer's delivery reaches its timeout. One per delivery tag, and
+    /// tags are never reused, so it is live while the delivery is unsettled.
+    HandlerTimeout(DeliveryTag),
 }

@@ -1,6 +1,6 @@
 //! What the broker tells its host; the host drains these after every call.
 
-use super::ids::{ConsumerId, MessageId, QueueId, RequestId};
+use super::ids::{ConsumerId, DeliveryTag, MessageId, QueueId, RequestId};
 use super::message::{DeadLetterReason, Delivery};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -14,6 +14,11 @@ pub enum Effect<P> {
     /// A delivery failed (nack with requeue, lease expiry, consumer cancel,
     /// recovery) and the message went back to its queue.
     Redelivered { queue: QueueId, id: MessageId, delivery_count: u32 },
+    /// Delivery `tag` stayed unsettled past its consumer's timeout: its
+    /// handler is to be told to stop. The delivery has failed as a nack
+    /// does (a `Redelivered` or `DeadLettered` effect follows), so a late
+    /// ack or nack of it is stale.
+    HandlerTimedOut { consumer: ConsumerId, tag: DeliveryTag },
     Reply { request: RequestId, payload: P },
     RequestTimedOut { request: RequestId },
 }

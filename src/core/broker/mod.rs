@@ -1,7 +1,7 @@
 //! The broker core: queues with priorities, delays, TTLs and length limits;
 //! leased deliveries with ack/nack, redelivery and dead-lettering; fair
-//! consumers with prefetch; dedup windows; topic routing; request/reply;
-//! statistics.
+//! consumers with prefetch, rate limits and handler timeouts; dedup
+//! windows; topic routing; request/reply; statistics.
 //!
 //! Commands read the injected clock and rng, validate, and turn each durable
 //! change into a [`Record`] that [`State::apply`](state::State) performs, so
@@ -11,6 +11,7 @@
 //! timer at [`Broker::next_deadline`].
 
 mod commit;
+mod consumer;
 mod deadlines;
 mod dedup;
 mod durability;
@@ -27,7 +28,7 @@ mod state;
 mod stats;
 mod topic;
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 pub use commit::{Epoch, Sealed};
 pub use effect::Effect;
@@ -37,8 +38,10 @@ pub use options::{DeadLetterTarget, Overflow, QueueOptions, Subscription, MAX_NA
 pub use record::Record;
 pub use snapshot::{CounterSnapshot, LeaseSnapshot, MessageSnapshot};
 pub use stats::{QueueStats, THROUGHPUT_SLOTS};
+pub use crate::core::rate::{RateLimit, Window};
 
 use commit::{take_deliveries, Held};
+use consumer::{Consumer, Room};
 use deadlines::Deadline;
 use durability::Logged;
 use ids::IntMap;
@@ -51,18 +54,6 @@ use crate::core::error::{CoreError, ErrorCode};
 use crate::core::rng::Rng;
 use crate::core::time::{Clock, Millis};
 use crate::core::timers::TimerHeap;
-
-/// A live subscription. Transient: not part of the log.
-#[derive(Debug)]
-struct Consumer {
-    queue: QueueId,
-    prefetch: u32,
-    once: bool,
-    deadline: Option<Millis>,
-    /// Its unsettled deliveries; ordered so a cancel returns them in a
-    /// reproducible order.
-    tags: BTreeSet<DeliveryTag>,
-}
 
 /// The verdict on one outgoing message, reached before anything changes.
 enum Admission {
@@ -116,6 +107,7 @@ const TIMER_SLACK: usize = 64;
 fn timer_is_live<P>(
     state: &State<P>,
     consumers: &IntMap<ConsumerId, Consumer>,
+    owners: &IntMap<DeliveryTag, ConsumerId>,
     requests: &IntMap<RequestId, Option<Millis>>,
     at: Millis,
     key: &Deadline,
@@ -126,6 +118,8 @@ fn timer_is_live<P>(
         Deadline::Lease(tag) => state.leases.get(&tag).is_some_and(|l| l.deadline == at),
         Deadline::Wait(c) => consumers.get(&c).is_some_and(|k| k.deadline == Some(at)),
         Deadline::Request(r) => requests.get(&r).is_some_and(|d| *d == Some(at)),
+        Deadline::RateReopens(c) => consumers.get(&c).is_some_and(|k| k.reopens == Some(at)),
+        Deadline::HandlerTimeout(tag) => owners.contains_key(&tag),
     }
 }
 
@@ -309,10 +303,9 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         sub.validate()?;
         let c = ConsumerId(self.next_consumer);
         self.next_consumer = self.next_consumer.checked_add(1).ok_or_else(|| invalid("consumer ids exhausted"))?;
-        let Subscription { prefetch, once, deadline } = sub;
-        self.consumers.insert(c, Consumer { queue: q, prefetch, once, deadline, tags: BTreeSet::new() });
+        self.consumers.insert(c, Consumer::new(q, sub));
         self.rings.entry(q).or_default().push_back(c);
-        if let Some(at) = deadline {
+        if let Some(at) = sub.deadline {
             self.timers.schedule(at, Deadline::Wait(c));
         }
         self.mark_dirty(q);
@@ -450,8 +443,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
 
     /// When the host should call [`Broker::advance`] next.
     pub fn next_deadline(&mut self) -> Option<Millis> {
-        let (state, consumers, requests) = (&self.state, &self.consumers, &self.requests);
-        self.timers.prune(|at, key| timer_is_live(state, consumers, requests, at, key));
+        let (state, consumers, owners, requests) = (&self.state, &self.consumers, &self.owners, &self.requests);
+        self.timers.prune(|at, key| timer_is_live(state, consumers, owners, requests, at, key));
         self.timers.next_deadline()
     }
 
@@ -502,9 +495,13 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
                 if !self.may_hand_out(delivery.tag) {
                     continue;
                 }
-                if self.consumers.get(consumer).is_some_and(|k| k.once) {
-                    self.owners.remove(&delivery.tag);
-                    self.remove_consumer(*consumer);
+                match self.consumers.get(consumer) {
+                    Some(k) if k.once => {
+                        self.owners.remove(&delivery.tag);
+                        self.remove_consumer(*consumer);
+                    }
+                    Some(k) => self.arm_timeout(delivery.tag, k.timeout),
+                    None => {}
                 }
             }
             self.released.push(effect);
@@ -651,14 +648,17 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// Keeps the timer heap within a constant factor of its live entries:
     /// settled messages leave their expiry (and lease) entries behind. Live
     /// entries number at most one per message (its expiry), one per distinct
-    /// delayed ready time (so again at most one per message), and one per
-    /// lease, consumer and request. Beyond twice that, most are stale, and
-    /// dropping them costs O(n) paid for by the n/2 dropped: amortized O(1).
+    /// delayed ready time (so again at most one per message), one per lease,
+    /// two per consumer (a wait's end or its window's reopening), one per
+    /// consumer's delivery (its timeout) and one per request. Beyond twice
+    /// that, most are stale, and dropping them costs O(n) paid for by the
+    /// n/2 dropped: amortized O(1).
     fn compact_timers(&mut self) {
-        let (state, consumers, requests) = (&self.state, &self.consumers, &self.requests);
-        let live_at_most = 2 * state.messages.len() + state.leases.len() + consumers.len() + requests.len();
+        let (state, consumers, owners, requests) = (&self.state, &self.consumers, &self.owners, &self.requests);
+        let live_at_most =
+            2 * state.messages.len() + state.leases.len() + 2 * consumers.len() + owners.len() + requests.len();
         if self.timers.len() > 2 * live_at_most + TIMER_SLACK {
-            self.timers.retain_live(|at, key| timer_is_live(state, consumers, requests, at, key));
+            self.timers.retain_live(|at, key| timer_is_live(state, consumers, owners, requests, at, key));
         }
     }
 
@@ -696,6 +696,20 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
                 if self.requests.get(&r).is_some_and(|d| d.is_some_and(|d| d <= now)) {
                     self.requests.remove(&r);
                     self.effects.push(Effect::RequestTimedOut { request: r });
+                }
+            }
+            Deadline::RateReopens(c) => {
+                if let Some(k) = self.consumers.get_mut(&c).filter(|k| k.reopens.is_some_and(|at| at <= now)) {
+                    k.reopens = None;
+                    let q = k.queue;
+                    self.mark_dirty(q);
+                }
+            }
+            Deadline::HandlerTimeout(tag) => {
+                // Unsettled still: its handler failed, as if it had nacked.
+                if let Some(&consumer) = self.owners.get(&tag) {
+                    self.effects.push(Effect::HandlerTimedOut { consumer, tag });
+                    self.fail_delivery(tag, true, None);
                 }
             }
         }
@@ -746,13 +760,23 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         }
     }
 
+    /// The next consumer of `q` with room, round-robin. One whose rate
+    /// window is full is skipped, with a wake-up armed for its reopening.
     fn pick_consumer(&mut self, q: QueueId) -> Option<ConsumerId> {
         let ring = self.rings.get_mut(&q)?;
         for _ in 0..ring.len() {
             let c = ring.pop_front()?;
             ring.push_back(c);
-            if self.consumers.get(&c).is_some_and(|k| (k.tags.len() as u64) < u64::from(k.prefetch)) {
-                return Some(c);
+            let Some(k) = self.consumers.get_mut(&c) else { continue };
+            match k.room(self.now) {
+                Room::Yes => return Some(c),
+                Room::Full => {}
+                Room::RateLimited(at) => {
+                    if k.reopens != Some(at) {
+                        k.reopens = Some(at);
+                        self.timers.schedule(at, Deadline::RateReopens(c));
+                    }
+                }
             }
         }
         None
@@ -786,13 +810,26 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
                     self.remove_consumer(c);
                 }
                 Some(k) => {
-                    k.tags.insert(tag);
+                    k.delivered(self.now, tag);
+                    let timeout = k.timeout;
                     self.owners.insert(tag, c);
+                    // A durable broker hands it out once its lease is
+                    // written (`committed`): its handler's time starts then.
+                    if !self.recording {
+                        self.arm_timeout(tag, timeout);
+                    }
                 }
                 None => {}
             }
         }
         Some(delivery)
+    }
+
+    /// Delivery `tag` was handed out: it fails if still unsettled after `timeout`.
+    fn arm_timeout(&mut self, tag: DeliveryTag, timeout: Option<Millis>) {
+        if let Some(t) = timeout {
+            self.timers.schedule(self.now.saturating_add(t), Deadline::HandlerTimeout(tag));
+        }
     }
 
     fn remove_consumer(&mut self, c: ConsumerId) -> Option<Consumer> {

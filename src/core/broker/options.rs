@@ -2,6 +2,7 @@
 
 use crate::core::backoff::Backoff;
 use crate::core::error::{CoreError, ErrorCode};
+use crate::core::rate::RateLimit;
 use crate::core::time::Millis;
 
 /// Queue names, routing keys, patterns and caller ids share RabbitMQ's limit.
@@ -108,17 +109,25 @@ pub struct Subscription {
     pub once: bool,
     /// For `once`: give up at this time with `Effect::WaitExpired`.
     pub deadline: Option<Millis>,
+    /// Limits the deliveries made to this consumer, first ones and
+    /// redeliveries alike, counted when each is made.
+    pub rate_limit: Option<RateLimit>,
+    /// A delivery still unsettled this long after it was handed out fails
+    /// as a nack does, with `Effect::HandlerTimedOut`.
+    pub timeout: Option<Millis>,
 }
 
 impl Default for Subscription {
     fn default() -> Self {
-        Self { prefetch: 1, once: false, deadline: None }
+        Self { prefetch: 1, once: false, deadline: None, rate_limit: None, timeout: None }
     }
 }
 
 impl Subscription {
     pub(super) fn validate(&self) -> Result<(), CoreError> {
         positive("prefetch", Some(u64::from(self.prefetch)))?;
+        positive("timeout", self.timeout)?;
+        self.rate_limit.map(RateLimit::validated).transpose()?;
         if self.deadline.is_some() && !self.once {
             return Err(invalid("a subscription deadline needs once=true"));
         }
@@ -179,6 +188,6 @@ mod tests {
         assert!(Subscription::default().validate().is_ok());
         assert!(Subscription { prefetch: 0, ..Default::default() }.validate().is_err());
         assert!(Subscription { deadline: Some(5), ..Default::default() }.validate().is_err());
-        assert!(Subscription { once: true, deadline: Some(5), prefetch: 1 }.validate().is_ok());
+        assert!(Subscription { once: true, deadline: Some(5), ..Default::default() }.validate().is_ok());
     }
 }

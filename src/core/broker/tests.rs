@@ -319,7 +319,7 @@ fn release_returns_a_delivery_to_its_place_without_counting_it() {
 fn once_subscription_takes_one_or_times_out() {
     let (mut b, clock) = broker();
     let q = b.declare_queue("q", None).unwrap();
-    let w = b.subscribe(q, Subscription { once: true, deadline: Some(1_500), prefetch: 1 }).unwrap();
+    let w = b.subscribe(q, Subscription { once: true, deadline: Some(1_500), ..Default::default() }).unwrap();
     assert_eq!(b.next_deadline(), Some(1_500));
     b.send(q, msg("a")).unwrap();
     b.send(q, msg("b")).unwrap();
@@ -329,9 +329,9 @@ fn once_subscription_takes_one_or_times_out() {
     b.ack(got[0].2).unwrap();
     assert_eq!(b.next_deadline(), None, "the waiter's timer was pruned");
 
-    let w2 = b.subscribe(q, Subscription { once: true, deadline: Some(1_600), prefetch: 1 }).unwrap();
+    let w2 = b.subscribe(q, Subscription { once: true, deadline: Some(1_600), ..Default::default() }).unwrap();
     assert_eq!(delivered(&mut b).len(), 1);
-    let w3 = b.subscribe(q, Subscription { once: true, deadline: Some(1_600), prefetch: 1 }).unwrap();
+    let w3 = b.subscribe(q, Subscription { once: true, deadline: Some(1_600), ..Default::default() }).unwrap();
     assert_ne!(w2, w3);
     clock.set(1_600);
     b.advance();
