@@ -1,21 +1,37 @@
 // A trapped wasm instance (a Rust panic, which aborts it) marks itself dead
 // and says so. No input through the package's API can make the core panic
-// (that is the point of checking every argument first), so this test loads
-// the wrapper from the source tree (js/, and the pkg/ the build made) and
-// reports a panic the way Rust's panic hook does, through instanceDied.
+// (that is the point of checking every argument first), so this test builds
+// the wrapper from the source tree (js/, and the pkg/ the build made) with
+// its internals exported, and reports a panic the way Rust's panic hook
+// does, through instanceDied.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
 const repo = process.env.FERRYMQ_REPO;
-const source = (path) => import(pathToFileURL(join(repo, path)).href);
-const { initSync } = await source('pkg/ferrymq.js');
-const { boot } = await source('js/boot.js');
+const { build } = await import(pathToFileURL(join(repo, 'node_modules/esbuild/lib/main.js')).href);
+const { outputFiles } = await build({
+  stdin: {
+    contents: `export { initSync } from './pkg/ferrymq.js';
+      export { boot } from './js/boot.js';
+      export { Broker, Scheduler } from './js/api.js';
+      export { instanceDied } from './js/instance.js';`,
+    resolveDir: repo,
+    loader: 'ts',
+  },
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  write: false,
+  logLevel: 'error',
+});
+const bundle = join(mkdtempSync(join(tmpdir(), 'ferrymq-death-')), 'wrapper.mjs');
+writeFileSync(bundle, outputFiles[0].text);
+const { initSync, boot, Broker, Scheduler, instanceDied } = await import(pathToFileURL(bundle).href);
 boot(initSync({ module: readFileSync(join(repo, 'pkg/ferrymq_bg.wasm')) }));
-const { Broker, Scheduler } = await source('js/api.js');
-const { instanceDied } = await source('js/instance.js');
 
 const isDeath = (e) => e?.name === 'FerryError' && e.code === 'CLOSED' && e.message.includes('trapped (index out of bounds)');
 
