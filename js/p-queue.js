@@ -57,6 +57,21 @@ function timeoutOf(value) {
   return value;
 }
 
+/**
+ * `fn` as a task that settles no sooner than a microtask after it returns.
+ * In p-queue a task holds its slot until then, even a synchronous one, so
+ * add() never starts the next task before returning; given a plain value
+ * the Scheduler would free the slot, and start the next, inside the call.
+ */
+const settlingLater = (fn) => (context) => {
+  try {
+    const result = fn(context);
+    return result !== null && typeof result?.then === 'function' ? result : Promise.resolve(result);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+};
+
 /** A count p-queue allows as a fraction or Infinity, as the whole number the core takes. */
 const wholeCount = (value) => (value === Infinity ? Infinity : Math.min(Math.ceil(value), MAX_COUNT));
 
@@ -116,7 +131,7 @@ export default class PQueue extends EventEmitter {
   add(fn, options) {
     // The common call costs no option objects. Ids match p-queue's without
     // being passed: the Scheduler numbers tasks "1", "2", … as it does.
-    if (options === undefined && this.timeout === undefined) return this.#scheduler.add(fn);
+    if (options === undefined && this.timeout === undefined) return this.#scheduler.add(settlingLater(fn));
     options ??= {};
     let timeout;
     try {
@@ -129,7 +144,7 @@ export default class PQueue extends EventEmitter {
       this.emit('next');
       return Promise.reject(signal.reason);
     }
-    return this.#scheduler.add(fn, {
+    return this.#scheduler.add(settlingLater(fn), {
       id: options.id,
       priority: options.priority ?? 0,
       signal,

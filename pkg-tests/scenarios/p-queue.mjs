@@ -173,6 +173,30 @@ export const scenarios = {
     await rejects(queue.add(async () => { throw boom; }), (e) => e === boom);
   },
 
+  '.add(): a synchronous task keeps its slot past add(), so the next one does not start inside add()': async ({ PQueue }) => {
+    const queue = new PQueue({ concurrency: 1 });
+    const started = [];
+    const run = (name, outcome = () => name) => () => { started.push(name); return outcome(); };
+    const tasks = [
+      queue.add(run('sync')),
+      queue.add(run('throws', () => { throw new Error('throws'); })).catch((error) => error.message),
+      queue.add(run('async', async () => 'async')),
+    ];
+    deepEqual(started, ['sync'], 'the first started at once; the others wait for its slot');
+    equal(queue.size, 2);
+    equal(queue.pending, 1);
+    deepEqual(await Promise.all(tasks), ['sync', 'throws', 'async']);
+    deepEqual(started, ['sync', 'throws', 'async']);
+  },
+
+  '.addAll(): with free slots every task is running when it returns, synchronous ones too': async ({ PQueue }) => {
+    const queue = new PQueue();
+    const all = queue.addAll([() => 'sync 1', async () => 'async', () => 'sync 2']);
+    equal(queue.size, 0);
+    equal(queue.pending, 3);
+    deepEqual(await all, ['sync 1', 'async', 'sync 2']);
+  },
+
   'priority: greater priority runs first, equal priorities in the order added': async ({ PQueue }) => {
     const queue = new PQueue({ concurrency: 1, autoStart: false });
     const order = [];
