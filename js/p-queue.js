@@ -75,9 +75,8 @@ const settlingLater = (fn) => (context) => {
 /** A count p-queue allows as a fraction or Infinity, as the whole number the core takes. */
 const wholeCount = (value) => (value === Infinity ? Infinity : Math.min(Math.ceil(value), MAX_COUNT));
 
-// Events p-queue emits when a task ends, and those relayed as they are.
+// Events p-queue emits when a task ends.
 const ENDINGS = new Set(['completed', 'error', 'pendingZero', 'next', 'empty', 'idle']);
-const RELAYED = new Set(['rateLimit', 'rateLimitCleared']);
 
 export default class PQueue extends EventEmitter {
   #scheduler;
@@ -86,6 +85,9 @@ export default class PQueue extends EventEmitter {
   #heard = new Set();
   /** Tasks started so far (counted once an ending event is listened to). */
   #starts = 0;
+  /** Whether the last of rateLimit/rateLimitCleared emitted was rateLimit. */
+  #announcedLimited = false;
+  #announcing = false;
 
   /** Default timeout (ms) for tasks added from now on; settable. */
   timeout;
@@ -125,6 +127,11 @@ export default class PQueue extends EventEmitter {
       { concurrency: wholeCount(o.concurrency), autoStart: o.autoStart !== false, rateLimit },
       () => this.emit('add'),
     );
+    if (limited) {
+      const changed = () => this.#rateLimitChanged();
+      this.#scheduler.on('rateLimit', changed);
+      this.#scheduler.on('rateLimitCleared', changed);
+    }
   }
 
   /** Runs `fn({ signal })` when the limits allow; settles as it does. */
@@ -173,6 +180,8 @@ export default class PQueue extends EventEmitter {
    */
   clear() {
     this.#scheduler.clear();
+    // p-queue reports the limit's end at once here, not a step later.
+    this.#announceRateLimit();
     this.emit('empty');
     if (this.pending === 0) this.emit('idle');
     this.emit('next');
@@ -279,9 +288,30 @@ export default class PQueue extends EventEmitter {
     });
   }
 
+  /**
+   * The Scheduler reports each change of the rate limit as it happens;
+   * p-queue reports the state once the synchronous step that changed it is
+   * over, so a limit begun and ended in one step (an add, then clear())
+   * makes no events.
+   */
+  #rateLimitChanged() {
+    if (this.#announcing) return;
+    this.#announcing = true;
+    queueMicrotask(() => {
+      this.#announcing = false;
+      this.#announceRateLimit();
+    });
+  }
+
+  #announceRateLimit() {
+    const limited = this.isRateLimited;
+    if (limited === this.#announcedLimited) return;
+    this.#announcedLimited = limited;
+    this.emit(limited ? 'rateLimit' : 'rateLimitCleared');
+  }
+
   /** Subscribes to the Scheduler events `event` is made from, once. */
   [LISTENING](event) {
-    if (RELAYED.has(event)) this.#hear(event, () => this.emit(event));
     if (event === 'active' || ENDINGS.has(event)) {
       this.#hear('active', () => {
         this.#starts += 1;

@@ -569,6 +569,41 @@ export const scenarios = {
     });
   },
 
+  'events rateLimit and rateLimitCleared: a limit that begins and ends in one synchronous step is not reported': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ intervalCap: 1, interval: 1_000 });
+      const seen = [];
+      queue.on('rateLimit', () => seen.push('rateLimit'));
+      queue.on('rateLimitCleared', () => seen.push('rateLimitCleared'));
+      queue.add(() => delay(50));
+      queue.add(() => delay(50)).catch(() => {});
+      queue.clear();
+      queue.add(() => delay(50));
+      await clock.advance(0);
+      deepEqual(seen, ['rateLimit'], 'one episode: the third task waits as the second did');
+      await clock.advance(1_000);
+      deepEqual(seen, ['rateLimit', 'rateLimitCleared']);
+    });
+  },
+
+  '.clear(): while rate-limited, isRateLimited is false and rateLimitCleared emitted before it returns': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ intervalCap: 1, interval: 1_000 });
+      const seen = [];
+      queue.on('rateLimit', () => seen.push('rateLimit'));
+      queue.on('rateLimitCleared', () => seen.push('rateLimitCleared'));
+      queue.add(() => delay(50));
+      queue.add(() => delay(50)).catch(() => {});
+      await clock.advance(10);
+      equal(queue.isRateLimited, true);
+      queue.clear();
+      equal(queue.isRateLimited, false);
+      deepEqual(seen, ['rateLimit', 'rateLimitCleared']);
+      await clock.advance(1_000);
+      deepEqual(seen, ['rateLimit', 'rateLimitCleared']);
+    });
+  },
+
   'Advanced example: the twelve steps print in the documented order': async ({ PQueue }) => {
     await withFakeClock(async (clock) => {
       const queue = new PQueue({ concurrency: 1 });
