@@ -41,11 +41,15 @@ class Engine extends Scheduler {
   }
 }
 
-const describe = (value) => `\`${value?.toString() ?? ''}\` (${typeof value})`;
+// A bad value as p-queue's messages show it: most as `${value}`, but
+// intervalCap and interval through toString(), so undefined as nothing.
+const describe = (value) => `\`${value}\` (${typeof value})`;
+const describeRate = (value) => `\`${value?.toString() ?? ''}\` (${typeof value})`;
 
 function atLeastOne(name, value) {
   if (!(typeof value === 'number' && value >= 1)) {
-    throw new TypeError(`Expected \`${name}\` to be a number from 1 and up, got ${describe(value)}`);
+    const shown = name === 'intervalCap' ? describeRate(value) : describe(value);
+    throw new TypeError(`Expected \`${name}\` to be a number from 1 and up, got ${shown}`);
   }
   return value;
 }
@@ -108,7 +112,7 @@ export default class PQueue extends EventEmitter {
     }
     atLeastOne('intervalCap', o.intervalCap);
     if (!(Number.isFinite(o.interval) && o.interval >= 0)) {
-      throw new TypeError(`Expected \`interval\` to be a finite number >= 0, got ${describe(o.interval)}`);
+      throw new TypeError(`Expected \`interval\` to be a finite number >= 0, got ${describeRate(o.interval)}`);
     }
     if (o.strict && o.interval === 0) throw new TypeError('The `strict` option requires a non-zero `interval`');
     if (o.strict && o.intervalCap === Infinity) throw new TypeError('The `strict` option requires a finite `intervalCap`');

@@ -162,6 +162,18 @@ export const scenarios = {
     });
   },
 
+  'bad options: a TypeError naming the option and the value given, in p-queue\'s words': ({ PQueue }) => {
+    const refused = (make, message) => throws(make, { name: 'TypeError', message }, message);
+    refused(() => new PQueue({ concurrency: undefined }), 'Expected `concurrency` to be a number from 1 and up, got `undefined` (undefined)');
+    refused(() => { new PQueue().concurrency = '2'; }, 'Expected `concurrency` to be a number from 1 and up, got `2` (string)');
+    refused(() => new PQueue({ intervalCap: undefined }), 'Expected `intervalCap` to be a number from 1 and up, got `` (undefined)');
+    refused(() => new PQueue({ interval: -1 }), 'Expected `interval` to be a finite number >= 0, got `-1` (number)');
+    refused(() => new PQueue({ timeout: null }), 'Expected `timeout` to be a positive finite number, got `null` (object)');
+    refused(() => new PQueue({ interval: 0, intervalCap: 5, strict: true }), 'The `strict` option requires a non-zero `interval`');
+    refused(() => new PQueue({ interval: 1_000, strict: true }), 'The `strict` option requires a finite `intervalCap`');
+    refused(() => new PQueue().setPriority('1', undefined), 'Expected `priority` to be a finite number, got `undefined` (undefined)');
+  },
+
   '.add(fn): fn gets { signal }; sync and async functions; the promise rejects with the error thrown': async ({ PQueue }) => {
     const queue = new PQueue();
     let got;
