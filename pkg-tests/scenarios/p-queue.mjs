@@ -53,6 +53,29 @@ export const scenarios = {
     equal(queue.concurrency, 3, 'a refused value changes nothing');
   },
 
+  'concurrency: lowered at runtime, the running tasks finish and then at most the new limit run': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ concurrency: 3 });
+      let running = 0;
+      let most = 0;
+      for (let i = 0; i < 6; i++) {
+        queue.add(async () => {
+          running += 1;
+          most = Math.max(most, running);
+          await delay(100);
+          running -= 1;
+        });
+      }
+      await clock.advance(10);
+      queue.concurrency = 1;
+      equal(queue.pending, 3, 'nothing running is stopped');
+      most = 0;
+      await clock.advance(1_000);
+      equal(most, 1);
+      await queue.onIdle();
+    });
+  },
+
   'timeout: a task running longer rejects with TimeoutError; the clock starts when it starts, not while it waits': async ({ PQueue, TimeoutError }) => {
     await withFakeClock(async (clock) => {
       const queue = new PQueue({ concurrency: 1, timeout: 100 });
@@ -122,6 +145,94 @@ export const scenarios = {
       throws(() => new PQueue({ intervalCap: 0 }), TypeError);
       throws(() => new PQueue({ interval: -1 }), TypeError);
       throws(() => new PQueue({ interval: Infinity }), TypeError);
+    });
+  },
+
+  'interval: an interval is remembered while the queue is idle, so awaiting each add() still spaces them': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ intervalCap: 1, interval: 100 });
+      const t0 = Date.now();
+      const starts = [];
+      const run = () => starts.push(Date.now() - t0);
+      const done = (async () => {
+        await queue.add(run);
+        await queue.add(run);
+        await delay(250);
+        await queue.add(run);
+        await queue.add(run);
+      })();
+      await clock.advance(1_000);
+      await done;
+      deepEqual(starts, [0, 100, 350, 450], 'after a long idle the next starts at once, and a new interval with it');
+    });
+  },
+
+  'isRateLimited: only while a task waits for the next interval; intervalCap tasks alone are not limited': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ intervalCap: 2, interval: 1_000 });
+      const seen = [];
+      queue.on('rateLimit', () => seen.push('rateLimit'));
+      queue.add(() => delay(50));
+      queue.add(() => delay(50));
+      await clock.advance(10);
+      equal(queue.isRateLimited, false, 'the interval is used up, but nothing waits');
+      deepEqual(seen, []);
+      queue.add(() => delay(50));
+      await clock.advance(10);
+      equal(queue.isRateLimited, true);
+      deepEqual(seen, ['rateLimit']);
+      await clock.advance(1_000);
+      equal(queue.isRateLimited, false);
+    });
+  },
+
+  'rateLimitCleared: also when the tasks that waited are aborted, before the interval ends': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ intervalCap: 1, interval: 1_000 });
+      const seen = [];
+      queue.on('rateLimit', () => seen.push('rateLimit'));
+      queue.on('rateLimitCleared', () => seen.push('rateLimitCleared'));
+      const controller = new AbortController();
+      queue.add(() => delay(50));
+      const waiting = [1, 2].map(() => queue.add(() => delay(50), { signal: controller.signal }).catch((error) => error.name));
+      await clock.advance(10);
+      deepEqual(seen, ['rateLimit']);
+      controller.abort();
+      deepEqual(await Promise.all(waiting), ['AbortError', 'AbortError']);
+      await clock.advance(10);
+      equal(queue.isRateLimited, false);
+      deepEqual(seen, ['rateLimit', 'rateLimitCleared']);
+    });
+  },
+
+  'signal: tasks aborted while they wait take no place in an interval': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ concurrency: 1, intervalCap: 1, interval: 100 });
+      const t0 = Date.now();
+      const controller = new AbortController();
+      queue.add(() => {});
+      for (let i = 0; i < 5; i++) queue.add(() => {}, { signal: controller.signal }).catch(() => {});
+      const last = queue.add(() => Date.now() - t0);
+      controller.abort();
+      await clock.advance(150);
+      equal(await last, 100, 'the next interval after the first task, not the sixth');
+      equal(queue.size, 0);
+    });
+  },
+
+  'pause(): a new interval starts nothing while paused; start() then runs what it allows': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ concurrency: 2, intervalCap: 2, interval: 1_000 });
+      const t0 = Date.now();
+      const starts = [];
+      for (let i = 0; i < 4; i++) queue.add(() => starts.push(Date.now() - t0));
+      await clock.advance(600);
+      queue.pause();
+      await clock.advance(900);
+      deepEqual(starts, [0, 0], 'the interval at 1000 passed while paused');
+      queue.start();
+      await clock.advance(0);
+      deepEqual(starts, [0, 0, 1_500, 1_500]);
     });
   },
 
@@ -311,6 +422,23 @@ export const scenarios = {
     deepEqual(await queue.addAll([async () => 1, () => 2, async () => 3]), [1, 2, 3]);
   },
 
+  '.pause() and .start(): size and pending change as soon as they return': ({ PQueue }) => {
+    const queue = new PQueue({ concurrency: 2 });
+    const never = () => new Promise(() => {});
+    queue.pause();
+    for (let i = 0; i < 5; i++) queue.add(never).catch(() => {});
+    deepEqual([queue.size, queue.pending, queue.isPaused], [5, 0, true]);
+    queue.start();
+    deepEqual([queue.size, queue.pending, queue.isPaused], [3, 2, false]);
+    queue.add(never).catch(() => {});
+    queue.pause();
+    deepEqual([queue.size, queue.pending], [4, 2]);
+    queue.start();
+    deepEqual([queue.size, queue.pending], [4, 2], 'both slots are still taken');
+    queue.clear();
+    equal(queue.size, 0);
+  },
+
   '.pause(): puts execution on hold; running tasks finish': async ({ PQueue }) => {
     const queue = new PQueue({ concurrency: 1 });
     const running = gate('a');
@@ -428,6 +556,26 @@ export const scenarios = {
     await queue.onIdle();
   },
 
+  '.onSizeLessThan(): also settles when start(), a higher concurrency or a new interval lets tasks start': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const never = () => new Promise(() => {});
+      const fill = (queue) => { for (let i = 0; i < 3; i++) queue.add(never); return queue; };
+      const settled = (promise) => { const state = { done: false }; promise.then(() => { state.done = true; }); return state; };
+      const paused = fill(new PQueue({ concurrency: 2, autoStart: false }));
+      const started = settled(paused.onSizeLessThan(2));
+      paused.start();
+      const narrow = fill(new PQueue({ concurrency: 1 }));
+      const raised = settled(narrow.onSizeLessThan(1));
+      narrow.concurrency = 3;
+      const limited = fill(new PQueue({ intervalCap: 1, interval: 100 }));
+      const ticked = settled(limited.onSizeLessThan(2));
+      await clock.advance(0);
+      deepEqual([started.done, raised.done, ticked.done], [true, true, false]);
+      await clock.advance(100);
+      equal(ticked.done, true);
+    });
+  },
+
   '.clear(): empties the queue; running tasks go on': async ({ PQueue }) => {
     const queue = new PQueue({ concurrency: 1 });
     const running = gate('kept');
@@ -467,6 +615,24 @@ export const scenarios = {
     gates.forEach((g) => g.open());
     await queue.onIdle();
     equal(queue.isSaturated, false);
+  },
+
+  '.isSaturated: not while paused; yes while rate-limited with tasks waiting': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const paused = new PQueue({ concurrency: 1, autoStart: false });
+      paused.add(() => delay(50));
+      paused.add(() => delay(50));
+      equal(paused.isSaturated, false);
+      paused.start();
+      equal(paused.isSaturated, true);
+      const limited = new PQueue({ intervalCap: 1, interval: 100 });
+      limited.add(() => delay(50));
+      limited.add(() => delay(50));
+      await clock.advance(10);
+      equal(limited.isSaturated, true, 'slots free, but the interval is used up');
+      await clock.advance(200);
+      equal(limited.isSaturated, false);
+    });
   },
 
   '.runningTasks: id, priority, startTime, timeout and timeoutRemaining of each running task': async ({ PQueue }) => {
