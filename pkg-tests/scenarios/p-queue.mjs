@@ -862,6 +862,21 @@ export const differences = {
     throws(() => new PQueue({ queueClass: class {} }), (e) => e instanceof TypeError && /queueClass/.test(e.message));
   },
 
+  'the signal a task gets is its own, not the one given to add(), and aborts with it, with the same reason': async ({ PQueue }) => {
+    const queue = new PQueue();
+    const controller = new AbortController();
+    let seen;
+    const task = queue.add(({ signal }) => new Promise((resolve) => {
+      seen = signal;
+      signal.addEventListener('abort', () => resolve());
+    }), { signal: controller.signal });
+    await settle();
+    ok(seen !== controller.signal, 'p-queue passes the given signal itself');
+    controller.abort();
+    await rejects(task, (e) => e === controller.signal.reason);
+    equal(seen.reason, controller.signal.reason);
+  },
+
   'the signal a task gets is always there, and also aborts when the task times out': async ({ PQueue, TimeoutError }) => {
     await withFakeClock(async (clock) => {
       const queue = new PQueue({ timeout: 50 });
