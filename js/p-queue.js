@@ -41,11 +41,15 @@ class Engine extends Scheduler {
   }
 }
 
-const describe = (value) => `\`${value?.toString() ?? ''}\` (${typeof value})`;
+// A bad value as p-queue's messages show it: most as `${value}`, but
+// intervalCap and interval through toString(), so undefined as nothing.
+const describe = (value) => `\`${value}\` (${typeof value})`;
+const describeRate = (value) => `\`${value?.toString() ?? ''}\` (${typeof value})`;
 
 function atLeastOne(name, value) {
   if (!(typeof value === 'number' && value >= 1)) {
-    throw new TypeError(`Expected \`${name}\` to be a number from 1 and up, got ${describe(value)}`);
+    const shown = name === 'intervalCap' ? describeRate(value) : describe(value);
+    throw new TypeError(`Expected \`${name}\` to be a number from 1 and up, got ${shown}`);
   }
   return value;
 }
@@ -57,12 +61,26 @@ function timeoutOf(value) {
   return value;
 }
 
+/**
+ * `fn` as a task that settles no sooner than a microtask after it returns.
+ * In p-queue a task holds its slot until then, even a synchronous one, so
+ * add() never starts the next task before returning; given a plain value
+ * the Scheduler would free the slot, and start the next, inside the call.
+ */
+const settlingLater = (fn) => (context) => {
+  try {
+    const result = fn(context);
+    return result !== null && typeof result?.then === 'function' ? result : Promise.resolve(result);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+};
+
 /** A count p-queue allows as a fraction or Infinity, as the whole number the core takes. */
 const wholeCount = (value) => (value === Infinity ? Infinity : Math.min(Math.ceil(value), MAX_COUNT));
 
-// Events p-queue emits when a task ends, and those relayed as they are.
+// Events p-queue emits when a task ends.
 const ENDINGS = new Set(['completed', 'error', 'pendingZero', 'next', 'empty', 'idle']);
-const RELAYED = new Set(['rateLimit', 'rateLimitCleared']);
 
 export default class PQueue extends EventEmitter {
   #scheduler;
@@ -71,6 +89,9 @@ export default class PQueue extends EventEmitter {
   #heard = new Set();
   /** Tasks started so far (counted once an ending event is listened to). */
   #starts = 0;
+  /** Whether the last of rateLimit/rateLimitCleared emitted was rateLimit. */
+  #announcedLimited = false;
+  #announcing = false;
 
   /** Default timeout (ms) for tasks added from now on; settable. */
   timeout;
@@ -91,7 +112,7 @@ export default class PQueue extends EventEmitter {
     }
     atLeastOne('intervalCap', o.intervalCap);
     if (!(Number.isFinite(o.interval) && o.interval >= 0)) {
-      throw new TypeError(`Expected \`interval\` to be a finite number >= 0, got ${describe(o.interval)}`);
+      throw new TypeError(`Expected \`interval\` to be a finite number >= 0, got ${describeRate(o.interval)}`);
     }
     if (o.strict && o.interval === 0) throw new TypeError('The `strict` option requires a non-zero `interval`');
     if (o.strict && o.intervalCap === Infinity) throw new TypeError('The `strict` option requires a finite `intervalCap`');
@@ -110,13 +131,18 @@ export default class PQueue extends EventEmitter {
       { concurrency: wholeCount(o.concurrency), autoStart: o.autoStart !== false, rateLimit },
       () => this.emit('add'),
     );
+    if (limited) {
+      const changed = () => this.#rateLimitChanged();
+      this.#scheduler.on('rateLimit', changed);
+      this.#scheduler.on('rateLimitCleared', changed);
+    }
   }
 
   /** Runs `fn({ signal })` when the limits allow; settles as it does. */
   add(fn, options) {
     // The common call costs no option objects. Ids match p-queue's without
     // being passed: the Scheduler numbers tasks "1", "2", … as it does.
-    if (options === undefined && this.timeout === undefined) return this.#scheduler.add(fn);
+    if (options === undefined && this.timeout === undefined) return this.#scheduler.add(settlingLater(fn));
     options ??= {};
     let timeout;
     try {
@@ -129,7 +155,7 @@ export default class PQueue extends EventEmitter {
       this.emit('next');
       return Promise.reject(signal.reason);
     }
-    return this.#scheduler.add(fn, {
+    return this.#scheduler.add(settlingLater(fn), {
       id: options.id,
       priority: options.priority ?? 0,
       signal,
@@ -158,6 +184,8 @@ export default class PQueue extends EventEmitter {
    */
   clear() {
     this.#scheduler.clear();
+    // p-queue reports the limit's end at once here, not a step later.
+    this.#announceRateLimit();
     this.emit('empty');
     if (this.pending === 0) this.emit('idle');
     this.emit('next');
@@ -264,9 +292,30 @@ export default class PQueue extends EventEmitter {
     });
   }
 
+  /**
+   * The Scheduler reports each change of the rate limit as it happens;
+   * p-queue reports the state once the synchronous step that changed it is
+   * over, so a limit begun and ended in one step (an add, then clear())
+   * makes no events.
+   */
+  #rateLimitChanged() {
+    if (this.#announcing) return;
+    this.#announcing = true;
+    queueMicrotask(() => {
+      this.#announcing = false;
+      this.#announceRateLimit();
+    });
+  }
+
+  #announceRateLimit() {
+    const limited = this.isRateLimited;
+    if (limited === this.#announcedLimited) return;
+    this.#announcedLimited = limited;
+    this.emit(limited ? 'rateLimit' : 'rateLimitCleared');
+  }
+
   /** Subscribes to the Scheduler events `event` is made from, once. */
   [LISTENING](event) {
-    if (RELAYED.has(event)) this.#hear(event, () => this.emit(event));
     if (event === 'active' || ENDINGS.has(event)) {
       this.#hear('active', () => {
         this.#starts += 1;

@@ -53,6 +53,29 @@ export const scenarios = {
     equal(queue.concurrency, 3, 'a refused value changes nothing');
   },
 
+  'concurrency: lowered at runtime, the running tasks finish and then at most the new limit run': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ concurrency: 3 });
+      let running = 0;
+      let most = 0;
+      for (let i = 0; i < 6; i++) {
+        queue.add(async () => {
+          running += 1;
+          most = Math.max(most, running);
+          await delay(100);
+          running -= 1;
+        });
+      }
+      await clock.advance(10);
+      queue.concurrency = 1;
+      equal(queue.pending, 3, 'nothing running is stopped');
+      most = 0;
+      await clock.advance(1_000);
+      equal(most, 1);
+      await queue.onIdle();
+    });
+  },
+
   'timeout: a task running longer rejects with TimeoutError; the clock starts when it starts, not while it waits': async ({ PQueue, TimeoutError }) => {
     await withFakeClock(async (clock) => {
       const queue = new PQueue({ concurrency: 1, timeout: 100 });
@@ -125,6 +148,94 @@ export const scenarios = {
     });
   },
 
+  'interval: an interval is remembered while the queue is idle, so awaiting each add() still spaces them': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ intervalCap: 1, interval: 100 });
+      const t0 = Date.now();
+      const starts = [];
+      const run = () => starts.push(Date.now() - t0);
+      const done = (async () => {
+        await queue.add(run);
+        await queue.add(run);
+        await delay(250);
+        await queue.add(run);
+        await queue.add(run);
+      })();
+      await clock.advance(1_000);
+      await done;
+      deepEqual(starts, [0, 100, 350, 450], 'after a long idle the next starts at once, and a new interval with it');
+    });
+  },
+
+  'isRateLimited: only while a task waits for the next interval; intervalCap tasks alone are not limited': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ intervalCap: 2, interval: 1_000 });
+      const seen = [];
+      queue.on('rateLimit', () => seen.push('rateLimit'));
+      queue.add(() => delay(50));
+      queue.add(() => delay(50));
+      await clock.advance(10);
+      equal(queue.isRateLimited, false, 'the interval is used up, but nothing waits');
+      deepEqual(seen, []);
+      queue.add(() => delay(50));
+      await clock.advance(10);
+      equal(queue.isRateLimited, true);
+      deepEqual(seen, ['rateLimit']);
+      await clock.advance(1_000);
+      equal(queue.isRateLimited, false);
+    });
+  },
+
+  'rateLimitCleared: also when the tasks that waited are aborted, before the interval ends': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ intervalCap: 1, interval: 1_000 });
+      const seen = [];
+      queue.on('rateLimit', () => seen.push('rateLimit'));
+      queue.on('rateLimitCleared', () => seen.push('rateLimitCleared'));
+      const controller = new AbortController();
+      queue.add(() => delay(50));
+      const waiting = [1, 2].map(() => queue.add(() => delay(50), { signal: controller.signal }).catch((error) => error.name));
+      await clock.advance(10);
+      deepEqual(seen, ['rateLimit']);
+      controller.abort();
+      deepEqual(await Promise.all(waiting), ['AbortError', 'AbortError']);
+      await clock.advance(10);
+      equal(queue.isRateLimited, false);
+      deepEqual(seen, ['rateLimit', 'rateLimitCleared']);
+    });
+  },
+
+  'signal: tasks aborted while they wait take no place in an interval': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ concurrency: 1, intervalCap: 1, interval: 100 });
+      const t0 = Date.now();
+      const controller = new AbortController();
+      queue.add(() => {});
+      for (let i = 0; i < 5; i++) queue.add(() => {}, { signal: controller.signal }).catch(() => {});
+      const last = queue.add(() => Date.now() - t0);
+      controller.abort();
+      await clock.advance(150);
+      equal(await last, 100, 'the next interval after the first task, not the sixth');
+      equal(queue.size, 0);
+    });
+  },
+
+  'pause(): a new interval starts nothing while paused; start() then runs what it allows': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ concurrency: 2, intervalCap: 2, interval: 1_000 });
+      const t0 = Date.now();
+      const starts = [];
+      for (let i = 0; i < 4; i++) queue.add(() => starts.push(Date.now() - t0));
+      await clock.advance(600);
+      queue.pause();
+      await clock.advance(900);
+      deepEqual(starts, [0, 0], 'the interval at 1000 passed while paused');
+      queue.start();
+      await clock.advance(0);
+      deepEqual(starts, [0, 0, 1_500, 1_500]);
+    });
+  },
+
   'strict: a sliding window allows no burst at a window edge': async ({ PQueue }) => {
     await withFakeClock(async (clock) => {
       const startsOf = async (options) => {
@@ -162,6 +273,18 @@ export const scenarios = {
     });
   },
 
+  'bad options: a TypeError naming the option and the value given, in p-queue\'s words': ({ PQueue }) => {
+    const refused = (make, message) => throws(make, { name: 'TypeError', message }, message);
+    refused(() => new PQueue({ concurrency: undefined }), 'Expected `concurrency` to be a number from 1 and up, got `undefined` (undefined)');
+    refused(() => { new PQueue().concurrency = '2'; }, 'Expected `concurrency` to be a number from 1 and up, got `2` (string)');
+    refused(() => new PQueue({ intervalCap: undefined }), 'Expected `intervalCap` to be a number from 1 and up, got `` (undefined)');
+    refused(() => new PQueue({ interval: -1 }), 'Expected `interval` to be a finite number >= 0, got `-1` (number)');
+    refused(() => new PQueue({ timeout: null }), 'Expected `timeout` to be a positive finite number, got `null` (object)');
+    refused(() => new PQueue({ interval: 0, intervalCap: 5, strict: true }), 'The `strict` option requires a non-zero `interval`');
+    refused(() => new PQueue({ interval: 1_000, strict: true }), 'The `strict` option requires a finite `intervalCap`');
+    refused(() => new PQueue().setPriority('1', undefined), 'Expected `priority` to be a finite number, got `undefined` (undefined)');
+  },
+
   '.add(fn): fn gets { signal }; sync and async functions; the promise rejects with the error thrown': async ({ PQueue }) => {
     const queue = new PQueue();
     let got;
@@ -171,6 +294,30 @@ export const scenarios = {
     const boom = new Error('boom');
     await rejects(queue.add(() => { throw boom; }), (e) => e === boom);
     await rejects(queue.add(async () => { throw boom; }), (e) => e === boom);
+  },
+
+  '.add(): a synchronous task keeps its slot past add(), so the next one does not start inside add()': async ({ PQueue }) => {
+    const queue = new PQueue({ concurrency: 1 });
+    const started = [];
+    const run = (name, outcome = () => name) => () => { started.push(name); return outcome(); };
+    const tasks = [
+      queue.add(run('sync')),
+      queue.add(run('throws', () => { throw new Error('throws'); })).catch((error) => error.message),
+      queue.add(run('async', async () => 'async')),
+    ];
+    deepEqual(started, ['sync'], 'the first started at once; the others wait for its slot');
+    equal(queue.size, 2);
+    equal(queue.pending, 1);
+    deepEqual(await Promise.all(tasks), ['sync', 'throws', 'async']);
+    deepEqual(started, ['sync', 'throws', 'async']);
+  },
+
+  '.addAll(): with free slots every task is running when it returns, synchronous ones too': async ({ PQueue }) => {
+    const queue = new PQueue();
+    const all = queue.addAll([() => 'sync 1', async () => 'async', () => 'sync 2']);
+    equal(queue.size, 0);
+    equal(queue.pending, 3);
+    deepEqual(await all, ['sync 1', 'async', 'sync 2']);
   },
 
   'priority: greater priority runs first, equal priorities in the order added': async ({ PQueue }) => {
@@ -273,6 +420,23 @@ export const scenarios = {
   '.addAll(fns): resolves with every result, in order': async ({ PQueue }) => {
     const queue = new PQueue({ concurrency: 2 });
     deepEqual(await queue.addAll([async () => 1, () => 2, async () => 3]), [1, 2, 3]);
+  },
+
+  '.pause() and .start(): size and pending change as soon as they return': ({ PQueue }) => {
+    const queue = new PQueue({ concurrency: 2 });
+    const never = () => new Promise(() => {});
+    queue.pause();
+    for (let i = 0; i < 5; i++) queue.add(never).catch(() => {});
+    deepEqual([queue.size, queue.pending, queue.isPaused], [5, 0, true]);
+    queue.start();
+    deepEqual([queue.size, queue.pending, queue.isPaused], [3, 2, false]);
+    queue.add(never).catch(() => {});
+    queue.pause();
+    deepEqual([queue.size, queue.pending], [4, 2]);
+    queue.start();
+    deepEqual([queue.size, queue.pending], [4, 2], 'both slots are still taken');
+    queue.clear();
+    equal(queue.size, 0);
   },
 
   '.pause(): puts execution on hold; running tasks finish': async ({ PQueue }) => {
@@ -392,6 +556,26 @@ export const scenarios = {
     await queue.onIdle();
   },
 
+  '.onSizeLessThan(): also settles when start(), a higher concurrency or a new interval lets tasks start': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const never = () => new Promise(() => {});
+      const fill = (queue) => { for (let i = 0; i < 3; i++) queue.add(never); return queue; };
+      const settled = (promise) => { const state = { done: false }; promise.then(() => { state.done = true; }); return state; };
+      const paused = fill(new PQueue({ concurrency: 2, autoStart: false }));
+      const started = settled(paused.onSizeLessThan(2));
+      paused.start();
+      const narrow = fill(new PQueue({ concurrency: 1 }));
+      const raised = settled(narrow.onSizeLessThan(1));
+      narrow.concurrency = 3;
+      const limited = fill(new PQueue({ intervalCap: 1, interval: 100 }));
+      const ticked = settled(limited.onSizeLessThan(2));
+      await clock.advance(0);
+      deepEqual([started.done, raised.done, ticked.done], [true, true, false]);
+      await clock.advance(100);
+      equal(ticked.done, true);
+    });
+  },
+
   '.clear(): empties the queue; running tasks go on': async ({ PQueue }) => {
     const queue = new PQueue({ concurrency: 1 });
     const running = gate('kept');
@@ -431,6 +615,24 @@ export const scenarios = {
     gates.forEach((g) => g.open());
     await queue.onIdle();
     equal(queue.isSaturated, false);
+  },
+
+  '.isSaturated: not while paused; yes while rate-limited with tasks waiting': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const paused = new PQueue({ concurrency: 1, autoStart: false });
+      paused.add(() => delay(50));
+      paused.add(() => delay(50));
+      equal(paused.isSaturated, false);
+      paused.start();
+      equal(paused.isSaturated, true);
+      const limited = new PQueue({ intervalCap: 1, interval: 100 });
+      limited.add(() => delay(50));
+      limited.add(() => delay(50));
+      await clock.advance(10);
+      equal(limited.isSaturated, true, 'slots free, but the interval is used up');
+      await clock.advance(200);
+      equal(limited.isSaturated, false);
+    });
   },
 
   '.runningTasks: id, priority, startTime, timeout and timeoutRemaining of each running task': async ({ PQueue }) => {
@@ -545,6 +747,41 @@ export const scenarios = {
     });
   },
 
+  'events rateLimit and rateLimitCleared: a limit that begins and ends in one synchronous step is not reported': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ intervalCap: 1, interval: 1_000 });
+      const seen = [];
+      queue.on('rateLimit', () => seen.push('rateLimit'));
+      queue.on('rateLimitCleared', () => seen.push('rateLimitCleared'));
+      queue.add(() => delay(50));
+      queue.add(() => delay(50)).catch(() => {});
+      queue.clear();
+      queue.add(() => delay(50));
+      await clock.advance(0);
+      deepEqual(seen, ['rateLimit'], 'one episode: the third task waits as the second did');
+      await clock.advance(1_000);
+      deepEqual(seen, ['rateLimit', 'rateLimitCleared']);
+    });
+  },
+
+  '.clear(): while rate-limited, isRateLimited is false and rateLimitCleared emitted before it returns': async ({ PQueue }) => {
+    await withFakeClock(async (clock) => {
+      const queue = new PQueue({ intervalCap: 1, interval: 1_000 });
+      const seen = [];
+      queue.on('rateLimit', () => seen.push('rateLimit'));
+      queue.on('rateLimitCleared', () => seen.push('rateLimitCleared'));
+      queue.add(() => delay(50));
+      queue.add(() => delay(50)).catch(() => {});
+      await clock.advance(10);
+      equal(queue.isRateLimited, true);
+      queue.clear();
+      equal(queue.isRateLimited, false);
+      deepEqual(seen, ['rateLimit', 'rateLimitCleared']);
+      await clock.advance(1_000);
+      deepEqual(seen, ['rateLimit', 'rateLimitCleared']);
+    });
+  },
+
   'Advanced example: the twelve steps print in the documented order': async ({ PQueue }) => {
     await withFakeClock(async (clock) => {
       const queue = new PQueue({ concurrency: 1 });
@@ -623,6 +860,21 @@ export const differences = {
 
   'queueClass is refused with a TypeError that says why': ({ PQueue }) => {
     throws(() => new PQueue({ queueClass: class {} }), (e) => e instanceof TypeError && /queueClass/.test(e.message));
+  },
+
+  'the signal a task gets is its own, not the one given to add(), and aborts with it, with the same reason': async ({ PQueue }) => {
+    const queue = new PQueue();
+    const controller = new AbortController();
+    let seen;
+    const task = queue.add(({ signal }) => new Promise((resolve) => {
+      seen = signal;
+      signal.addEventListener('abort', () => resolve());
+    }), { signal: controller.signal });
+    await settle();
+    ok(seen !== controller.signal, 'p-queue passes the given signal itself');
+    controller.abort();
+    await rejects(task, (e) => e === controller.signal.reason);
+    equal(seen.reason, controller.signal.reason);
   },
 
   'the signal a task gets is always there, and also aborts when the task times out': async ({ PQueue, TimeoutError }) => {
