@@ -17,6 +17,14 @@ function gate(value) {
 
 const delay = (ms, value) => new Promise((resolve) => setTimeout(resolve, ms, value));
 
+/** The rateLimit and rateLimitCleared events `queue` emits from now on, in order. */
+function rateLimitEvents(queue) {
+  const seen = [];
+  queue.on('rateLimit', () => seen.push('rateLimit'));
+  queue.on('rateLimitCleared', () => seen.push('rateLimitCleared'));
+  return seen;
+}
+
 /** Lets every queued promise reaction and microtask run. */
 const settle = () => delay(0);
 
@@ -189,9 +197,7 @@ export const scenarios = {
   'rateLimitCleared: also when the tasks that waited are aborted, before the interval ends': async ({ PQueue }) => {
     await withFakeClock(async (clock) => {
       const queue = new PQueue({ intervalCap: 1, interval: 1_000 });
-      const seen = [];
-      queue.on('rateLimit', () => seen.push('rateLimit'));
-      queue.on('rateLimitCleared', () => seen.push('rateLimitCleared'));
+      const seen = rateLimitEvents(queue);
       const controller = new AbortController();
       queue.add(() => delay(50));
       const waiting = [1, 2].map(() => queue.add(() => delay(50), { signal: controller.signal }).catch((error) => error.name));
@@ -735,9 +741,7 @@ export const scenarios = {
   'events rateLimit and rateLimitCleared: the README examples': async ({ PQueue }) => {
     await withFakeClock(async (clock) => {
       const queue = new PQueue({ intervalCap: 1, interval: 1_000 });
-      const seen = [];
-      queue.on('rateLimit', () => seen.push('rateLimit'));
-      queue.on('rateLimitCleared', () => seen.push('rateLimitCleared'));
+      const seen = rateLimitEvents(queue);
       const tasks = [queue.add(() => delay(100)), queue.add(() => delay(100))];
       await clock.advance(0);
       deepEqual(seen, ['rateLimit'], 'the second task triggers it');
@@ -750,9 +754,7 @@ export const scenarios = {
   'events rateLimit and rateLimitCleared: a limit that begins and ends in one synchronous step is not reported': async ({ PQueue }) => {
     await withFakeClock(async (clock) => {
       const queue = new PQueue({ intervalCap: 1, interval: 1_000 });
-      const seen = [];
-      queue.on('rateLimit', () => seen.push('rateLimit'));
-      queue.on('rateLimitCleared', () => seen.push('rateLimitCleared'));
+      const seen = rateLimitEvents(queue);
       queue.add(() => delay(50));
       queue.add(() => delay(50)).catch(() => {});
       queue.clear();
@@ -767,9 +769,7 @@ export const scenarios = {
   '.clear(): while rate-limited, isRateLimited is false and rateLimitCleared emitted before it returns': async ({ PQueue }) => {
     await withFakeClock(async (clock) => {
       const queue = new PQueue({ intervalCap: 1, interval: 1_000 });
-      const seen = [];
-      queue.on('rateLimit', () => seen.push('rateLimit'));
-      queue.on('rateLimitCleared', () => seen.push('rateLimitCleared'));
+      const seen = rateLimitEvents(queue);
       queue.add(() => delay(50));
       queue.add(() => delay(50)).catch(() => {});
       await clock.advance(10);
