@@ -21,4 +21,4 @@ export const NONE = -1;
 export const DEAD_LETTER_REASONS = ['expired', 'maxlen', 'rejected', 'delivery-limit'];
 
 /** Seeds the core's random number generator (backoff jitter). */
-export const randomSeed = () => Math.floor(Math.random() * 2 ** 52);
+export const randomSeed = (): number => Math.floor(Math.random() * 2 ** 52);

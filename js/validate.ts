@@ -5,15 +5,18 @@ import { rangeError, typeError } from './errors.js';
 import { NONE } from './wire.js';
 
 /** `undefined` becomes `{}`; unknown keys are rejected so typos don't pass silently. */
-export function options(argument, value, allowed) {
+/** An options object as given: each allowed key's value, still unchecked. */
+export type Given<K extends string> = { readonly [key in K]?: unknown };
+
+export function options<K extends string>(argument: string, value: unknown, allowed: readonly K[]): Given<K> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw typeError(argument, 'an object', value);
   }
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw typeError(`${argument}.${key}`, `one of ${allowed.join(', ')} (unknown option)`, key);
+    if (!(allowed as readonly string[]).includes(key)) throw typeError(`${argument}.${key}`, `one of ${allowed.join(', ')} (unknown option)`, key);
   }
-  return value;
+  return value as Given<K>;
 }
 
 /**
@@ -21,22 +24,22 @@ export function options(argument, value, allowed) {
  * would be stored (UTF-8 in the core) as U+FFFD, and two different ones
  * would become the same name or id.
  */
-function wellFormed(argument, value) {
+function wellFormed(argument: string, value: unknown): string {
   if (typeof value !== 'string') throw typeError(argument, 'a string', value);
   if (!value.isWellFormed()) throw typeError(argument, 'a well-formed string (no lone surrogates)', value);
   return value;
 }
 
-export function string(argument, value) {
-  wellFormed(argument, value);
-  if (value.length === 0) throw rangeError(argument, 'a non-empty string', value);
-  return value;
+export function string(argument: string, value: unknown): string {
+  const s = wellFormed(argument, value);
+  if (s.length === 0) throw rangeError(argument, 'a non-empty string', value);
+  return s;
 }
 
-let nameLimit;
+let nameLimit: number | undefined;
 
 /** Whether `value` is at most the core's limit in UTF-8 bytes (a UTF-16 unit is at most 3). */
-function withinNameLimit(value) {
+function withinNameLimit(value: string): boolean {
   nameLimit ??= maxNameBytes();
   if (value.length * 3 <= nameLimit) return true;
   let bytes = 0;
@@ -45,32 +48,32 @@ function withinNameLimit(value) {
     // A surrogate pair (well-formed by now) is 4 bytes over its 2 units.
     bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdfff ? 2 : 3;
   }
-  return bytes <= nameLimit;
+  return bytes <= nameLimit!;
 }
 
 /** A queue name or message id: non-empty, well-formed, within the core's byte limit. */
-export function name(argument, value) {
-  string(argument, value);
-  if (!withinNameLimit(value)) throw rangeError(argument, `at most ${nameLimit} bytes long in UTF-8`, value);
-  return value;
+export function name(argument: string, value: unknown): string {
+  const s = string(argument, value);
+  if (!withinNameLimit(s)) throw rangeError(argument, `at most ${nameLimit} bytes long in UTF-8`, value);
+  return s;
 }
 
 /** A duration in ms: finite and >= 0. */
-export function duration(argument, value) {
+export function duration(argument: string, value: unknown): number {
   if (typeof value !== 'number') throw typeError(argument, 'a number of milliseconds', value);
   if (!(value >= 0) || value === Infinity) throw rangeError(argument, 'a finite number of milliseconds >= 0', value);
   return value;
 }
 
 /** Any finite number (a priority). */
-export function finite(argument, value) {
+export function finite(argument: string, value: unknown): number {
   if (typeof value !== 'number') throw typeError(argument, 'a number', value);
   if (!Number.isFinite(value)) throw rangeError(argument, 'a finite number', value);
   return value;
 }
 
 /** An integer count in [min, max]; `Infinity` only when `infinite` is set. */
-export function count(argument, value, min, max = Number.MAX_SAFE_INTEGER, infinite = false) {
+export function count(argument: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER, infinite = false): number {
   if (typeof value !== 'number') throw typeError(argument, 'a number', value);
   if (infinite && value === Infinity) return value;
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -80,30 +83,33 @@ export function count(argument, value, min, max = Number.MAX_SAFE_INTEGER, infin
   return value;
 }
 
-export function boolean(argument, value) {
+export function boolean(argument: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw typeError(argument, 'a boolean', value);
   return value;
 }
 
-export function fn(argument, value) {
+export function fn<F extends Function = (...args: never[]) => unknown>(argument: string, value: unknown): F {
   if (typeof value !== 'function') throw typeError(argument, 'a function', value);
-  return value;
+  return value as F;
 }
 
-export function signal(argument, value) {
-  if (typeof value?.aborted !== 'boolean' || typeof value.addEventListener !== 'function') {
+export function signal(argument: string, value: unknown): AbortSignal {
+  const s = value as Partial<AbortSignal> | null | undefined;
+  if (typeof s?.aborted !== 'boolean' || typeof s.addEventListener !== 'function') {
     throw typeError(argument, 'an AbortSignal', value);
   }
-  return value;
+  return value as AbortSignal;
 }
 
-const BACKOFF_KINDS = { fixed: 1, exponential: 2 };
+const BACKOFF_KINDS: Readonly<Record<string, number>> = { fixed: 1, exponential: 2 };
 
-/** Flattens a backoff option to [kind, baseMs, maxMs, jitter]; kind 0 = none. */
-export function backoff(argument, value) {
+/** A backoff option flattened: [kind (0 = none), baseMs, maxMs (-1 = no cap), jitter]. */
+export type FlatBackoff = [kind: number, baseMs: number, maxMs: number, jitter: boolean];
+
+export function backoff(argument: string, value: unknown): FlatBackoff {
   if (value === undefined) return [0, 0, -1, false];
   const o = options(argument, value, ['type', 'baseMs', 'maxMs', 'jitter']);
-  const kind = BACKOFF_KINDS[o.type];
+  const kind = typeof o.type === 'string' && Object.hasOwn(BACKOFF_KINDS, o.type) ? BACKOFF_KINDS[o.type] : undefined;
   if (kind === undefined) throw typeError(`${argument}.type`, "'fixed' or 'exponential'", o.type);
   return [
     kind,
@@ -114,7 +120,9 @@ export function backoff(argument, value) {
 }
 
 const RATE_OPTIONS = ['max', 'intervalMs', 'window', 'carryover'];
-export const NO_RATE_LIMIT = Object.freeze([NONE, NONE, RateWindowKind.Sliding]);
+/** A rate limit flattened: [max, intervalMs, window kind]; max and intervalMs NONE without one. */
+export type FlatRateLimit = readonly [max: number, intervalMs: number, window: RateWindowKind];
+export const NO_RATE_LIMIT: FlatRateLimit = Object.freeze([NONE, NONE, RateWindowKind.Sliding] as const);
 
 /**
  * A rate limit { max, intervalMs, window?, carryover? } (the Scheduler's and
@@ -122,7 +130,7 @@ export const NO_RATE_LIMIT = Object.freeze([NONE, NONE, RateWindowKind.Sliding])
  * intervalMs are NONE without one. Window 'sliding' (the default) bounds
  * every window; 'fixed' resets at each edge, as p-queue does.
  */
-export function rateLimit(argument, value) {
+export function rateLimit(argument: string, value: unknown): FlatRateLimit {
   if (value === undefined) return NO_RATE_LIMIT;
   const o = options(argument, value, RATE_OPTIONS);
   const max = count(`${argument}.max`, o.max, 1, 2 ** 32 - 1);
@@ -139,30 +147,32 @@ export function rateLimit(argument, value) {
  * A duration of at least 1 ms (a zero lease or TTL would lose every message;
  * the core counts whole milliseconds, so 0.5 would be zero there).
  */
-export function positive(argument, value) {
-  duration(argument, value);
-  if (value < 1) throw rangeError(argument, 'a number of milliseconds of at least 1', value);
-  return value;
+export function positive(argument: string, value: unknown): number {
+  const ms = duration(argument, value);
+  if (ms < 1) throw rangeError(argument, 'a number of milliseconds of at least 1', value);
+  return ms;
 }
 
-export function oneOf(argument, value, allowed) {
-  if (!allowed.includes(value)) throw typeError(argument, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
-  return value;
+export function oneOf<T extends string>(argument: string, value: unknown, allowed: readonly T[]): T {
+  if (!(allowed as readonly unknown[]).includes(value)) {
+    throw typeError(argument, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+  }
+  return value as T;
 }
 
 /** Message headers: a plain object of string values. */
-export function headers(argument, value) {
+export function headers(argument: string, value: unknown): Record<string, string> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw typeError(argument, 'an object', value);
   for (const [key, v] of Object.entries(value)) {
     wellFormed(`${argument} key ${JSON.stringify(key)}`, key);
     wellFormed(`${argument}.${key}`, v);
   }
-  return value;
+  return value as Record<string, string>;
 }
 
 /** A topic routing key or binding pattern: dot-separated words (the core checks their form), within the byte limit. */
-export function routingKey(argument, value) {
-  wellFormed(argument, value);
-  if (!withinNameLimit(value)) throw rangeError(argument, `at most ${nameLimit} bytes long in UTF-8`, value);
-  return value;
+export function routingKey(argument: string, value: unknown): string {
+  const key = wellFormed(argument, value);
+  if (!withinNameLimit(key)) throw rangeError(argument, `at most ${nameLimit} bytes long in UTF-8`, value);
+  return key;
 }
