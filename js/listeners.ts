@@ -15,12 +15,13 @@ export class Listeners<Event extends string = string> {
   }
 
   /** Returns the function that removes the listener. */
-  add(event: Event, listener: (event: any) => void): () => boolean {
+  /** `listener` takes the event's payload with `type` added; each owner types it per event. */
+  add(event: Event, listener: (event: never) => void): () => boolean {
     const set = this.#byEvent.get(event);
     if (set === undefined) throw typeError('event', `one of ${[...this.#byEvent.keys()].join(', ')}`, event);
     fn('listener', listener);
     // Wrapped so the same function subscribed twice is two subscriptions.
-    const entry: Listener = (e) => listener(e);
+    const entry: Listener = (e) => (listener as Listener)(e);
     set.add(entry);
     return () => set.delete(entry);
   }

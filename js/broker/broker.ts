@@ -1,0 +1,195 @@
+// Broker: named queues, topic routing, request/reply, events, close; in
+// memory or, opened with storage, durable. Every decision (order, leases,
+// retries, dead letters, routing) is taken by the Rust core; this class and
+// its queues turn calls into numbers for it, and the Runtime turns its
+// effects into promises, handler calls and events.
+import { BrokerCore } from '../../pkg/ferrymq.js';
+import { typeError } from '../errors.js';
+import type { BrokerEvent } from '../index.js';
+import { openStorage } from '../storage.js';
+import * as check from '../validate.js';
+import * as wire from '../wire.js';
+import { asStorageError } from './commits.js';
+import { QUEUE_ID } from './keys.js';
+import { BROKER_OPTIONS, queueArguments, requestArguments, sendArguments, storageOption } from './options.js';
+import { Queue, queueStats, type QueueStats } from './queue.js';
+import { type BrokerEventName, Runtime } from './runtime.js';
+import { abortedError, onAbort } from './signals.js';
+
+/**
+ * The key under which `Broker.open` hands the constructor the runtime it
+ * recovered. A symbol this module keeps: option checks see only string keys,
+ * and no caller can forge it.
+ */
+const RECOVERED = Symbol('recovered runtime');
+
+/** What a durable broker found in its log when it opened. */
+export interface Recovery {
+  records: number;
+  tornTail?: number;
+  corrupt?: { offset: number; damage: string };
+}
+
+export class Broker {
+  readonly #runtime: Runtime;
+  readonly #queues = new Map<string, Queue>();
+  /** What recovery found when a durable broker opened; undefined in memory. */
+  recovery: Recovery | undefined = undefined;
+
+  /** An in-memory broker. For a durable one: `await Broker.open({ storage })`. */
+  constructor(options?: { storage?: 'memory' }) {
+    const o = check.options('options', options, BROKER_OPTIONS);
+    const recovered = (options as { [RECOVERED]?: Runtime } | undefined)?.[RECOVERED];
+    if (recovered === undefined && storageOption(o.storage) !== 'memory') {
+      throw typeError('options.storage', "'memory' here (durable storage opens with await Broker.open(options))", o.storage);
+    }
+    this.#runtime = recovered ?? new Runtime((wake) => new BrokerCore(wire.randomSeed(), wake));
+  }
+
+  /**
+   * Opens a durable broker: recovers its queues and messages from storage
+   * ({ file: path } in Node, { indexedDb: name } in browsers and workers)
+   * before it resolves. Deliveries that were in flight come back as
+   * redeliveries.
+   */
+  static async open(options: { storage: unknown }): Promise<Broker> {
+    const o = check.options('options', options, BROKER_OPTIONS);
+    // Opening without storage would quietly give a broker that keeps nothing.
+    if (o.storage === undefined) throw typeError('options.storage', "{ file: path }, { indexedDb: name } or 'memory'", undefined);
+    const storage = storageOption(o.storage);
+    if (storage === 'memory') return new Broker({ storage });
+    const driver = await openStorage(storage);
+    let runtime: Runtime | undefined;
+    const report: number[] = [];
+    try {
+      const steps: unknown[] = [];
+      runtime = new Runtime((wake) => BrokerCore.openDurable(wire.randomSeed(), driver.bytes, steps, report, wake), driver);
+      await driver.run(steps as Parameters<typeof driver.run>[0]);
+    } catch (error) {
+      runtime?.core.free();
+      await driver.close();
+      throw asStorageError(error);
+    }
+    const broker = new Broker({ [RECOVERED]: runtime } as { storage?: 'memory' });
+    const [records, tornTail, corruptAt, damage] = report as [number, number, number, string];
+    broker.recovery = {
+      records,
+      tornTail: tornTail === wire.NONE ? undefined : tornTail,
+      corrupt: corruptAt === wire.NONE ? undefined : { offset: corruptAt, damage },
+    };
+    // What opening wrote is in the log: the redeliveries of what was in
+    // flight may go out, and the timer is armed for what is due.
+    runtime.core.committed(runtime.core.lastSealed);
+    runtime.pump();
+    return broker;
+  }
+
+  /** Declares a queue, or returns the one declared under `name`; different options throw. */
+  queue<T = unknown>(name: string, options?: unknown): Queue<T> {
+    return this.#declare('name', name, options) as Queue<T>;
+  }
+
+  /** `queue()` for argument `argument` (a queue name) of any method. */
+  #declare(argument: string, name: unknown, options?: unknown): Queue {
+    const runtime = this.#runtime;
+    runtime.assertOpen();
+    const checked = check.name(argument, name);
+    const core = runtime.core;
+    // Without options: the existing queue, or a new one declared with the
+    // defaults, so a later declaration with other options is refused. The
+    // core checks that a re-declaration agrees with the first one.
+    const existing = options === undefined ? core.queueId(checked) : wire.NONE;
+    const id = existing !== wire.NONE ? existing : core.declareQueue(checked, ...queueArguments(checked, options, runtime.durable));
+    let queue = this.#queues.get(checked);
+    if (queue === undefined) {
+      queue = new Queue(runtime, id, checked);
+      this.#queues.set(checked, queue);
+    }
+    return queue;
+  }
+
+  /** Sends to every queue bound to a pattern matching `routingKey`; resolves with their ids. */
+  async publish(routingKey: string, payload: unknown, options?: unknown): Promise<string[]> {
+    const runtime = this.#runtime;
+    runtime.assertOpen();
+    check.routingKey('routingKey', routingKey);
+    const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
+    const bytes = runtime.encode(payload, headers);
+    const ids = runtime.run((core) => core.publish(routingKey, payload, headers, id, priority, delayMs, ttlMs, bytes));
+    await runtime.persisted();
+    return Array.from(ids, (n) => (n === wire.NONE ? id! : String(n)));
+  }
+
+  /** Routes messages published with a key matching `pattern` ('*' one word, '#' any) to the queue. */
+  bind(pattern: string, queueName: string): void {
+    check.routingKey('pattern', pattern);
+    this.#runtime.core.bind(pattern, this.#declare('queueName', queueName)[QUEUE_ID]);
+  }
+
+  unbind(pattern: string, queueName: string): void {
+    check.routingKey('pattern', pattern);
+    this.#runtime.core.unbind(pattern, this.#declare('queueName', queueName)[QUEUE_ID]);
+  }
+
+  /** Sends `payload` to the queue and resolves with the payload a consumer passes to `message.reply()`. */
+  request<R = unknown>(queueName: string, payload: unknown, options?: unknown): Promise<R> {
+    const runtime = this.#runtime;
+    try {
+      const queue = this.#declare('queueName', queueName);
+      const [timeoutMs, signal] = requestArguments(options);
+      if (signal?.aborted) throw abortedError(signal);
+      const bytes = runtime.encode(payload, undefined);
+      return new Promise<R>((resolve, reject) => {
+        const id = runtime.core.request(queue[QUEUE_ID], payload, timeoutMs, bytes);
+        const request = { resolve: resolve as (payload: unknown) => void, reject, cleanup: undefined as (() => void) | undefined };
+        request.cleanup = onAbort(signal, () => {
+          runtime.requests.delete(id);
+          runtime.core.cancelRequest(id);
+          reject(abortedError(signal!));
+        });
+        runtime.requests.set(id, request);
+        runtime.keepAlive();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Counts and rates of every queue, by name. */
+  stats(): { queues: Record<string, QueueStats> } {
+    const runtime = this.#runtime;
+    runtime.assertOpen();
+    // No prototype: a queue may be named __proto__ or toString.
+    const queues: Record<string, QueueStats> = Object.create(null);
+    (runtime.core.queueNames() as string[]).forEach((name, id) => {
+      queues[name] = queueStats(runtime.core.stats(id));
+    });
+    return { queues };
+  }
+
+  /** Subscribes to 'dead-letter', 'expired', 'redelivered' or 'error'; returns the unsubscribe function. */
+  on<E extends BrokerEventName>(event: E, listener: (event: Extract<BrokerEvent, { type: E }>) => void): () => void {
+    const runtime = this.#runtime;
+    const off = runtime.listeners.add(event, listener);
+    // Listeners decide whether the timer keeps a Node process alive.
+    const recheck = (): void => {
+      if (!runtime.closed) runtime.pump();
+    };
+    recheck();
+    return () => {
+      off();
+      recheck();
+    };
+  }
+
+  /** Ends every wait and consumer; later calls reject with code CLOSED. A durable broker writes what is pending first. */
+  close(): Promise<void> {
+    const runtime = this.#runtime;
+    runtime.closing ??= runtime.shutdown();
+    return runtime.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

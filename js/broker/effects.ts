@@ -1,0 +1,108 @@
+// The core's effect records, turned into what JS users see: messages handed
+// to waiters and handlers, events, replies. Records are read in place from
+// wasm memory (wire.STRIDE numbers each); the JS values they mention follow
+// in `vals`, in record order.
+import { decode } from '../codec.js';
+import { FerryError } from '../errors.js';
+import * as wire from '../wire.js';
+import { Settle, TAG } from './keys.js';
+import { Message } from './message.js';
+import type { Runtime } from './runtime.js';
+import { Waiter } from './subscribers.js';
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+// Bits of a DELIVER record's flags.
+const REDELIVERED = 1;
+/** Recovered from the log: the payload slot holds its bytes, for JS to decode. */
+const RECOVERED = 2;
+
+/** How many JS values the DELIVER record at `i` carries: payload, headers and a caller-given id. */
+export const deliveryValues = (m: Float64Array, i: number): number => (m[i + 2] === wire.NONE ? 3 : 2);
+
+/** The Message for the DELIVER record at index `i` of `m`; its values start at `vals[v]`. */
+export function messageAt(runtime: Runtime, m: Float64Array, i: number, vals: unknown[], v: number): Message {
+  const autoId = m[i + 2]!;
+  const flags = m[i + 5]!;
+  let payload = vals[v];
+  let headers = vals[v + 1] as Record<string, string> | undefined;
+  if (flags & RECOVERED) [payload, headers] = decode(payload as Uint8Array);
+  return new Message(
+    runtime,
+    m[i + 3]!,
+    autoId === wire.NONE ? (vals[v + 2] as string) : String(autoId),
+    payload,
+    headers ?? NO_HEADERS,
+    m[i + 4]!,
+    (flags & REDELIVERED) !== 0,
+    m[i + 6]!,
+  );
+}
+
+/** Acts on the `n` numbers of records from index `base` of `read()`, stopping if the broker closes. */
+export function dispatch(runtime: Runtime, read: () => Float64Array, base: number, n: number, vals: unknown[]): void {
+  let v = 0;
+  for (let i = base; i < base + n && !runtime.closed; i += wire.STRIDE) {
+    // Read afresh each time: a handler run for the previous record may have grown memory.
+    const m = read();
+    switch (m[i]) {
+      case wire.DELIVER: {
+        const message = messageAt(runtime, m, i, vals, v);
+        v += deliveryValues(m, i);
+        deliver(runtime, m[i + 1]!, message);
+        break;
+      }
+      case wire.WAIT_EXPIRED: {
+        const waiter = runtime.subscribers.get(m[i + 1]!);
+        runtime.subscribers.delete(m[i + 1]!);
+        (waiter as Waiter | undefined)?.expired();
+        break;
+      }
+      case wire.DEAD_LETTERED:
+      case wire.EXPIRED:
+      case wire.REDELIVERED: {
+        // A caller-given id is the record's one value; a generated one is its number.
+        const id = m[i + 2] === wire.NONE ? (vals[v++] as string) : String(m[i + 2]);
+        emit(runtime, m, i, id);
+        break;
+      }
+      case wire.REPLY:
+        runtime.endRequest(m[i + 1]!)?.resolve(vals[v++]);
+        break;
+      case wire.REQUEST_TIMED_OUT:
+        runtime.endRequest(m[i + 1]!)?.reject(new FerryError('TIMEOUT', 'no reply before the request timed out'));
+        break;
+      case wire.HANDLER_TIMED_OUT: {
+        const handler = runtime.subscribers.get(m[i + 1]!);
+        if (handler !== undefined && !(handler instanceof Waiter)) handler.timedOut(m[i + 2]!);
+        break;
+      }
+    }
+  }
+}
+
+function emit(runtime: Runtime, m: Float64Array, i: number, id: string): void {
+  const queue = runtime.queueName(m[i + 1]!);
+  const listeners = runtime.listeners;
+  if (m[i] === wire.EXPIRED) {
+    listeners.emit('expired', { queue, id });
+  } else if (m[i] === wire.REDELIVERED) {
+    listeners.emit('redelivered', { queue, id, deliveryCount: m[i + 3] });
+  } else {
+    const target = m[i + 3]!;
+    const deadLetterQueue = target === wire.NONE ? null : runtime.queueName(target);
+    listeners.emit('dead-letter', { queue, id, reason: wire.DEAD_LETTER_REASONS[m[i + 4]!], deadLetterQueue });
+  }
+}
+
+function deliver(runtime: Runtime, consumerId: number, message: Message): void {
+  const subscriber = runtime.subscribers.get(consumerId);
+  if (subscriber === undefined) {
+    // Aborted between the core's decision and now: hand the message back
+    // at once instead of letting it wait out its lease.
+    runtime.settleQuietly(Settle.Return, message[TAG]);
+    return;
+  }
+  if (subscriber instanceof Waiter) runtime.subscribers.delete(consumerId);
+  subscriber.deliver(message);
+}

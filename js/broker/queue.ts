@@ -1,0 +1,187 @@
+// A named queue of a broker: send, receive, consume, iterate, purge.
+import { rangeError, typeError } from '../errors.js';
+import * as check from '../validate.js';
+import * as wire from '../wire.js';
+import { QUEUE_ID, Settle, TAG } from './keys.js';
+import { Consumer, type Message } from './message.js';
+import { BATCH_ITEM, consumeArguments, MAX_BATCH, receiveArguments, sendArguments } from './options.js';
+import type { Runtime } from './runtime.js';
+import { Handler, type MessageHandler, Waiter } from './subscribers.js';
+import { abortedError, onAbort } from './signals.js';
+
+/** A subscription's rate limit (max, intervalMs, window) and timeoutMs when it has neither. */
+const NO_LIMITS = Object.freeze([...check.NO_RATE_LIMIT, wire.NONE] as const);
+
+export class Queue<T = unknown> {
+  readonly #runtime: Runtime;
+  readonly [QUEUE_ID]: number;
+  readonly name: string;
+
+  /** @internal Made by `broker.queue()`. */
+  constructor(runtime: Runtime, id: number, name: string) {
+    this.#runtime = runtime;
+    this[QUEUE_ID] = id;
+    this.name = name;
+  }
+
+  /** Resolves with the message id once the message is accepted. */
+  async send(payload: T, options?: unknown): Promise<string> {
+    const runtime = this.#runtime;
+    runtime.assertOpen();
+    const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
+    const bytes = runtime.encode(payload, headers);
+    const n = runtime.core.send(this[QUEUE_ID], payload, headers, id, priority, delayMs, ttlMs, bytes);
+    await runtime.persisted();
+    return n === wire.NONE ? id! : String(n);
+  }
+
+  /** Sends every item or none; resolves with their ids in order. */
+  async sendBatch(items: ReadonlyArray<{ payload: T }>): Promise<string[]> {
+    const runtime = this.#runtime;
+    runtime.assertOpen();
+    if (!Array.isArray(items)) throw typeError('items', 'an array', items);
+    if (items.length > MAX_BATCH) throw rangeError('items', `at most ${MAX_BATCH} messages`, items.length);
+    const payloads = new Array<unknown>(items.length);
+    const headers = new Array<Record<string, string> | undefined>(items.length);
+    const ids = new Array<string | undefined>(items.length);
+    const encoded = new Array<Uint8Array | undefined>(items.length);
+    const numbers = new Float64Array(items.length * 3);
+    items.forEach((item: unknown, i) => {
+      if (item === null || typeof item !== 'object' || !('payload' in item)) {
+        throw typeError(`items[${i}]`, 'an object with a payload', item);
+      }
+      const [id, priority, delayMs, ttlMs, h] = sendArguments(`items[${i}]`, item, BATCH_ITEM);
+      payloads[i] = item.payload;
+      headers[i] = h;
+      ids[i] = id;
+      encoded[i] = runtime.encode(item.payload, h);
+      numbers[i * 3] = priority;
+      numbers[i * 3 + 1] = delayMs;
+      numbers[i * 3 + 2] = ttlMs;
+    });
+    const sent = runtime.run((core) => core.sendBatch(this[QUEUE_ID], payloads, headers, ids, numbers, encoded));
+    await runtime.persisted();
+    return Array.from(sent, (n, i) => (n === wire.NONE ? ids[i]! : String(n)));
+  }
+
+  /** Resolves with the next ready message, or null once `waitMs` (default 0) passes without one. */
+  async receive(options?: unknown): Promise<Message<T> | null> {
+    const [message] = await this.#take(1, ...receiveArguments(options), false);
+    return message ?? null;
+  }
+
+  /** Up to `max` ready messages; waits up to `waitMs` (default 0) for the first. */
+  async receiveBatch(max: number, options?: unknown): Promise<Message<T>[]> {
+    check.count('max', max, 1, MAX_BATCH);
+    return this.#take(max, ...receiveArguments(options), false);
+  }
+
+  /** Takes up to `max` messages; waits (up to `waitMs`, or for ever when Infinity) for the first. */
+  async #take(max: number, waitMs: number, signal: AbortSignal | undefined, endsWithNull: boolean): Promise<Message<T>[]> {
+    const runtime = this.#runtime;
+    runtime.assertOpen();
+    if (signal?.aborted) throw abortedError(signal);
+    const now = runtime.take(this[QUEUE_ID], max) as Message<T>[];
+    if (now.length > 0 || waitMs === 0) return runtime.handOut(now) as Message<T>[] | Promise<Message<T>[]>;
+    const first = await new Promise<Message | null>((resolve, reject) => {
+      const deadline = waitMs === Infinity ? wire.NONE : Date.now() + waitMs;
+      const consumer = runtime.core.subscribe(this[QUEUE_ID], 1, true, deadline, ...NO_LIMITS);
+      const waiter = new Waiter(resolve, reject, endsWithNull);
+      waiter.cleanup = onAbort(signal, () => {
+        runtime.subscribers.delete(consumer);
+        runtime.core.cancel(consumer);
+        reject(abortedError(signal!));
+      });
+      runtime.subscribers.set(consumer, waiter);
+      runtime.keepAlive();
+    });
+    if (first === null) return [];
+    if (max === 1 || runtime.closed) return [first as Message<T>];
+    const more = await runtime.handOut(runtime.take(this[QUEUE_ID], max - 1));
+    return [first, ...more] as Message<T>[];
+  }
+
+  /**
+   * Calls `handler(message, { signal })` for each message; with autoAck
+   * (default) a fulfilled handler acks, a failed one nacks. At most
+   * `rateLimit.max` deliveries per `rateLimit.intervalMs`; a handler past
+   * `timeoutMs` fails (nack) and its signal aborts.
+   */
+  consume(handler: (message: Message<T>, context: { readonly signal: AbortSignal }) => unknown, options?: unknown): Consumer {
+    const runtime = this.#runtime;
+    runtime.assertOpen();
+    check.fn('handler', handler);
+    const { prefetch, autoAck, signal, rate, timeoutMs } = consumeArguments(options);
+    const id = runtime.core.subscribe(this[QUEUE_ID], prefetch, false, wire.NONE, ...rate, timeoutMs);
+    const entry = new Handler(runtime, this.name, handler as MessageHandler, autoAck, timeoutMs);
+    const consumer = new Consumer(runtime, id);
+    runtime.subscribers.set(id, entry);
+    runtime.keepAlive();
+    const cancelBySignal = (): void => runtime.stopConsumer(id, abortedError(signal!));
+    entry.cleanup = onAbort(signal, cancelBySignal);
+    if (signal?.aborted) cancelBySignal();
+    return consumer;
+  }
+
+  /** Yields messages as they arrive, until the loop ends or the broker closes; ack or nack each one. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Message<T>, void, undefined> {
+    while (!this.#runtime.closed) {
+      const [message] = await this.#take(1, Infinity, undefined, true);
+      if (message === undefined) return;
+      let resumed = false;
+      try {
+        yield message;
+        resumed = true;
+      } finally {
+        // The loop ended on this message (break, throw, return): unless its
+        // body settled it, it goes back at once, not after its lease.
+        if (!resumed) this.#runtime.settleQuietly(Settle.Return, message[TAG]);
+      }
+    }
+  }
+
+  /** Removes every ready and delayed message (not those in flight); resolves with how many. */
+  async purge(): Promise<number> {
+    const runtime = this.#runtime;
+    const purged = runtime.run((core) => core.purge(this[QUEUE_ID]));
+    await runtime.persisted();
+    return purged;
+  }
+
+  stats(): QueueStats {
+    this.#runtime.assertOpen();
+    return queueStats(this.#runtime.core.stats(this[QUEUE_ID]));
+  }
+}
+
+export interface QueueStats {
+  ready: number;
+  inFlight: number;
+  delayed: number;
+  deadLettered: number;
+  sent: number;
+  acked: number;
+  nacked: number;
+  expired: number;
+  redelivered: number;
+  throughputPerSec: number;
+  latencyMs: { p50: number; p95: number; p99: number };
+}
+
+/** A queue's stats from the numbers the core reports, in this order. */
+export function queueStats(s: Float64Array): QueueStats {
+  return {
+    ready: s[0]!,
+    inFlight: s[1]!,
+    delayed: s[2]!,
+    deadLettered: s[3]!,
+    sent: s[4]!,
+    acked: s[5]!,
+    nacked: s[6]!,
+    expired: s[7]!,
+    redelivered: s[8]!,
+    throughputPerSec: s[9]!,
+    latencyMs: { p50: s[10]!, p95: s[11]!, p99: s[12]! },
+  };
+}
+
