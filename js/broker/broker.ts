@@ -5,14 +5,14 @@
 // effects into promises, handler calls and events.
 import { BrokerCore } from '../../pkg/ferrymq.js';
 import { typeError } from '../errors.js';
-import type { BrokerEvent } from '../index.js';
+import type { BrokerEvent, BrokerStats, QueueStats, Recovery } from '../index.js';
 import { openStorage } from '../storage.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
 import { asStorageError } from './commits.js';
 import { QUEUE_ID } from './keys.js';
 import { BROKER_OPTIONS, queueArguments, requestArguments, sendArguments, storageOption } from './options.js';
-import { Queue, queueStats, type QueueStats } from './queue.js';
+import { Queue, queueStats } from './queue.js';
 import { type BrokerEventName, Runtime } from './runtime.js';
 import { abortedError, onAbort } from './signals.js';
 
@@ -22,13 +22,6 @@ import { abortedError, onAbort } from './signals.js';
  * and no caller can forge it.
  */
 const RECOVERED = Symbol('recovered runtime');
-
-/** What a durable broker found in its log when it opened. */
-export interface Recovery {
-  records: number;
-  tornTail?: number;
-  corrupt?: { offset: number; damage: string };
-}
 
 export class Broker {
   readonly #runtime: Runtime;
@@ -156,7 +149,7 @@ export class Broker {
   }
 
   /** Counts and rates of every queue, by name. */
-  stats(): { queues: Record<string, QueueStats> } {
+  stats(): BrokerStats {
     const runtime = this.#runtime;
     runtime.assertOpen();
     // No prototype: a queue may be named __proto__ or toString.

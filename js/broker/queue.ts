@@ -5,6 +5,7 @@ import * as wire from '../wire.js';
 import { QUEUE_ID, Settle, TAG } from './keys.js';
 import { Consumer, type Message } from './message.js';
 import { BATCH_ITEM, consumeArguments, MAX_BATCH, receiveArguments, sendArguments } from './options.js';
+import type { QueueStats } from '../index.js';
 import type { Runtime } from './runtime.js';
 import { Handler, type MessageHandler, Waiter } from './subscribers.js';
 import { abortedError, onAbort } from './signals.js';
@@ -152,20 +153,6 @@ export class Queue<T = unknown> {
     this.#runtime.assertOpen();
     return queueStats(this.#runtime.core.stats(this[QUEUE_ID]));
   }
-}
-
-export interface QueueStats {
-  ready: number;
-  inFlight: number;
-  delayed: number;
-  deadLettered: number;
-  sent: number;
-  acked: number;
-  nacked: number;
-  expired: number;
-  redelivered: number;
-  throughputPerSec: number;
-  latencyMs: { p50: number; p95: number; p99: number };
 }
 
 /** A queue's stats from the numbers the core reports, in this order. */
