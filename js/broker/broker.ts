@@ -5,47 +5,67 @@
 // effects into promises, handler calls and events.
 import { BrokerCore } from '../../pkg/ferrymq.js';
 import { typeError } from '../errors.js';
-import type { BrokerEvent, BrokerStats, QueueStats, Recovery } from '../index.js';
+import type {
+  BrokerEvent,
+  BrokerEventType,
+  BrokerOptions,
+  BrokerStats,
+  MessageId,
+  QueueOptions,
+  QueueStats,
+  Recovery,
+  RequestOptions,
+  SendOptions,
+  Storage,
+} from '../types.js';
 import { openStorage } from '../storage.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
 import { asStorageError } from './commits.js';
-import { QUEUE_ID } from './keys.js';
+import { MAKE, QUEUE_ID } from './keys.js';
 import { BROKER_OPTIONS, queueArguments, requestArguments, sendArguments, storageOption } from './options.js';
 import { Queue, queueStats } from './queue.js';
-import { type BrokerEventName, Runtime } from './runtime.js';
+import { Runtime } from './runtime.js';
 import { abortedError, onAbort } from './signals.js';
 
 /**
  * The key under which `Broker.open` hands the constructor the runtime it
- * recovered. A symbol this module keeps: option checks see only string keys,
- * and no caller can forge it.
+ * recovered, and what recovery found. A symbol this module keeps: option
+ * checks see only string keys, and no caller can forge it.
  */
 const RECOVERED = Symbol('recovered runtime');
+
+interface Recovered {
+  runtime: Runtime;
+  recovery: Recovery;
+}
 
 export class Broker {
   readonly #runtime: Runtime;
   readonly #queues = new Map<string, Queue>();
   /** What recovery found when a durable broker opened; undefined in memory. */
-  recovery: Recovery | undefined = undefined;
+  readonly recovery: Recovery | undefined;
 
   /** An in-memory broker. For a durable one: `await Broker.open({ storage })`. */
   constructor(options?: { storage?: 'memory' }) {
     const o = check.options('options', options, BROKER_OPTIONS);
-    const recovered = (options as { [RECOVERED]?: Runtime } | undefined)?.[RECOVERED];
+    const recovered = (options as { [RECOVERED]?: Recovered } | undefined)?.[RECOVERED];
     if (recovered === undefined && storageOption(o.storage) !== 'memory') {
       throw typeError('options.storage', "'memory' here (durable storage opens with await Broker.open(options))", o.storage);
     }
-    this.#runtime = recovered ?? new Runtime((wake) => new BrokerCore(wire.randomSeed(), wake));
+    this.#runtime = recovered?.runtime ?? new Runtime((wake) => new BrokerCore(wire.randomSeed(), wake));
+    this.recovery = recovered?.recovery;
   }
 
   /**
-   * Opens a durable broker: recovers its queues and messages from storage
+   * A durable broker: recovers its queues and messages from storage
    * ({ file: path } in Node, { indexedDb: name } in browsers and workers)
-   * before it resolves. Deliveries that were in flight come back as
-   * redeliveries.
+   * before it resolves. Sends, acks and nacks resolve once persisted;
+   * deliveries in flight at a crash come back as redeliveries. A second
+   * broker on the same storage is refused with STORAGE; payloads must be
+   * JSON values, Uint8Array or ArrayBuffer (else NOT_SERIALIZABLE).
    */
-  static async open(options: { storage: unknown }): Promise<Broker> {
+  static async open(options: BrokerOptions & { storage: Storage }): Promise<Broker> {
     const o = check.options('options', options, BROKER_OPTIONS);
     // Opening without storage would quietly give a broker that keeps nothing.
     if (o.storage === undefined) throw typeError('options.storage', "{ file: path }, { indexedDb: name } or 'memory'", undefined);
@@ -63,13 +83,13 @@ export class Broker {
       await driver.close();
       throw asStorageError(error);
     }
-    const broker = new Broker({ [RECOVERED]: runtime } as { storage?: 'memory' });
     const [records, tornTail, corruptAt, damage] = report as [number, number, number, string];
-    broker.recovery = {
+    const recovery: Recovery = {
       records,
       tornTail: tornTail === wire.NONE ? undefined : tornTail,
       corrupt: corruptAt === wire.NONE ? undefined : { offset: corruptAt, damage },
     };
+    const broker = new Broker({ [RECOVERED]: { runtime, recovery } } as { storage?: 'memory' });
     // What opening wrote is in the log: the redeliveries of what was in
     // flight may go out, and the timer is armed for what is due.
     runtime.core.committed(runtime.core.lastSealed);
@@ -77,8 +97,8 @@ export class Broker {
     return broker;
   }
 
-  /** Declares a queue, or returns the one declared under `name`; different options throw. */
-  queue<T = unknown>(name: string, options?: unknown): Queue<T> {
+  /** Declares a queue, or returns the one declared under `name`; different options throw INVALID_ARGUMENT. */
+  queue<T = unknown>(name: string, options?: QueueOptions): Queue<T> {
     return this.#declare('name', name, options) as Queue<T>;
   }
 
@@ -95,14 +115,14 @@ export class Broker {
     const id = existing !== wire.NONE ? existing : core.declareQueue(checked, ...queueArguments(checked, options, runtime.durable));
     let queue = this.#queues.get(checked);
     if (queue === undefined) {
-      queue = new Queue(runtime, id, checked);
+      queue = Queue[MAKE](runtime, id, checked);
       this.#queues.set(checked, queue);
     }
     return queue;
   }
 
   /** Sends to every queue bound to a pattern matching `routingKey`; resolves with their ids. */
-  async publish(routingKey: string, payload: unknown, options?: unknown): Promise<string[]> {
+  async publish(routingKey: string, payload: unknown, options?: SendOptions): Promise<MessageId[]> {
     const runtime = this.#runtime;
     runtime.assertOpen();
     check.routingKey('routingKey', routingKey);
@@ -113,7 +133,7 @@ export class Broker {
     return Array.from(ids, (n) => (n === wire.NONE ? id! : String(n)));
   }
 
-  /** Routes messages published with a key matching `pattern` ('*' one word, '#' any) to the queue. */
+  /** Routes messages published with a key matching `pattern` to the queue: words split by '.', '*' matches exactly one word, '#' zero or more. */
   bind(pattern: string, queueName: string): void {
     check.routingKey('pattern', pattern);
     this.#runtime.core.bind(pattern, this.#declare('queueName', queueName)[QUEUE_ID]);
@@ -125,7 +145,7 @@ export class Broker {
   }
 
   /** Sends `payload` to the queue and resolves with the payload a consumer passes to `message.reply()`. */
-  request<R = unknown>(queueName: string, payload: unknown, options?: unknown): Promise<R> {
+  request<R = unknown>(queueName: string, payload: unknown, options?: RequestOptions): Promise<R> {
     const runtime = this.#runtime;
     try {
       const queue = this.#declare('queueName', queueName);
@@ -161,7 +181,7 @@ export class Broker {
   }
 
   /** Subscribes to 'dead-letter', 'expired', 'redelivered' or 'error'; returns the unsubscribe function. */
-  on<E extends BrokerEventName>(event: E, listener: (event: Extract<BrokerEvent, { type: E }>) => void): () => void {
+  on<E extends BrokerEventType>(event: E, listener: (event: Extract<BrokerEvent, { type: E }>) => void): () => void {
     const runtime = this.#runtime;
     const off = runtime.listeners.add(event, listener);
     // Listeners decide whether the timer keeps a Node process alive.

@@ -5,7 +5,7 @@
 import { decode } from '../codec.js';
 import { FerryError } from '../errors.js';
 import * as wire from '../wire.js';
-import { Settle, TAG } from './keys.js';
+import { MAKE, Settle, TAG } from './keys.js';
 import { Message } from './message.js';
 import type { Runtime } from './runtime.js';
 import { Waiter } from './subscribers.js';
@@ -27,7 +27,7 @@ export function messageAt(runtime: Runtime, m: Float64Array, i: number, vals: un
   let payload = vals[v];
   let headers = vals[v + 1] as Record<string, string> | undefined;
   if (flags & RECOVERED) [payload, headers] = decode(payload as Uint8Array);
-  return new Message(
+  return Message[MAKE](
     runtime,
     m[i + 3]!,
     autoId === wire.NONE ? (vals[v + 2] as string) : String(autoId),

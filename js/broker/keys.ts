@@ -5,6 +5,8 @@
 export const TAG: unique symbol = Symbol('delivery tag');
 /** A queue's id in the core. */
 export const QUEUE_ID: unique symbol = Symbol('queue id');
+/** The static method that makes a Queue, Message or Consumer: their constructors are private to users. */
+export const MAKE: unique symbol = Symbol('make');
 
 /** What `Runtime.settleQuietly` does with a delivery nobody awaits the settling of. */
 export const enum Settle {

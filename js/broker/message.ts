@@ -1,14 +1,15 @@
 // What a consumer holds: a Message to settle, and the Consumer it came from.
 import { FerryError } from '../errors.js';
 import * as check from '../validate.js';
-import { TAG } from './keys.js';
+import type { MessageId, NackOptions } from '../types.js';
+import { MAKE, TAG } from './keys.js';
 import { nackArguments } from './options.js';
 import type { Runtime } from './runtime.js';
 
 export class Message<T = unknown> {
   readonly #runtime: Runtime;
   readonly [TAG]: number;
-  readonly id: string;
+  readonly id: MessageId;
   readonly payload: T;
   readonly headers: Readonly<Record<string, string>>;
   /** 1 on first delivery. */
@@ -17,8 +18,7 @@ export class Message<T = unknown> {
   /** Epoch ms. */
   readonly enqueuedAt: number;
 
-  /** @internal Made by the broker for each delivery. */
-  constructor(
+  private constructor(
     runtime: Runtime,
     tag: number,
     id: string,
@@ -38,7 +38,21 @@ export class Message<T = unknown> {
     this.enqueuedAt = enqueuedAt;
   }
 
-  /** Settles the delivery; the message is never delivered again. */
+  /** @internal Made by the broker for each delivery. */
+  static [MAKE]<T>(
+    runtime: Runtime,
+    tag: number,
+    id: MessageId,
+    payload: T,
+    headers: Readonly<Record<string, string>>,
+    deliveryCount: number,
+    redelivered: boolean,
+    enqueuedAt: number,
+  ): Message<T> {
+    return new Message(runtime, tag, id, payload, headers, deliveryCount, redelivered, enqueuedAt);
+  }
+
+  /** Settles the delivery. A second ack, or one after the lease ran out, rejects with code 'STALE_DELIVERY'. */
   async ack(): Promise<void> {
     const runtime = this.#runtime;
     runtime.assertOpen();
@@ -47,13 +61,13 @@ export class Message<T = unknown> {
   }
 
   /** Returns the message for redelivery (after `delayMs`, or the queue's backoff), or dead-letters it with `requeue: false`. */
-  async nack(options?: { requeue?: boolean; delayMs?: number }): Promise<void> {
+  async nack(options?: NackOptions): Promise<void> {
     const [requeue, delayMs] = nackArguments(options);
     this.#runtime.run((core) => core.nack(this[TAG], requeue, delayMs));
     await this.#runtime.persisted();
   }
 
-  /** Answers the request this message carries, and acks it. */
+  /** Answers the `broker.request()` this message carries, and acks it. */
   async reply(payload: unknown): Promise<void> {
     this.#runtime.run((core) => core.reply(this[TAG], payload));
     await this.#runtime.persisted();
@@ -70,10 +84,14 @@ export class Consumer {
   readonly #runtime: Runtime;
   readonly #id: number;
 
-  /** @internal Made by `queue.consume()`. */
-  constructor(runtime: Runtime, id: number) {
+  private constructor(runtime: Runtime, id: number) {
     this.#runtime = runtime;
     this.#id = id;
+  }
+
+  /** @internal Made by `queue.consume()`. */
+  static [MAKE](runtime: Runtime, id: number): Consumer {
+    return new Consumer(runtime, id);
   }
 
   get active(): boolean {

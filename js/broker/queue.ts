@@ -2,12 +2,12 @@
 import { rangeError, typeError } from '../errors.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
-import { QUEUE_ID, Settle, TAG } from './keys.js';
+import type { ConsumeOptions, MessageHandler, MessageId, QueueStats, ReceiveOptions, SendOptions } from '../types.js';
+import { MAKE, QUEUE_ID, Settle, TAG } from './keys.js';
 import { Consumer, type Message } from './message.js';
 import { BATCH_ITEM, consumeArguments, MAX_BATCH, receiveArguments, sendArguments } from './options.js';
-import type { QueueStats } from '../index.js';
 import type { Runtime } from './runtime.js';
-import { Handler, type MessageHandler, Waiter } from './subscribers.js';
+import { Handler, Waiter } from './subscribers.js';
 import { abortedError, onAbort } from './signals.js';
 
 /** A subscription's rate limit (max, intervalMs, window) and timeoutMs when it has neither. */
@@ -18,15 +18,19 @@ export class Queue<T = unknown> {
   readonly [QUEUE_ID]: number;
   readonly name: string;
 
-  /** @internal Made by `broker.queue()`. */
-  constructor(runtime: Runtime, id: number, name: string) {
+  private constructor(runtime: Runtime, id: number, name: string) {
     this.#runtime = runtime;
     this[QUEUE_ID] = id;
     this.name = name;
   }
 
+  /** @internal Made by `broker.queue()`. */
+  static [MAKE](runtime: Runtime, id: number, name: string): Queue {
+    return new Queue(runtime, id, name);
+  }
+
   /** Resolves with the message id once the message is accepted. */
-  async send(payload: T, options?: unknown): Promise<string> {
+  async send(payload: T, options?: SendOptions): Promise<MessageId> {
     const runtime = this.#runtime;
     runtime.assertOpen();
     const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
@@ -37,7 +41,7 @@ export class Queue<T = unknown> {
   }
 
   /** Sends every item or none; resolves with their ids in order. */
-  async sendBatch(items: ReadonlyArray<{ payload: T }>): Promise<string[]> {
+  async sendBatch(items: ReadonlyArray<{ payload: T } & SendOptions>): Promise<MessageId[]> {
     const runtime = this.#runtime;
     runtime.assertOpen();
     if (!Array.isArray(items)) throw typeError('items', 'an array', items);
@@ -66,13 +70,13 @@ export class Queue<T = unknown> {
   }
 
   /** Resolves with the next ready message, or null once `waitMs` (default 0) passes without one. */
-  async receive(options?: unknown): Promise<Message<T> | null> {
+  async receive(options?: ReceiveOptions): Promise<Message<T> | null> {
     const [message] = await this.#take(1, ...receiveArguments(options), false);
     return message ?? null;
   }
 
   /** Up to `max` ready messages; waits up to `waitMs` (default 0) for the first. */
-  async receiveBatch(max: number, options?: unknown): Promise<Message<T>[]> {
+  async receiveBatch(max: number, options?: ReceiveOptions): Promise<Message<T>[]> {
     check.count('max', max, 1, MAX_BATCH);
     return this.#take(max, ...receiveArguments(options), false);
   }
@@ -108,14 +112,14 @@ export class Queue<T = unknown> {
    * `rateLimit.max` deliveries per `rateLimit.intervalMs`; a handler past
    * `timeoutMs` fails (nack) and its signal aborts.
    */
-  consume(handler: (message: Message<T>, context: { readonly signal: AbortSignal }) => unknown, options?: unknown): Consumer {
+  consume(handler: MessageHandler<T>, options?: ConsumeOptions): Consumer {
     const runtime = this.#runtime;
     runtime.assertOpen();
     check.fn('handler', handler);
     const { prefetch, autoAck, signal, rate, timeoutMs } = consumeArguments(options);
     const id = runtime.core.subscribe(this[QUEUE_ID], prefetch, false, wire.NONE, ...rate, timeoutMs);
-    const entry = new Handler(runtime, this.name, handler as MessageHandler, autoAck, timeoutMs);
-    const consumer = new Consumer(runtime, id);
+    const entry = new Handler(runtime, this.name, handler as MessageHandler<unknown>, autoAck, timeoutMs);
+    const consumer = Consumer[MAKE](runtime, id);
     runtime.subscribers.set(id, entry);
     runtime.keepAlive();
     const cancelBySignal = (): void => runtime.stopConsumer(id, abortedError(signal!));
@@ -124,7 +128,7 @@ export class Queue<T = unknown> {
     return consumer;
   }
 
-  /** Yields messages as they arrive, until the loop ends or the broker closes; ack or nack each one. */
+  /** Yields messages as they arrive, until the loop ends or the broker closes; ack or nack each one (a loop left on a message returns it at once). */
   async *[Symbol.asyncIterator](): AsyncGenerator<Message<T>, void, undefined> {
     while (!this.#runtime.closed) {
       const [message] = await this.#take(1, Infinity, undefined, true);

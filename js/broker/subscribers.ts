@@ -3,6 +3,7 @@
 // DELIVER effect to one of them.
 import { FerryError } from '../errors.js';
 import { Settle, TAG } from './keys.js';
+import type { HandlerContext as PublicHandlerContext, MessageHandler } from '../types.js';
 import type { Message } from './message.js';
 import type { Runtime } from './runtime.js';
 
@@ -45,7 +46,7 @@ let end: (context: HandlerContext, reason: FerryError) => void;
 let messageOf: (context: HandlerContext) => Message;
 
 /** What a handler gets besides its message: the signal that tells it to stop. */
-class HandlerContext {
+class HandlerContext implements PublicHandlerContext {
   #controller: AbortController | undefined = undefined;
   readonly #message: Message;
 
@@ -68,8 +69,6 @@ class HandlerContext {
   }
 }
 
-export type MessageHandler = (message: Message, context: { readonly signal: AbortSignal }) => unknown;
-
 /** A consume() handler with its settings. */
 export class Handler {
   /** Delivery tag -> context of each handler call still running, to abort on timeout or cancel. */
@@ -80,7 +79,7 @@ export class Handler {
   constructor(
     private readonly runtime: Runtime,
     private readonly queueName: string,
-    private readonly handler: MessageHandler,
+    private readonly handler: MessageHandler<unknown>,
     private readonly autoAck: boolean,
     private readonly timeoutMs: number,
   ) {}
