@@ -8,6 +8,7 @@ import type { Runtime } from './runtime.js';
 
 export class Message<T = unknown> {
   readonly #runtime: Runtime;
+  /** @internal */
   readonly [TAG]: number;
   readonly id: MessageId;
   readonly payload: T;

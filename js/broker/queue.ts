@@ -15,6 +15,7 @@ const NO_LIMITS = Object.freeze([...check.NO_RATE_LIMIT, wire.NONE] as const);
 
 export class Queue<T = unknown> {
   readonly #runtime: Runtime;
+  /** @internal */
   readonly [QUEUE_ID]: number;
   readonly name: string;
 

@@ -227,17 +227,17 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     // ---- sending -----------------------------------------------------------
 
     pub fn send(&mut self, q: QueueId, msg: Outgoing<P>) -> Result<MessageId, CoreError> {
-        self.settle();
+        self.catch_up();
         let admission = self.admit(q, &msg, &HashSet::new(), 0)?;
         let id = self.enqueue(q, msg, admission, None);
-        self.settle();
+        self.catch_up();
         Ok(id)
     }
 
     /// All or nothing: every message is checked (including capacity under
     /// `Overflow::Reject`) before the first one is enqueued.
     pub fn send_batch(&mut self, q: QueueId, msgs: Vec<Outgoing<P>>) -> Result<Vec<MessageId>, CoreError> {
-        self.settle();
+        self.catch_up();
         let mut admissions = Vec::with_capacity(msgs.len());
         {
             let (mut seen, mut fresh) = (HashSet::new(), 0);
@@ -253,27 +253,27 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             }
         }
         let ids = msgs.into_iter().zip(admissions).map(|(msg, a)| self.enqueue(q, msg, a, None)).collect();
-        self.settle();
+        self.catch_up();
         Ok(ids)
     }
 
     /// One copy per distinct queue whose bindings match; nothing when none does.
     pub fn publish(&mut self, routing_key: &str, msg: Outgoing<P>) -> Result<Vec<MessageId>, CoreError> {
         check_key("routing key", routing_key)?;
-        self.settle();
+        self.catch_up();
         let targets = self.state.bindings.route(routing_key);
         let admissions: Vec<(QueueId, Admission)> = targets
             .into_iter()
             .map(|q| Ok((q, self.admit(q, &msg, &HashSet::new(), 0)?)))
             .collect::<Result<_, CoreError>>()?;
         let ids = admissions.into_iter().map(|(q, a)| self.enqueue(q, msg.clone(), a, None)).collect();
-        self.settle();
+        self.catch_up();
         Ok(ids)
     }
 
     pub fn request(&mut self, q: QueueId, msg: Outgoing<P>, timeout: Option<Millis>) -> Result<RequestId, CoreError> {
         positive("request timeout", timeout)?;
-        self.settle();
+        self.catch_up();
         let admission = match self.admit(q, &msg, &HashSet::new(), 0)? {
             // The earlier request owns that message; this one could never be answered.
             Admission::Duplicate(id) => return Err(invalid(format!("request id {id:?} was already used"))),
@@ -286,7 +286,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         if let Some(at) = deadline {
             self.timers.schedule(at, Deadline::Request(request));
         }
-        self.settle();
+        self.catch_up();
         Ok(request)
     }
 
@@ -298,7 +298,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     // ---- consuming ---------------------------------------------------------
 
     pub fn subscribe(&mut self, q: QueueId, sub: Subscription) -> Result<ConsumerId, CoreError> {
-        self.settle();
+        self.catch_up();
         self.queue(q)?;
         sub.validate()?;
         let c = ConsumerId(self.next_consumer);
@@ -309,14 +309,14 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             self.timers.schedule(at, Deadline::Wait(c));
         }
         self.mark_dirty(q);
-        self.settle();
+        self.catch_up();
         Ok(c)
     }
 
     /// Idempotent. The consumer's unsettled deliveries go back to the queue
     /// as failed deliveries (they count towards `max_deliveries`).
     pub fn cancel(&mut self, c: ConsumerId) {
-        self.settle();
+        self.catch_up();
         // Deliveries to `c` the host has not drained yet (or, durable, that
         // wait for their commit) never reached anyone: they go back
         // uncounted, not as failed deliveries.
@@ -335,42 +335,42 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
                 self.fail_delivery(tag, false, None);
             }
         }
-        self.settle();
+        self.catch_up();
     }
 
     /// Gives back a delivery the host could not hand out (its receiver went
     /// away first): the message returns to its place with its delivery count
     /// as before, so it is not a failed delivery.
     pub fn release(&mut self, tag: DeliveryTag) -> Result<(), CoreError> {
-        self.settle();
+        self.catch_up();
         self.leased(tag)?;
         self.put_back(tag);
-        self.settle();
+        self.catch_up();
         Ok(())
     }
 
     /// Immediate poll, not tied to a consumer.
     pub fn get(&mut self, q: QueueId) -> Result<Option<Delivery<P>>, CoreError> {
-        self.settle();
+        self.catch_up();
         self.queue(q)?;
         let delivery = self.next_due(q).and_then(|seq| self.deliver(seq, None));
-        self.settle();
+        self.catch_up();
         Ok(delivery)
     }
 
     pub fn ack(&mut self, tag: DeliveryTag) -> Result<(), CoreError> {
-        self.settle();
+        self.catch_up();
         self.leased(tag)?;
         self.release_owner(tag);
         self.commit(Record::Acked { tag, at: self.now });
-        self.settle();
+        self.catch_up();
         Ok(())
     }
 
     /// `requeue: false` dead-letters (reason `rejected`). A requeue waits for
     /// `delay`, or else the queue's backoff for this delivery count.
     pub fn nack(&mut self, tag: DeliveryTag, requeue: bool, delay: Option<Millis>) -> Result<(), CoreError> {
-        self.settle();
+        self.catch_up();
         let seq = self.leased(tag)?;
         if requeue {
             self.fail_delivery(tag, true, delay);
@@ -379,13 +379,13 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         } else {
             self.dead_letter(seq, DeadLetterReason::Rejected, true);
         }
-        self.settle();
+        self.catch_up();
         Ok(())
     }
 
     /// Acks the delivery and resolves the request it carried.
     pub fn reply(&mut self, tag: DeliveryTag, payload: P) -> Result<(), CoreError> {
-        self.settle();
+        self.catch_up();
         let seq = self.leased(tag)?;
         let request = self
             .state
@@ -398,47 +398,47 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         if self.requests.remove(&request).is_some() {
             self.effects.push(Effect::Reply { request, payload });
         }
-        self.settle();
+        self.catch_up();
         Ok(())
     }
 
     /// New deadline = now + `by` (SQS ChangeMessageVisibility); 0 returns it at once.
     pub fn extend_lease(&mut self, tag: DeliveryTag, by: Millis) -> Result<(), CoreError> {
-        self.settle();
+        self.catch_up();
         self.leased(tag)?;
         self.commit(Record::LeaseExtended { tag, deadline: self.now.saturating_add(by) });
-        self.settle();
+        self.catch_up();
         Ok(())
     }
 
     /// Removes ready and delayed messages; in-flight ones stay.
     pub fn purge(&mut self, q: QueueId) -> Result<usize, CoreError> {
-        self.settle();
+        self.catch_up();
         let n = self.queue(q)?.ready.len();
         if n > 0 {
             self.commit(Record::Purged { queue: q });
         }
-        self.settle();
+        self.catch_up();
         Ok(n)
     }
 
     /// Returns every in-flight message to its queue as a failed delivery:
     /// after a restart, no consumer holds them any more.
     pub fn recover_in_flight(&mut self) {
-        self.settle();
+        self.catch_up();
         let mut tags: Vec<DeliveryTag> = self.state.leases.keys().copied().collect();
         tags.sort_unstable();
         for tag in tags {
             self.fail_delivery(tag, false, None);
         }
-        self.settle();
+        self.catch_up();
     }
 
     // ---- time and effects -----------------------------------------------
 
     /// Processes everything due at `clock.now()`, then dispatches.
     pub fn advance(&mut self) {
-        self.settle();
+        self.catch_up();
     }
 
     /// When the host should call [`Broker::advance`] next.
@@ -488,7 +488,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// may be drained. A delivery whose message expired, or that was settled,
     /// while its lease was being written is not handed out.
     pub fn committed(&mut self, epoch: Epoch) {
-        self.settle();
+        self.catch_up();
         for effect in self.held.release_through(epoch) {
             if let Effect::Deliver { consumer, delivery } = &effect {
                 self.unhanded.remove(&delivery.tag);
@@ -506,17 +506,17 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             }
             self.released.push(effect);
         }
-        self.settle();
+        self.catch_up();
     }
 
     /// Whether a delivery taken by [`Broker::get`] on a durable broker may be
     /// handed out now that its lease is committed: not when it was settled
     /// meanwhile, or its message expired (it is dead-lettered instead).
     pub fn hand_out(&mut self, tag: DeliveryTag) -> bool {
-        self.settle();
+        self.catch_up();
         self.unhanded.remove(&tag);
         let ok = self.may_hand_out(tag);
-        self.settle();
+        self.catch_up();
         ok
     }
 
@@ -630,10 +630,11 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         self.state.leases.get(&tag).map(|l| l.seq).ok_or_else(|| stale(tag))
     }
 
-    /// Processes every deadline up to `clock.now()` in time order, acting at
-    /// each one's own time, and dispatches after each. The result does not
-    /// depend on how often the host calls in.
-    fn settle(&mut self) {
+    /// Catches up with the clock: processes every deadline up to
+    /// `clock.now()` in time order, acting at each one's own time, and
+    /// dispatches after each. Every public call starts here, so the result
+    /// does not depend on how often the host calls in.
+    fn catch_up(&mut self) {
         let target = self.now.max(self.clock.now());
         while let Some((at, key)) = self.timers.pop_due(target) {
             self.now = self.now.max(at);

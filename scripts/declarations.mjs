@@ -1,0 +1,57 @@
+// Emits the published type declarations from the wrapper's TypeScript (never
+// hand-written): tsc writes a .d.ts per module, and dist/ gets those the
+// public entry points reach, as ES (.d.ts) and CommonJS (.d.cts) trees.
+// Fails when a published declaration says `any` or reaches into the
+// wasm-bindgen glue: both would mean an internal type leaked out.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+
+const emitted = '.artifacts/declarations';
+const ENTRIES = { index: 'api.d.ts' };
+
+rmSync(emitted, { recursive: true, force: true });
+execFileSync(
+  'node_modules/.bin/tsc',
+  ['-p', 'js/tsconfig.json', '--noEmit', 'false', '--declaration', '--emitDeclarationOnly', '--stripInternal', '--outDir', emitted],
+  { stdio: 'inherit' },
+);
+
+/** The relative specifiers a declaration file imports or re-exports from. */
+const specifiers = (text) => [...text.matchAll(/\bfrom\s+'([^']+)'|\bimport\('([^']+)'\)/g)].map((m) => m[1] ?? m[2]);
+
+const reached = new Set();
+const problems = [];
+function visit(file) {
+  if (reached.has(file)) return;
+  reached.add(file);
+  const text = readFileSync(join(emitted, file), 'utf8');
+  const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+  if (/\bany\b/.test(code)) problems.push(`${file} says \`any\``);
+  for (const specifier of specifiers(text)) {
+    if (!specifier.startsWith('.')) continue;
+    const target = normalize(join(dirname(file), specifier)).replace(/\.js$/, '.d.ts');
+    if (target.startsWith('..')) problems.push(`${file} reaches outside the wrapper: ${specifier}`);
+    else visit(target);
+  }
+}
+for (const entry of Object.values(ENTRIES)) visit(entry);
+if (problems.length > 0) {
+  console.error(`published declarations leak internals:\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+
+for (const [tree, extension, specifier] of [['types', '.d.ts', '.js'], ['types-cjs', '.d.cts', '.cjs']]) {
+  for (const file of reached) {
+    const text = readFileSync(join(emitted, file), 'utf8').replace(/(from\s+'\.[^']*)\.js'/g, `$1${specifier}'`);
+    const out = join('dist', tree, file.replace(/\.d\.ts$/, extension));
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, text);
+  }
+  for (const [name, entry] of Object.entries(ENTRIES)) {
+    const target = `./${tree}/${entry.replace(/\.d\.ts$/, specifier)}`;
+    const hasDefault = readFileSync(join(emitted, entry), 'utf8').includes('export default');
+    const body = `export * from '${target}';\n${hasDefault ? `export { default } from '${target}';\n` : ''}`;
+    writeFileSync(join('dist', `${name}${extension}`), body);
+  }
+}
