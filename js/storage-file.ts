@@ -7,11 +7,12 @@
 // The core decides every write, sync and rename; this file only does them.
 import { lstat, mkdir, open, readFile, readlink, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { StorageFile } from '../pkg/ferrymq.js';
 import { FerryError, storageError } from './errors.js';
 import * as step from './storage.js';
 import type { OpenStorage, Step } from './storage.js';
 
-const SUFFIX = ['', '.compact', '.corrupt'];
+const SUFFIX = { [step.LOG]: '', [step.COMPACT]: '.compact', [step.CORRUPT]: '.corrupt' } satisfies Record<StorageFile, string>;
 
 /** The `code` of a Node system error (ENOENT, EEXIST, …). */
 const codeOf = (error: unknown): unknown => (error as NodeJS.ErrnoException | undefined)?.code;
@@ -85,10 +86,10 @@ export async function openFile(location: string): Promise<OpenStorage> {
     throw error;
   }
   let log: FileHandle | undefined;
-  const name = (file: number): string => path + SUFFIX[file];
+  const name = (file: StorageFile): string => path + SUFFIX[file];
   const logHandle = async (): Promise<FileHandle> => (log ??= await open(path, 'a'));
 
-  async function sync(file: number): Promise<void> {
+  async function sync(file: StorageFile): Promise<void> {
     if (file === step.LOG) return (await logHandle()).datasync();
     const handle = await open(name(file), 'r');
     try {
@@ -138,6 +139,8 @@ export async function openFile(location: string): Promise<OpenStorage> {
           case step.REMOVE:
             await rm(name(file), { force: true });
             break;
+          default:
+            step.unhandled(op);
         }
       }
     } catch (error) {

@@ -86,25 +86,36 @@ export async function openIndexedDb(name: string): Promise<OpenStorage> {
     if (closed) throw storageError(`IndexedDB database ${name} is closed`);
     try {
       for (const [op, file, data] of steps) {
-        if (op === step.APPEND_LOG) {
-          const key = nextKey++;
-          await write(opened, [LOG_STORE], (log) => log.put(data, key));
-        } else if (op === step.WRITE && file === step.COMPACT) {
-          compact = data;
-        } else if (op === step.WRITE) {
-          await write(opened, [CORRUPT_STORE], (corrupt) => corrupt.put(data, Date.now()));
-        } else if (op === step.REPLACE_LOG) {
-          const log = compact;
-          await write(opened, [LOG_STORE], (store) => {
-            store.clear();
-            store.put(log, 0);
-          });
-          nextKey = 1;
-          compact = undefined;
-        } else if (op === step.REMOVE && file === step.COMPACT) {
-          compact = undefined;
+        switch (op) {
+          case step.APPEND_LOG: {
+            const key = nextKey++;
+            await write(opened, [LOG_STORE], (log) => log.put(data, key));
+            break;
+          }
+          case step.WRITE:
+            if (file === step.COMPACT) compact = data;
+            else await write(opened, [CORRUPT_STORE], (corrupt) => corrupt.put(data, Date.now()));
+            break;
+          case step.REPLACE_LOG: {
+            const log = compact;
+            await write(opened, [LOG_STORE], (store) => {
+              store.clear();
+              store.put(log, 0);
+            });
+            nextKey = 1;
+            compact = undefined;
+            break;
+          }
+          case step.REMOVE:
+            if (file === step.COMPACT) compact = undefined;
+            break;
+          case step.SYNC:
+          case step.SYNC_DIR:
+            // Every write above already waited for a strict `complete`.
+            break;
+          default:
+            step.unhandled(op);
         }
-        // SYNC and SYNC_DIR: every write above already waited for a strict `complete`.
       }
     } catch (error) {
       throw storageError(`writing IndexedDB database ${name} failed`, error);

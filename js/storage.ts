@@ -2,10 +2,11 @@
 // drivers its platform has (files in Node, IndexedDB in browsers); a driver
 // opens a location, returns the log's bytes, and later runs the file steps
 // the core decides (src/bindings/broker.rs, encode_steps), in order.
+import { StorageFile, StorageOp } from '../pkg/ferrymq.js';
 import { typeError } from './errors.js';
 
 /** One file step as the core encodes it: what to do, to which file, with which bytes. */
-export type Step = readonly [op: number, file: number, data: Uint8Array];
+export type Step = readonly [op: StorageOp, file: StorageFile, data: Uint8Array];
 
 /** An open storage, locked until `close`. */
 export interface OpenStorage {
@@ -26,16 +27,16 @@ export function registerStorage(kind: 'file' | 'indexedDb', open: Driver): void 
   drivers.set(kind, open);
 }
 
-// Step ops and files, as the core encodes them.
-export const APPEND_LOG = 0;
-export const WRITE = 1;
-export const SYNC = 2;
-export const REPLACE_LOG = 3;
-export const SYNC_DIR = 4;
-export const REMOVE = 5;
-export const LOG = 0;
-export const COMPACT = 1;
-export const CORRUPT = 2;
+// Step ops and files, as the core encodes them (src/bindings/wire.rs). The
+// drivers switch over every op, so tsc fails when Rust adds one they lack.
+export const { AppendLog: APPEND_LOG, Write: WRITE, Sync: SYNC, ReplaceLog: REPLACE_LOG, SyncDir: SYNC_DIR, Remove: REMOVE } =
+  StorageOp;
+export const { Log: LOG, Compact: COMPACT, Corrupt: CORRUPT } = StorageFile;
+
+/** For the `default` of a switch that handles every member of an enum: tsc rejects one that is missed. */
+export function unhandled(value: never): never {
+  throw new TypeError(`unknown ${String(value)}`);
+}
 
 /**
  * Opens the storage named by a validated `storage` option; resolves with

@@ -1,8 +1,8 @@
 // Boundary checks: every argument is checked here, before it reaches wasm,
 // so bad input becomes a TypeError/RangeError naming it and never a trap.
-import { maxNameBytes, RateWindowKind } from '../pkg/ferrymq.js';
+import { BackoffKind, maxNameBytes, RateWindowKind } from '../pkg/ferrymq.js';
 import { rangeError, typeError } from './errors.js';
-import { NONE } from './wire.js';
+import { NONE, type Covers } from './wire.js';
 
 /** `undefined` becomes `{}`; unknown keys are rejected so typos don't pass silently. */
 /** An options object as given: each allowed key's value, still unchecked. */
@@ -101,20 +101,25 @@ export function signal(argument: string, value: unknown): AbortSignal {
   return value as AbortSignal;
 }
 
-const BACKOFF_KINDS: Readonly<Record<string, number>> = { fixed: 1, exponential: 2 };
+/** The kind of each backoff `type`. */
+const BACKOFF_KINDS = { fixed: BackoffKind.Fixed, exponential: BackoffKind.Exponential } as const;
+// tsc fails when Rust adds a kind no `type` names.
+true satisfies Covers<BackoffKind, BackoffKind.None | (typeof BACKOFF_KINDS)[keyof typeof BACKOFF_KINDS]>;
 
-/** A backoff option flattened: [kind (0 = none), baseMs, maxMs (-1 = no cap), jitter]. */
-export type FlatBackoff = [kind: number, baseMs: number, maxMs: number, jitter: boolean];
+/** A backoff option flattened: [kind, baseMs, maxMs (NONE: no cap), jitter]. */
+export type FlatBackoff = [kind: BackoffKind, baseMs: number, maxMs: number, jitter: boolean];
 
 export function backoff(argument: string, value: unknown): FlatBackoff {
-  if (value === undefined) return [0, 0, -1, false];
+  if (value === undefined) return [BackoffKind.None, 0, NONE, false];
   const o = options(argument, value, ['type', 'baseMs', 'maxMs', 'jitter']);
-  const kind = typeof o.type === 'string' && Object.hasOwn(BACKOFF_KINDS, o.type) ? BACKOFF_KINDS[o.type] : undefined;
+  const type = o.type;
+  const known = typeof type === 'string' && Object.hasOwn(BACKOFF_KINDS, type);
+  const kind = known ? BACKOFF_KINDS[type as keyof typeof BACKOFF_KINDS] : undefined;
   if (kind === undefined) throw typeError(`${argument}.type`, "'fixed' or 'exponential'", o.type);
   return [
     kind,
     duration(`${argument}.baseMs`, o.baseMs),
-    o.maxMs === undefined ? -1 : duration(`${argument}.maxMs`, o.maxMs),
+    o.maxMs === undefined ? NONE : duration(`${argument}.maxMs`, o.maxMs),
     o.jitter === undefined ? false : boolean(`${argument}.jitter`, o.jitter),
   ];
 }

@@ -1,24 +1,100 @@
-// Layout of the effect records the broker core hands to JS in one batch:
-// a Float64Array of fixed-size records plus an array of the JS values they
-// refer to, in order. Must match src/bindings/wire.rs.
+// The numbers of the records the cores hand to JS in one batch: a
+// Float64Array of fixed-size records plus an array of the JS values they
+// refer to, in order. Rust defines every one (src/bindings/wire.rs, where
+// each record's fields are documented) and exports it as an enum; this file
+// only names them as module-level constants, read once, for the hot paths.
+// Each table below is a Record over its enum, so tsc fails when Rust adds a
+// kind this wrapper does not handle.
+import {
+  BrokerEffect,
+  DeadLetterReason,
+  DeadLetterTarget,
+  DeliveryFlag,
+  SchedulerEffect,
+  Wire,
+} from '../pkg/ferrymq.js';
 
-export const STRIDE = 8;
+/**
+ * `true` when `Named` covers every member of the enum `E`; otherwise the
+ * members missing, so `true satisfies Covers<…>` fails to compile naming them.
+ */
+export type Covers<E, Named> = [Exclude<E, Named>] extends [never] ? true : Exclude<E, Named>;
 
-// A message id is always at offset 2: its number for generated ids, or NONE
-// with the caller's id string as the record's last value.
-export const DELIVER = 1;           // consumer, autoId, tag, deliveryCount, redelivered, enqueuedAt, request | payload, headers, [id]
-export const WAIT_EXPIRED = 2;      // consumer
-export const DEAD_LETTERED = 3;     // queue, autoId, target, reason | [id]
-export const EXPIRED = 4;           // queue, autoId | [id]
-export const REDELIVERED = 5;       // queue, autoId, deliveryCount | [id]
-export const REPLY = 6;             // request | payload
-export const REQUEST_TIMED_OUT = 7; // request
-export const HANDLER_TIMED_OUT = 8; // consumer, tag
+/** Numeric fields that may be absent hold NONE; STRIDE f64s per broker record. */
+export const { None: NONE, BrokerStride: STRIDE, SchedulerStride: SCHEDULER_STRIDE } = Wire;
 
-// Numeric fields that may be absent hold -1.
-export const NONE = -1;
+// Broker effect kinds; a message id field holds NONE for a caller-given id,
+// which is then the record's last value.
+export const {
+  Deliver: DELIVER,
+  WaitExpired: WAIT_EXPIRED,
+  DeadLettered: DEAD_LETTERED,
+  Expired: EXPIRED,
+  Redelivered: REDELIVERED,
+  Reply: REPLY,
+  RequestTimedOut: REQUEST_TIMED_OUT,
+  HandlerTimedOut: HANDLER_TIMED_OUT,
+} = BrokerEffect;
 
-export const DEAD_LETTER_REASONS = ['expired', 'maxlen', 'rejected', 'delivery-limit'];
+/**
+ * The JS values each broker record carries, and whether its field 2 is a
+ * message id (NONE there adds the caller's id string as one more value).
+ */
+export const BROKER_EFFECT_VALUES = {
+  [BrokerEffect.Deliver]: { values: 2, messageId: true }, // payload, headers
+  [BrokerEffect.WaitExpired]: { values: 0, messageId: false },
+  [BrokerEffect.DeadLettered]: { values: 0, messageId: true },
+  [BrokerEffect.Expired]: { values: 0, messageId: true },
+  [BrokerEffect.Redelivered]: { values: 0, messageId: true },
+  [BrokerEffect.Reply]: { values: 1, messageId: false }, // payload
+  [BrokerEffect.RequestTimedOut]: { values: 0, messageId: false },
+  [BrokerEffect.HandlerTimedOut]: { values: 0, messageId: false },
+} as const satisfies Record<BrokerEffect, { values: number; messageId: boolean }>;
+
+/** Bits of a DELIVER record's flags field. */
+export const { Redelivered: FLAG_REDELIVERED, Recovered: FLAG_RECOVERED } = DeliveryFlag;
+true satisfies Covers<DeliveryFlag, typeof FLAG_REDELIVERED | typeof FLAG_RECOVERED>;
+
+/** A DEAD_LETTERED record's reason, as the 'dead-letter' event names it. */
+export const DEAD_LETTER_REASONS = {
+  [DeadLetterReason.Expired]: 'expired',
+  [DeadLetterReason.MaxLen]: 'maxlen',
+  [DeadLetterReason.Rejected]: 'rejected',
+  [DeadLetterReason.DeliveryLimit]: 'delivery-limit',
+} as const satisfies Record<DeadLetterReason, string>;
+
+/** `declareQueue`'s dead-letter argument: `${name}.dlq`, the queue named next, or none. */
+export const { Default: DEAD_LETTER_DEFAULT, Named: DEAD_LETTER_NAMED, Discard: DEAD_LETTER_DISCARD } = DeadLetterTarget;
+true satisfies Covers<DeadLetterTarget, typeof DEAD_LETTER_DEFAULT | typeof DEAD_LETTER_NAMED | typeof DEAD_LETTER_DISCARD>;
+
+// Scheduler effect kinds: records of [kind, id, attempt, extra] (SCHEDULER_STRIDE).
+export const {
+  Start: START,
+  TimedOut: TIMED_OUT,
+  Retry: RETRY,
+  Failed: FAILED,
+  GaveUp: GAVE_UP,
+  Aborted: ABORTED,
+  Cleared: CLEARED,
+  Empty: EMPTY,
+  Idle: IDLE,
+  RateLimited: RATE_LIMITED,
+  RateLimitCleared: RATE_LIMIT_CLEARED,
+} = SchedulerEffect;
+true satisfies Covers<
+  SchedulerEffect,
+  | typeof START
+  | typeof TIMED_OUT
+  | typeof RETRY
+  | typeof FAILED
+  | typeof GAVE_UP
+  | typeof ABORTED
+  | typeof CLEARED
+  | typeof EMPTY
+  | typeof IDLE
+  | typeof RATE_LIMITED
+  | typeof RATE_LIMIT_CLEARED
+>;
 
 /** Seeds the core's random number generator (backoff jitter). */
 export const randomSeed = (): number => Math.floor(Math.random() * 2 ** 52);

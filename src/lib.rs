@@ -7,3 +7,9 @@ pub mod core;
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;
+
+// The codes the bindings share with JS are plain Rust: natively, compiled
+// for their tests against the core.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[path = "bindings/wire.rs"]
+mod wire;

@@ -4,17 +4,19 @@ use wasm_bindgen::prelude::*;
 use super::clock::HostClock;
 use super::errors::to_js;
 use super::outbox::Outbox;
-use super::scheduler::RateWindowKind;
-use super::wire::{self, flag, millis, STRIDE};
+use super::wire::{
+    self, flag, millis, BackoffKind, BrokerEffect, Code, DeadLetterReason, DeadLetterTarget, DeliveryFlag,
+    RateWindowKind, STRIDE,
+};
 use crate::core::broker::{
-    Broker, ConsumerId, DeadLetterReason, DeadLetterTarget, Delivery, DeliveryTag, Effect, MessageId, Outgoing,
-    Overflow, QueueId, QueueOptions, QueueStats, RequestId, Subscription,
+    Broker, ConsumerId, Delivery, DeliveryTag, Effect, MessageId, Outgoing, Overflow, QueueId, QueueOptions,
+    QueueStats, RequestId, Subscription,
 };
 use crate::core::error::{CoreError, ErrorCode};
 use crate::core::rng::SplitMix64;
 use crate::core::storage::codec::Payload;
 use crate::core::storage::compaction::CompactionPolicy;
-use crate::core::storage::io::{File, IoStep};
+use crate::core::storage::io::IoStep;
 use crate::core::storage::journal::Journal;
 use crate::core::storage::recovery;
 use crate::core::time::Millis;
@@ -172,7 +174,6 @@ impl BrokerCore {
     /// one (a queue the core created itself, such as a dead-letter queue,
     /// adopts them). Numbers are as the wrapper validated them; NONE marks an
     /// absent value.
-    /// `dead_letter` 0 = `${name}.dlq`, 1 = `dead_letter_name`, 2 = discard.
     #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = declareQueue)]
     pub fn declare_queue(
@@ -183,11 +184,11 @@ impl BrokerCore {
         ttl: f64,
         lease: f64,
         max_deliveries: f64,
-        backoff_kind: u32,
+        backoff_kind: BackoffKind,
         backoff_base: f64,
         backoff_max: f64,
         backoff_jitter: bool,
-        dead_letter: u32,
+        dead_letter: DeadLetterTarget,
         dead_letter_name: Option<String>,
         dedup_window: f64,
         durable: bool,
@@ -200,11 +201,7 @@ impl BrokerCore {
             lease: millis(lease).unwrap_or(defaults.lease),
             max_deliveries: millis(max_deliveries).map_or(defaults.max_deliveries, |n| n.min(u32::MAX.into()) as u32),
             backoff: wire::backoff(backoff_kind, backoff_base, backoff_max, backoff_jitter),
-            dead_letter: match (dead_letter, dead_letter_name) {
-                (1, Some(name)) => DeadLetterTarget::Named(name),
-                (2, _) => DeadLetterTarget::Discard,
-                _ => DeadLetterTarget::Default,
-            },
+            dead_letter: wire::dead_letter(dead_letter, dead_letter_name),
             dedup_window: millis(dedup_window),
             durable,
         };
@@ -481,26 +478,11 @@ impl BrokerCore {
     }
 }
 
-/// Each step as [op, file, bytes?]: op 0 append to the log, 1 write a file,
-/// 2 sync a file, 3 rename the compact file over the log, 4 sync the
-/// directory, 5 remove a file; file 0 log, 1 compact, 2 corrupt. Must match
-/// js/storage-*.js.
+/// Each step as [`StorageOp`, `StorageFile`, bytes?], for js/storage-*.ts.
 fn encode_steps(out: &Array, steps: Vec<IoStep>) {
-    let file = |f: File| match f {
-        File::Log => 0.0,
-        File::Compact => 1.0,
-        File::Corrupt => 2.0,
-    };
     for step in steps {
-        let (op, target, bytes) = match step {
-            IoStep::AppendLog(bytes) => (0.0, file(File::Log), Some(bytes)),
-            IoStep::Write { file: f, bytes } => (1.0, file(f), Some(bytes)),
-            IoStep::Sync(f) => (2.0, file(f), None),
-            IoStep::ReplaceLog => (3.0, file(File::Log), None),
-            IoStep::SyncDir => (4.0, file(File::Log), None),
-            IoStep::Remove(f) => (5.0, file(f), None),
-        };
-        let entry = Array::of2(&JsValue::from_f64(op), &JsValue::from_f64(target));
+        let (op, file, bytes) = wire::storage_step(step);
+        let entry = Array::of2(&JsValue::from_f64(op.code()), &JsValue::from_f64(file.code()));
         if let Some(bytes) = bytes {
             entry.push(&Uint8Array::from(bytes.as_slice()));
         }
@@ -524,14 +506,13 @@ fn encode_delivery(out: &mut Outbox, vals: &Array, consumer: f64, d: Delivery<Bo
     record(
         out,
         [
-            wire::DELIVER,
+            BrokerEffect::Deliver.code(),
             consumer,
             id_number(&d.id),
             d.tag.0 as f64,
             f64::from(d.delivery_count),
-            // Bit 0: redelivered. Bit 1: the payload slot holds the encoded
-            // bytes of a message recovered from the log (JS decodes them).
-            flag(d.redelivered) + 2.0 * flag(recovered),
+            flag(d.redelivered) * DeliveryFlag::Redelivered.code()
+                + flag(recovered) * DeliveryFlag::Recovered.code(),
             d.enqueued_at as f64,
             d.request.map_or(wire::NONE, |r| r.0 as f64),
         ],
@@ -547,42 +528,31 @@ fn encode_delivery(out: &mut Outbox, vals: &Array, consumer: f64, d: Delivery<Bo
 
 fn encode_effect(out: &mut Outbox, vals: &Array, effect: Effect<Body>) {
     const N: f64 = wire::NONE;
+    let kind = BrokerEffect::from(&effect).code();
     match effect {
         Effect::Deliver { consumer, delivery } => encode_delivery(out, vals, f64::from(consumer.0), delivery),
-        Effect::WaitExpired { consumer } => record(out, [wire::WAIT_EXPIRED, f64::from(consumer.0), N, N, N, N, N, N]),
+        Effect::WaitExpired { consumer } => record(out, [kind, f64::from(consumer.0), N, N, N, N, N, N]),
         Effect::DeadLettered { queue, target, id, reason } => {
             let target = target.map_or(N, |t| f64::from(t.0));
-            record(out, [wire::DEAD_LETTERED, f64::from(queue.0), id_number(&id), target, reason_code(reason), N, N, N]);
+            let reason = DeadLetterReason::from(reason).code();
+            record(out, [kind, f64::from(queue.0), id_number(&id), target, reason, N, N, N]);
             push_given_id(vals, &id);
         }
         Effect::Expired { queue, id } => {
-            record(out, [wire::EXPIRED, f64::from(queue.0), id_number(&id), N, N, N, N, N]);
+            record(out, [kind, f64::from(queue.0), id_number(&id), N, N, N, N, N]);
             push_given_id(vals, &id);
         }
         Effect::Redelivered { queue, id, delivery_count } => {
-            let count = f64::from(delivery_count);
-            record(out, [wire::REDELIVERED, f64::from(queue.0), id_number(&id), count, N, N, N, N]);
+            record(out, [kind, f64::from(queue.0), id_number(&id), f64::from(delivery_count), N, N, N, N]);
             push_given_id(vals, &id);
         }
         Effect::Reply { request, payload } => {
-            record(out, [wire::REPLY, request.0 as f64, N, N, N, N, N, N]);
+            record(out, [kind, request.0 as f64, N, N, N, N, N, N]);
             vals.push(&payload.payload);
         }
-        Effect::RequestTimedOut { request } => {
-            record(out, [wire::REQUEST_TIMED_OUT, request.0 as f64, N, N, N, N, N, N]);
-        }
+        Effect::RequestTimedOut { request } => record(out, [kind, request.0 as f64, N, N, N, N, N, N]),
         Effect::HandlerTimedOut { consumer, tag } => {
-            record(out, [wire::HANDLER_TIMED_OUT, f64::from(consumer.0), tag.0 as f64, N, N, N, N, N]);
+            record(out, [kind, f64::from(consumer.0), tag.0 as f64, N, N, N, N, N]);
         }
-    }
-}
-
-/// Index into `DEAD_LETTER_REASONS` in js/wire.js.
-fn reason_code(reason: DeadLetterReason) -> f64 {
-    match reason {
-        DeadLetterReason::Expired => 0.0,
-        DeadLetterReason::MaxLen => 1.0,
-        DeadLetterReason::Rejected => 2.0,
-        DeadLetterReason::DeliveryLimit => 3.0,
     }
 }

@@ -3,46 +3,11 @@ use wasm_bindgen::prelude::*;
 use super::clock::HostClock;
 use super::errors::to_js;
 use super::outbox::Outbox;
-use super::wire::{self, flag, millis};
+use super::wire::{self, flag, millis, BackoffKind, Code, RateWindowKind, SchedulerEffect, SCHEDULER_STRIDE};
 use crate::core::rng::SplitMix64;
 use crate::core::scheduler::{
-    Concurrency, Effect, Failure, Priority, Scheduler, SchedulerOptions, Settle, TaskId, TaskOptions, Window,
+    Concurrency, Effect, Failure, Priority, Scheduler, SchedulerOptions, Settle, TaskId, TaskOptions,
 };
-
-// Must match js/scheduler.js: records of [kind, id, attempt, extra].
-const STRIDE: usize = 4;
-const START: f64 = 1.0;
-const TIMED_OUT: f64 = 2.0; // extra: 1 when a retry follows
-const RETRY: f64 = 3.0; // attempt: the next one; extra: epoch ms it is due
-const FAILED: f64 = 4.0;
-const GAVE_UP: f64 = 5.0;
-const ABORTED: f64 = 6.0; // extra: 1 when it was running
-const CLEARED: f64 = 7.0;
-const EMPTY: f64 = 8.0;
-const IDLE: f64 = 9.0;
-const RATE_LIMITED: f64 = 10.0;
-const RATE_LIMIT_CLEARED: f64 = 11.0;
-
-/// How a rate limit counts starts; exported, so JS names the same values.
-#[wasm_bindgen]
-#[derive(Clone, Copy)]
-pub enum RateWindowKind {
-    Sliding = 0,
-    /// p-queue's default: counts reset at each window edge.
-    Fixed = 1,
-    /// Fixed, and attempts running at an edge count against the new window.
-    FixedCarryover = 2,
-}
-
-impl From<RateWindowKind> for Window {
-    fn from(kind: RateWindowKind) -> Self {
-        match kind {
-            RateWindowKind::Sliding => Window::Sliding,
-            RateWindowKind::Fixed => Window::Fixed { carryover: false },
-            RateWindowKind::FixedCarryover => Window::Fixed { carryover: true },
-        }
-    }
-}
 
 /// The JS side keeps each task's function and promise callbacks by id; the
 /// core only needs to know that a task exists.
@@ -89,7 +54,7 @@ impl SchedulerCore {
         rate_window: RateWindowKind,
         timeout: f64,
         retries: u32,
-        backoff_kind: u32,
+        backoff_kind: BackoffKind,
         backoff_base: f64,
         backoff_max: f64,
         backoff_jitter: bool,
@@ -206,20 +171,16 @@ impl SchedulerCore {
     pub fn drain(&mut self) -> u32 {
         self.out.begin();
         for effect in self.core.drain_effects() {
-            let record: [f64; STRIDE] = match effect {
-                Effect::Start { id, attempt, .. } => [START, id.0 as f64, f64::from(attempt), 0.0],
+            let kind = SchedulerEffect::from(&effect).code();
+            let record: [f64; SCHEDULER_STRIDE] = match effect {
+                Effect::Start { id, attempt, .. } => [kind, id.0 as f64, f64::from(attempt), 0.0],
                 Effect::TimedOut { id, attempt, will_retry } => {
-                    [TIMED_OUT, id.0 as f64, f64::from(attempt), flag(will_retry)]
+                    [kind, id.0 as f64, f64::from(attempt), flag(will_retry)]
                 }
-                Effect::Retry { id, attempt, at } => [RETRY, id.0 as f64, f64::from(attempt), at as f64],
-                Effect::Failed { id } => [FAILED, id.0 as f64, 0.0, 0.0],
-                Effect::GaveUp { id } => [GAVE_UP, id.0 as f64, 0.0, 0.0],
-                Effect::Aborted { id, was_running } => [ABORTED, id.0 as f64, 0.0, flag(was_running)],
-                Effect::Cleared { id } => [CLEARED, id.0 as f64, 0.0, 0.0],
-                Effect::Empty => [EMPTY, 0.0, 0.0, 0.0],
-                Effect::Idle => [IDLE, 0.0, 0.0, 0.0],
-                Effect::RateLimited => [RATE_LIMITED, 0.0, 0.0, 0.0],
-                Effect::RateLimitCleared => [RATE_LIMIT_CLEARED, 0.0, 0.0, 0.0],
+                Effect::Retry { id, attempt, at } => [kind, id.0 as f64, f64::from(attempt), at as f64],
+                Effect::Failed { id } | Effect::GaveUp { id } | Effect::Cleared { id } => [kind, id.0 as f64, 0.0, 0.0],
+                Effect::Aborted { id, was_running } => [kind, id.0 as f64, 0.0, flag(was_running)],
+                Effect::Empty | Effect::Idle | Effect::RateLimited | Effect::RateLimitCleared => [kind, 0.0, 0.0, 0.0],
             };
             self.out.push(&record);
         }

@@ -1,22 +1,270 @@
-//! Numbers shared with `js/wire.js`: effect records are `STRIDE` f64s; the
-//! JS values they mention follow in a separate array, in order.
+//! Every number that crosses the boundary to the JS wrapper, each an enum
+//! that wasm-bindgen exports: js/wire.ts, js/storage.ts and js/validate.ts
+//! import them from pkg/ferrymq.js, so JS restates no value defined here.
+//! The conversions from and to the core's types live here too, next to the
+//! tests that check them against the core.
+//!
+//! Plain Rust but for the export attribute, so those tests run natively
+//! (src/lib.rs), where only they use this module.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
-use crate::core::backoff::{Backoff, BackoffKind};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use crate::core::backoff::{self, Backoff};
+use crate::core::broker;
 use crate::core::rate::{RateLimit, Window};
+use crate::core::scheduler;
+use crate::core::storage::io::{File, IoStep};
 use crate::core::time::Millis;
 
-pub const STRIDE: usize = 8;
+/// Numbers of the record layout that are not kinds.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wire {
+    /// A numeric field without a value (no generated id, deadline, target,
+    /// limit...): every real value is >= 0. JS passes it for "absent" too.
+    None = -1,
+    /// f64s per scheduler effect record: [kind, id, attempt, extra].
+    SchedulerStride = 4,
+    /// f64s per broker effect record (unused trailing fields hold None).
+    BrokerStride = 8,
+}
 
-pub const DELIVER: f64 = 1.0;
-pub const WAIT_EXPIRED: f64 = 2.0;
-pub const DEAD_LETTERED: f64 = 3.0;
-pub const EXPIRED: f64 = 4.0;
-pub const REDELIVERED: f64 = 5.0;
-pub const REPLY: f64 = 6.0;
-pub const REQUEST_TIMED_OUT: f64 = 7.0;
-pub const HANDLER_TIMED_OUT: f64 = 8.0;
+pub const NONE: f64 = Wire::None as i32 as f64;
+pub const STRIDE: usize = Wire::BrokerStride as usize;
+pub const SCHEDULER_STRIDE: usize = Wire::SchedulerStride as usize;
 
-pub const NONE: f64 = -1.0;
+/// The kind of a broker effect record, its field 0. A message id field is
+/// the generated id's number, or None for a caller-given id, which is then
+/// the record's last JS value. Each variant lists the fields after the
+/// kind, then the JS values the record adds to the batch, in order.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokerEffect {
+    /// consumer (None for `get`), message id, delivery tag, delivery count,
+    /// `DeliveryFlag` bits, enqueued at (epoch ms), request (or None);
+    /// values: payload (its encoded bytes if recovered), headers, [id].
+    Deliver = 1,
+    /// consumer: a `once` subscription's deadline passed.
+    WaitExpired = 2,
+    /// queue, message id, target queue (None: discarded), `DeadLetterReason`; values: [id].
+    DeadLettered = 3,
+    /// queue, message id; values: [id].
+    Expired = 4,
+    /// queue, message id, delivery count; values: [id].
+    Redelivered = 5,
+    /// request; values: payload.
+    Reply = 6,
+    /// request.
+    RequestTimedOut = 7,
+    /// consumer, delivery tag.
+    HandlerTimedOut = 8,
+}
+
+impl<P> From<&broker::Effect<P>> for BrokerEffect {
+    fn from(effect: &broker::Effect<P>) -> Self {
+        match effect {
+            broker::Effect::Deliver { .. } => Self::Deliver,
+            broker::Effect::WaitExpired { .. } => Self::WaitExpired,
+            broker::Effect::DeadLettered { .. } => Self::DeadLettered,
+            broker::Effect::Expired { .. } => Self::Expired,
+            broker::Effect::Redelivered { .. } => Self::Redelivered,
+            broker::Effect::Reply { .. } => Self::Reply,
+            broker::Effect::RequestTimedOut { .. } => Self::RequestTimedOut,
+            broker::Effect::HandlerTimedOut { .. } => Self::HandlerTimedOut,
+        }
+    }
+}
+
+/// Bits of a DELIVER record's flags field.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryFlag {
+    Redelivered = 1,
+    /// Recovered from the log: the payload value is its encoded bytes, for JS to decode.
+    Recovered = 2,
+}
+
+/// Why a message was dead-lettered: a DEAD_LETTERED record's field 4.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeadLetterReason {
+    Expired = 0,
+    MaxLen = 1,
+    Rejected = 2,
+    DeliveryLimit = 3,
+}
+
+impl From<broker::DeadLetterReason> for DeadLetterReason {
+    fn from(reason: broker::DeadLetterReason) -> Self {
+        match reason {
+            broker::DeadLetterReason::Expired => Self::Expired,
+            broker::DeadLetterReason::MaxLen => Self::MaxLen,
+            broker::DeadLetterReason::Rejected => Self::Rejected,
+            broker::DeadLetterReason::DeliveryLimit => Self::DeliveryLimit,
+        }
+    }
+}
+
+/// Where a queue's dead letters go (`declareQueue`).
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeadLetterTarget {
+    /// `${name}.dlq`.
+    Default = 0,
+    /// The queue named by the next argument.
+    Named = 1,
+    Discard = 2,
+}
+
+/// A queue's dead-letter option as `declareQueue` receives it; Named without a name is the default.
+pub fn dead_letter(target: DeadLetterTarget, name: Option<String>) -> broker::DeadLetterTarget {
+    match (target, name) {
+        (DeadLetterTarget::Named, Some(name)) => broker::DeadLetterTarget::Named(name),
+        (DeadLetterTarget::Discard, _) => broker::DeadLetterTarget::Discard,
+        _ => broker::DeadLetterTarget::Default,
+    }
+}
+
+/// The kind of a scheduler effect record [kind, id, attempt, extra]; each
+/// variant lists the fields it uses (the others are 0).
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchedulerEffect {
+    /// id, attempt: call the task's function.
+    Start = 1,
+    /// id, attempt; extra: 1 when a retry follows.
+    TimedOut = 2,
+    /// id, attempt (the next one); extra: epoch ms it is due.
+    Retry = 3,
+    /// id: failed for good.
+    Failed = 4,
+    /// id: timed out for good.
+    GaveUp = 5,
+    /// id; extra: 1 when it was running.
+    Aborted = 6,
+    /// id: removed by `clear`.
+    Cleared = 7,
+    Empty = 8,
+    Idle = 9,
+    RateLimited = 10,
+    RateLimitCleared = 11,
+}
+
+impl<T> From<&scheduler::Effect<T>> for SchedulerEffect {
+    fn from(effect: &scheduler::Effect<T>) -> Self {
+        match effect {
+            scheduler::Effect::Start { .. } => Self::Start,
+            scheduler::Effect::TimedOut { .. } => Self::TimedOut,
+            scheduler::Effect::Retry { .. } => Self::Retry,
+            scheduler::Effect::Failed { .. } => Self::Failed,
+            scheduler::Effect::GaveUp { .. } => Self::GaveUp,
+            scheduler::Effect::Aborted { .. } => Self::Aborted,
+            scheduler::Effect::Cleared { .. } => Self::Cleared,
+            scheduler::Effect::Empty => Self::Empty,
+            scheduler::Effect::Idle => Self::Idle,
+            scheduler::Effect::RateLimited => Self::RateLimited,
+            scheduler::Effect::RateLimitCleared => Self::RateLimitCleared,
+        }
+    }
+}
+
+/// What a file step does (see `IoStep`): a step is [op, `StorageFile`, bytes?].
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageOp {
+    /// Append the bytes to the log.
+    AppendLog = 0,
+    /// Create or truncate the file and write the bytes.
+    Write = 1,
+    Sync = 2,
+    /// Rename the compact file over the log (file: the log).
+    ReplaceLog = 3,
+    /// Sync the log's directory (file: the log).
+    SyncDir = 4,
+    /// Remove the file if it exists.
+    Remove = 5,
+}
+
+/// A durable broker's files (see `File`).
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageFile {
+    Log = 0,
+    Compact = 1,
+    Corrupt = 2,
+}
+
+impl From<File> for StorageFile {
+    fn from(file: File) -> Self {
+        match file {
+            File::Log => Self::Log,
+            File::Compact => Self::Compact,
+            File::Corrupt => Self::Corrupt,
+        }
+    }
+}
+
+/// A step as [op, file, bytes?]; steps without a file name the log.
+pub fn storage_step(step: IoStep) -> (StorageOp, StorageFile, Option<Vec<u8>>) {
+    match step {
+        IoStep::AppendLog(bytes) => (StorageOp::AppendLog, StorageFile::Log, Some(bytes)),
+        IoStep::Write { file, bytes } => (StorageOp::Write, file.into(), Some(bytes)),
+        IoStep::Sync(file) => (StorageOp::Sync, file.into(), None),
+        IoStep::ReplaceLog => (StorageOp::ReplaceLog, StorageFile::Log, None),
+        IoStep::SyncDir => (StorageOp::SyncDir, StorageFile::Log, None),
+        IoStep::Remove(file) => (StorageOp::Remove, file.into(), None),
+    }
+}
+
+/// A backoff's kind as the wrapper flattens the option.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackoffKind {
+    /// No backoff option: retry at once.
+    None = 0,
+    Fixed = 1,
+    Exponential = 2,
+}
+
+/// How a rate limit counts starts.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateWindowKind {
+    Sliding = 0,
+    /// p-queue's default: counts reset at each window edge.
+    Fixed = 1,
+    /// Fixed, and attempts running at an edge count against the new window.
+    FixedCarryover = 2,
+}
+
+impl From<RateWindowKind> for Window {
+    fn from(kind: RateWindowKind) -> Self {
+        match kind {
+            RateWindowKind::Sliding => Window::Sliding,
+            RateWindowKind::Fixed => Window::Fixed { carryover: false },
+            RateWindowKind::FixedCarryover => Window::Fixed { carryover: true },
+        }
+    }
+}
+
+/// An enum's value as an f64 record field.
+pub trait Code: Copy {
+    fn code(self) -> f64;
+}
+
+macro_rules! impl_code {
+    ($($kind:ty),*) => {$(
+        impl Code for $kind {
+            fn code(self) -> f64 {
+                f64::from(self as i32)
+            }
+        }
+    )*};
+}
+
+impl_code!(BrokerEffect, SchedulerEffect, DeliveryFlag, DeadLetterReason, StorageOp, StorageFile);
 
 /// A JS duration or deadline; the wrapper passes NONE (or any negative or
 /// non-finite number) for "absent".
@@ -28,13 +276,12 @@ pub fn from_millis(value: Option<Millis>) -> f64 {
     value.map_or(NONE, |m| m as f64)
 }
 
-/// `backoff` as the wrapper flattens it: kind 0 = none, 1 = fixed,
-/// 2 = exponential; `max` NONE for no cap.
-pub fn backoff(kind: u32, base: f64, max: f64, jitter: bool) -> Backoff {
+/// `backoff` as the wrapper flattens it; `max` NONE for no cap.
+pub fn backoff(kind: BackoffKind, base: f64, max: f64, jitter: bool) -> Backoff {
     let kind = match kind {
-        1 => BackoffKind::Fixed,
-        2 => BackoffKind::Exponential,
-        _ => return Backoff::NONE,
+        BackoffKind::None => return Backoff::NONE,
+        BackoffKind::Fixed => backoff::BackoffKind::Fixed,
+        BackoffKind::Exponential => backoff::BackoffKind::Exponential,
     };
     Backoff { kind, base: millis(base).unwrap_or(0), max: millis(max), jitter }
 }
@@ -51,5 +298,141 @@ pub fn flag(on: bool) -> f64 {
         1.0
     } else {
         0.0
+    }
+}
+
+/// Each exported enum against the core type it mirrors: one to one, so a
+/// variant added on either side without its counterpart fails here (or,
+/// for a core variant, already in the exhaustive conversions above).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::broker::{ConsumerId, Delivery, DeliveryTag, MessageId, QueueId, RequestId};
+    use crate::core::scheduler::TaskId;
+
+    /// Every variant of a fieldless enum; the match stops compiling when one is left out.
+    macro_rules! every {
+        ($kind:ident: $($variant:ident),+ $(,)?) => {{
+            let _exhaustive = |k: $kind| match k {
+                $($kind::$variant)|+ => (),
+            };
+            [$($kind::$variant),+]
+        }};
+    }
+
+    /// `mapped` (what the core's variants convert to) is each of `all` exactly once.
+    fn one_to_one<K: Code + std::fmt::Debug>(mapped: impl IntoIterator<Item = K>, all: &[K]) {
+        let sorted = |codes: Vec<f64>| {
+            let mut codes = codes;
+            codes.sort_by(f64::total_cmp);
+            codes
+        };
+        let mapped = sorted(mapped.into_iter().map(Code::code).collect());
+        assert_eq!(mapped, sorted(all.iter().map(|k| k.code()).collect()), "{all:?}");
+    }
+
+    #[test]
+    fn dead_letter_reasons_mirror_the_core() {
+        use broker::DeadLetterReason as Core;
+        let core = every!(Core: Expired, MaxLen, Rejected, DeliveryLimit);
+        let wire = every!(DeadLetterReason: Expired, MaxLen, Rejected, DeliveryLimit);
+        one_to_one(core.map(DeadLetterReason::from), &wire);
+    }
+
+    #[test]
+    fn storage_files_and_ops_mirror_the_core() {
+        one_to_one(
+            every!(File: Log, Compact, Corrupt).map(StorageFile::from),
+            &every!(StorageFile: Log, Compact, Corrupt),
+        );
+        let steps = [
+            IoStep::AppendLog(vec![]),
+            IoStep::Write { file: File::Compact, bytes: vec![] },
+            IoStep::Sync(File::Log),
+            IoStep::ReplaceLog,
+            IoStep::SyncDir,
+            IoStep::Remove(File::Compact),
+        ];
+        let ops = every!(StorageOp: AppendLog, Write, Sync, ReplaceLog, SyncDir, Remove);
+        one_to_one(steps.map(|s| storage_step(s).0), &ops);
+    }
+
+    #[test]
+    fn broker_effects_mirror_the_core() {
+        use broker::Effect as E;
+        let (queue, consumer, request, tag) = (QueueId(0), ConsumerId(0), RequestId(0), DeliveryTag(0));
+        let id = || MessageId::Auto(0);
+        let delivery = Delivery {
+            tag,
+            queue,
+            id: id(),
+            payload: (),
+            delivery_count: 1,
+            redelivered: false,
+            enqueued_at: 0,
+            request: None,
+        };
+        let effects = [
+            E::Deliver { consumer, delivery },
+            E::WaitExpired { consumer },
+            E::DeadLettered { queue, target: None, id: id(), reason: broker::DeadLetterReason::Expired },
+            E::Expired { queue, id: id() },
+            E::Redelivered { queue, id: id(), delivery_count: 2 },
+            E::HandlerTimedOut { consumer, tag },
+            E::Reply { request, payload: () },
+            E::RequestTimedOut { request },
+        ];
+        let all = every!(BrokerEffect:
+            Deliver, WaitExpired, DeadLettered, Expired, Redelivered, Reply, RequestTimedOut, HandlerTimedOut);
+        one_to_one(effects.iter().map(BrokerEffect::from), &all);
+    }
+
+    #[test]
+    fn scheduler_effects_mirror_the_core() {
+        use scheduler::Effect as E;
+        let id = TaskId(0);
+        let effects = [
+            E::Start { id, attempt: 1, task: () },
+            E::TimedOut { id, attempt: 1, will_retry: false },
+            E::Retry { id, attempt: 2, at: 0 },
+            E::Failed { id },
+            E::GaveUp { id },
+            E::Aborted { id, was_running: false },
+            E::Cleared { id },
+            E::Empty,
+            E::Idle,
+            E::RateLimited,
+            E::RateLimitCleared,
+        ];
+        let all = every!(SchedulerEffect:
+            Start, TimedOut, Retry, Failed, GaveUp, Aborted, Cleared, Empty, Idle, RateLimited, RateLimitCleared);
+        one_to_one(effects.iter().map(SchedulerEffect::from), &all);
+    }
+
+    /// The enums JS passes in, each value to the core's meaning.
+    #[test]
+    fn options_from_js_mean_what_they_say() {
+        let targets = every!(DeadLetterTarget: Default, Named, Discard).map(|t| dead_letter(t, Some("q".into())));
+        assert_eq!(
+            targets,
+            [
+                broker::DeadLetterTarget::Default,
+                broker::DeadLetterTarget::Named("q".into()),
+                broker::DeadLetterTarget::Discard
+            ]
+        );
+        let backoffs = every!(BackoffKind: None, Fixed, Exponential).map(|k| backoff(k, 10.0, NONE, false).kind);
+        let kinds = [Backoff::NONE.kind, backoff::BackoffKind::Fixed, backoff::BackoffKind::Exponential];
+        assert_eq!(backoffs, kinds);
+        assert_eq!(backoff(BackoffKind::None, 10.0, NONE, false), Backoff::NONE);
+        let windows = every!(RateWindowKind: Sliding, Fixed, FixedCarryover).map(Window::from);
+        assert_eq!(windows, [Window::Sliding, Window::Fixed { carryover: false }, Window::Fixed { carryover: true }]);
+    }
+
+    #[test]
+    fn delivery_flags_are_distinct_bits() {
+        let bits = every!(DeliveryFlag: Redelivered, Recovered).map(|f| f as u32);
+        assert!(bits.iter().all(|b| b.is_power_of_two()));
+        assert_eq!(bits.iter().fold(0, |all, b| all | b).count_ones() as usize, bits.len());
     }
 }
