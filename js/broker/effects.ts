@@ -2,6 +2,7 @@
 // to waiters and handlers, events, replies. Records are read in place from
 // wasm memory (wire.STRIDE numbers each); the JS values they mention follow
 // in `vals`, in record order.
+import type { BrokerEffect, DeadLetterReason } from '../../pkg/ferrymq.js';
 import { decode } from '../codec.js';
 import { FerryError } from '../errors.js';
 import * as wire from '../wire.js';
@@ -12,13 +13,14 @@ import { Waiter } from './subscribers.js';
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
-// Bits of a DELIVER record's flags.
-const REDELIVERED = 1;
-/** Recovered from the log: the payload slot holds its bytes, for JS to decode. */
-const RECOVERED = 2;
-
-/** How many JS values the DELIVER record at `i` carries: payload, headers and a caller-given id. */
-export const deliveryValues = (m: Float64Array, i: number): number => (m[i + 2] === wire.NONE ? 3 : 2);
+/**
+ * How many JS values the record at `i` carries: those of its kind, and the
+ * caller's id when its message id field says NONE.
+ */
+export function valuesOf(m: Float64Array, i: number): number {
+  const { values, messageId } = wire.BROKER_EFFECT_VALUES[m[i] as BrokerEffect];
+  return messageId && m[i + 2] === wire.NONE ? values + 1 : values;
+}
 
 /** The Message for the DELIVER record at index `i` of `m`; its values start at `vals[v]`. */
 export function messageAt(runtime: Runtime, m: Float64Array, i: number, vals: unknown[], v: number): Message {
@@ -26,7 +28,8 @@ export function messageAt(runtime: Runtime, m: Float64Array, i: number, vals: un
   const flags = m[i + 5]!;
   let payload = vals[v];
   let headers = vals[v + 1] as Record<string, string> | undefined;
-  if (flags & RECOVERED) [payload, headers] = decode(payload as Uint8Array);
+  // Recovered from the log: the payload slot holds its bytes, for JS to decode.
+  if (flags & wire.FLAG_RECOVERED) [payload, headers] = decode(payload as Uint8Array);
   return Message[MAKE](
     runtime,
     m[i + 3]!,
@@ -34,7 +37,7 @@ export function messageAt(runtime: Runtime, m: Float64Array, i: number, vals: un
     payload,
     headers ?? NO_HEADERS,
     m[i + 4]!,
-    (flags & REDELIVERED) !== 0,
+    (flags & wire.FLAG_REDELIVERED) !== 0,
     m[i + 6]!,
   );
 }
@@ -45,11 +48,10 @@ export function dispatch(runtime: Runtime, read: () => Float64Array, base: numbe
   for (let i = base; i < base + n && !runtime.closed; i += wire.STRIDE) {
     // Read afresh each time: a handler run for the previous record may have grown memory.
     const m = read();
-    switch (m[i]) {
+    const kind = m[i] as BrokerEffect;
+    switch (kind) {
       case wire.DELIVER: {
-        const message = messageAt(runtime, m, i, vals, v);
-        v += deliveryValues(m, i);
-        deliver(runtime, m[i + 1]!, message);
+        deliver(runtime, m[i + 1]!, messageAt(runtime, m, i, vals, v));
         break;
       }
       case wire.WAIT_EXPIRED: {
@@ -62,12 +64,12 @@ export function dispatch(runtime: Runtime, read: () => Float64Array, base: numbe
       case wire.EXPIRED:
       case wire.REDELIVERED: {
         // A caller-given id is the record's one value; a generated one is its number.
-        const id = m[i + 2] === wire.NONE ? (vals[v++] as string) : String(m[i + 2]);
+        const id = m[i + 2] === wire.NONE ? (vals[v] as string) : String(m[i + 2]);
         emit(runtime, m, i, id);
         break;
       }
       case wire.REPLY:
-        runtime.endRequest(m[i + 1]!)?.resolve(vals[v++]);
+        runtime.endRequest(m[i + 1]!)?.resolve(vals[v]);
         break;
       case wire.REQUEST_TIMED_OUT:
         runtime.endRequest(m[i + 1]!)?.reject(new FerryError('TIMEOUT', 'no reply before the request timed out'));
@@ -77,7 +79,10 @@ export function dispatch(runtime: Runtime, read: () => Float64Array, base: numbe
         if (handler !== undefined && !(handler instanceof Waiter)) handler.timedOut(m[i + 2]!);
         break;
       }
+      default:
+        kind satisfies never;
     }
+    v += valuesOf(m, i);
   }
 }
 
@@ -91,7 +96,7 @@ function emit(runtime: Runtime, m: Float64Array, i: number, id: string): void {
   } else {
     const target = m[i + 3]!;
     const deadLetterQueue = target === wire.NONE ? null : runtime.queueName(target);
-    listeners.emit('dead-letter', { queue, id, reason: wire.DEAD_LETTER_REASONS[m[i + 4]!], deadLetterQueue });
+    listeners.emit('dead-letter', { queue, id, reason: wire.DEAD_LETTER_REASONS[m[i + 4] as DeadLetterReason], deadLetterQueue });
   }
 }
 

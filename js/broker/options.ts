@@ -5,6 +5,7 @@ import type { FlatBackoff, FlatRateLimit } from '../validate.js';
 import * as check from '../validate.js';
 import { rangeError, typeError } from '../errors.js';
 import * as wire from '../wire.js';
+import type { DeadLetterTarget } from '../../pkg/ferrymq.js';
 
 export const MAX_BATCH = 100_000;
 const MAX_PREFETCH = 65_535;
@@ -28,16 +29,11 @@ export type QueueArguments = [
   leaseMs: number,
   maxDeliveries: number,
   ...backoff: FlatBackoff,
-  deadLetter: number,
+  deadLetter: DeadLetterTarget,
   deadLetterName: string | undefined,
   dedupWindowMs: number,
   durable: boolean,
 ];
-
-/** Dead-letter targets as the core takes them. */
-const DEFAULT_DEAD_LETTER = 0;
-const NAMED_DEAD_LETTER = 1;
-const DISCARD_DEAD_LETTERS = 2;
 
 /** Queue options for `name`; `durable` defaults to whether the broker is. */
 export function queueArguments(name: string, options: unknown, durableBroker: boolean): QueueArguments {
@@ -45,10 +41,12 @@ export function queueArguments(name: string, options: unknown, durableBroker: bo
   // The core refuses it too; here it is a RangeError naming the option.
   if (o.deadLetter === name) throw rangeError('options.deadLetter', 'another queue than the queue itself', name);
   const overflow = o.overflow === undefined ? 'reject' : check.oneOf('options.overflow', o.overflow, ['reject', 'drop-oldest']);
-  let deadLetter = DEFAULT_DEAD_LETTER;
+  let deadLetter: DeadLetterTarget = wire.DEAD_LETTER_DEFAULT;
   let deadLetterName: string | undefined;
-  if (o.deadLetter === null) deadLetter = DISCARD_DEAD_LETTERS;
-  else if (o.deadLetter !== undefined) [deadLetter, deadLetterName] = [NAMED_DEAD_LETTER, check.name('options.deadLetter', o.deadLetter)];
+  if (o.deadLetter === null) deadLetter = wire.DEAD_LETTER_DISCARD;
+  else if (o.deadLetter !== undefined) {
+    [deadLetter, deadLetterName] = [wire.DEAD_LETTER_NAMED, check.name('options.deadLetter', o.deadLetter)];
+  }
   return [
     o.maxLength === undefined ? wire.NONE : check.count('options.maxLength', o.maxLength, 1),
     overflow === 'drop-oldest',

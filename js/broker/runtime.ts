@@ -18,7 +18,7 @@ import type { OpenStorage } from '../storage.js';
 import { HostTimer } from '../timer.js';
 import * as wire from '../wire.js';
 import { asStorageError, Commits } from './commits.js';
-import { deliveryValues, dispatch, messageAt } from './effects.js';
+import { dispatch, messageAt, valuesOf } from './effects.js';
 import { Settle, TAG } from './keys.js';
 import type { Message } from './message.js';
 import type { Subscriber } from './subscribers.js';
@@ -179,7 +179,7 @@ export class Runtime {
     const base = this.core.pulledPtr() / 8;
     for (let i = 0, v = 0; i < n; i += wire.STRIDE) {
       messages.push(messageAt(this, m, base + i, vals, v));
-      v += deliveryValues(m, base + i);
+      v += valuesOf(m, base + i);
     }
     return messages;
   }
