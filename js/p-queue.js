@@ -5,7 +5,7 @@
 // from p-queue on purpose, README's "Coming from p-queue" says so.
 import { Scheduler } from './api.js';
 import { EventEmitter, LISTENING } from './emitter.js';
-import { hooks } from './hooks.js';
+import * as hooks from './hooks.js';
 
 const MAX_COUNT = 2 ** 32 - 1;
 
