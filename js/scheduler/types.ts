@@ -3,5 +3,5 @@
 // it. When the public .d.ts is emitted from this code instead, their
 // declarations move here.
 export type {
-  Backoff, RateLimit, RunningTask, SchedulerOptions, Task, TaskEvent, TaskEventType, TaskOptions,
+  Backoff, RateLimit, RunningTask, SchedulerOptions, Task, TaskContext, TaskEvent, TaskEventType, TaskOptions,
 } from '../index.js';
