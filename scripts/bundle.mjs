@@ -28,16 +28,16 @@ await build({
   platform: 'neutral',
   target: 'es2022',
 });
-// ferrymq/p-queue's `./api.js` is the main entry built above, not a copy of it.
+// ferrymq/p-queue's `../api.js` is the main entry built above, not a copy of it.
 const mainEntry = (file) => ({
   name: 'main-entry',
   setup(b) {
-    b.onResolve({ filter: /^\.\/api\.js$/ }, () => ({ path: file, external: true }));
+    b.onResolve({ filter: /^\.\.\/api\.js$/ }, () => ({ path: file, external: true }));
   },
 });
 await build({
   ...common,
-  entryPoints: ['js/p-queue.js'],
+  entryPoints: ['js/p-queue/p-queue.ts'],
   outfile: 'dist/p-queue.cjs',
   format: 'cjs',
   platform: 'node',
@@ -46,7 +46,7 @@ await build({
 });
 await build({
   ...common,
-  entryPoints: ['js/p-queue.js'],
+  entryPoints: ['js/p-queue/p-queue.ts'],
   outfile: 'dist/p-queue.js',
   format: 'esm',
   platform: 'neutral',

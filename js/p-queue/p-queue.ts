@@ -3,50 +3,53 @@
 // are the Scheduler's (its wasm core decides them); this file translates
 // options, errors and events to what p-queue users expect. Where it differs
 // from p-queue on purpose, README's "Coming from p-queue" says so.
-import { Scheduler } from './api.js';
+import { Scheduler } from '../api.js';
+import * as hooks from '../hooks.js';
+import type { RateLimit, SchedulerOptions, TaskContext, TaskEvent, TaskEventType } from '../scheduler/types.js';
+import { isThenable } from '../thenable.js';
+// The public types, from the hand-written contract (see scheduler/types.ts).
+import type {
+  default as Contract, EventName, Options, QueueAddOptions, RunningTask, Task,
+} from '../p-queue.js';
 import { EventEmitter, LISTENING } from './emitter.js';
-import { hooks } from './hooks.js';
 
 const MAX_COUNT = 2 ** 32 - 1;
 
 /** What a task rejects with when it runs past its `timeout` (p-queue's p-timeout error). */
 export class TimeoutError extends Error {
-  constructor(message) {
-    super(message);
-    this.name = 'TimeoutError';
-  }
+  override readonly name = 'TimeoutError';
 }
 
 /** The Scheduler, rejecting with p-queue's errors and announcing each add. */
 class Engine extends Scheduler {
-  #onAdded;
+  readonly #onAdded: () => void;
 
-  constructor(options, onAdded) {
+  constructor(options: SchedulerOptions, onAdded: () => void) {
     super(options);
     this.#onAdded = onAdded;
   }
 
-  [hooks.timeoutError](timeoutMs) {
+  override [hooks.timeoutError](timeoutMs: number | undefined): TimeoutError {
     // The timed-out attempt has already left `pending`; p-queue counts it.
     const running = this.pending + 1;
     return new TimeoutError(`Task timed out after ${timeoutMs}ms (queue has ${running} running, ${this.size} waiting)`);
   }
 
-  [hooks.abortError](signal) {
-    return signal.reason;
+  override [hooks.abortError](signal: AbortSignal | undefined): unknown {
+    return signal?.reason;
   }
 
-  [hooks.added]() {
+  override [hooks.added](): void {
     this.#onAdded();
   }
 }
 
 // A bad value as p-queue's messages show it: most as `${value}`, but
 // intervalCap and interval through toString(), so undefined as nothing.
-const describe = (value) => `\`${value}\` (${typeof value})`;
-const describeRate = (value) => `\`${value?.toString() ?? ''}\` (${typeof value})`;
+const describe = (value: unknown): string => `\`${value}\` (${typeof value})`;
+const describeRate = (value: unknown): string => `\`${value?.toString() ?? ''}\` (${typeof value})`;
 
-function atLeastOne(name, value) {
+function atLeastOne(name: string, value: unknown): number {
   if (!(typeof value === 'number' && value >= 1)) {
     const shown = name === 'intervalCap' ? describeRate(value) : describe(value);
     throw new TypeError(`Expected \`${name}\` to be a number from 1 and up, got ${shown}`);
@@ -54,8 +57,8 @@ function atLeastOne(name, value) {
   return value;
 }
 
-function timeoutOf(value) {
-  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+function timeoutOf(value: unknown): number | undefined {
+  if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
     throw new TypeError(`Expected \`timeout\` to be a positive finite number, got ${describe(value)}`);
   }
   return value;
@@ -67,26 +70,26 @@ function timeoutOf(value) {
  * add() never starts the next task before returning; given a plain value
  * the Scheduler would free the slot, and start the next, inside the call.
  */
-const settlingLater = (fn) => (context) => {
+const settlingLater = <T>(fn: Task<T>) => (context: TaskContext): PromiseLike<T> => {
   try {
     const result = fn(context);
-    return result !== null && typeof result?.then === 'function' ? result : Promise.resolve(result);
+    return isThenable(result) ? (result as PromiseLike<T>) : Promise.resolve(result);
   } catch (error) {
     return Promise.reject(error);
   }
 };
 
 /** A count p-queue allows as a fraction or Infinity, as the whole number the core takes. */
-const wholeCount = (value) => (value === Infinity ? Infinity : Math.min(Math.ceil(value), MAX_COUNT));
+const wholeCount = (value: number): number => (value === Infinity ? Infinity : Math.min(Math.ceil(value), MAX_COUNT));
 
 // Events p-queue emits when a task ends.
-const ENDINGS = new Set(['completed', 'error', 'pendingZero', 'next', 'empty', 'idle']);
+const ENDINGS = new Set<EventName>(['completed', 'error', 'pendingZero', 'next', 'empty', 'idle']);
 
-export default class PQueue extends EventEmitter {
-  #scheduler;
-  #concurrency;
+export default class PQueue extends EventEmitter<EventName> implements Contract {
+  readonly #scheduler: Engine;
+  #concurrency: number;
   /** Scheduler events this queue listens to, subscribed when a listener first needs them. */
-  #heard = new Set();
+  readonly #heard = new Set<TaskEventType>();
   /** Tasks started so far (counted once an ending event is listened to). */
   #starts = 0;
   /** Whether the last of rateLimit/rateLimitCleared emitted was rateLimit. */
@@ -94,9 +97,9 @@ export default class PQueue extends EventEmitter {
   #announcing = false;
 
   /** Default timeout (ms) for tasks added from now on; settable. */
-  timeout;
+  timeout: number | undefined;
 
-  constructor(options) {
+  constructor(options?: Options) {
     super();
     const o = {
       carryoverIntervalCount: false,
@@ -118,7 +121,7 @@ export default class PQueue extends EventEmitter {
     if (o.strict && o.intervalCap === Infinity) throw new TypeError('The `strict` option requires a finite `intervalCap`');
     const carryover = Boolean(o.carryoverIntervalCount ?? o.carryoverConcurrencyCount);
     const limited = o.intervalCap !== Infinity && o.interval > 0;
-    const rateLimit = limited
+    const rateLimit: RateLimit | undefined = limited
       ? {
           max: wholeCount(o.intervalCap),
           intervalMs: Math.ceil(o.interval),
@@ -139,7 +142,7 @@ export default class PQueue extends EventEmitter {
   }
 
   /** Runs `fn({ signal })` when the limits allow; settles as it does. */
-  add(fn, options) {
+  add<T>(fn: Task<T>, options?: QueueAddOptions): Promise<Awaited<T>> {
     // The common call costs no option objects. Ids match p-queue's without
     // being passed: the Scheduler numbers tasks "1", "2", … as it does.
     if (options === undefined && this.timeout === undefined) return this.#scheduler.add(settlingLater(fn));
@@ -163,17 +166,17 @@ export default class PQueue extends EventEmitter {
     });
   }
 
-  addAll(fns, options) {
+  addAll<T>(fns: ReadonlyArray<Task<T>>, options?: QueueAddOptions): Promise<Array<Awaited<T>>> {
     return Promise.all(fns.map((fn) => this.add(fn, options)));
   }
 
   /** Starts (or resumes) running tasks; returns the queue. */
-  start() {
+  start(): this {
     this.#scheduler.resume();
     return this;
   }
 
-  pause() {
+  pause(): void {
     this.#scheduler.pause();
   }
 
@@ -182,7 +185,7 @@ export default class PQueue extends EventEmitter {
    * pending forever, they reject with a FerryError of code CLEARED, marked
    * handled so nobody awaiting them crashes the process.
    */
-  clear() {
+  clear(): void {
     this.#scheduler.clear();
     // p-queue reports the limit's end at once here, not a step later.
     this.#announceRateLimit();
@@ -191,62 +194,62 @@ export default class PQueue extends EventEmitter {
     this.emit('next');
   }
 
-  onEmpty() {
+  onEmpty(): Promise<void> {
     return this.#when(['empty'], () => this.size === 0);
   }
 
-  onIdle() {
+  onIdle(): Promise<void> {
     // The Scheduler's own: the same moment as the 'idle' event, with no events to make.
     return this.#scheduler.onIdle();
   }
 
-  onPendingZero() {
+  onPendingZero(): Promise<void> {
     return this.#when(['pendingZero'], () => this.pending === 0);
   }
 
-  onSizeLessThan(limit) {
+  onSizeLessThan(limit: number): Promise<void> {
     return this.#when(['next', 'active'], () => this.size < limit, true);
   }
 
-  onRateLimit() {
+  onRateLimit(): Promise<void> {
     return this.#when(['rateLimit'], () => this.isRateLimited);
   }
 
-  onRateLimitCleared() {
+  onRateLimitCleared(): Promise<void> {
     return this.#when(['rateLimitCleared'], () => !this.isRateLimited);
   }
 
   /** Rejects with the error of the next task that fails. */
-  onError() {
+  onError(): Promise<never> {
     return new Promise((_, reject) => this.once('error', reject));
   }
 
-  get size() {
+  get size(): number {
     return this.#scheduler.size;
   }
 
-  sizeBy(options = {}) {
+  sizeBy(options: { priority?: number } = {}): number {
     return this.#scheduler.sizeBy(options.priority === undefined ? {} : { priority: options.priority });
   }
 
-  get pending() {
+  get pending(): number {
     return this.#scheduler.pending;
   }
 
-  get isPaused() {
+  get isPaused(): boolean {
     return this.#scheduler.isPaused;
   }
 
-  get isRateLimited() {
+  get isRateLimited(): boolean {
     return this.#scheduler.isRateLimited;
   }
 
   /** All slots taken, or the rate limit reached, with tasks waiting. */
-  get isSaturated() {
+  get isSaturated(): boolean {
     return this.size > 0 && (this.pending >= this.#concurrency || this.isRateLimited);
   }
 
-  get runningTasks() {
+  get runningTasks(): ReadonlyArray<RunningTask> {
     const now = Date.now();
     return this.#scheduler.runningTasks.map(({ id, priority, startedAt, timeoutMs }) => ({
       id,
@@ -257,17 +260,17 @@ export default class PQueue extends EventEmitter {
     }));
   }
 
-  get concurrency() {
+  get concurrency(): number {
     return this.#concurrency;
   }
 
-  set concurrency(value) {
+  set concurrency(value: number) {
     atLeastOne('concurrency', value);
     this.#scheduler.concurrency = wholeCount(value);
     this.#concurrency = value;
   }
 
-  setPriority(id, priority) {
+  setPriority(id: string, priority: number): void {
     if (typeof priority !== 'number' || !Number.isFinite(priority)) {
       throw new TypeError(`Expected \`priority\` to be a finite number, got ${describe(priority)}`);
     }
@@ -280,10 +283,10 @@ export default class PQueue extends EventEmitter {
   }
 
   /** Resolves at once when `ready()`, else at the first of `events` after which it is (or any, unless `recheck`). */
-  #when(events, ready, recheck = false) {
+  #when(events: readonly EventName[], ready: () => boolean, recheck = false): Promise<void> {
     if (ready()) return Promise.resolve();
     return new Promise((resolve) => {
-      const listener = () => {
+      const listener = (): void => {
         if (recheck && !ready()) return;
         for (const event of events) this.off(event, listener);
         resolve();
@@ -298,7 +301,7 @@ export default class PQueue extends EventEmitter {
    * over, so a limit begun and ended in one step (an add, then clear())
    * makes no events.
    */
-  #rateLimitChanged() {
+  #rateLimitChanged(): void {
     if (this.#announcing) return;
     this.#announcing = true;
     queueMicrotask(() => {
@@ -307,15 +310,15 @@ export default class PQueue extends EventEmitter {
     });
   }
 
-  #announceRateLimit() {
+  #announceRateLimit(): void {
     const limited = this.isRateLimited;
     if (limited === this.#announcedLimited) return;
     this.#announcedLimited = limited;
     this.emit(limited ? 'rateLimit' : 'rateLimitCleared');
   }
 
-  /** Subscribes to the Scheduler events `event` is made from, once. */
-  [LISTENING](event) {
+  /** @internal Subscribes to the Scheduler events `event` is made from, once. */
+  override [LISTENING](event: EventName): void {
     if (event === 'active' || ENDINGS.has(event)) {
       this.#hear('active', () => {
         this.#starts += 1;
@@ -329,7 +332,7 @@ export default class PQueue extends EventEmitter {
     }
   }
 
-  #hear(event, listener) {
+  #hear<E extends TaskEventType>(event: E, listener: (event: Extract<TaskEvent, { type: E }>) => void): void {
     if (this.#heard.has(event)) return;
     this.#heard.add(event);
     this.#scheduler.on(event, listener);
@@ -339,7 +342,7 @@ export default class PQueue extends EventEmitter {
    * A task ended (`ran`: it had started). p-queue's order: its result or
    * error, pendingZero, what starts in its place (or empty and idle), next.
    */
-  #ended(event, value, ran) {
+  #ended(event?: 'completed' | 'error', value?: unknown, ran = false): void {
     if (event !== undefined) this.emit(event, value);
     if (ran && this.pending === 0) this.emit('pendingZero');
     const starts = this.#starts;

@@ -3,26 +3,39 @@
 // there, a listener that throws throws out of emit.
 
 /** Method a subclass defines to hear that `event` got a listener, so it can start producing it. */
-export const LISTENING = Symbol('listening');
+export const LISTENING: unique symbol = Symbol('listening');
 
-export class EventEmitter {
-  /** event -> [{ fn, context, once }] */
-  #events = new Map();
+/** Any function: what it is called with depends on the event. */
+export type Listener = (...args: never[]) => void;
+/** A listener as kept: called with whatever the event's emit passes. */
+type Called = (...args: unknown[]) => void;
 
-  on(event, fn, context) {
+interface Entry {
+  readonly fn: Called;
+  readonly context: unknown;
+  readonly once: boolean;
+}
+
+export class EventEmitter<E extends string = string> {
+  readonly #events = new Map<E, Entry[]>();
+
+  /** @internal */
+  [LISTENING]?(event: E): void;
+
+  on(event: E, fn: Listener, context?: unknown): this {
     return this.#add(event, fn, context, false);
   }
 
-  addListener(event, fn, context) {
+  addListener(event: E, fn: Listener, context?: unknown): this {
     return this.#add(event, fn, context, false);
   }
 
-  once(event, fn, context) {
+  once(event: E, fn: Listener, context?: unknown): this {
     return this.#add(event, fn, context, true);
   }
 
   /** Removes the matching listeners (all of `event`'s when `fn` is omitted). */
-  off(event, fn, context, once) {
+  off(event: E, fn?: Listener, context?: unknown, once?: boolean): this {
     const list = this.#events.get(event);
     if (list === undefined) return this;
     const kept = fn === undefined ? [] : list.filter((l) =>
@@ -32,17 +45,17 @@ export class EventEmitter {
     return this;
   }
 
-  removeListener(event, fn, context, once) {
+  removeListener(event: E, fn?: Listener, context?: unknown, once?: boolean): this {
     return this.off(event, fn, context, once);
   }
 
-  removeAllListeners(event) {
+  removeAllListeners(event?: E): this {
     if (event === undefined) this.#events.clear();
     else this.#events.delete(event);
     return this;
   }
 
-  emit(event, ...args) {
+  emit(event: E, ...args: unknown[]): boolean {
     const list = this.#events.get(event);
     if (list === undefined) return false;
     // A copy: listeners may subscribe or unsubscribe while this runs.
@@ -53,29 +66,30 @@ export class EventEmitter {
     return true;
   }
 
-  listeners(event) {
+  listeners(event: E): Called[] {
     return (this.#events.get(event) ?? []).map((l) => l.fn);
   }
 
-  listenerCount(event) {
+  listenerCount(event: E): number {
     return this.#events.get(event)?.length ?? 0;
   }
 
-  eventNames() {
+  eventNames(): E[] {
     return [...this.#events.keys()];
   }
 
-  #add(event, fn, context, once) {
+  #add(event: E, fn: Listener, context: unknown, once: boolean): this {
     if (typeof fn !== 'function') throw new TypeError('The listener must be a function');
     const list = this.#events.get(event);
-    const entry = { fn, context, once };
+    // Emitters of an event pass what its listeners take.
+    const entry = { fn: fn as Called, context, once };
     if (list === undefined) this.#events.set(event, [entry]);
     else list.push(entry);
     this[LISTENING]?.(event);
     return this;
   }
 
-  #drop(event, entry) {
+  #drop(event: E, entry: Entry): void {
     const kept = (this.#events.get(event) ?? []).filter((l) => l !== entry);
     if (kept.length === 0) this.#events.delete(event);
     else this.#events.set(event, kept);

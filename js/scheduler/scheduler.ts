@@ -1,0 +1,222 @@
+// Scheduler: runs JS functions under the limits the scheduler core
+// enforces. This class is what users hold: it checks arguments and answers
+// questions; its Runner (runner.ts) does the work.
+import { SchedulerCore } from '../../pkg/ferrymq.js';
+import { FerryError, rangeError, typeError } from '../errors.js';
+import * as hooks from '../hooks.js';
+import * as check from '../validate.js';
+import * as wire from '../wire.js';
+import { Runner } from './runner.js';
+import { generatedCoreId, taskArguments, taskId, type TaskArguments, type TaskRecord } from './task.js';
+import type { Scheduler as Contract } from '../index.js';
+import type { RunningTask, SchedulerOptions, Task, TaskEvent, TaskEventType, TaskOptions } from './types.js';
+
+const SCHEDULER_OPTIONS = ['concurrency', 'rateLimit', 'timeoutMs', 'retries', 'backoff', 'autoStart'] as const;
+const noop = (): void => {};
+
+const concurrencyOf = (argument: string, value: unknown): number => check.count(argument, value, 1, 2 ** 32 - 1, true);
+
+export class Scheduler implements Contract {
+  readonly #run: Runner;
+
+  constructor(options?: SchedulerOptions) {
+    const o = check.options('options', options, SCHEDULER_OPTIONS);
+    const concurrency = o.concurrency === undefined ? Infinity : concurrencyOf('options.concurrency', o.concurrency);
+    const [rateMax, rateInterval, rateWindow] = check.rateLimit('options.rateLimit', o.rateLimit);
+    const timeoutMs = o.timeoutMs === undefined ? wire.NONE : check.duration('options.timeoutMs', o.timeoutMs);
+    const retries = o.retries === undefined ? 0 : check.count('options.retries', o.retries, 0, 2 ** 32 - 1);
+    const [kind, base, max, jitter] = check.backoff('options.backoff', o.backoff);
+    const autoStart = o.autoStart === undefined ? true : check.boolean('options.autoStart', o.autoStart);
+    const core = new SchedulerCore(
+      concurrency, rateMax, rateInterval, rateWindow, timeoutMs, retries, kind, base, max, jitter, autoStart, wire.randomSeed(),
+    );
+    this.#run = new Runner(this, core, o.timeoutMs === undefined ? undefined : timeoutMs);
+  }
+
+  /** @internal */
+  [hooks.timeoutError](_timeoutMs: number | undefined): unknown {
+    return new FerryError('TIMEOUT', 'the task timed out');
+  }
+
+  /** @internal */
+  [hooks.abortError](signal: AbortSignal | undefined): unknown {
+    return new FerryError('ABORTED', 'the task was aborted', { cause: signal?.reason });
+  }
+
+  /** @internal */
+  [hooks.added](): void {}
+
+  /** Runs `task` when the limits allow; resolves with its result or rejects with its error. */
+  add<T>(task: Task<T>, options?: TaskOptions): Promise<Awaited<T>> {
+    let o: TaskArguments;
+    try {
+      check.fn('task', task);
+      o = taskArguments(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (o.signal?.aborted) return Promise.reject(this[hooks.abortError](o.signal));
+    let record: TaskRecord | undefined;
+    const promise = new Promise<Awaited<T>>((resolve, reject) => {
+      record = this.#run.add(task, o, resolve as TaskRecord['resolve'], reject, false);
+    });
+    if (record !== undefined) record.promise = promise;
+    return promise;
+  }
+
+  /**
+   * `add` without a promise: nothing to await and nothing to leave
+   * unhandled; the outcome goes to the events ('completed', 'failed', ...).
+   * A failure nobody listens for is reported with console.error.
+   */
+  push(task: Task<unknown>, options?: TaskOptions): void {
+    check.fn('task', task);
+    const o = taskArguments(options);
+    if (o.signal?.aborted) return;
+    this.#run.add(task, o, noop, noop, true);
+  }
+
+  /**
+   * `add` for each function, in one call to the core; resolves with all
+   * results in order, or rejects with the first error.
+   */
+  addAll<T>(tasks: ReadonlyArray<Task<T>>, options?: Omit<TaskOptions, 'id'>): Promise<Awaited<T>[]> {
+    let o: TaskArguments;
+    try {
+      if (!Array.isArray(tasks)) throw typeError('tasks', 'an array of functions', tasks);
+      tasks.forEach((task, i) => check.fn(`tasks[${i}]`, task));
+      const id = (options as TaskOptions | undefined)?.id;
+      if (id !== undefined) throw typeError('options.id', 'unset in addAll (ids must be unique)', id);
+      o = taskArguments(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (o.signal?.aborted) return Promise.reject(this[hooks.abortError](o.signal));
+    const run = this.#run;
+    // The tasks get consecutive ids; they start only at the pump, once all are registered.
+    const first = run.core.addMany(tasks.length, o.priority, o.timeoutMs, o.retries);
+    const records: TaskRecord[] = [];
+    const results = tasks.map((task, i) => new Promise<Awaited<T>>(
+      (resolve, reject) => records.push(run.register(first + i, task, o, resolve as TaskRecord['resolve'], reject)),
+    ));
+    const all = Promise.all(results);
+    for (const record of records) record.promise = all;
+    run.pump();
+    return all;
+  }
+
+  /** Resolves once nothing is waiting and nothing is running. */
+  onIdle(): Promise<void> {
+    return this.#run.idle.wait(this.#run.core.isIdle());
+  }
+
+  /** Resolves once nothing is waiting (tasks may still be running). */
+  onEmpty(): Promise<void> {
+    return this.#run.empty.wait(this.#run.core.isEmpty());
+  }
+
+  /** Resolves when the queue becomes rate-limited (at once if it is). */
+  onRateLimit(): Promise<void> {
+    return this.#run.rateLimited.wait(this.isRateLimited);
+  }
+
+  /** Resolves when the queue is no longer rate-limited (at once if it is not). */
+  onRateLimitCleared(): Promise<void> {
+    return this.#run.rateLimitCleared.wait(!this.isRateLimited);
+  }
+
+  /** Resolves once fewer than `limit` tasks wait. */
+  onSizeLessThan(limit: number): Promise<void> {
+    check.count('limit', limit, 0);
+    return this.#run.sizeBelow.wait(this.size < limit, limit);
+  }
+
+  /** Resolves once nothing is running (tasks may still wait). */
+  onPendingZero(): Promise<void> {
+    return this.#run.pendingZero.wait(this.pending === 0);
+  }
+
+  pause(): void {
+    this.#run.core.pause();
+  }
+
+  resume(): void {
+    this.#run.core.resume();
+    this.#run.pump();
+  }
+
+  /** Removes every waiting task; their promises reject with code CLEARED. Running tasks go on. */
+  clear(reason?: unknown): number {
+    return this.#run.clear(reason);
+  }
+
+  /** Tasks waiting to start, including ones waiting to be retried. */
+  get size(): number {
+    return this.#run.core.size();
+  }
+
+  /** Tasks running now. */
+  get pending(): number {
+    return this.#run.core.pending();
+  }
+
+  get isPaused(): boolean {
+    return this.#run.core.isPaused();
+  }
+
+  /** A task waits and the rate limit's window is full. */
+  get isRateLimited(): boolean {
+    return this.#run.core.isRateLimited();
+  }
+
+  /** The attempts running now, oldest first. */
+  get runningTasks(): ReadonlyArray<RunningTask> {
+    const running: RunningTask[] = [];
+    for (const task of this.#run.tasks.values()) {
+      if (!task.running) continue;
+      const { attempt } = task.context!;
+      running.push({ id: taskId(task), attempt, startedAt: task.startedAt!, priority: task.priority, timeoutMs: this.#run.timeoutOf(task) });
+    }
+    return running;
+  }
+
+  /** Tasks waiting to start (or to be retried), those of one priority when `filter.priority` is given. */
+  sizeBy(filter?: { priority?: number }): number {
+    const o = check.options('filter', filter, ['priority']);
+    const priority = o.priority === undefined ? undefined : check.finite('filter.priority', o.priority);
+    let n = 0;
+    for (const task of this.#run.tasks.values()) {
+      if (!task.running && (priority === undefined || Object.is(task.priority + 0, priority + 0))) n += 1;
+    }
+    return n;
+  }
+
+  /** Moves a waiting task to `priority`; it keeps its place among tasks of that priority. */
+  setPriority(id: string, priority: number): void {
+    check.string('id', id);
+    check.finite('priority', priority);
+    const run = this.#run;
+    const coreId = run.byId.get(id) ?? generatedCoreId(id);
+    const task = coreId === undefined ? undefined : run.tasks.get(coreId);
+    // A generated id names only a task that was given none.
+    if (task === undefined || (task.id !== undefined && task.id !== id) || task.running || !run.core.setPriority(coreId!, priority)) {
+      throw rangeError('id', 'the id of a waiting task', id);
+    }
+    task.priority = priority;
+    run.pump();
+  }
+
+  get concurrency(): number {
+    return this.#run.core.concurrency();
+  }
+
+  set concurrency(value: number) {
+    this.#run.core.setConcurrency(concurrencyOf('concurrency', value));
+    this.#run.pump();
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<E extends TaskEventType>(event: E, listener: (event: Extract<TaskEvent, { type: E }>) => void): () => void {
+    return this.#run.listeners.add(event, listener);
+  }
+}
