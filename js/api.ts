@@ -2,4 +2,4 @@
 export { Broker, Consumer, Message, Queue } from './broker/index.js';
 export { FerryError, type ErrorCode } from './errors.js';
 export type * from './types.js';
-export { Scheduler } from './scheduler.js';
+export { Scheduler } from './scheduler/scheduler.js';

@@ -13,12 +13,13 @@ export type ErrorCode =
   | 'STORAGE'
   | 'INVALID_ARGUMENT';
 
+/** Every error ferrymq raises on purpose carries a `code`. */
 export class FerryError extends Error {
+  override readonly name = 'FerryError' as const;
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'FerryError';
     this.code = code;
   }
 }

@@ -13,6 +13,4 @@ wasm-bindgen --target web --weak-refs --out-dir pkg --out-name ferrymq \
 node_modules/.bin/wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
   pkg/ferrymq_bg.wasm -o pkg/ferrymq_bg.wasm
-# The wrapper's TypeScript, checked strictly (esbuild strips types unchecked).
-node_modules/.bin/tsc -p js/tsconfig.json
 node scripts/bundle.mjs

@@ -4,6 +4,7 @@
 //   p-queue.*    ferrymq/p-queue, the same three ways; it imports the main entry
 //                next to it, so it shares its wasm instance instead of loading another
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 
 rmSync('dist', { recursive: true, force: true });
@@ -37,7 +38,7 @@ const mainEntry = (file) => ({
 });
 await build({
   ...common,
-  entryPoints: ['js/p-queue/p-queue.ts'],
+  entryPoints: ['js/p-queue/index.ts'],
   outfile: 'dist/p-queue.cjs',
   format: 'cjs',
   platform: 'node',
@@ -46,7 +47,7 @@ await build({
 });
 await build({
   ...common,
-  entryPoints: ['js/p-queue/p-queue.ts'],
+  entryPoints: ['js/p-queue/index.ts'],
   outfile: 'dist/p-queue.js',
   format: 'esm',
   platform: 'neutral',
@@ -57,10 +58,8 @@ writeFileSync(
   'dist/p-queue.mjs',
   "import pQueue from './p-queue.cjs';\nexport default pQueue.default;\nexport const { PQueue, TimeoutError } = pQueue;\n",
 );
-copyFileSync('js/p-queue.d.ts', 'dist/p-queue.d.ts');
-copyFileSync('js/p-queue.d.ts', 'dist/p-queue.d.cts');
 // One instance for import and require in Node, so `instanceof FerryError` holds across both.
 writeFileSync('dist/ferrymq.mjs', "export * from './ferrymq.cjs';\n");
 copyFileSync('pkg/ferrymq_bg.wasm', 'dist/ferrymq_bg.wasm');
-copyFileSync('js/index.d.ts', 'dist/index.d.ts');
-copyFileSync('js/index.d.ts', 'dist/index.d.cts');
+// Types: emitted from the TypeScript, never written by hand.
+execFileSync('node', ['scripts/declarations.mjs'], { stdio: 'inherit' });

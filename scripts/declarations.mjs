@@ -1,6 +1,6 @@
 // Emits the published type declarations from the wrapper's TypeScript (never
-// hand-written): tsc writes a .d.ts per module, and dist/ gets those the
-// public entry points reach, as ES (.d.ts) and CommonJS (.d.cts) trees.
+// hand-written): tsc writes a .d.ts per module, and dist/types gets those
+// the public entry points reach; dist/<entry>.d.ts and .d.cts re-export them.
 // Fails when a published declaration says `any` or reaches into the
 // wasm-bindgen glue: both would mean an internal type leaked out.
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 
 const emitted = '.artifacts/declarations';
-const ENTRIES = { index: 'api.d.ts' };
+const ENTRIES = { index: 'api.d.ts', 'p-queue': 'p-queue/index.d.ts' };
 
 rmSync(emitted, { recursive: true, force: true });
 execFileSync(
@@ -41,17 +41,15 @@ if (problems.length > 0) {
   process.exit(1);
 }
 
-for (const [tree, extension, specifier] of [['types', '.d.ts', '.js'], ['types-cjs', '.d.cts', '.cjs']]) {
-  for (const file of reached) {
-    const text = readFileSync(join(emitted, file), 'utf8').replace(/(from\s+'\.[^']*)\.js'/g, `$1${specifier}'`);
-    const out = join('dist', tree, file.replace(/\.d\.ts$/, extension));
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, text);
-  }
-  for (const [name, entry] of Object.entries(ENTRIES)) {
-    const target = `./${tree}/${entry.replace(/\.d\.ts$/, specifier)}`;
-    const hasDefault = readFileSync(join(emitted, entry), 'utf8').includes('export default');
-    const body = `export * from '${target}';\n${hasDefault ? `export { default } from '${target}';\n` : ''}`;
-    writeFileSync(join('dist', `${name}${extension}`), body);
-  }
+for (const file of reached) {
+  const out = join('dist/types', file);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, readFileSync(join(emitted, file), 'utf8'));
+}
+// One tree serves import and require: a .d.cts may re-export these types.
+for (const [name, entry] of Object.entries(ENTRIES)) {
+  const target = `./types/${entry.replace(/\.d\.ts$/, '.js')}`;
+  const hasDefault = /export default|export\s*\{[^}]*\bdefault\b/.test(readFileSync(join(emitted, entry), 'utf8'));
+  const body = `export * from '${target}';\n${hasDefault ? `export { default } from '${target}';\n` : ''}`;
+  for (const extension of ['.d.ts', '.d.cts']) writeFileSync(join('dist', `${name}${extension}`), body);
 }

@@ -2,6 +2,7 @@
 // waiting) or a Handler (a consume() callback). The Runtime routes each
 // DELIVER effect to one of them.
 import { FerryError } from '../errors.js';
+import { isThenable } from '../thenable.js';
 import { Settle, TAG } from './keys.js';
 import type { HandlerContext as PublicHandlerContext, MessageHandler } from '../types.js';
 import type { Message } from './message.js';
@@ -95,8 +96,8 @@ export class Handler {
       this.#failed(message, error);
       return;
     }
-    if (result !== null && typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
-      (result as PromiseLike<unknown>).then(
+    if (isThenable(result)) {
+      result.then(
         () => this.#fulfilled(message),
         (error: unknown) => this.#failed(message, error),
       );

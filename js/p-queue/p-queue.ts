@@ -5,12 +5,9 @@
 // from p-queue on purpose, README's "Coming from p-queue" says so.
 import { Scheduler } from '../api.js';
 import * as hooks from '../hooks.js';
-import type { RateLimit, SchedulerOptions, TaskContext, TaskEvent, TaskEventType } from '../scheduler/types.js';
+import type { RateLimit, SchedulerOptions, TaskContext, TaskEvent, TaskEventType } from '../types.js';
 import { isThenable } from '../thenable.js';
-// The public types, from the hand-written contract (see scheduler/types.ts).
-import type {
-  default as Contract, EventName, Options, QueueAddOptions, RunningTask, Task,
-} from '../p-queue.js';
+import type { EventName, Options, QueueAddOptions, RunningTask, Task } from './types.js';
 import { EventEmitter, LISTENING } from './emitter.js';
 
 const MAX_COUNT = 2 ** 32 - 1;
@@ -85,7 +82,7 @@ const wholeCount = (value: number): number => (value === Infinity ? Infinity : M
 // Events p-queue emits when a task ends.
 const ENDINGS = new Set<EventName>(['completed', 'error', 'pendingZero', 'next', 'empty', 'idle']);
 
-export default class PQueue extends EventEmitter<EventName> implements Contract {
+export default class PQueue extends EventEmitter<EventName> {
   readonly #scheduler: Engine;
   #concurrency: number;
   /** Scheduler events this queue listens to, subscribed when a listener first needs them. */

@@ -3,7 +3,7 @@
 // acts on the effects the core answers with and settles the callers'
 // promises. The core decides what starts when, what times out and what is
 // retried after which delay.
-import type { SchedulerCore } from '../../pkg/ferrymq.js';
+import type { SchedulerCore, SchedulerEffect } from '../../pkg/ferrymq.js';
 import { FerryError } from '../errors.js';
 import * as hooks from '../hooks.js';
 import { DIED, deadCore, whenDead } from '../instance.js';
@@ -12,9 +12,8 @@ import { f64 } from '../memory.js';
 import { isThenable } from '../thenable.js';
 import { HostTimer } from '../timer.js';
 import * as wire from '../wire.js';
-import * as effect from './effects.js';
 import { abortAttempt, TaskContext, taskId, taskRecord, type TaskArguments, type TaskRecord } from './task.js';
-import type { Task, TaskEvent, TaskEventType } from './types.js';
+import type { Task, TaskEvent, TaskEventType } from '../types.js';
 import { SignalWatch } from './signals.js';
 import { Waiters } from './waiters.js';
 
@@ -119,7 +118,7 @@ export class Runner {
     try {
       for (let n = core.drain(); n > 0; n = core.drain()) {
         const base = core.outPtr() / 8;
-        for (let i = 0; i < n; i += effect.STRIDE) {
+        for (let i = 0; i < n; i += wire.SCHEDULER_STRIDE) {
           // Read afresh each time: a task run by the previous record may have grown memory.
           const m = f64();
           this.#act(m[base + i], m[base + i + 1], m[base + i + 2], m[base + i + 3]);
@@ -152,19 +151,19 @@ export class Runner {
     this.pump();
   }
 
-  #act(kind: number, id: number, attempt: number, extra: number): void {
+  #act(kind: SchedulerEffect, id: number, attempt: number, extra: number): void {
     const listeners = this.listeners;
     switch (kind) {
-      case effect.START:
+      case wire.START:
         this.#start(this.tasks.get(id)!, attempt);
         break;
-      case effect.TIMED_OUT: {
+      case wire.TIMED_OUT: {
         const task = this.tasks.get(id)!;
         task.running = false;
         abortAttempt(task.context!, this.#hooks[hooks.timeoutError](this.timeoutOf(task)));
         break;
       }
-      case effect.RETRY: {
+      case wire.RETRY: {
         const task = this.tasks.get(id)!;
         task.running = false;
         if (listeners.wants('retry')) {
@@ -173,17 +172,17 @@ export class Runner {
         }
         break;
       }
-      case effect.FAILED: {
+      case wire.FAILED: {
         const task = this.tasks.get(id)!;
         this.#failed(task, task.error);
         break;
       }
-      case effect.GAVE_UP: {
+      case wire.GAVE_UP: {
         const task = this.tasks.get(id)!;
         this.#failed(task, this.#hooks[hooks.timeoutError](this.timeoutOf(task)));
         break;
       }
-      case effect.ABORTED: {
+      case wire.ABORTED: {
         const task = this.tasks.get(id)!;
         // A FerryError but in ferrymq/p-queue, which rejects with the signal's reason.
         const error = this.#hooks[hooks.abortError](task.signal) as Extract<TaskEvent, { type: 'aborted' }>['error'];
@@ -193,7 +192,7 @@ export class Runner {
         this.#settle(task).reject(error);
         break;
       }
-      case effect.CLEARED: {
+      case wire.CLEARED: {
         const pending = this.#clearReasons[0];
         if (--pending[1] === 0) this.#clearReasons.shift();
         const task = this.tasks.get(id)!;
@@ -205,18 +204,20 @@ export class Runner {
         );
         break;
       }
-      case effect.EMPTY:
+      case wire.EMPTY:
         this.#reached(this.empty, 'empty');
         break;
-      case effect.IDLE:
+      case wire.IDLE:
         this.#reached(this.idle, 'idle');
         break;
-      case effect.RATE_LIMITED:
+      case wire.RATE_LIMITED:
         this.#reached(this.rateLimited, 'rateLimit');
         break;
-      case effect.RATE_LIMIT_CLEARED:
+      case wire.RATE_LIMIT_CLEARED:
         this.#reached(this.rateLimitCleared, 'rateLimitCleared');
         break;
+      default:
+        kind satisfies never;
     }
   }
 

@@ -8,15 +8,14 @@ import * as check from '../validate.js';
 import * as wire from '../wire.js';
 import { Runner } from './runner.js';
 import { generatedCoreId, taskArguments, taskId, type TaskArguments, type TaskRecord } from './task.js';
-import type { Scheduler as Contract } from '../index.js';
-import type { RunningTask, SchedulerOptions, Task, TaskEvent, TaskEventType, TaskOptions } from './types.js';
+import type { RunningTask, SchedulerOptions, Task, TaskEvent, TaskEventType, TaskOptions } from '../types.js';
 
 const SCHEDULER_OPTIONS = ['concurrency', 'rateLimit', 'timeoutMs', 'retries', 'backoff', 'autoStart'] as const;
 const noop = (): void => {};
 
 const concurrencyOf = (argument: string, value: unknown): number => check.count(argument, value, 1, 2 ** 32 - 1, true);
 
-export class Scheduler implements Contract {
+export class Scheduler {
   readonly #run: Runner;
 
   constructor(options?: SchedulerOptions) {

@@ -2,8 +2,8 @@
 // each attempt gets, and the parsing of a task's options.
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
-import type { TaskContext as Contract } from '../index.js';
-import type { Task, TaskOptions } from './types.js';
+import type { TaskContext as Contract } from '../types.js';
+import type { Task, TaskOptions } from '../types.js';
 
 const TASK_OPTIONS = ['priority', 'timeoutMs', 'retries', 'signal', 'id', 'onProgress'] as const;
 

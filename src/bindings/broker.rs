@@ -23,7 +23,7 @@ use crate::core::time::Millis;
 
 /// A message body as JS handed it over: kept as JS values, never serialized
 /// on the in-memory path. On a durable broker it also carries the bytes JS
-/// encoded it to (js/codec.js), which is what the log stores; a message
+/// encoded it to (js/codec.ts), which is what the log stores; a message
 /// recovered from the log has only the bytes, and JS decodes them when it
 /// is delivered.
 #[derive(Clone)]
