@@ -61,7 +61,7 @@ fn send(b: &mut B, q: QueueId, i: u64, priority: u8) {
 }
 
 fn get_ack(b: &mut B, q: QueueId) {
-    let d = b.get(q).expect("get").expect("a message");
+    let d = b.take(q).expect("get").expect("a message");
     black_box(&d.payload);
     b.ack(d.tag).expect("ack");
 }

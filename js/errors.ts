@@ -24,6 +24,10 @@ export class FerryError extends Error {
   }
 }
 
+/** `what` was stopped by an AbortSignal (`cause`: the signal's reason). */
+export const abortedError = (what: string, signal: AbortSignal | undefined): FerryError =>
+  new FerryError('ABORTED', `${what} was aborted`, { cause: signal?.reason });
+
 /** The storage failed (`cause`: the platform's error). */
 export const storageError = (message: string, cause?: unknown): FerryError => new FerryError('STORAGE', message, { cause });
 

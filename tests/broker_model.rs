@@ -768,7 +768,7 @@ impl Harness {
                 self.check_effects()?;
             }
             Op::Get => {
-                let got = self.broker.get(self.q).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let got = self.broker.take(self.q).map_err(|e| TestCaseError::fail(e.to_string()))?;
                 self.check_effects()?;
                 match got {
                     Some(d) => {

@@ -307,7 +307,7 @@ impl Harness {
                 self.broker.send_batch(self.q, msgs).map_err(fail)?;
             }
             Op::Get => {
-                if let Some(d) = self.broker.get(self.q).map_err(fail)? {
+                if let Some(d) = self.broker.take(self.q).map_err(fail)? {
                     self.held.push(d.tag);
                 }
             }
@@ -518,7 +518,7 @@ fn opening_a_clean_log_compacts_only_when_due_judged_by_an_estimate_of_the_live_
         for n in 0..40u8 {
             w.broker.send(q, Outgoing { id: Some(format!("job-{n}").into()), ..Outgoing::new(vec![n; 16].into()) }).expect("send");
             if ack {
-                let d = w.broker.get(q).expect("get").expect("a delivery");
+                let d = w.broker.take(q).expect("get").expect("a delivery");
                 w.broker.ack(d.tag).expect("ack");
             }
             log.extend(appended(&w.journal.commit(&mut w.broker).expect("commit").steps));
@@ -568,7 +568,7 @@ fn a_log_reopened_after_every_short_session_still_compacts() {
         }
         let queue = *q.get_or_insert_with(|| o.broker.declare_queue("jobs", None).expect("declare"));
         o.broker.send(queue, Outgoing::new(vec![7; 32].into())).expect("send");
-        let d = o.broker.get(queue).expect("get").expect("a delivery");
+        let d = o.broker.take(queue).expect("get").expect("a delivery");
         o.broker.ack(d.tag).expect("ack");
         for step in &o.journal.commit(&mut o.broker).expect("commit").steps {
             fs.run(step, None);

@@ -26,7 +26,7 @@ import { MAKE, QUEUE_ID } from './keys.js';
 import { BROKER_OPTIONS, queueArguments, requestArguments, sendArguments, storageOption } from './options.js';
 import { Queue, queueStats } from './queue.js';
 import { Runtime } from './runtime.js';
-import { abortedError, onAbort } from './signals.js';
+import { onAbort, operationAborted } from './signals.js';
 
 /**
  * The key under which `Broker.open` hands the constructor the runtime it
@@ -150,7 +150,7 @@ export class Broker {
     try {
       const queue = this.#declare('queueName', queueName);
       const [timeoutMs, signal] = requestArguments(options);
-      if (signal?.aborted) throw abortedError(signal);
+      if (signal?.aborted) throw operationAborted(signal);
       const bytes = runtime.encode(payload, undefined);
       return new Promise<R>((resolve, reject) => {
         const id = runtime.core.request(queue[QUEUE_ID], payload, timeoutMs, bytes);
@@ -158,7 +158,7 @@ export class Broker {
         request.cleanup = onAbort(signal, () => {
           runtime.requests.delete(id);
           runtime.core.cancelRequest(id);
-          reject(abortedError(signal!));
+          reject(operationAborted(signal!));
         });
         runtime.requests.set(id, request);
         runtime.keepAlive();

@@ -105,7 +105,7 @@ function deliver(runtime: Runtime, consumerId: number, message: Message): void {
   if (subscriber === undefined) {
     // Aborted between the core's decision and now: hand the message back
     // at once instead of letting it wait out its lease.
-    runtime.settleQuietly(Settle.Return, message[TAG]);
+    runtime.settleQuietly(Settle.Release, message[TAG]);
     return;
   }
   if (subscriber instanceof Waiter) runtime.subscribers.delete(consumerId);

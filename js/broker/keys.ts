@@ -13,6 +13,6 @@ export const enum Settle {
   Ack,
   /** Back to the queue with its backoff, counted as a failed delivery. */
   Nack,
-  /** Back to the queue at once, uncounted: it was never handled (an abandoned wait or loop). */
-  Return,
+  /** Back to the queue at once, uncounted (the core's release): it was never handled (an abandoned wait or loop). */
+  Release,
 }

@@ -8,7 +8,7 @@ import { Consumer, type Message } from './message.js';
 import { BATCH_ITEM, consumeArguments, MAX_BATCH, receiveArguments, sendArguments } from './options.js';
 import type { Runtime } from './runtime.js';
 import { Handler, Waiter } from './subscribers.js';
-import { abortedError, onAbort } from './signals.js';
+import { onAbort, operationAborted } from './signals.js';
 
 /** A subscription's rate limit (max, intervalMs, window) and timeoutMs when it has neither. */
 const NO_LIMITS = Object.freeze([...check.NO_RATE_LIMIT, wire.NONE] as const);
@@ -86,7 +86,7 @@ export class Queue<T = unknown> {
   async #take(max: number, waitMs: number, signal: AbortSignal | undefined, endsWithNull: boolean): Promise<Message<T>[]> {
     const runtime = this.#runtime;
     runtime.assertOpen();
-    if (signal?.aborted) throw abortedError(signal);
+    if (signal?.aborted) throw operationAborted(signal);
     const now = runtime.take(this[QUEUE_ID], max) as Message<T>[];
     if (now.length > 0 || waitMs === 0) return runtime.handOut(now) as Message<T>[] | Promise<Message<T>[]>;
     const first = await new Promise<Message | null>((resolve, reject) => {
@@ -96,7 +96,7 @@ export class Queue<T = unknown> {
       waiter.cleanup = onAbort(signal, () => {
         runtime.subscribers.delete(consumer);
         runtime.core.cancel(consumer);
-        reject(abortedError(signal!));
+        reject(operationAborted(signal!));
       });
       runtime.subscribers.set(consumer, waiter);
       runtime.keepAlive();
@@ -123,7 +123,7 @@ export class Queue<T = unknown> {
     const consumer = Consumer[MAKE](runtime, id);
     runtime.subscribers.set(id, entry);
     runtime.keepAlive();
-    const cancelBySignal = (): void => runtime.stopConsumer(id, abortedError(signal!));
+    const cancelBySignal = (): void => runtime.stopConsumer(id, operationAborted(signal!));
     entry.cleanup = onAbort(signal, cancelBySignal);
     if (signal?.aborted) cancelBySignal();
     return consumer;
@@ -141,7 +141,7 @@ export class Queue<T = unknown> {
       } finally {
         // The loop ended on this message (break, throw, return): unless its
         // body settled it, it goes back at once, not after its lease.
-        if (!resumed) this.#runtime.settleQuietly(Settle.Return, message[TAG]);
+        if (!resumed) this.#runtime.settleQuietly(Settle.Release, message[TAG]);
       }
     }
   }

@@ -172,11 +172,11 @@ export class Runtime {
   take(id: number, max: number): Message[] {
     this.assertOpen();
     const vals: unknown[] = [];
-    const n = this.core.get(id, max, vals);
+    const n = this.core.take(id, max, vals);
     const messages: Message[] = [];
     if (n === 0) return messages;
     const m = f64();
-    const base = this.core.pulledPtr() / 8;
+    const base = this.core.takenPtr() / 8;
     for (let i = 0, v = 0; i < n; i += wire.STRIDE) {
       messages.push(messageAt(this, m, base + i, vals, v));
       v += valuesOf(m, base + i);

@@ -1,8 +1,8 @@
 // AbortSignal plumbing shared by receives, consumers and requests.
-import { FerryError } from '../errors.js';
+import { abortedError, type FerryError } from '../errors.js';
 
-export const abortedError = (signal: AbortSignal): FerryError =>
-  new FerryError('ABORTED', 'the operation was aborted', { cause: signal.reason });
+/** A receive, request or consumer stopped by its signal. */
+export const operationAborted = (signal: AbortSignal): FerryError => abortedError('the operation', signal);
 
 /** Calls `onAbortFn` when `signal` aborts; returns the function that stops listening. */
 export function onAbort(signal: AbortSignal | undefined, onAbortFn: () => void): (() => void) | undefined {

@@ -2,7 +2,7 @@
 // enforces. This class is what users hold: it checks arguments and answers
 // questions; its Runner (runner.ts) does the work.
 import { SchedulerCore } from '../../pkg/ferrymq.js';
-import { FerryError, rangeError, typeError } from '../errors.js';
+import { abortedError, FerryError, rangeError, typeError } from '../errors.js';
 import * as hooks from '../hooks.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
@@ -39,7 +39,7 @@ export class Scheduler {
 
   /** @internal */
   [hooks.abortError](signal: AbortSignal | undefined): unknown {
-    return new FerryError('ABORTED', 'the task was aborted', { cause: signal?.reason });
+    return abortedError('the task', signal);
   }
 
   /** @internal */

@@ -70,7 +70,7 @@ pub struct BrokerCore {
     out: Outbox,
     /// Deliveries taken by `get`: apart from `out`, because a receive() may
     /// run while JS is still reading a drained batch.
-    pulled: Outbox,
+    taken: Outbox,
 }
 
 fn invalid(message: &str) -> JsValue {
@@ -131,7 +131,7 @@ impl BrokerCore {
     }
 
     fn around(core: Core, journal: Option<Journal>, wake: Function) -> Self {
-        BrokerCore { core, journal, wake, woken: false, armed: None, out: Outbox::default(), pulled: Outbox::default() }
+        BrokerCore { core, journal, wake, woken: false, armed: None, out: Outbox::default(), taken: Outbox::default() }
     }
 
     #[wasm_bindgen(getter)]
@@ -299,13 +299,13 @@ impl BrokerCore {
     }
 
     /// Takes up to `max` ready messages now, as DELIVER records (consumer
-    /// NONE) at `pulledPtr`; returns how many numbers (0: nothing ready).
-    pub fn get(&mut self, queue: u32, max: u32, vals: &Array) -> Result<u32, JsValue> {
-        self.pulled.begin();
+    /// NONE) at `takenPtr`; returns how many numbers (0: nothing ready).
+    pub fn take(&mut self, queue: u32, max: u32, vals: &Array) -> Result<u32, JsValue> {
+        self.taken.begin();
         let mut result = Ok(());
         for _ in 0..max {
-            match self.core.get(QueueId(queue)) {
-                Ok(Some(delivery)) => encode_delivery(&mut self.pulled, vals, wire::NONE, delivery),
+            match self.core.take(QueueId(queue)) {
+                Ok(Some(delivery)) => encode_delivery(&mut self.taken, vals, wire::NONE, delivery),
                 Ok(None) => break,
                 Err(e) => {
                     result = Err(to_js(e));
@@ -315,12 +315,12 @@ impl BrokerCore {
         }
         // Encoded in place, no list per call; the wake `act` would do, once.
         self.woke();
-        result.map(|()| self.pulled.len())
+        result.map(|()| self.taken.len())
     }
 
-    #[wasm_bindgen(js_name = pulledPtr)]
-    pub fn pulled_ptr(&self) -> u32 {
-        self.pulled.ptr()
+    #[wasm_bindgen(js_name = takenPtr)]
+    pub fn taken_ptr(&self) -> u32 {
+        self.taken.ptr()
     }
 
     /// `deadline` (epoch ms, or NONE) only with `once`: a waiting receive().

@@ -349,8 +349,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         Ok(())
     }
 
-    /// Immediate poll, not tied to a consumer.
-    pub fn get(&mut self, q: QueueId) -> Result<Option<Delivery<P>>, CoreError> {
+    /// Takes the next ready message now (a poll, not tied to a consumer).
+    pub fn take(&mut self, q: QueueId) -> Result<Option<Delivery<P>>, CoreError> {
         self.catch_up();
         self.queue(q)?;
         let delivery = self.next_due(q).and_then(|seq| self.deliver(seq, None));

@@ -29,7 +29,7 @@ fn opts<F: FnOnce(&mut QueueOptions)>(f: F) -> Option<QueueOptions> {
 }
 
 fn get(b: &mut B, q: QueueId) -> Option<Delivery<&'static str>> {
-    b.get(q).expect("get")
+    b.take(q).expect("get")
 }
 
 fn payloads(b: &mut B, q: QueueId) -> Vec<&'static str> {
@@ -131,7 +131,7 @@ fn unknown_ids_are_errors_not_panics() {
     let (mut b, _) = broker();
     let q = QueueId(99);
     assert_eq!(code(b.send(q, msg("x"))), ErrorCode::InvalidArgument);
-    assert_eq!(code(b.get(q)), ErrorCode::InvalidArgument);
+    assert_eq!(code(b.take(q)), ErrorCode::InvalidArgument);
     assert_eq!(code(b.subscribe(q, Subscription::default())), ErrorCode::InvalidArgument);
     assert_eq!(code(b.purge(q)), ErrorCode::InvalidArgument);
     assert_eq!(code(b.queue_stats(q)), ErrorCode::InvalidArgument);
@@ -588,7 +588,7 @@ fn backoff_jitter_comes_from_the_injected_rng() {
         let backoff = Backoff { kind: BackoffKind::Fixed, base: 1_000_000, max: None, jitter: true };
         let q = b.declare_queue("q", opts(|o| o.backoff = backoff)).unwrap();
         b.send(q, msg("a")).unwrap();
-        let d = b.get(q).unwrap().unwrap();
+        let d = b.take(q).unwrap().unwrap();
         b.nack(d.tag, true, None).unwrap();
         b.next_deadline()
     };
@@ -889,7 +889,7 @@ fn timers_of_settled_messages_do_not_pile_up() {
     let mut most = 0;
     for _ in 0..100_000 {
         b.send(q, msg("m")).unwrap();
-        let d = b.get(q).unwrap().unwrap();
+        let d = b.take(q).unwrap().unwrap();
         b.ack(d.tag).unwrap();
         most = most.max(b.timers.len());
     }
@@ -1004,7 +1004,7 @@ fn replayed_leases_expire_and_recover_in_flight_returns_them() {
     recovering.recover_in_flight();
     let redelivered = recovering.drain_effects().filter(|e| matches!(e, Effect::Redelivered { .. })).count();
     assert_eq!(redelivered, 2);
-    let d = recovering.get(q).unwrap().unwrap();
+    let d = recovering.take(q).unwrap().unwrap();
     assert_eq!((d.payload, d.redelivered, d.delivery_count), ("a", true, 2));
 }
 
@@ -1112,9 +1112,9 @@ fn a_message_that_expires_while_its_lease_is_written_is_never_handed_out() {
     // The same for a delivery taken by get(), on a queue nobody consumes.
     let polled = b.declare_queue("polled", None).unwrap();
     b.send_batch(polled, vec![with("in time", |m| m.ttl = Some(5)), with("late", |m| m.ttl = Some(5))]).unwrap();
-    let first = b.get(polled).unwrap().unwrap();
+    let first = b.take(polled).unwrap().unwrap();
     assert!(b.hand_out(first.tag), "in time");
-    let second = b.get(polled).unwrap().unwrap();
+    let second = b.take(polled).unwrap().unwrap();
     clock.advance(10);
     assert!(!b.hand_out(second.tag), "expired while its lease was written");
     assert_eq!(b.queue_stats(polled).unwrap().expired, 1);
@@ -1321,10 +1321,10 @@ fn a_lease_that_runs_out_before_its_delivery_is_handed_out_does_not_count() {
     }))
     .unwrap();
     b.send(polled, msg("polled")).unwrap();
-    let d = b.get(polled).unwrap().unwrap();
+    let d = b.take(polled).unwrap().unwrap();
     clock.advance(20);
     b.advance();
     assert!(!b.hand_out(d.tag), "its lease ran out before it was handed out");
-    let again = b.get(polled).unwrap().unwrap();
+    let again = b.take(polled).unwrap().unwrap();
     assert_eq!((again.payload, again.delivery_count), ("polled", 1));
 }
