@@ -1,7 +1,5 @@
 // The persistence panel: a durable queue in IndexedDB whose messages survive
-// a reload. Durable brokers (Broker.open) are still being built, so the
-// panel feature-detects them and otherwise shows its "coming" state; it
-// needs no change once the API ships.
+// a reload.
 import { Broker } from 'ferrymq';
 import { $ } from './dom.js';
 
@@ -10,11 +8,6 @@ const QUEUE = 'durable-jobs';
 
 export async function persistencePanel() {
   const panel = $('persistence');
-  if (typeof Broker.open !== 'function') {
-    panel.dataset.state = 'coming';
-    $('p-coming').hidden = false;
-    return;
-  }
 
   const status = (text) => { $('p-status').textContent = text; };
   let jobs;
