@@ -3,7 +3,7 @@
 // state, so after one the instance is dead: brokers and schedulers close
 // their pending work with one FerryError (code CLOSED, naming the trap),
 // and every later call throws it instead of failing in confusing ways.
-// Rust's panic hook reports the panic here (boot.js installs
+// Rust's panic hook reports the panic here (boot.ts installs
 // `instanceDied`) before the instance aborts, so noticing costs nothing
 // per call.
 import { FerryError } from './errors.js';
@@ -31,9 +31,6 @@ export function whenDead(owner: Mourner): void {
     pruneAt = 2 * mourners.size + 64;
   }
 }
-
-/** The error every call throws once the instance has died; undefined while it lives. */
-export const deathOf = (): FerryError | undefined => death;
 
 /** The instance is dead (`reason`: the panic's message). Owners stop from a microtask, outside the dying call. */
 export function instanceDied(reason: string): void {

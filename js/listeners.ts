@@ -14,8 +14,10 @@ export class Listeners<Event extends string = string> {
     for (const event of events) this.#byEvent.set(event, new Set());
   }
 
-  /** Returns the function that removes the listener. */
-  /** `listener` takes the event's payload with `type` added; each owner types it per event. */
+  /**
+   * `listener` takes the event's payload with `type` added (each owner types
+   * it per event); returns the function that removes it.
+   */
   add(event: Event, listener: (event: never) => void): () => boolean {
     const set = this.#byEvent.get(event);
     if (set === undefined) throw typeError('event', `one of ${[...this.#byEvent.keys()].join(', ')}`, event);

@@ -4,10 +4,10 @@ import { BackoffKind, maxNameBytes, RateWindowKind } from '../pkg/ferrymq.js';
 import { rangeError, typeError } from './errors.js';
 import { NONE, type Covers } from './wire.js';
 
-/** `undefined` becomes `{}`; unknown keys are rejected so typos don't pass silently. */
 /** An options object as given: each allowed key's value, still unchecked. */
 export type Given<K extends string> = { readonly [key in K]?: unknown };
 
+/** `undefined` becomes `{}`; unknown keys are rejected so typos don't pass silently. */
 export function options<K extends string>(argument: string, value: unknown, allowed: readonly K[]): Given<K> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {

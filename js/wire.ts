@@ -20,8 +20,8 @@ import {
  */
 export type Covers<E, Named> = [Exclude<E, Named>] extends [never] ? true : Exclude<E, Named>;
 
-/** Numeric fields that may be absent hold NONE; STRIDE f64s per broker record. */
-export const { None: NONE, BrokerStride: STRIDE, SchedulerStride: SCHEDULER_STRIDE } = Wire;
+/** Numeric fields that may be absent hold NONE; records are BROKER_STRIDE (or SCHEDULER_STRIDE) f64s. */
+export const { None: NONE, BrokerStride: BROKER_STRIDE, SchedulerStride: SCHEDULER_STRIDE } = Wire;
 
 // Broker effect kinds; a message id field holds NONE for a caller-given id,
 // which is then the record's last value.

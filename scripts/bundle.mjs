@@ -9,6 +9,9 @@ import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 
 rmSync('dist', { recursive: true, force: true });
 mkdirSync('dist');
+// Types first: tsc checks the wrapper and emits the published declarations
+// (never written by hand); a type error stops the build before bundling.
+execFileSync('node', ['scripts/declarations.mjs'], { stdio: 'inherit' });
 
 const common = { bundle: true, legalComments: 'none', logLevel: 'warning' };
 await build({
@@ -61,5 +64,3 @@ writeFileSync(
 // One instance for import and require in Node, so `instanceof FerryError` holds across both.
 writeFileSync('dist/ferrymq.mjs', "export * from './ferrymq.cjs';\n");
 copyFileSync('pkg/ferrymq_bg.wasm', 'dist/ferrymq_bg.wasm');
-// Types: emitted from the TypeScript, never written by hand.
-execFileSync('node', ['scripts/declarations.mjs'], { stdio: 'inherit' });

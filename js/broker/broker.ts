@@ -22,9 +22,8 @@ import { openStorage } from '../storage.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
 import { asStorageError } from './commits.js';
-import { MAKE, QUEUE_ID } from './keys.js';
 import { BROKER_OPTIONS, queueArguments, requestArguments, sendArguments, storageOption } from './options.js';
-import { Queue, queueStats } from './queue.js';
+import { makeQueue, type Queue, queueIdOf, queueStats } from './queue.js';
 import { Runtime } from './runtime.js';
 import { onAbort, operationAborted } from './signals.js';
 
@@ -115,7 +114,7 @@ export class Broker {
     const id = existing !== wire.NONE ? existing : core.declareQueue(checked, ...queueArguments(checked, options, runtime.durable));
     let queue = this.#queues.get(checked);
     if (queue === undefined) {
-      queue = Queue[MAKE](runtime, id, checked);
+      queue = makeQueue(runtime, id, checked);
       this.#queues.set(checked, queue);
     }
     return queue;
@@ -136,12 +135,12 @@ export class Broker {
   /** Routes messages published with a key matching `pattern` to the queue: words split by '.', '*' matches exactly one word, '#' zero or more. */
   bind(pattern: string, queueName: string): void {
     check.routingKey('pattern', pattern);
-    this.#runtime.core.bind(pattern, this.#declare('queueName', queueName)[QUEUE_ID]);
+    this.#runtime.core.bind(pattern, queueIdOf(this.#declare('queueName', queueName)));
   }
 
   unbind(pattern: string, queueName: string): void {
     check.routingKey('pattern', pattern);
-    this.#runtime.core.unbind(pattern, this.#declare('queueName', queueName)[QUEUE_ID]);
+    this.#runtime.core.unbind(pattern, queueIdOf(this.#declare('queueName', queueName)));
   }
 
   /** Sends `payload` to the queue and resolves with the payload a consumer passes to `message.reply()`. */
@@ -153,7 +152,7 @@ export class Broker {
       if (signal?.aborted) throw operationAborted(signal);
       const bytes = runtime.encode(payload, undefined);
       return new Promise<R>((resolve, reject) => {
-        const id = runtime.core.request(queue[QUEUE_ID], payload, timeoutMs, bytes);
+        const id = runtime.core.request(queueIdOf(queue), payload, timeoutMs, bytes);
         const request = { resolve: resolve as (payload: unknown) => void, reject, cleanup: undefined as (() => void) | undefined };
         request.cleanup = onAbort(signal, () => {
           runtime.requests.delete(id);
@@ -161,7 +160,7 @@ export class Broker {
           reject(operationAborted(signal!));
         });
         runtime.requests.set(id, request);
-        runtime.keepAlive();
+        runtime.pump();
       });
     } catch (error) {
       return Promise.reject(error);

@@ -1,13 +1,13 @@
 // The core's effect records, turned into what JS users see: messages handed
 // to waiters and handlers, events, replies. Records are read in place from
-// wasm memory (wire.STRIDE numbers each); the JS values they mention follow
+// wasm memory (wire.BROKER_STRIDE numbers each); the JS values they mention follow
 // in `vals`, in record order.
 import type { BrokerEffect, DeadLetterReason } from '../../pkg/ferrymq.js';
 import { decode } from '../codec.js';
 import { FerryError } from '../errors.js';
 import * as wire from '../wire.js';
-import { MAKE, Settle, TAG } from './keys.js';
-import { Message } from './message.js';
+import { Settle } from './settle.js';
+import { makeMessage, type Message, tagOf } from './message.js';
 import type { Runtime } from './runtime.js';
 import { Waiter } from './subscribers.js';
 
@@ -30,7 +30,7 @@ export function messageAt(runtime: Runtime, m: Float64Array, i: number, vals: un
   let headers = vals[v + 1] as Record<string, string> | undefined;
   // Recovered from the log: the payload slot holds its bytes, for JS to decode.
   if (flags & wire.FLAG_RECOVERED) [payload, headers] = decode(payload as Uint8Array);
-  return Message[MAKE](
+  return makeMessage(
     runtime,
     m[i + 3]!,
     autoId === wire.NONE ? (vals[v + 2] as string) : String(autoId),
@@ -45,7 +45,7 @@ export function messageAt(runtime: Runtime, m: Float64Array, i: number, vals: un
 /** Acts on the `n` numbers of records from index `base` of `read()`, stopping if the broker closes. */
 export function dispatch(runtime: Runtime, read: () => Float64Array, base: number, n: number, vals: unknown[]): void {
   let v = 0;
-  for (let i = base; i < base + n && !runtime.closed; i += wire.STRIDE) {
+  for (let i = base; i < base + n && !runtime.closed; i += wire.BROKER_STRIDE) {
     // Read afresh each time: a handler run for the previous record may have grown memory.
     const m = read();
     const kind = m[i] as BrokerEffect;
@@ -105,7 +105,7 @@ function deliver(runtime: Runtime, consumerId: number, message: Message): void {
   if (subscriber === undefined) {
     // Aborted between the core's decision and now: hand the message back
     // at once instead of letting it wait out its lease.
-    runtime.settleQuietly(Settle.Release, message[TAG]);
+    runtime.settleQuietly(Settle.Release, tagOf(message));
     return;
   }
   if (subscriber instanceof Waiter) runtime.subscribers.delete(consumerId);

@@ -2,14 +2,31 @@
 import { FerryError } from '../errors.js';
 import * as check from '../validate.js';
 import type { MessageId, NackOptions } from '../types.js';
-import { MAKE, TAG } from './keys.js';
 import { nackArguments } from './options.js';
 import type { Runtime } from './runtime.js';
 
+// Set in the classes' static blocks: what the broker does with what users
+// hold, out of their reach (a private field cannot be read, or rewritten,
+// from outside; a symbol-keyed property could).
+/** @internal The delivery tag of a message in the core. */
+export let tagOf: (message: Message) => number;
+/** @internal A Message for a delivery the core made. */
+export let makeMessage: <T>(
+  runtime: Runtime,
+  tag: number,
+  id: MessageId,
+  payload: T,
+  headers: Readonly<Record<string, string>>,
+  deliveryCount: number,
+  redelivered: boolean,
+  enqueuedAt: number,
+) => Message<T>;
+/** @internal The Consumer for core consumer `id`. */
+export let makeConsumer: (runtime: Runtime, id: number) => Consumer;
+
 export class Message<T = unknown> {
   readonly #runtime: Runtime;
-  /** @internal */
-  readonly [TAG]: number;
+  readonly #tag: number;
   readonly id: MessageId;
   readonly payload: T;
   readonly headers: Readonly<Record<string, string>>;
@@ -30,7 +47,7 @@ export class Message<T = unknown> {
     enqueuedAt: number,
   ) {
     this.#runtime = runtime;
-    this[TAG] = tag;
+    this.#tag = tag;
     this.id = id;
     this.payload = payload;
     this.headers = headers;
@@ -39,45 +56,36 @@ export class Message<T = unknown> {
     this.enqueuedAt = enqueuedAt;
   }
 
-  /** @internal Made by the broker for each delivery. */
-  static [MAKE]<T>(
-    runtime: Runtime,
-    tag: number,
-    id: MessageId,
-    payload: T,
-    headers: Readonly<Record<string, string>>,
-    deliveryCount: number,
-    redelivered: boolean,
-    enqueuedAt: number,
-  ): Message<T> {
-    return new Message(runtime, tag, id, payload, headers, deliveryCount, redelivered, enqueuedAt);
+  static {
+    tagOf = (message) => message.#tag;
+    makeMessage = (...args) => new Message(...args);
   }
 
   /** Settles the delivery. A second ack, or one after the lease ran out, rejects with code 'STALE_DELIVERY'. */
   async ack(): Promise<void> {
     const runtime = this.#runtime;
     runtime.assertOpen();
-    runtime.core.ack(this[TAG]);
+    runtime.core.ack(this.#tag);
     await runtime.persisted();
   }
 
   /** Returns the message for redelivery (after `delayMs`, or the queue's backoff), or dead-letters it with `requeue: false`. */
   async nack(options?: NackOptions): Promise<void> {
     const [requeue, delayMs] = nackArguments(options);
-    this.#runtime.run((core) => core.nack(this[TAG], requeue, delayMs));
+    this.#runtime.run((core) => core.nack(this.#tag, requeue, delayMs));
     await this.#runtime.persisted();
   }
 
   /** Answers the `broker.request()` this message carries, and acks it. */
   async reply(payload: unknown): Promise<void> {
-    this.#runtime.run((core) => core.reply(this[TAG], payload));
+    this.#runtime.run((core) => core.reply(this.#tag, payload));
     await this.#runtime.persisted();
   }
 
   /** Keeps the delivery for `ms` more milliseconds from now. */
   extendLease(ms: number): void {
     check.duration('ms', ms);
-    this.#runtime.run((core) => core.extendLease(this[TAG], ms));
+    this.#runtime.run((core) => core.extendLease(this.#tag, ms));
   }
 }
 
@@ -90,9 +98,8 @@ export class Consumer {
     this.#id = id;
   }
 
-  /** @internal Made by `queue.consume()`. */
-  static [MAKE](runtime: Runtime, id: number): Consumer {
-    return new Consumer(runtime, id);
+  static {
+    makeConsumer = (runtime, id) => new Consumer(runtime, id);
   }
 
   get active(): boolean {

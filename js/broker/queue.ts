@@ -3,8 +3,8 @@ import { rangeError, typeError } from '../errors.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
 import type { ConsumeOptions, MessageHandler, MessageId, QueueStats, ReceiveOptions, SendOptions } from '../types.js';
-import { MAKE, QUEUE_ID, Settle, TAG } from './keys.js';
-import { Consumer, type Message } from './message.js';
+import { Settle } from './settle.js';
+import { type Consumer, makeConsumer, type Message, tagOf } from './message.js';
 import { BATCH_ITEM, consumeArguments, MAX_BATCH, receiveArguments, sendArguments } from './options.js';
 import type { Runtime } from './runtime.js';
 import { Handler, Waiter } from './subscribers.js';
@@ -13,21 +13,25 @@ import { onAbort, operationAborted } from './signals.js';
 /** A subscription's rate limit (max, intervalMs, window) and timeoutMs when it has neither. */
 const NO_LIMITS = Object.freeze([...check.NO_RATE_LIMIT, wire.NONE] as const);
 
+/** @internal A queue's id in the core. Set in Queue's static block, like tagOf. */
+export let queueIdOf: (queue: Queue) => number;
+/** @internal The Queue object for core queue `id`. */
+export let makeQueue: (runtime: Runtime, id: number, name: string) => Queue;
+
 export class Queue<T = unknown> {
   readonly #runtime: Runtime;
-  /** @internal */
-  readonly [QUEUE_ID]: number;
+  readonly #id: number;
   readonly name: string;
 
   private constructor(runtime: Runtime, id: number, name: string) {
     this.#runtime = runtime;
-    this[QUEUE_ID] = id;
+    this.#id = id;
     this.name = name;
   }
 
-  /** @internal Made by `broker.queue()`. */
-  static [MAKE](runtime: Runtime, id: number, name: string): Queue {
-    return new Queue(runtime, id, name);
+  static {
+    queueIdOf = (queue) => queue.#id;
+    makeQueue = (runtime, id, name) => new Queue(runtime, id, name);
   }
 
   /** Resolves with the message id once the message is accepted. */
@@ -36,7 +40,7 @@ export class Queue<T = unknown> {
     runtime.assertOpen();
     const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
     const bytes = runtime.encode(payload, headers);
-    const n = runtime.core.send(this[QUEUE_ID], payload, headers, id, priority, delayMs, ttlMs, bytes);
+    const n = runtime.core.send(this.#id, payload, headers, id, priority, delayMs, ttlMs, bytes);
     await runtime.persisted();
     return n === wire.NONE ? id! : String(n);
   }
@@ -65,7 +69,7 @@ export class Queue<T = unknown> {
       numbers[i * 3 + 1] = delayMs;
       numbers[i * 3 + 2] = ttlMs;
     });
-    const sent = runtime.run((core) => core.sendBatch(this[QUEUE_ID], payloads, headers, ids, numbers, encoded));
+    const sent = runtime.run((core) => core.sendBatch(this.#id, payloads, headers, ids, numbers, encoded));
     await runtime.persisted();
     return Array.from(sent, (n, i) => (n === wire.NONE ? ids[i]! : String(n)));
   }
@@ -87,11 +91,11 @@ export class Queue<T = unknown> {
     const runtime = this.#runtime;
     runtime.assertOpen();
     if (signal?.aborted) throw operationAborted(signal);
-    const now = runtime.take(this[QUEUE_ID], max) as Message<T>[];
+    const now = runtime.take(this.#id, max) as Message<T>[];
     if (now.length > 0 || waitMs === 0) return runtime.handOut(now) as Message<T>[] | Promise<Message<T>[]>;
     const first = await new Promise<Message | null>((resolve, reject) => {
       const deadline = waitMs === Infinity ? wire.NONE : Date.now() + waitMs;
-      const consumer = runtime.core.subscribe(this[QUEUE_ID], 1, true, deadline, ...NO_LIMITS);
+      const consumer = runtime.core.subscribe(this.#id, 1, true, deadline, ...NO_LIMITS);
       const waiter = new Waiter(resolve, reject, endsWithNull);
       waiter.cleanup = onAbort(signal, () => {
         runtime.subscribers.delete(consumer);
@@ -99,11 +103,11 @@ export class Queue<T = unknown> {
         reject(operationAborted(signal!));
       });
       runtime.subscribers.set(consumer, waiter);
-      runtime.keepAlive();
+      runtime.pump();
     });
     if (first === null) return [];
     if (max === 1 || runtime.closed) return [first as Message<T>];
-    const more = await runtime.handOut(runtime.take(this[QUEUE_ID], max - 1));
+    const more = await runtime.handOut(runtime.take(this.#id, max - 1));
     return [first, ...more] as Message<T>[];
   }
 
@@ -118,11 +122,11 @@ export class Queue<T = unknown> {
     runtime.assertOpen();
     check.fn('handler', handler);
     const { prefetch, autoAck, signal, rate, timeoutMs } = consumeArguments(options);
-    const id = runtime.core.subscribe(this[QUEUE_ID], prefetch, false, wire.NONE, ...rate, timeoutMs);
+    const id = runtime.core.subscribe(this.#id, prefetch, false, wire.NONE, ...rate, timeoutMs);
     const entry = new Handler(runtime, this.name, handler as MessageHandler<unknown>, autoAck, timeoutMs);
-    const consumer = Consumer[MAKE](runtime, id);
+    const consumer = makeConsumer(runtime, id);
     runtime.subscribers.set(id, entry);
-    runtime.keepAlive();
+    runtime.pump();
     const cancelBySignal = (): void => runtime.stopConsumer(id, operationAborted(signal!));
     entry.cleanup = onAbort(signal, cancelBySignal);
     if (signal?.aborted) cancelBySignal();
@@ -141,7 +145,7 @@ export class Queue<T = unknown> {
       } finally {
         // The loop ended on this message (break, throw, return): unless its
         // body settled it, it goes back at once, not after its lease.
-        if (!resumed) this.#runtime.settleQuietly(Settle.Release, message[TAG]);
+        if (!resumed) this.#runtime.settleQuietly(Settle.Release, tagOf(message));
       }
     }
   }
@@ -149,18 +153,18 @@ export class Queue<T = unknown> {
   /** Removes every ready and delayed message (not those in flight); resolves with how many. */
   async purge(): Promise<number> {
     const runtime = this.#runtime;
-    const purged = runtime.run((core) => core.purge(this[QUEUE_ID]));
+    const purged = runtime.run((core) => core.purge(this.#id));
     await runtime.persisted();
     return purged;
   }
 
   stats(): QueueStats {
     this.#runtime.assertOpen();
-    return queueStats(this.#runtime.core.stats(this[QUEUE_ID]));
+    return queueStats(this.#runtime.core.stats(this.#id));
   }
 }
 
-/** A queue's stats from the numbers the core reports, in this order. */
+/** @internal A queue's stats from the numbers the core reports, in this order. */
 export function queueStats(s: Float64Array): QueueStats {
   return {
     ready: s[0]!,

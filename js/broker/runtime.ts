@@ -15,16 +15,16 @@ import { DIED, deadCore, whenDead } from '../instance.js';
 import { Listeners } from '../listeners.js';
 import { f64 } from '../memory.js';
 import type { OpenStorage } from '../storage.js';
+import type { BrokerEventType } from '../types.js';
 import { HostTimer } from '../timer.js';
 import * as wire from '../wire.js';
 import { asStorageError, Commits } from './commits.js';
 import { dispatch, messageAt, valuesOf } from './effects.js';
-import { Settle, TAG } from './keys.js';
-import type { Message } from './message.js';
+import { Settle } from './settle.js';
+import { type Message, tagOf } from './message.js';
 import type { Subscriber } from './subscribers.js';
 
-export const BROKER_EVENTS = ['dead-letter', 'expired', 'redelivered', 'error'] as const;
-export type BrokerEventName = (typeof BROKER_EVENTS)[number];
+const BROKER_EVENTS = ['dead-letter', 'expired', 'redelivered', 'error'] as const satisfies readonly BrokerEventType[];
 
 /** A request() waiting for its reply. */
 export interface PendingRequest {
@@ -34,12 +34,12 @@ export interface PendingRequest {
   cleanup: (() => void) | undefined;
 }
 
-export const closedError = (): FerryError => new FerryError('CLOSED', 'the broker is closed');
+const closedError = (): FerryError => new FerryError('CLOSED', 'the broker is closed');
 
 export class Runtime {
   core: BrokerCore;
   readonly timer = new HostTimer(() => this.#onTimer());
-  readonly listeners = new Listeners<BrokerEventName>(BROKER_EVENTS);
+  readonly listeners = new Listeners<BrokerEventType>(BROKER_EVENTS);
   readonly subscribers = new Map<number, Subscriber>();
   readonly requests = new Map<number, PendingRequest>();
   closed = false;
@@ -112,15 +112,7 @@ export class Runtime {
   handOut(messages: Message[]): Message[] | Promise<Message[]> {
     // In memory there is nothing to wait for: no promise per receive.
     if (this.commits === undefined || messages.length === 0) return messages;
-    return this.persisted()!.then(() => (this.closed ? messages : messages.filter((m) => this.core.handOut(m[TAG]))));
-  }
-
-  /**
-   * Someone now waits for the broker (a consumer, a receive, a request):
-   * the flush re-arms the timer so that it holds a Node process open.
-   */
-  keepAlive(): void {
-    this.pump();
+    return this.persisted()!.then(() => (this.closed ? messages : messages.filter((m) => this.core.handOut(tagOf(m)))));
   }
 
   /** For settles nobody awaits (autoAck, abandoned waits and loops). */
@@ -155,7 +147,11 @@ export class Runtime {
     return request;
   }
 
-  /** Schedules the flush that hands the core's effects on; once per microtask checkpoint. */
+  /**
+   * Schedules the flush that hands the core's effects on, once per microtask
+   * checkpoint. The flush also re-arms the timer, which holds a Node process
+   * open while someone waits (so a new consumer, receive or request pumps).
+   */
   pump(): void {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
@@ -177,7 +173,7 @@ export class Runtime {
     if (n === 0) return messages;
     const m = f64();
     const base = this.core.takenPtr() / 8;
-    for (let i = 0, v = 0; i < n; i += wire.STRIDE) {
+    for (let i = 0, v = 0; i < n; i += wire.BROKER_STRIDE) {
       messages.push(messageAt(this, m, base + i, vals, v));
       v += valuesOf(m, base + i);
     }
@@ -207,7 +203,9 @@ export class Runtime {
   fail(error: unknown): void {
     if (this.closed) return;
     const failure = asStorageError(error);
-    this.listeners.emit('error', { error: failure, queue: undefined, id: undefined });
+    if (this.listeners.wants('error')) this.listeners.emit('error', { error: failure, queue: undefined, id: undefined });
+    // Never silent: without a listener, say it where a developer looks.
+    else console.error('ferrymq: durable storage failed; the broker has stopped (reopen it from storage):', failure);
     this.#closeNow(failure);
     this.commits?.storage.close().catch(() => {});
   }
@@ -242,8 +240,12 @@ export class Runtime {
     while (!this.closed) {
       const n = core.drain(vals);
       if (n === 0) break;
-      dispatch(this, f64, core.outPtr() / 8, n, vals);
-      vals.length = 0;
+      try {
+        dispatch(this, f64, core.outPtr() / 8, n, vals);
+      } finally {
+        // Even after a throw: the next batch's values must not follow this one's.
+        vals.length = 0;
+      }
     }
     // A handler may have closed the broker, which frees the core.
     if (this.closed) return;

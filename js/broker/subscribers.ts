@@ -2,10 +2,10 @@
 // waiting) or a Handler (a consume() callback). The Runtime routes each
 // DELIVER effect to one of them.
 import { FerryError } from '../errors.js';
-import { isThenable } from '../thenable.js';
-import { Settle, TAG } from './keys.js';
+import { isThenable } from '../promises.js';
+import { Settle } from './settle.js';
 import type { HandlerContext as PublicHandlerContext, MessageHandler } from '../types.js';
-import type { Message } from './message.js';
+import { type Message, tagOf } from './message.js';
 import type { Runtime } from './runtime.js';
 
 export type Subscriber = Waiter | Handler;
@@ -86,7 +86,7 @@ export class Handler {
   ) {}
 
   deliver(message: Message): void {
-    const tag = message[TAG];
+    const tag = tagOf(message);
     const context = new HandlerContext(message);
     this.#running.set(tag, context);
     let result: unknown;
@@ -127,15 +127,15 @@ export class Handler {
   // would be stale, and its failure was reported or asked for.
 
   #fulfilled(message: Message): void {
-    if (this.#running.delete(message[TAG]) && this.autoAck) this.runtime.settleQuietly(Settle.Ack, message[TAG]);
+    if (this.#running.delete(tagOf(message)) && this.autoAck) this.runtime.settleQuietly(Settle.Ack, tagOf(message));
   }
 
   // A handler that failed nacks (the queue's backoff, then dead-lettering
   // once maxDeliveries is reached) and is reported, never thrown.
   #failed(message: Message, error: unknown): void {
-    if (!this.#running.delete(message[TAG])) return;
+    if (!this.#running.delete(tagOf(message))) return;
     this.#report(message.id, error);
-    if (this.autoAck) this.runtime.settleQuietly(Settle.Nack, message[TAG]);
+    if (this.autoAck) this.runtime.settleQuietly(Settle.Nack, tagOf(message));
   }
 
   #report(id: string, error: unknown): void {

@@ -6,7 +6,7 @@
 import { Scheduler } from '../api.js';
 import * as hooks from '../hooks.js';
 import type { RateLimit, SchedulerOptions, TaskContext, TaskEvent, TaskEventType } from '../types.js';
-import { isThenable } from '../thenable.js';
+import { isThenable } from '../promises.js';
 import type { EventName, Options, QueueAddOptions, RunningTask, Task } from './types.js';
 import { EventEmitter, LISTENING } from './emitter.js';
 

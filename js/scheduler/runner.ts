@@ -9,7 +9,7 @@ import * as hooks from '../hooks.js';
 import { DIED, deadCore, whenDead } from '../instance.js';
 import { Listeners } from '../listeners.js';
 import { f64 } from '../memory.js';
-import { isThenable } from '../thenable.js';
+import { isThenable, noop } from '../promises.js';
 import { HostTimer } from '../timer.js';
 import * as wire from '../wire.js';
 import { abortAttempt, TaskContext, taskId, taskRecord, type TaskArguments, type TaskRecord } from './task.js';
@@ -297,4 +297,3 @@ export class Runner {
   }
 }
 
-const noop = (): void => {};

@@ -3,6 +3,7 @@
 // questions; its Runner (runner.ts) does the work.
 import { SchedulerCore } from '../../pkg/ferrymq.js';
 import { abortedError, FerryError, rangeError, typeError } from '../errors.js';
+import { noop } from '../promises.js';
 import * as hooks from '../hooks.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
@@ -11,7 +12,6 @@ import { generatedCoreId, taskArguments, taskId, type TaskArguments, type TaskRe
 import type { RunningTask, SchedulerOptions, Task, TaskEvent, TaskEventType, TaskOptions } from '../types.js';
 
 const SCHEDULER_OPTIONS = ['concurrency', 'rateLimit', 'timeoutMs', 'retries', 'backoff', 'autoStart'] as const;
-const noop = (): void => {};
 
 const concurrencyOf = (argument: string, value: unknown): number => check.count(argument, value, 1, 2 ** 32 - 1, true);
 

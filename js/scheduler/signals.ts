@@ -1,12 +1,19 @@
 // The AbortSignals given to tasks, watched with one abort listener per
-// signal for its whole life rather than one per task.
+// signal while it has unfinished tasks, rather than one per task.
+
+interface Watched {
+  readonly ids: Set<number>;
+  readonly listener: () => void;
+}
 
 export class SignalWatch {
   /**
-   * signal -> the core ids of its unfinished tasks. A task finishing forgets
-   * its id in O(1). Weak, so a signal nobody holds is not kept.
+   * signal -> the core ids of its unfinished tasks and the listener watching
+   * it. A task finishing forgets its id in O(1); the last one also removes
+   * the listener, so a long-lived signal does not keep this scheduler alive.
+   * Weak, so a signal nobody holds is not kept.
    */
-  readonly #ids = new WeakMap<AbortSignal, Set<number>>();
+  readonly #watched = new WeakMap<AbortSignal, Watched>();
   readonly #onAbort: (ids: Set<number>) => void;
 
   /** @param onAbort called with the ids of a signal's unfinished tasks when it aborts */
@@ -15,22 +22,25 @@ export class SignalWatch {
   }
 
   watch(signal: AbortSignal, id: number): void {
-    let ids = this.#ids.get(signal);
-    if (ids === undefined) {
-      ids = new Set();
-      this.#ids.set(signal, ids);
-      signal.addEventListener('abort', () => this.#aborted(signal), { once: true });
+    let watched = this.#watched.get(signal);
+    if (watched === undefined) {
+      watched = { ids: new Set(), listener: () => this.#aborted(signal) };
+      this.#watched.set(signal, watched);
+      signal.addEventListener('abort', watched.listener, { once: true });
     }
-    ids.add(id);
+    watched.ids.add(id);
   }
 
   forget(signal: AbortSignal, id: number): void {
-    this.#ids.get(signal)?.delete(id);
+    const watched = this.#watched.get(signal);
+    if (watched === undefined || !watched.ids.delete(id) || watched.ids.size > 0) return;
+    this.#watched.delete(signal);
+    signal.removeEventListener('abort', watched.listener);
   }
 
   #aborted(signal: AbortSignal): void {
-    const ids = this.#ids.get(signal);
-    this.#ids.delete(signal);
-    if (ids !== undefined) this.#onAbort(ids);
+    const watched = this.#watched.get(signal);
+    this.#watched.delete(signal);
+    if (watched !== undefined) this.#onAbort(watched.ids);
   }
 }

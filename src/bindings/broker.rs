@@ -68,7 +68,7 @@ pub struct BrokerCore {
     armed: Option<Millis>,
     /// Effects, filled by `drain`.
     out: Outbox,
-    /// Deliveries taken by `get`: apart from `out`, because a receive() may
+    /// Deliveries taken by `take`: apart from `out`, because a receive() may
     /// run while JS is still reading a drained batch.
     taken: Outbox,
 }
@@ -163,7 +163,7 @@ impl BrokerCore {
         self.core.last_sealed() as f64
     }
 
-    /// Durable brokers: whether a delivery taken by `get` may be handed out
+    /// Durable brokers: whether a delivery taken by `take` may be handed out
     /// now that its lease is written (not if it expired meanwhile).
     #[wasm_bindgen(js_name = handOut)]
     pub fn hand_out(&mut self, tag: f64) -> bool {

@@ -38,7 +38,7 @@ thread_local! {
 }
 
 /// Installed once by the JS entry point: told, before the instance aborts,
-/// that a panic killed it (see js/instance.js).
+/// that a panic killed it (see js/instance.ts).
 #[wasm_bindgen(js_name = setPanicHandler)]
 pub fn set_panic_handler(handler: Function) {
     ON_PANIC.with(|h| *h.borrow_mut() = Some(handler));

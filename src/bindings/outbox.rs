@@ -1,5 +1,5 @@
 //! Effect records for JS, written where JS reads them in place: a
-//! Float64Array over the instance's memory (`js/memory.js`). Once the buffer
+//! Float64Array over the instance's memory (`js/memory.ts`). Once the buffer
 //! has grown to its working size, handing effects over allocates nothing:
 //! no Vec per call in Rust, no typed-array copy in JS.
 

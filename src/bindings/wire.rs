@@ -42,7 +42,7 @@ pub const SCHEDULER_STRIDE: usize = Wire::SchedulerStride as usize;
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BrokerEffect {
-    /// consumer (None for `get`), message id, delivery tag, delivery count,
+    /// consumer (None for `take`), message id, delivery tag, delivery count,
     /// `DeliveryFlag` bits, enqueued at (epoch ms), request (or None);
     /// values: payload (its encoded bytes if recovered), headers, [id].
     Deliver = 1,
