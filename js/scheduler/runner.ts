@@ -63,11 +63,20 @@ export class Runner {
     whenDead(this);
   }
 
-  /** The wasm instance trapped: every task, waiting or running, rejects with why. */
+  /**
+   * The wasm instance trapped: every task, waiting or running, rejects with
+   * why (a running one's signal aborts with it), and so does every wait.
+   */
   [DIED](error: FerryError): void {
     this.#timer.cancel();
     this.core = deadCore(error);
-    for (const task of [...this.tasks.values()]) this.#settle(task).reject(error);
+    for (const task of [...this.tasks.values()]) {
+      if (task.running) abortAttempt(task.context!, error);
+      this.#settle(task).reject(error);
+    }
+    for (const waiters of [this.idle, this.empty, this.rateLimited, this.rateLimitCleared, this.sizeBelow, this.pendingZero]) {
+      waiters.fail(error);
+    }
   }
 
   /** Queues a task with the core; it starts at the pump this ends with, once the owner has heard of it. */

@@ -106,33 +106,33 @@ export class Scheduler {
 
   /** Resolves once nothing is waiting and nothing is running. */
   onIdle(): Promise<void> {
-    return this.#run.idle.wait(this.#run.core.isIdle());
+    return this.#run.idle.wait(() => this.#run.core.isIdle());
   }
 
   /** Resolves once nothing is waiting (tasks may still be running). */
   onEmpty(): Promise<void> {
-    return this.#run.empty.wait(this.#run.core.isEmpty());
+    return this.#run.empty.wait(() => this.#run.core.isEmpty());
   }
 
   /** Resolves when the queue becomes rate-limited (at once if it is). */
   onRateLimit(): Promise<void> {
-    return this.#run.rateLimited.wait(this.isRateLimited);
+    return this.#run.rateLimited.wait(() => this.isRateLimited);
   }
 
   /** Resolves when the queue is no longer rate-limited (at once if it is not). */
   onRateLimitCleared(): Promise<void> {
-    return this.#run.rateLimitCleared.wait(!this.isRateLimited);
+    return this.#run.rateLimitCleared.wait(() => !this.isRateLimited);
   }
 
   /** Resolves once fewer than `limit` tasks wait. */
   onSizeLessThan(limit: number): Promise<void> {
     check.count('limit', limit, 0);
-    return this.#run.sizeBelow.wait(this.size < limit, limit);
+    return this.#run.sizeBelow.wait(() => this.size < limit, limit);
   }
 
   /** Resolves once nothing is running (tasks may still wait). */
   onPendingZero(): Promise<void> {
-    return this.#run.pendingZero.wait(this.pending === 0);
+    return this.#run.pendingZero.wait(() => this.pending === 0);
   }
 
   pause(): void {

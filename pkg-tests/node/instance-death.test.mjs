@@ -44,13 +44,20 @@ test('after a panic every broker and scheduler stops with one CLOSED error that 
   const errors = [];
   broker.on('error', (e) => errors.push(e.error));
   const scheduler = new Scheduler({ concurrency: 1 });
-  const running = scheduler.add(() => new Promise(() => {}));
+  let runningSignal;
+  const running = scheduler.add(({ signal }) => {
+    runningSignal = signal;
+    return new Promise(() => {});
+  });
   const queued = scheduler.add(() => 'never');
+  const idle = scheduler.onIdle();
 
   instanceDied('index out of bounds');
   await assert.rejects(waiting, isDeath, 'a pending receive ends with it');
   await assert.rejects(running, isDeath, 'a running task rejects with it');
   await assert.rejects(queued, isDeath, 'a waiting task too');
+  assert.ok(runningSignal.aborted && isDeath(runningSignal.reason), "the running task's signal tells it to stop");
+  await assert.rejects(idle, isDeath, 'a wait for the scheduler to go idle ends with it');
   assert.ok(errors.length === 1 && isDeath(errors[0]), "the broker says so on 'error'");
 
   await assert.rejects(queue.send('after'), isDeath, 'later calls say why');
@@ -58,6 +65,7 @@ test('after a panic every broker and scheduler stops with one CLOSED error that 
   assert.throws(() => broker.stats(), isDeath);
   await assert.rejects(scheduler.add(() => 1), isDeath);
   assert.throws(() => scheduler.pause(), isDeath);
+  await assert.rejects(scheduler.onIdle(), isDeath, 'a later wait rejects (it does not throw)');
   await broker.close();
   assert.throws(() => new Broker().queue('new'), isDeath, 'a broker made afterwards is dead too');
 });
