@@ -98,6 +98,9 @@ export async function openIndexedDb(name: string): Promise<OpenStorage> {
             break;
           case step.REPLACE_LOG: {
             const log = compact;
+            // The core writes the compacted log before it asks for the rename;
+            // without it, clearing the store would lose the log.
+            if (log === undefined) throw new Error('a compaction renamed a log it never wrote');
             await write(opened, [LOG_STORE], (store) => {
               store.clear();
               store.put(log, 0);
