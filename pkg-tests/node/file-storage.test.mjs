@@ -57,6 +57,21 @@ test('a log with a second hard link is refused with STORAGE, not opened twice', 
   await first.close();
 });
 
+test('two opens of one log at the same moment: exactly one gets it, also when they take over a stale lock', async () => {
+  // A pid no process has (above Linux's pid_max): a lock left by a killed broker.
+  const deadPid = 2 ** 22 + 7;
+  for (let round = 0; round < 40; round++) {
+    const path = freshPath();
+    await mkdir(join(path, '..'), { recursive: true });
+    if (round % 2 === 1) await fsp.writeFile(`${path}.lock`, String(deadPid));
+    const outcomes = await Promise.allSettled([0, 1, 2].map(() => Broker.open({ storage: { file: path } })));
+    const opened = outcomes.filter((o) => o.status === 'fulfilled');
+    assert.equal(opened.length, 1, `round ${round}: ${outcomes.map((o) => o.status)}`);
+    for (const o of outcomes) if (o.status === 'rejected') assert.ok(isStorage(o.reason), String(o.reason));
+    await opened[0].value.close();
+  }
+});
+
 // ---- injected I/O faults --------------------------------------------------------------
 
 const sample = await fsp.open(join(folder, 'sample'), 'w');
