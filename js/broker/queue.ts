@@ -10,9 +10,6 @@ import type { Runtime } from './runtime.js';
 import { Handler, Waiter } from './subscribers.js';
 import { abortedError, onAbort } from './signals.js';
 
-/** A subscription's rate limit (max, intervalMs, window) and timeoutMs when it has neither. */
-const NO_LIMITS = Object.freeze([...check.NO_RATE_LIMIT, wire.NONE] as const);
-
 export class Queue<T = unknown> {
   readonly #runtime: Runtime;
   /** @internal */
@@ -91,7 +88,7 @@ export class Queue<T = unknown> {
     if (now.length > 0 || waitMs === 0) return runtime.handOut(now) as Message<T>[] | Promise<Message<T>[]>;
     const first = await new Promise<Message | null>((resolve, reject) => {
       const deadline = waitMs === Infinity ? wire.NONE : Date.now() + waitMs;
-      const consumer = runtime.core.subscribe(this[QUEUE_ID], 1, true, deadline, ...NO_LIMITS);
+      const consumer = runtime.core.subscribe(this[QUEUE_ID], deadline);
       const waiter = new Waiter(resolve, reject, endsWithNull);
       waiter.cleanup = onAbort(signal, () => {
         runtime.subscribers.delete(consumer);
@@ -117,8 +114,8 @@ export class Queue<T = unknown> {
     const runtime = this.#runtime;
     runtime.assertOpen();
     check.fn('handler', handler);
-    const { prefetch, autoAck, signal, rate, timeoutMs } = consumeArguments(options);
-    const id = runtime.core.subscribe(this[QUEUE_ID], prefetch, false, wire.NONE, ...rate, timeoutMs);
+    const { autoAck, signal, timeoutMs } = consumeArguments(options);
+    const id = runtime.core.subscribeConsumer(this[QUEUE_ID], options);
     const entry = new Handler(runtime, this.name, handler as MessageHandler<unknown>, autoAck, timeoutMs);
     const consumer = Consumer[MAKE](runtime, id);
     runtime.subscribers.set(id, entry);
