@@ -1,8 +1,10 @@
-// Boundary checks: every argument is checked here, before it reaches wasm,
-// so bad input becomes a TypeError/RangeError naming it and never a trap.
-import { BackoffKind, maxNameBytes, RateWindowKind } from '../pkg/ferrymq.js';
+// Boundary checks: every argument's type and shape is checked here, before
+// it reaches wasm, so bad input becomes a TypeError naming it and never a
+// trap. The ranges of the cold paths' options (declareQueue, new
+// SchedulerCore, subscribeConsumer) are checked once, in Rust, whose
+// RangeErrors name the argument the same way; the hot paths' are here.
+import { maxNameBytes } from '../pkg/ferrymq.js';
 import { rangeError, typeError } from './errors.js';
-import { NONE, type Covers } from './wire.js';
 
 /** An options object as given: each allowed key's value, still unchecked. */
 export type Given<K extends string> = { readonly [key in K]?: unknown };
@@ -24,7 +26,7 @@ export function options<K extends string>(argument: string, value: unknown, allo
  * would be stored (UTF-8 in the core) as U+FFFD, and two different ones
  * would become the same name or id.
  */
-function wellFormed(argument: string, value: unknown): string {
+export function wellFormed(argument: string, value: unknown): string {
   if (typeof value !== 'string') throw typeError(argument, 'a string', value);
   if (!value.isWellFormed()) throw typeError(argument, 'a well-formed string (no lone surrogates)', value);
   return value;
@@ -51,7 +53,7 @@ function withinNameLimit(value: string): boolean {
   return bytes <= nameLimit!;
 }
 
-/** A queue name or message id: non-empty, well-formed, within the core's byte limit. */
+/** A message id: non-empty, well-formed, within the core's byte limit (checked here, where a batch item's index is known). */
 export function name(argument: string, value: unknown): string {
   const s = string(argument, value);
   if (!withinNameLimit(s)) throw rangeError(argument, `at most ${nameLimit} bytes long in UTF-8`, value);
@@ -65,6 +67,12 @@ export function duration(argument: string, value: unknown): number {
   return value;
 }
 
+/** A number whose range the core checks. */
+export function number(argument: string, value: unknown): number {
+  if (typeof value !== 'number') throw typeError(argument, 'a number', value);
+  return value;
+}
+
 /** Any finite number (a priority). */
 export function finite(argument: string, value: unknown): number {
   if (typeof value !== 'number') throw typeError(argument, 'a number', value);
@@ -72,14 +80,10 @@ export function finite(argument: string, value: unknown): number {
   return value;
 }
 
-/** An integer count in [min, max]; `Infinity` only when `infinite` is set. */
-export function count(argument: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER, infinite = false): number {
+/** An integer count in [min, max]. */
+export function count(argument: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number') throw typeError(argument, 'a number', value);
-  if (infinite && value === Infinity) return value;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    const upper = infinite ? 'Infinity' : max;
-    throw rangeError(argument, `an integer from ${min} to ${upper}`, value);
-  }
+  if (!Number.isInteger(value) || value < min || value > max) throw rangeError(argument, `an integer from ${min} to ${max}`, value);
   return value;
 }
 
@@ -101,51 +105,30 @@ export function signal(argument: string, value: unknown): AbortSignal {
   return value as AbortSignal;
 }
 
-/** The kind of each backoff `type`. */
-const BACKOFF_KINDS = { fixed: BackoffKind.Fixed, exponential: BackoffKind.Exponential } as const;
-// tsc fails when Rust adds a kind no `type` names.
-true satisfies Covers<BackoffKind, BackoffKind.None | (typeof BACKOFF_KINDS)[keyof typeof BACKOFF_KINDS]>;
-
-/** A backoff option flattened: [kind, baseMs, maxMs (NONE: no cap), jitter]. */
-export type FlatBackoff = [kind: BackoffKind, baseMs: number, maxMs: number, jitter: boolean];
-
-export function backoff(argument: string, value: unknown): FlatBackoff {
-  if (value === undefined) return [BackoffKind.None, 0, NONE, false];
+/** The shape of a backoff option { type, baseMs, maxMs?, jitter? }; Rust decodes it and checks its numbers. */
+export function backoff(argument: string, value: unknown): void {
+  if (value === undefined) return;
   const o = options(argument, value, ['type', 'baseMs', 'maxMs', 'jitter']);
-  const type = o.type;
-  const known = typeof type === 'string' && Object.hasOwn(BACKOFF_KINDS, type);
-  const kind = known ? BACKOFF_KINDS[type as keyof typeof BACKOFF_KINDS] : undefined;
-  if (kind === undefined) throw typeError(`${argument}.type`, "'fixed' or 'exponential'", o.type);
-  return [
-    kind,
-    duration(`${argument}.baseMs`, o.baseMs),
-    o.maxMs === undefined ? NONE : duration(`${argument}.maxMs`, o.maxMs),
-    o.jitter === undefined ? false : boolean(`${argument}.jitter`, o.jitter),
-  ];
+  oneOf(`${argument}.type`, o.type, ['fixed', 'exponential']);
+  number(`${argument}.baseMs`, o.baseMs);
+  if (o.maxMs !== undefined) number(`${argument}.maxMs`, o.maxMs);
+  if (o.jitter !== undefined) boolean(`${argument}.jitter`, o.jitter);
 }
 
-const RATE_OPTIONS = ['max', 'intervalMs', 'window', 'carryover'];
-/** A rate limit flattened: [max, intervalMs, window kind]; max and intervalMs NONE without one. */
-export type FlatRateLimit = readonly [max: number, intervalMs: number, window: RateWindowKind];
-export const NO_RATE_LIMIT: FlatRateLimit = Object.freeze([NONE, NONE, RateWindowKind.Sliding] as const);
-
 /**
- * A rate limit { max, intervalMs, window?, carryover? } (the Scheduler's and
- * a consumer's) flattened to [max, intervalMs, RateWindowKind]; max and
- * intervalMs are NONE without one. Window 'sliding' (the default) bounds
- * every window; 'fixed' resets at each edge, as p-queue does.
+ * The shape of a rate limit { max, intervalMs, window?, carryover? } (the
+ * Scheduler's and a consumer's); Rust decodes it and checks its numbers.
+ * Window 'sliding' (the default) bounds every window; 'fixed' resets at
+ * each edge, as p-queue does, and alone may carry over.
  */
-export function rateLimit(argument: string, value: unknown): FlatRateLimit {
-  if (value === undefined) return NO_RATE_LIMIT;
-  const o = options(argument, value, RATE_OPTIONS);
-  const max = count(`${argument}.max`, o.max, 1, 2 ** 32 - 1);
-  const intervalMs = count(`${argument}.intervalMs`, o.intervalMs, 1);
+export function rateLimit(argument: string, value: unknown): void {
+  if (value === undefined) return;
+  const o = options(argument, value, ['max', 'intervalMs', 'window', 'carryover']);
+  number(`${argument}.max`, o.max);
+  number(`${argument}.intervalMs`, o.intervalMs);
   const window = o.window ?? 'sliding';
   if (window !== 'sliding' && window !== 'fixed') throw rangeError(`${argument}.window`, "'sliding' or 'fixed'", window);
-  const carryover = o.carryover === undefined ? false : boolean(`${argument}.carryover`, o.carryover);
-  if (carryover && window !== 'fixed') throw rangeError(`${argument}.carryover`, "unset unless window is 'fixed'", carryover);
-  if (window === 'sliding') return [max, intervalMs, RateWindowKind.Sliding];
-  return [max, intervalMs, carryover ? RateWindowKind.FixedCarryover : RateWindowKind.Fixed];
+  if (o.carryover !== undefined) boolean(`${argument}.carryover`, o.carryover);
 }
 
 /**

@@ -8,7 +8,6 @@
 import {
   BrokerEffect,
   DeadLetterReason,
-  DeadLetterTarget,
   DeliveryFlag,
   SchedulerEffect,
   Wire,
@@ -62,10 +61,6 @@ export const DEAD_LETTER_REASONS = {
   [DeadLetterReason.Rejected]: 'rejected',
   [DeadLetterReason.DeliveryLimit]: 'delivery-limit',
 } as const satisfies Record<DeadLetterReason, string>;
-
-/** `declareQueue`'s dead-letter argument: `${name}.dlq`, the queue named next, or none. */
-export const { Default: DEAD_LETTER_DEFAULT, Named: DEAD_LETTER_NAMED, Discard: DEAD_LETTER_DISCARD } = DeadLetterTarget;
-true satisfies Covers<DeadLetterTarget, typeof DEAD_LETTER_DEFAULT | typeof DEAD_LETTER_NAMED | typeof DEAD_LETTER_DISCARD>;
 
 // Scheduler effect kinds: records of [kind, id, attempt, extra] (SCHEDULER_STRIDE).
 export const {

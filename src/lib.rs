@@ -8,8 +8,12 @@ pub mod core;
 #[cfg(target_arch = "wasm32")]
 mod bindings;
 
-// The codes the bindings share with JS are plain Rust: natively, compiled
-// for their tests against the core.
+// The codes the bindings share with JS, and what their numbers decode to,
+// are plain Rust: natively, compiled for their tests against the core.
 #[cfg(all(test, not(target_arch = "wasm32")))]
 #[path = "bindings/wire.rs"]
 mod wire;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[path = "bindings/decode.rs"]
+mod decode;

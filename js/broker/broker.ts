@@ -105,13 +105,14 @@ export class Broker {
   #declare(argument: string, name: unknown, options?: unknown): Queue {
     const runtime = this.#runtime;
     runtime.assertOpen();
-    const checked = check.name(argument, name);
+    // The core checks that it is not empty and within the byte limit, naming `argument`.
+    const checked = check.wellFormed(argument, name);
     const core = runtime.core;
     // Without options: the existing queue, or a new one declared with the
     // defaults, so a later declaration with other options is refused. The
     // core checks that a re-declaration agrees with the first one.
     const existing = options === undefined ? core.queueId(checked) : wire.NONE;
-    const id = existing !== wire.NONE ? existing : core.declareQueue(checked, ...queueArguments(checked, options, runtime.durable));
+    const id = existing !== wire.NONE ? existing : core.declareQueue(checked, queueArguments(options, runtime.durable), argument);
     let queue = this.#queues.get(checked);
     if (queue === undefined) {
       queue = makeQueue(runtime, id, checked);

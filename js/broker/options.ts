@@ -1,14 +1,12 @@
-// The broker's options, checked and flattened to the numbers the core takes.
-// Every check names the argument, so a bad call throws before the core sees
-// it and changes nothing.
-import type { FlatBackoff, FlatRateLimit } from '../validate.js';
+// The broker's options, checked: the hot paths' flattened to the numbers the
+// core takes, the cold paths' (queue, consume) shape-checked and passed on
+// as objects, whose ranges Rust checks. Every check names the argument, so
+// a bad call throws before the core changes anything.
 import * as check from '../validate.js';
-import { rangeError, typeError } from '../errors.js';
+import { typeError } from '../errors.js';
 import * as wire from '../wire.js';
-import type { DeadLetterTarget } from '../../pkg/ferrymq.js';
 
 export const MAX_BATCH = 100_000;
-const MAX_PREFETCH = 65_535;
 
 const QUEUE_OPTIONS = [
   'maxLength', 'overflow', 'ttlMs', 'leaseMs', 'maxDeliveries', 'backoff', 'deadLetter', 'dedupWindowMs', 'durable',
@@ -21,44 +19,21 @@ const NACK_OPTIONS = ['requeue', 'delayMs'] as const;
 export const BROKER_OPTIONS = ['storage'] as const;
 export const BATCH_ITEM = ['payload', ...SEND_OPTIONS] as const;
 
-/** The arguments of `BrokerCore.declareQueue` after the name. */
-export type QueueArguments = [
-  maxLength: number,
-  dropOldest: boolean,
-  ttlMs: number,
-  leaseMs: number,
-  maxDeliveries: number,
-  ...backoff: FlatBackoff,
-  deadLetter: DeadLetterTarget,
-  deadLetterName: string | undefined,
-  dedupWindowMs: number,
-  durable: boolean,
-];
+/** `declareQueue`'s options: numbers still to be checked by Rust, `durable` only on a durable broker. */
+export type QueueArguments = check.Given<(typeof QUEUE_OPTIONS)[number]> & { durable: boolean };
 
-/** Queue options for `name`; `durable` defaults to whether the broker is. */
-export function queueArguments(name: string, options: unknown, durableBroker: boolean): QueueArguments {
+/** Queue options, shape-checked; `durable` defaults to whether the broker is. */
+export function queueArguments(options: unknown, durableBroker: boolean): QueueArguments {
   const o = check.options('options', options, QUEUE_OPTIONS);
-  // The core refuses it too; here it is a RangeError naming the option.
-  if (o.deadLetter === name) throw rangeError('options.deadLetter', 'another queue than the queue itself', name);
-  const overflow = o.overflow === undefined ? 'reject' : check.oneOf('options.overflow', o.overflow, ['reject', 'drop-oldest']);
-  let deadLetter: DeadLetterTarget = wire.DEAD_LETTER_DEFAULT;
-  let deadLetterName: string | undefined;
-  if (o.deadLetter === null) deadLetter = wire.DEAD_LETTER_DISCARD;
-  else if (o.deadLetter !== undefined) {
-    [deadLetter, deadLetterName] = [wire.DEAD_LETTER_NAMED, check.name('options.deadLetter', o.deadLetter)];
+  for (const key of ['maxLength', 'ttlMs', 'leaseMs', 'maxDeliveries', 'dedupWindowMs'] as const) {
+    if (o[key] !== undefined) check.number(`options.${key}`, o[key]);
   }
-  return [
-    o.maxLength === undefined ? wire.NONE : check.count('options.maxLength', o.maxLength, 1),
-    overflow === 'drop-oldest',
-    o.ttlMs === undefined ? wire.NONE : check.positive('options.ttlMs', o.ttlMs),
-    o.leaseMs === undefined ? wire.NONE : check.positive('options.leaseMs', o.leaseMs),
-    o.maxDeliveries === undefined ? wire.NONE : check.count('options.maxDeliveries', o.maxDeliveries, 1, 2 ** 32 - 1),
-    ...check.backoff('options.backoff', o.backoff),
-    deadLetter,
-    deadLetterName,
-    o.dedupWindowMs === undefined ? wire.NONE : check.positive('options.dedupWindowMs', o.dedupWindowMs),
-    o.durable === undefined ? durableBroker : check.boolean('options.durable', o.durable) && durableBroker,
-  ];
+  if (o.overflow !== undefined) check.oneOf('options.overflow', o.overflow, ['reject', 'drop-oldest']);
+  check.backoff('options.backoff', o.backoff);
+  // null discards dead letters; the core checks a name's length, and that it is another queue's.
+  if (o.deadLetter !== undefined && o.deadLetter !== null) check.wellFormed('options.deadLetter', o.deadLetter);
+  const durable = o.durable === undefined ? durableBroker : check.boolean('options.durable', o.durable) && durableBroker;
+  return { ...o, durable };
 }
 
 /** Send options as [id, priority, delayMs, ttlMs, headers]. */
@@ -100,24 +75,22 @@ export function receiveArguments(options: unknown): ReceiveArguments {
   ];
 }
 
+/** What the wrapper keeps of consume()'s options; `subscribeConsumer` reads prefetch, rateLimit and timeoutMs. */
 export interface ConsumeArguments {
-  prefetch: number;
   autoAck: boolean;
   signal: AbortSignal | undefined;
-  rate: FlatRateLimit;
   /** NONE without one. */
   timeoutMs: number;
 }
 
 export function consumeArguments(options: unknown): ConsumeArguments {
   const o = check.options('options', options, CONSUME_OPTIONS);
+  if (o.prefetch !== undefined) check.number('options.prefetch', o.prefetch);
+  check.rateLimit('options.rateLimit', o.rateLimit);
   return {
-    prefetch: o.prefetch === undefined ? 1 : check.count('options.prefetch', o.prefetch, 1, MAX_PREFETCH),
     autoAck: o.autoAck === undefined ? true : check.boolean('options.autoAck', o.autoAck),
     signal: o.signal === undefined ? undefined : check.signal('options.signal', o.signal),
-    rate: check.rateLimit('options.rateLimit', o.rateLimit),
-    // At least 1 ms, as the core counts whole ones: zero would fail every handler.
-    timeoutMs: o.timeoutMs === undefined ? wire.NONE : check.positive('options.timeoutMs', o.timeoutMs),
+    timeoutMs: o.timeoutMs === undefined ? wire.NONE : check.number('options.timeoutMs', o.timeoutMs),
   };
 }
 

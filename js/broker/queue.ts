@@ -10,9 +10,6 @@ import type { Runtime } from './runtime.js';
 import { Handler, Waiter } from './subscribers.js';
 import { onAbort, operationAborted } from './signals.js';
 
-/** A subscription's rate limit (max, intervalMs, window) and timeoutMs when it has neither. */
-const NO_LIMITS = Object.freeze([...check.NO_RATE_LIMIT, wire.NONE] as const);
-
 /** @internal A queue's id in the core. Set in Queue's static block, like tagOf. */
 export let queueIdOf: (queue: Queue) => number;
 /** @internal The Queue object for core queue `id`. */
@@ -95,7 +92,7 @@ export class Queue<T = unknown> {
     if (now.length > 0 || waitMs === 0) return runtime.handOut(now) as Message<T>[] | Promise<Message<T>[]>;
     const first = await new Promise<Message | null>((resolve, reject) => {
       const deadline = waitMs === Infinity ? wire.NONE : Date.now() + waitMs;
-      const consumer = runtime.core.subscribe(this.#id, 1, true, deadline, ...NO_LIMITS);
+      const consumer = runtime.core.subscribe(this.#id, deadline);
       const waiter = new Waiter(resolve, reject, endsWithNull);
       waiter.cleanup = onAbort(signal, () => {
         runtime.subscribers.delete(consumer);
@@ -121,8 +118,8 @@ export class Queue<T = unknown> {
     const runtime = this.#runtime;
     runtime.assertOpen();
     check.fn('handler', handler);
-    const { prefetch, autoAck, signal, rate, timeoutMs } = consumeArguments(options);
-    const id = runtime.core.subscribe(this.#id, prefetch, false, wire.NONE, ...rate, timeoutMs);
+    const { autoAck, signal, timeoutMs } = consumeArguments(options);
+    const id = runtime.core.subscribeConsumer(this.#id, options);
     const entry = new Handler(runtime, this.name, handler as MessageHandler<unknown>, autoAck, timeoutMs);
     const consumer = makeConsumer(runtime, id);
     runtime.subscribers.set(id, entry);

@@ -13,23 +13,20 @@ import type { RunningTask, SchedulerOptions, Task, TaskEvent, TaskEventType, Tas
 
 const SCHEDULER_OPTIONS = ['concurrency', 'rateLimit', 'timeoutMs', 'retries', 'backoff', 'autoStart'] as const;
 
-const concurrencyOf = (argument: string, value: unknown): number => check.count(argument, value, 1, 2 ** 32 - 1, true);
-
 export class Scheduler {
   readonly #run: Runner;
 
   constructor(options?: SchedulerOptions) {
+    // Shapes here; SchedulerCore decodes the object and checks the ranges.
     const o = check.options('options', options, SCHEDULER_OPTIONS);
-    const concurrency = o.concurrency === undefined ? Infinity : concurrencyOf('options.concurrency', o.concurrency);
-    const [rateMax, rateInterval, rateWindow] = check.rateLimit('options.rateLimit', o.rateLimit);
-    const timeoutMs = o.timeoutMs === undefined ? wire.NONE : check.duration('options.timeoutMs', o.timeoutMs);
-    const retries = o.retries === undefined ? 0 : check.count('options.retries', o.retries, 0, 2 ** 32 - 1);
-    const [kind, base, max, jitter] = check.backoff('options.backoff', o.backoff);
-    const autoStart = o.autoStart === undefined ? true : check.boolean('options.autoStart', o.autoStart);
-    const core = new SchedulerCore(
-      concurrency, rateMax, rateInterval, rateWindow, timeoutMs, retries, kind, base, max, jitter, autoStart, wire.randomSeed(),
-    );
-    this.#run = new Runner(this, core, o.timeoutMs === undefined ? undefined : timeoutMs);
+    for (const key of ['concurrency', 'timeoutMs', 'retries'] as const) {
+      if (o[key] !== undefined) check.number(`options.${key}`, o[key]);
+    }
+    check.rateLimit('options.rateLimit', o.rateLimit);
+    check.backoff('options.backoff', o.backoff);
+    if (o.autoStart !== undefined) check.boolean('options.autoStart', o.autoStart);
+    const core = new SchedulerCore(o, wire.randomSeed());
+    this.#run = new Runner(this, core, o.timeoutMs as number | undefined);
   }
 
   /** @internal */
@@ -210,7 +207,7 @@ export class Scheduler {
   }
 
   set concurrency(value: number) {
-    this.#run.core.setConcurrency(concurrencyOf('concurrency', value));
+    this.#run.core.setConcurrency(check.number('concurrency', value));
     this.#run.pump();
   }
 

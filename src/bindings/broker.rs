@@ -2,17 +2,16 @@ use js_sys::{Array, Float64Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::clock::HostClock;
-use super::errors::to_js;
+use super::decode;
+use super::errors::{to_js, to_js_naming};
+use super::options::{self, Options};
 use super::outbox::Outbox;
-use super::wire::{
-    self, flag, millis, BackoffKind, BrokerEffect, Code, DeadLetterReason, DeadLetterTarget, DeliveryFlag,
-    RateWindowKind, STRIDE,
-};
+use super::wire::{self, flag, millis, BrokerEffect, Code, DeadLetterReason, DeliveryFlag, STRIDE};
 use crate::core::broker::{
-    Broker, ConsumerId, Delivery, DeliveryTag, Effect, MessageId, Outgoing, Overflow, QueueId, QueueOptions,
-    QueueStats, RequestId, Subscription,
+    Broker, ConsumerId, Delivery, DeliveryTag, Effect, MessageId, Outgoing, QueueId, QueueStats, RequestId,
+    Subscription,
 };
-use crate::core::error::{CoreError, ErrorCode};
+use crate::core::error::{CoreError, ErrorCode, Field};
 use crate::core::rng::SplitMix64;
 use crate::core::storage::codec::Payload;
 use crate::core::storage::compaction::CompactionPolicy;
@@ -172,40 +171,13 @@ impl BrokerCore {
 
     /// Declares queue `name`, or checks that the options match an existing
     /// one (a queue the core created itself, such as a dead-letter queue,
-    /// adopts them). Numbers are as the wrapper validated them; NONE marks an
-    /// absent value.
-    #[allow(clippy::too_many_arguments)]
+    /// adopts them). `options` as the wrapper shape-checked them (see
+    /// options.rs); `argument` is what the caller calls the name.
     #[wasm_bindgen(js_name = declareQueue)]
-    pub fn declare_queue(
-        &mut self,
-        name: &str,
-        max_length: f64,
-        drop_oldest: bool,
-        ttl: f64,
-        lease: f64,
-        max_deliveries: f64,
-        backoff_kind: BackoffKind,
-        backoff_base: f64,
-        backoff_max: f64,
-        backoff_jitter: bool,
-        dead_letter: DeadLetterTarget,
-        dead_letter_name: Option<String>,
-        dedup_window: f64,
-        durable: bool,
-    ) -> Result<u32, JsValue> {
-        let defaults = QueueOptions::default();
-        let options = QueueOptions {
-            max_length: millis(max_length),
-            overflow: if drop_oldest { Overflow::DropOldest } else { Overflow::Reject },
-            ttl: millis(ttl),
-            lease: millis(lease).unwrap_or(defaults.lease),
-            max_deliveries: millis(max_deliveries).map_or(defaults.max_deliveries, |n| n.min(u32::MAX.into()) as u32),
-            backoff: wire::backoff(backoff_kind, backoff_base, backoff_max, backoff_jitter),
-            dead_letter: wire::dead_letter(dead_letter, dead_letter_name),
-            dedup_window: millis(dedup_window),
-            durable,
-        };
-        self.act(|core| core.declare_queue(name, Some(options))).map(|q| q.0).map_err(to_js)
+    pub fn declare_queue(&mut self, name: &str, options: JsValue, argument: &str) -> Result<u32, JsValue> {
+        let options = options::queue(&Options::new(options, "options".into())?)?;
+        let declared = self.act(|core| core.declare_queue(name, Some(options)));
+        declared.map(|q| q.0).map_err(|e| to_js_naming(e, Field::QueueName, argument))
     }
 
     /// The id of the queue named `name`, or NONE when there is none.
@@ -323,27 +295,25 @@ impl BrokerCore {
         self.taken.ptr()
     }
 
-    /// `deadline` (epoch ms, or NONE) only with `once`: a waiting receive().
-    /// A rate limit of `rate_max` deliveries per `rate_interval` ms, and a
-    /// `timeout` (ms) for each delivery: NONE when absent.
-    #[allow(clippy::too_many_arguments)]
-    pub fn subscribe(
-        &mut self,
-        queue: u32,
-        prefetch: u32,
-        once: bool,
-        deadline: f64,
-        rate_max: f64,
-        rate_interval: f64,
-        rate_window: RateWindowKind,
-        timeout: f64,
-    ) -> Result<u32, JsValue> {
+    /// A waiting receive(): one delivery, then the subscription ends; or
+    /// at `deadline` (epoch ms; NONE: never) WAIT_EXPIRED. Flat numbers:
+    /// a receive with a wait subscribes on every call.
+    pub fn subscribe(&mut self, queue: u32, deadline: f64) -> Result<u32, JsValue> {
+        let subscription = Subscription { once: true, deadline: millis(deadline), ..Subscription::default() };
+        self.act(|core| core.subscribe(QueueId(queue), subscription)).map(|c| c.0).map_err(to_js)
+    }
+
+    /// A consumer: `options` as consume() shape-checked them; this reads
+    /// `prefetch`, `rateLimit` and `timeoutMs` (the rest are the wrapper's).
+    #[wasm_bindgen(js_name = subscribeConsumer)]
+    pub fn subscribe_consumer(&mut self, queue: u32, options: JsValue) -> Result<u32, JsValue> {
+        let o = Options::new(options, "options".into())?;
+        let defaults = Subscription::default();
         let subscription = Subscription {
-            prefetch,
-            once,
-            deadline: millis(deadline),
-            rate_limit: wire::rate_limit(rate_max, rate_interval, rate_window.into()),
-            timeout: millis(timeout),
+            prefetch: o.number("prefetch", decode::count)?.unwrap_or(defaults.prefetch),
+            rate_limit: options::rate_limit(&o)?,
+            timeout: o.duration("timeoutMs")?,
+            ..defaults
         };
         self.act(|core| core.subscribe(QueueId(queue), subscription)).map(|c| c.0).map_err(to_js)
     }

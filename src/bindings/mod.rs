@@ -4,7 +4,9 @@
 
 mod broker;
 mod clock;
+mod decode;
 mod errors;
+mod options;
 mod outbox;
 mod scheduler;
 mod wire;

@@ -1,9 +1,12 @@
 use wasm_bindgen::prelude::*;
 
 use super::clock::HostClock;
-use super::errors::to_js;
+use super::decode;
+use super::errors::{range_error, to_js, to_js_naming};
+use super::options::{self, Options};
 use super::outbox::Outbox;
-use super::wire::{self, flag, millis, BackoffKind, Code, RateWindowKind, SchedulerEffect, SCHEDULER_STRIDE};
+use super::wire::{self, flag, millis, Code, SchedulerEffect, SCHEDULER_STRIDE};
+use crate::core::error::Field;
 use crate::core::rng::SplitMix64;
 use crate::core::scheduler::{
     Concurrency, Effect, Failure, Priority, Scheduler, SchedulerOptions, Settle, TaskId, TaskOptions,
@@ -17,16 +20,6 @@ type Core = Scheduler<(), HostClock, SplitMix64>;
 pub struct SchedulerCore {
     core: Core,
     out: Outbox,
-}
-
-/// Infinity (or anything not finite) is unlimited; the wrapper has checked
-/// the rest, and the core rejects 0.
-fn concurrency(value: f64) -> Concurrency {
-    if value.is_finite() {
-        Concurrency::Limited(value as u32)
-    } else {
-        Concurrency::Unlimited
-    }
 }
 
 fn concurrency_value(c: Concurrency) -> f64 {
@@ -44,31 +37,19 @@ fn task_options(priority: f64, timeout: f64, retries: f64) -> Result<TaskOptions
 
 #[wasm_bindgen]
 impl SchedulerCore {
-    /// Numbers as the wrapper validated them; NONE marks an absent value.
-    #[allow(clippy::too_many_arguments)]
+    /// `options` as the wrapper shape-checked them (see options.rs); `seed`
+    /// seeds the backoff jitter.
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        limit: f64,
-        rate_max: f64,
-        rate_interval: f64,
-        rate_window: RateWindowKind,
-        timeout: f64,
-        retries: u32,
-        backoff_kind: BackoffKind,
-        backoff_base: f64,
-        backoff_max: f64,
-        backoff_jitter: bool,
-        auto_start: bool,
-        seed: f64,
-    ) -> Result<SchedulerCore, JsValue> {
-        let rate_limit = wire::rate_limit(rate_max, rate_interval, rate_window.into());
+    pub fn new(options: JsValue, seed: f64) -> Result<SchedulerCore, JsValue> {
+        let o = Options::new(options, "options".into())?;
+        let defaults = SchedulerOptions::default();
         let options = SchedulerOptions {
-            concurrency: concurrency(limit),
-            rate_limit,
-            timeout: millis(timeout),
-            retries,
-            backoff: wire::backoff(backoff_kind, backoff_base, backoff_max, backoff_jitter),
-            auto_start,
+            concurrency: o.number("concurrency", decode::concurrency)?.unwrap_or(defaults.concurrency),
+            rate_limit: options::rate_limit(&o)?,
+            timeout: o.duration("timeoutMs")?,
+            retries: o.number("retries", decode::count)?.unwrap_or(defaults.retries),
+            backoff: options::backoff(&o)?,
+            auto_start: o.boolean("autoStart")?.unwrap_or(defaults.auto_start),
         };
         let core = Scheduler::new(HostClock, SplitMix64::new(seed as u64), options);
         core.map(|core| SchedulerCore { core, out: Outbox::default() }).map_err(to_js)
@@ -130,9 +111,11 @@ impl SchedulerCore {
         Ok(self.core.set_priority(TaskId(id as u64), priority).is_ok())
     }
 
+    /// The `concurrency` setter's value: a count, or Infinity for no limit.
     #[wasm_bindgen(js_name = setConcurrency)]
     pub fn set_concurrency(&mut self, limit: f64) -> Result<(), JsValue> {
-        self.core.set_concurrency(concurrency(limit)).map_err(to_js)
+        let limit = decode::concurrency(limit).map_err(|problem| range_error("concurrency", &problem))?;
+        self.core.set_concurrency(limit).map_err(|e| to_js_naming(e, Field::Concurrency, "concurrency"))
     }
 
     pub fn concurrency(&self) -> f64 {

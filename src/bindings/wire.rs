@@ -1,5 +1,5 @@
 //! Every number that crosses the boundary to the JS wrapper, each an enum
-//! that wasm-bindgen exports: js/wire.ts, js/storage.ts and js/validate.ts
+//! that wasm-bindgen exports: js/wire.ts and js/storage.ts
 //! import them from pkg/ferrymq.js, so JS restates no value defined here.
 //! The conversions from and to the core's types live here too, next to the
 //! tests that check them against the core.
@@ -11,9 +11,7 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use crate::core::backoff::{self, Backoff};
 use crate::core::broker;
-use crate::core::rate::{RateLimit, Window};
 use crate::core::scheduler;
 use crate::core::storage::io::{File, IoStep};
 use crate::core::time::Millis;
@@ -104,26 +102,6 @@ impl From<broker::DeadLetterReason> for DeadLetterReason {
             broker::DeadLetterReason::Rejected => Self::Rejected,
             broker::DeadLetterReason::DeliveryLimit => Self::DeliveryLimit,
         }
-    }
-}
-
-/// Where a queue's dead letters go (`declareQueue`).
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeadLetterTarget {
-    /// `${name}.dlq`.
-    Default = 0,
-    /// The queue named by the next argument.
-    Named = 1,
-    Discard = 2,
-}
-
-/// A queue's dead-letter option as `declareQueue` receives it; Named without a name is the default.
-pub fn dead_letter(target: DeadLetterTarget, name: Option<String>) -> broker::DeadLetterTarget {
-    match (target, name) {
-        (DeadLetterTarget::Named, Some(name)) => broker::DeadLetterTarget::Named(name),
-        (DeadLetterTarget::Discard, _) => broker::DeadLetterTarget::Discard,
-        _ => broker::DeadLetterTarget::Default,
     }
 }
 
@@ -218,37 +196,6 @@ pub fn storage_step(step: IoStep) -> (StorageOp, StorageFile, Option<Vec<u8>>) {
     }
 }
 
-/// A backoff's kind as the wrapper flattens the option.
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BackoffKind {
-    /// No backoff option: retry at once.
-    None = 0,
-    Fixed = 1,
-    Exponential = 2,
-}
-
-/// How a rate limit counts starts.
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RateWindowKind {
-    Sliding = 0,
-    /// p-queue's default: counts reset at each window edge.
-    Fixed = 1,
-    /// Fixed, and attempts running at an edge count against the new window.
-    FixedCarryover = 2,
-}
-
-impl From<RateWindowKind> for Window {
-    fn from(kind: RateWindowKind) -> Self {
-        match kind {
-            RateWindowKind::Sliding => Window::Sliding,
-            RateWindowKind::Fixed => Window::Fixed { carryover: false },
-            RateWindowKind::FixedCarryover => Window::Fixed { carryover: true },
-        }
-    }
-}
-
 /// An enum's value as an f64 record field.
 pub trait Code: Copy {
     fn code(self) -> f64;
@@ -274,23 +221,6 @@ pub fn millis(value: f64) -> Option<Millis> {
 
 pub fn from_millis(value: Option<Millis>) -> f64 {
     value.map_or(NONE, |m| m as f64)
-}
-
-/// `backoff` as the wrapper flattens it; `max` NONE for no cap.
-pub fn backoff(kind: BackoffKind, base: f64, max: f64, jitter: bool) -> Backoff {
-    let kind = match kind {
-        BackoffKind::None => return Backoff::NONE,
-        BackoffKind::Fixed => backoff::BackoffKind::Fixed,
-        BackoffKind::Exponential => backoff::BackoffKind::Exponential,
-    };
-    Backoff { kind, base: millis(base).unwrap_or(0), max: millis(max), jitter }
-}
-
-/// A rate limit as the wrapper validated it: absent when `max` or
-/// `interval` is NONE; the core refuses zeros.
-pub fn rate_limit(max: f64, interval: f64, window: Window) -> Option<RateLimit> {
-    let (max, interval) = (millis(max)?, millis(interval)?);
-    Some(RateLimit { max: max.min(u32::MAX.into()) as u32, interval, window })
 }
 
 pub fn flag(on: bool) -> f64 {
@@ -407,26 +337,6 @@ mod tests {
         let all = every!(SchedulerEffect:
             Start, TimedOut, Retry, Failed, GaveUp, Aborted, Cleared, Empty, Idle, RateLimited, RateLimitCleared);
         one_to_one(effects.iter().map(SchedulerEffect::from), &all);
-    }
-
-    /// The enums JS passes in, each value to the core's meaning.
-    #[test]
-    fn options_from_js_mean_what_they_say() {
-        let targets = every!(DeadLetterTarget: Default, Named, Discard).map(|t| dead_letter(t, Some("q".into())));
-        assert_eq!(
-            targets,
-            [
-                broker::DeadLetterTarget::Default,
-                broker::DeadLetterTarget::Named("q".into()),
-                broker::DeadLetterTarget::Discard
-            ]
-        );
-        let backoffs = every!(BackoffKind: None, Fixed, Exponential).map(|k| backoff(k, 10.0, NONE, false).kind);
-        let kinds = [Backoff::NONE.kind, backoff::BackoffKind::Fixed, backoff::BackoffKind::Exponential];
-        assert_eq!(backoffs, kinds);
-        assert_eq!(backoff(BackoffKind::None, 10.0, NONE, false), Backoff::NONE);
-        let windows = every!(RateWindowKind: Sliding, Fixed, FixedCarryover).map(Window::from);
-        assert_eq!(windows, [Window::Sliding, Window::Fixed { carryover: false }, Window::Fixed { carryover: true }]);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 
-use crate::core::error::{CoreError, ErrorCode};
+use crate::core::error::{CoreError, Field};
 use crate::core::time::Millis;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -38,13 +38,14 @@ impl RateLimit {
         Self { max, interval, window: Window::Sliding }
     }
 
+    /// No start could ever happen under a zero `max`, and a zero interval
+    /// limits nothing: both are mistakes, refused.
     pub(crate) fn validated(self) -> Result<Self, CoreError> {
-        let invalid = |message| Err(CoreError::new(ErrorCode::InvalidArgument, message));
         if self.max == 0 {
-            return invalid("rate limit max must be at least 1");
+            return Err(CoreError::out_of_range(Field::RateMax, "must be at least 1"));
         }
         if self.interval == 0 {
-            return invalid("rate limit interval must be at least 1 ms");
+            return Err(CoreError::out_of_range(Field::RateInterval, "must be at least 1"));
         }
         Ok(self)
     }

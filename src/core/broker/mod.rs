@@ -45,12 +45,12 @@ use consumer::{Consumer, Room};
 use deadlines::Deadline;
 use durability::Logged;
 use ids::IntMap;
-use options::{check_name, default_dead_letter_queue, invalid, positive};
+use options::{check_name, default_dead_letter_queue, invalid, positive, within_name_limit};
 use queue::Queue;
 use state::State;
-use topic::{check_key, Pattern};
+use topic::Pattern;
 
-use crate::core::error::{CoreError, ErrorCode};
+use crate::core::error::{CoreError, ErrorCode, Field};
 use crate::core::rng::Rng;
 use crate::core::time::{Clock, Millis};
 use crate::core::timers::TimerHeap;
@@ -158,7 +158,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     // ---- queues and bindings -------------------------------------------
 
     pub fn declare_queue(&mut self, name: &str, opts: Option<QueueOptions>) -> Result<QueueId, CoreError> {
-        check_name("queue name", name)?;
+        check_name(Field::QueueName, name)?;
         if let Some(o) = &opts {
             o.validate(name)?;
         }
@@ -259,7 +259,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
 
     /// One copy per distinct queue whose bindings match; nothing when none does.
     pub fn publish(&mut self, routing_key: &str, msg: Outgoing<P>) -> Result<Vec<MessageId>, CoreError> {
-        check_key("routing key", routing_key)?;
+        within_name_limit(Field::RoutingKey, routing_key)?;
         self.catch_up();
         let targets = self.state.bindings.route(routing_key);
         let admissions: Vec<(QueueId, Admission)> = targets
@@ -272,7 +272,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     }
 
     pub fn request(&mut self, q: QueueId, msg: Outgoing<P>, timeout: Option<Millis>) -> Result<RequestId, CoreError> {
-        positive("request timeout", timeout)?;
+        positive(Field::Timeout, timeout)?;
         self.catch_up();
         let admission = match self.admit(q, &msg, &HashSet::new(), 0)? {
             // The earlier request owns that message; this one could never be answered.
@@ -859,9 +859,9 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     fn admit(&self, q: QueueId, msg: &Outgoing<P>, batch_ids: &HashSet<&str>, batch_new: usize) -> Result<Admission, CoreError> {
         let queue = self.queue(q)?;
         let priority = Priority::new(msg.priority)?;
-        positive("ttl", msg.ttl)?;
+        positive(Field::Ttl, msg.ttl)?;
         if let Some(id) = &msg.id {
-            check_name("message id", id)?;
+            check_name(Field::MessageId, id)?;
             if queue.options.dedup_window.is_some() && (queue.dedup.contains(id, self.now) || batch_ids.contains(&**id)) {
                 return Ok(Admission::Duplicate(id.clone()));
             }

@@ -1,7 +1,7 @@
 //! Per-queue and per-subscription settings, and their validation.
 
 use crate::core::backoff::Backoff;
-use crate::core::error::{CoreError, ErrorCode};
+use crate::core::error::{CoreError, ErrorCode, Field};
 use crate::core::rate::RateLimit;
 use crate::core::time::Millis;
 
@@ -85,16 +85,16 @@ impl QueueOptions {
 
     /// Checks the options of the queue named `queue`.
     pub(super) fn validate(&self, queue: &str) -> Result<(), CoreError> {
-        positive("max_length", self.max_length)?;
-        positive("ttl", self.ttl)?;
-        positive("lease", Some(self.lease))?;
-        positive("max_deliveries", Some(u64::from(self.max_deliveries)))?;
-        positive("dedup_window", self.dedup_window)?;
+        positive(Field::MaxLength, self.max_length)?;
+        positive(Field::Ttl, self.ttl)?;
+        positive(Field::Lease, Some(self.lease))?;
+        positive(Field::MaxDeliveries, Some(u64::from(self.max_deliveries)))?;
+        positive(Field::DedupWindow, self.dedup_window)?;
         if let DeadLetterTarget::Named(name) = &self.dead_letter {
-            check_name("dead-letter queue name", name)?;
+            check_name(Field::DeadLetter, name)?;
             // Its dead letters would come straight back, to fail again.
             if name == queue {
-                return Err(invalid(format!("dead_letter (deadLetter) names the queue {queue:?} itself")));
+                return Err(CoreError::out_of_range(Field::DeadLetter, format!("must name another queue than {queue:?} itself")));
             }
         }
         Ok(())
@@ -123,10 +123,15 @@ impl Default for Subscription {
     }
 }
 
+/// AMQP's limit on a consumer's prefetch count (a 16-bit field there).
+pub const MAX_PREFETCH: u32 = 65_535;
+
 impl Subscription {
     pub(super) fn validate(&self) -> Result<(), CoreError> {
-        positive("prefetch", Some(u64::from(self.prefetch)))?;
-        positive("timeout", self.timeout)?;
+        if !(1..=MAX_PREFETCH).contains(&self.prefetch) {
+            return Err(CoreError::out_of_range(Field::Prefetch, format!("must be from 1 to {MAX_PREFETCH}")));
+        }
+        positive(Field::Timeout, self.timeout)?;
         self.rate_limit.map(RateLimit::validated).transpose()?;
         if self.deadline.is_some() && !self.once {
             return Err(invalid("a subscription deadline needs once=true"));
@@ -146,19 +151,26 @@ pub(super) fn invalid(message: impl Into<String>) -> CoreError {
 
 /// Zero is never meaningful for these settings (a zero lease or TTL would
 /// make every message vanish at once), so it is refused rather than honoured.
-pub(super) fn positive(what: &str, value: Option<u64>) -> Result<(), CoreError> {
+/// Durations are whole milliseconds here, so the binding's 0.5 is a zero too.
+pub(super) fn positive(field: Field, value: Option<u64>) -> Result<(), CoreError> {
     match value {
-        Some(0) => Err(invalid(format!("{what} must be at least 1"))),
+        Some(0) => Err(CoreError::out_of_range(field, "must be at least 1")),
         _ => Ok(()),
     }
 }
 
-pub(super) fn check_name(what: &str, name: &str) -> Result<(), CoreError> {
+/// A queue name (or message id): not empty, and within the byte limit.
+pub(super) fn check_name(field: Field, name: &str) -> Result<(), CoreError> {
     if name.is_empty() {
-        return Err(invalid(format!("{what} must not be empty")));
+        return Err(CoreError::out_of_range(field, "must not be empty"));
     }
+    within_name_limit(field, name)
+}
+
+/// Routing keys and patterns may be empty, but are no longer than a name.
+pub(super) fn within_name_limit(field: Field, name: &str) -> Result<(), CoreError> {
     if name.len() > MAX_NAME_BYTES {
-        return Err(invalid(format!("{what} is longer than {MAX_NAME_BYTES} bytes")));
+        return Err(CoreError::out_of_range(field, format!("must be at most {MAX_NAME_BYTES} bytes long in UTF-8")));
     }
     Ok(())
 }
@@ -177,16 +189,34 @@ mod tests {
             QueueOptions { dedup_window: Some(0), ..Default::default() },
             QueueOptions { dead_letter: DeadLetterTarget::Named(String::new()), ..Default::default() },
         ];
-        for opts in cases {
-            assert_eq!(opts.validate("q").map_err(|e| e.code), Err(ErrorCode::InvalidArgument), "{opts:?}");
+        let fields = [Field::Lease, Field::Ttl, Field::MaxDeliveries, Field::MaxLength, Field::DedupWindow, Field::DeadLetter];
+        for (opts, field) in cases.into_iter().zip(fields) {
+            let error = opts.validate("q").expect_err("refused");
+            assert_eq!((error.code, error.field), (ErrorCode::InvalidArgument, Some(field)), "{opts:?}");
         }
         assert!(QueueOptions::default().validate("q").is_ok());
     }
 
     #[test]
+    fn a_dead_letter_queue_is_another_queue_within_the_name_limit() {
+        let named = |name: &str| QueueOptions { dead_letter: DeadLetterTarget::Named(name.into()), ..Default::default() };
+        for bad in ["q", &"d".repeat(MAX_NAME_BYTES + 1)] {
+            assert_eq!(named(bad).validate("q").map_err(|e| e.field), Err(Some(Field::DeadLetter)), "{bad}");
+        }
+        assert!(named(&"d".repeat(MAX_NAME_BYTES)).validate("q").is_ok());
+    }
+
+    #[test]
     fn subscription_rules() {
         assert!(Subscription::default().validate().is_ok());
-        assert!(Subscription { prefetch: 0, ..Default::default() }.validate().is_err());
+        let field = |s: Subscription| s.validate().map_err(|e| e.field);
+        for prefetch in [0, MAX_PREFETCH + 1] {
+            assert_eq!(field(Subscription { prefetch, ..Default::default() }), Err(Some(Field::Prefetch)));
+        }
+        assert!(Subscription { prefetch: MAX_PREFETCH, ..Default::default() }.validate().is_ok());
+        assert_eq!(field(Subscription { timeout: Some(0), ..Default::default() }), Err(Some(Field::Timeout)));
+        let rate = RateLimit::sliding(0, 5);
+        assert_eq!(field(Subscription { rate_limit: Some(rate), ..Default::default() }), Err(Some(Field::RateMax)));
         assert!(Subscription { deadline: Some(5), ..Default::default() }.validate().is_err());
         assert!(Subscription { once: true, deadline: Some(5), ..Default::default() }.validate().is_ok());
     }

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use super::ids::QueueId;
-use super::options::{invalid, MAX_NAME_BYTES};
-use crate::core::error::CoreError;
+use super::options::{invalid, within_name_limit};
+use crate::core::error::{CoreError, Field};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Word {
@@ -22,16 +22,9 @@ fn words(s: &str) -> impl Iterator<Item = &str> {
     s.split('.').filter(move |_| !s.is_empty())
 }
 
-pub(super) fn check_key(what: &str, key: &str) -> Result<(), CoreError> {
-    if key.len() > MAX_NAME_BYTES {
-        return Err(invalid(format!("{what} is longer than {MAX_NAME_BYTES} bytes")));
-    }
-    Ok(())
-}
-
 impl Pattern {
     pub fn parse(pattern: &str) -> Result<Self, CoreError> {
-        check_key("binding pattern", pattern)?;
+        within_name_limit(Field::Pattern, pattern)?;
         let parsed = words(pattern)
             .map(|w| match w {
                 "*" => Ok(Word::One),

@@ -3,7 +3,7 @@
 
 use crate::core::backoff::Backoff;
 use super::priority::Priority;
-use crate::core::error::{CoreError, ErrorCode};
+use crate::core::error::{CoreError, ErrorCode, Field};
 use crate::core::rate::RateLimit;
 use crate::core::time::Millis;
 
@@ -17,7 +17,7 @@ pub enum Concurrency {
 impl Concurrency {
     pub(super) fn validated(self) -> Result<Self, CoreError> {
         match self {
-            Concurrency::Limited(0) => Err(invalid("concurrency must be at least 1")),
+            Concurrency::Limited(0) => Err(CoreError::out_of_range(Field::Concurrency, "must be at least 1")),
             ok => Ok(ok),
         }
     }
@@ -71,4 +71,16 @@ pub struct TaskOptions {
 
 pub(super) fn invalid(message: &str) -> CoreError {
     CoreError::new(ErrorCode::InvalidArgument, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_concurrency_is_refused_naming_it() {
+        assert_eq!(Concurrency::Limited(0).validated().map_err(|e| e.field), Err(Some(Field::Concurrency)));
+        assert_eq!(Concurrency::Limited(1).validated(), Ok(Concurrency::Limited(1)));
+        assert_eq!(Concurrency::Unlimited.validated(), Ok(Concurrency::Unlimited));
+    }
 }
