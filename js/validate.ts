@@ -135,7 +135,7 @@ export function rateLimit(argument: string, value: unknown): void {
  * A duration of at least 1 ms (a zero lease or TTL would lose every message;
  * the core counts whole milliseconds, so 0.5 would be zero there).
  */
-export function positive(argument: string, value: unknown): number {
+export function atLeastOneMs(argument: string, value: unknown): number {
   const ms = duration(argument, value);
   if (ms < 1) throw rangeError(argument, 'a number of milliseconds of at least 1', value);
   return ms;

@@ -60,7 +60,7 @@ export function sendArguments(
     o.id === undefined ? undefined : check.name(`${argument}.id`, o.id),
     o.priority === undefined ? 0 : check.count(`${argument}.priority`, o.priority, 0, 9),
     o.delayMs === undefined ? 0 : check.duration(`${argument}.delayMs`, o.delayMs),
-    o.ttlMs === undefined ? wire.NONE : check.positive(`${argument}.ttlMs`, o.ttlMs),
+    o.ttlMs === undefined ? wire.NONE : check.atLeastOneMs(`${argument}.ttlMs`, o.ttlMs),
     o.headers === undefined ? undefined : check.headers(`${argument}.headers`, o.headers),
   ];
 }
@@ -99,7 +99,7 @@ export type RequestArguments = [timeoutMs: number, signal: AbortSignal | undefin
 export function requestArguments(options: unknown): RequestArguments {
   const o = check.options('options', options, REQUEST_OPTIONS);
   return [
-    o.timeoutMs === undefined ? wire.NONE : check.positive('options.timeoutMs', o.timeoutMs),
+    o.timeoutMs === undefined ? wire.NONE : check.atLeastOneMs('options.timeoutMs', o.timeoutMs),
     o.signal === undefined ? undefined : check.signal('options.signal', o.signal),
   ];
 }

@@ -219,6 +219,12 @@ pub fn millis(value: f64) -> Option<Millis> {
     (value.is_finite() && value >= 0.0).then_some(value as Millis)
 }
 
+/// A JS count the wrapper has checked (a whole number), or NONE for
+/// "absent"; beyond `u32::MAX` it saturates.
+pub fn count(value: f64) -> Option<u32> {
+    (value.is_finite() && value >= 0.0).then_some(value.min(f64::from(u32::MAX)) as u32)
+}
+
 pub fn from_millis(value: Option<Millis>) -> f64 {
     value.map_or(NONE, |m| m as f64)
 }
