@@ -1,4 +1,5 @@
 // ferrymq/p-queue: p-queue 9's API on ferrymq's Scheduler.
-export { default, PQueue, TimeoutError } from './p-queue.js';
+export { default, PQueue } from './p-queue.js';
+export { TimeoutError } from './timeout-error.js';
 export type { EventEmitter } from './emitter.js';
 export type * from './types.js';

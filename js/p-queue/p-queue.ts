@@ -3,81 +3,12 @@
 // are the Scheduler's (its wasm core decides them); this file translates
 // options, errors and events to what p-queue users expect. Where it differs
 // from p-queue on purpose, README's "Coming from p-queue" says so.
-import { Scheduler } from '../api.js';
-import * as hooks from '../hooks.js';
-import type { RateLimit, SchedulerOptions, TaskContext, TaskEvent, TaskEventType } from '../types.js';
-import { isThenable } from '../promises.js';
-import type { EventName, Options, QueueAddOptions, RunningTask, Task } from './types.js';
+import type { RateLimit, TaskEvent, TaskEventType } from '../types.js';
 import { EventEmitter, LISTENING } from './emitter.js';
+import { Engine, settlingLater } from './engine.js';
+import { atLeastOne, describe, describeRate, timeoutOf, wholeCount } from './options.js';
+import type { EventName, Options, QueueAddOptions, RunningTask, Task } from './types.js';
 
-const MAX_COUNT = 2 ** 32 - 1;
-
-/** What a task rejects with when it runs past its `timeout` (p-queue's p-timeout error). */
-export class TimeoutError extends Error {
-  override readonly name = 'TimeoutError';
-}
-
-/** The Scheduler, rejecting with p-queue's errors and announcing each add. */
-class Engine extends Scheduler {
-  readonly #onAdded: () => void;
-
-  constructor(options: SchedulerOptions, onAdded: () => void) {
-    super(options);
-    this.#onAdded = onAdded;
-  }
-
-  override [hooks.timeoutError](timeoutMs: number | undefined): TimeoutError {
-    // The timed-out attempt has already left `pending`; p-queue counts it.
-    const running = this.pending + 1;
-    return new TimeoutError(`Task timed out after ${timeoutMs}ms (queue has ${running} running, ${this.size} waiting)`);
-  }
-
-  override [hooks.abortError](signal: AbortSignal | undefined): unknown {
-    return signal?.reason;
-  }
-
-  override [hooks.added](): void {
-    this.#onAdded();
-  }
-}
-
-// A bad value as p-queue's messages show it: most as `${value}`, but
-// intervalCap and interval through toString(), so undefined as nothing.
-const describe = (value: unknown): string => `\`${value}\` (${typeof value})`;
-const describeRate = (value: unknown): string => `\`${value?.toString() ?? ''}\` (${typeof value})`;
-
-function atLeastOne(name: string, value: unknown): number {
-  if (!(typeof value === 'number' && value >= 1)) {
-    const shown = name === 'intervalCap' ? describeRate(value) : describe(value);
-    throw new TypeError(`Expected \`${name}\` to be a number from 1 and up, got ${shown}`);
-  }
-  return value;
-}
-
-function timeoutOf(value: unknown): number | undefined {
-  if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
-    throw new TypeError(`Expected \`timeout\` to be a positive finite number, got ${describe(value)}`);
-  }
-  return value;
-}
-
-/**
- * `fn` as a task that settles no sooner than a microtask after it returns.
- * In p-queue a task holds its slot until then, even a synchronous one, so
- * add() never starts the next task before returning; given a plain value
- * the Scheduler would free the slot, and start the next, inside the call.
- */
-const settlingLater = <T>(fn: Task<T>) => (context: TaskContext): PromiseLike<T> => {
-  try {
-    const result = fn(context);
-    return isThenable(result) ? (result as PromiseLike<T>) : Promise.resolve(result);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-};
-
-/** A count p-queue allows as a fraction or Infinity, as the whole number the core takes. */
-const wholeCount = (value: number): number => (value === Infinity ? Infinity : Math.min(Math.ceil(value), MAX_COUNT));
 
 // Events p-queue emits when a task ends.
 const ENDINGS = new Set<EventName>(['completed', 'error', 'pendingZero', 'next', 'empty', 'idle']);
