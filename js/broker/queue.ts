@@ -88,10 +88,20 @@ export class Queue<T = unknown> {
     const runtime = this.#runtime;
     runtime.assertOpen();
     if (signal?.aborted) throw operationAborted(signal);
-    const now = runtime.take(this.#id, max) as Message<T>[];
-    if (now.length > 0 || waitMs === 0) return runtime.handOut(now) as Message<T>[] | Promise<Message<T>[]>;
+    const deadline = waitMs === Infinity ? wire.NONE : Date.now() + waitMs;
+    for (;;) {
+      const now = runtime.take(this.#id, max) as Message<T>[];
+      // In memory what was taken is handed out as it is: no promise per receive.
+      if ((now.length > 0 && !runtime.durable) || (now.length === 0 && waitMs === 0)) return now;
+      if (now.length === 0) break;
+      const handed = (await runtime.handOut(now)) as Message<T>[];
+      // Durable: each one may have expired while its lease was written. If
+      // all did, the wait goes on for what time it has left.
+      const over = waitMs === 0 || runtime.closed || (deadline !== wire.NONE && Date.now() >= deadline);
+      if (handed.length > 0 || over) return handed;
+      if (signal?.aborted) throw operationAborted(signal);
+    }
     const first = await new Promise<Message | null>((resolve, reject) => {
-      const deadline = waitMs === Infinity ? wire.NONE : Date.now() + waitMs;
       const consumer = runtime.core.subscribe(this.#id, deadline);
       const waiter = new Waiter(resolve, reject, endsWithNull);
       waiter.cleanup = onAbort(signal, () => {

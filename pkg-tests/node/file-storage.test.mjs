@@ -212,6 +212,35 @@ test('a message whose TTL passes while its lease is being written is never hande
   await broker.close();
 });
 
+test('a receive whose message expires while its lease is being written goes on waiting for the next one', async () => {
+  const broker = await Broker.open({ storage: { file: freshPath() } });
+  const queue = broker.queue('jobs');
+  await queue.send('short-lived', { ttlMs: 20 });
+  const expired = new Promise((resolve) => broker.on('expired', resolve));
+  const hold = holdSyncs();
+  let receiving;
+  try {
+    // It takes the message at once; its lease's commit is held at its sync.
+    receiving = queue.receive({ waitMs: 60_000 });
+    while (!hold.started()) await new Promise((resolve) => setImmediate(resolve));
+    const takenAt = Date.now();
+    // Not a timing window: the TTL is surely past once the clock says so.
+    while (Date.now() <= takenAt + 25) await new Promise((resolve) => setTimeout(resolve, 5));
+  } finally {
+    hold.release();
+  }
+  await expired;
+  let settled = false;
+  receiving.then(() => (settled = true), () => (settled = true));
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(settled, false, 'its wait is not over: it did not get a message');
+  await queue.send('next');
+  const message = await receiving;
+  assert.equal(message?.payload, 'next');
+  await message.ack();
+  await broker.close();
+});
+
 test('close() after a storage failure resolves only once the lock is gone, so the log reopens at once', async () => {
   const path = freshPath();
   const broker = await Broker.open({ storage: { file: path } });
