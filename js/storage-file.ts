@@ -5,7 +5,8 @@
 // spelling of one log finds the same lock, and a compaction's rename
 // replaces the log itself, never a symlink to it.
 // The core decides every write, sync and rename; this file only does them.
-import { lstat, mkdir, open, readFile, readlink, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, lstat, mkdir, open, readFile, readlink, realpath, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { StorageFile } from '../pkg/ferrymq.js';
 import { FerryError, storageError } from './errors.js';
@@ -26,25 +27,69 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Creates `path.lock`, or takes over one left by a process that is gone (a kill -9). */
+/**
+ * Creates `path.lock`, or takes over one left by a process that is gone (a
+ * kill -9). The lock is written whole under a name of its own and linked into
+ * place, so it never exists half-written (another opener would read no pid
+ * and take it for stale). Taking over a stale lock is serialized by a second
+ * lock, `path.lock.takeover`: only its holder removes a lock, and only after
+ * reading again that it is the stale one, so a live broker's lock is never
+ * removed by a process that read the old one a moment before.
+ */
 async function lock(path: string): Promise<() => Promise<void>> {
   const lockPath = `${path}.lock`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(lockPath, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return () => rm(lockPath, { force: true });
-    } catch (error) {
-      if (codeOf(error) !== 'EEXIST') throw storageError(`cannot lock ${path}`, error);
-      const owner = Number(await readFile(lockPath, 'utf8').catch(() => ''));
-      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-        throw storageError(`${path} is open in another broker (process ${owner})`);
-      }
-      await rm(lockPath, { force: true });
+  const mine = `${lockPath}.${process.pid}-${randomBytes(6).toString('hex')}`;
+  await writeFile(mine, String(process.pid)).catch((error: unknown) => {
+    throw storageError(`cannot lock ${path}`, error);
+  });
+  try {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      if (await linked(mine, lockPath, path)) return () => rm(lockPath, { force: true });
+      const owner = await ownerOf(lockPath);
+      if (owner === undefined) continue; // gone since: try again
+      if (owner !== 0 && alive(owner)) throw storageError(`${path} is open in another broker (process ${owner})`);
+      await takeOver(lockPath, owner, mine, path);
     }
+    throw storageError(`cannot lock ${path}: another process keeps taking it over`);
+  } finally {
+    await rm(mine, { force: true });
   }
-  throw storageError(`cannot lock ${path}`);
+}
+
+/** Links `file` to `name` unless `name` exists (false then). */
+async function linked(file: string, name: string, path: string): Promise<boolean> {
+  try {
+    await link(file, name);
+    return true;
+  } catch (error) {
+    if (codeOf(error) === 'EEXIST') return false;
+    throw storageError(`cannot lock ${path}`, error);
+  }
+}
+
+/** The pid in a lock file; 0 for one that names no process; undefined when there is no file. */
+async function ownerOf(lockPath: string): Promise<number | undefined> {
+  const text = await readFile(lockPath, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const pid = Number(text);
+  return Number.isInteger(pid) && pid > 0 ? pid : 0;
+}
+
+/** Removes `lockPath` if it still names dead process `stale`, holding the takeover lock while it does. */
+async function takeOver(lockPath: string, stale: number, mine: string, path: string): Promise<void> {
+  const takeover = `${lockPath}.takeover`;
+  if (!(await linked(mine, takeover, path))) {
+    // Another process is taking over; one that died doing so left its own stale mark.
+    const other = await ownerOf(takeover);
+    if (other !== undefined && (other === 0 || !alive(other))) await rm(takeover, { force: true });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    return;
+  }
+  try {
+    if ((await ownerOf(lockPath)) === stale) await rm(lockPath, { force: true });
+  } finally {
+    await rm(takeover, { force: true });
+  }
 }
 
 /** The path of the file `path` names, with every symlink resolved, whether or not it exists yet. */
