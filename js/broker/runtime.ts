@@ -125,7 +125,7 @@ export class Runtime {
     } catch (error) {
       // Settled already, or its lease ran out: the message is redelivered or
       // gone, as the core decided. Anything else is not for swallowing.
-      if (!(error instanceof FerryError)) throw error;
+      if (!(error instanceof FerryError && error.code === 'STALE_DELIVERY')) throw error;
     }
   }
 
