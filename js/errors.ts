@@ -31,6 +31,10 @@ export const abortedError = (what: string, signal: AbortSignal | undefined): Fer
 /** The storage failed (`cause`: the platform's error). */
 export const storageError = (message: string, cause?: unknown): FerryError => new FerryError('STORAGE', message, { cause });
 
+/** `error` as a STORAGE error, unless it already is a FerryError (ours, with its own code). */
+export const asStorageError = (error: unknown, message = 'durable storage failed'): FerryError =>
+  error instanceof FerryError ? error : storageError(message, error);
+
 /** A TypeError or RangeError naming the argument; `code` lets callers tell them from other errors. */
 export type ArgumentError = (TypeError | RangeError) & { code: 'INVALID_ARGUMENT' };
 

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { link, lstat, mkdir, open, readFile, readlink, realpath, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { StorageFile } from '../pkg/ferrymq.js';
-import { FerryError, storageError } from './errors.js';
+import { asStorageError, storageError } from './errors.js';
 import * as step from './storage.js';
 import type { OpenStorage, Step } from './storage.js';
 
@@ -114,7 +114,7 @@ export async function openFile(location: string): Promise<OpenStorage> {
     throw storageError(`cannot create the folder of ${given}`, error);
   });
   const path = await canonical(given).catch((error) => {
-    throw error instanceof FerryError ? error : storageError(`cannot resolve ${given}`, error);
+    throw asStorageError(error, `cannot resolve ${given}`);
   });
   const unlock = await lock(path);
   let bytes: Uint8Array;

@@ -4,7 +4,7 @@
 // steps map onto transactions: an append is one put, a compaction (write,
 // sync, rename, sync dir) is one transaction that clears the store and puts
 // the new log; a sync is a transaction's `complete` with strict durability.
-import { FerryError, storageError } from './errors.js';
+import { asStorageError, storageError } from './errors.js';
 import * as step from './storage.js';
 import type { OpenStorage, Step } from './storage.js';
 
@@ -74,7 +74,7 @@ export async function openIndexedDb(name: string): Promise<OpenStorage> {
   } catch (error) {
     db?.close();
     release();
-    throw error instanceof FerryError ? error : storageError(`cannot open IndexedDB database ${name}`, error);
+    throw asStorageError(error, `cannot open IndexedDB database ${name}`);
   }
   // The compact "file" waits here until its rename turns it into the log.
   let compact: Uint8Array | undefined;

@@ -4,7 +4,7 @@
 // its queues turn calls into numbers for it, and the Runtime turns its
 // effects into promises, handler calls and events.
 import { BrokerCore } from '../../pkg/ferrymq.js';
-import { typeError } from '../errors.js';
+import { asStorageError, typeError } from '../errors.js';
 import type {
   BrokerEvent,
   BrokerEventType,
@@ -21,7 +21,6 @@ import type {
 import { openStorage } from '../storage.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
-import { asStorageError } from './commits.js';
 import { BROKER_OPTIONS, queueArguments, requestArguments, sendArguments, storageOption } from './options.js';
 import { makeQueue, type Queue, queueIdOf, queueStats } from './queue.js';
 import { Runtime } from './runtime.js';
@@ -128,7 +127,9 @@ export class Broker {
     check.routingKey('routingKey', routingKey);
     const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
     const bytes = runtime.encode(payload, headers);
-    const ids = runtime.run((core) => core.publish(routingKey, payload, headers, id, priority, delayMs, ttlMs, bytes));
+    // Again: an options getter may have closed the broker meanwhile.
+    runtime.assertOpen();
+    const ids = runtime.core.publish(routingKey, payload, headers, id, priority, delayMs, ttlMs, bytes);
     await runtime.persisted();
     return Array.from(ids, (n) => (n === wire.NONE ? id! : String(n)));
   }
@@ -156,9 +157,8 @@ export class Broker {
         const id = runtime.core.request(queueIdOf(queue), payload, timeoutMs, bytes);
         const request = { resolve: resolve as (payload: unknown) => void, reject, cleanup: undefined as (() => void) | undefined };
         request.cleanup = onAbort(signal, () => {
-          runtime.requests.delete(id);
           runtime.core.cancelRequest(id);
-          reject(operationAborted(signal!));
+          runtime.endRequest(id)?.reject(operationAborted(signal!));
         });
         runtime.requests.set(id, request);
         runtime.pump();

@@ -4,17 +4,13 @@
 // it resolve and the core releases the effects that waited for those
 // records. JS only runs the file steps the core decides, in order.
 import type { BrokerCore } from '../../pkg/ferrymq.js';
-import { FerryError, storageError } from '../errors.js';
+import { asStorageError, type FerryError } from '../errors.js';
 import type { OpenStorage, Step } from '../storage.js';
 
 interface CommitWaiter {
   resolve(): void;
   reject(error: unknown): void;
 }
-
-/** A storage failure as the error every caller sees. */
-export const asStorageError = (error: unknown): FerryError =>
-  error instanceof FerryError ? error : storageError('durable storage failed', error);
 
 export class Commits {
   /** Commits run one after another on this chain. */

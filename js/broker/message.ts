@@ -72,20 +72,23 @@ export class Message<T = unknown> {
   /** Returns the message for redelivery (after `delayMs`, or the queue's backoff), or dead-letters it with `requeue: false`. */
   async nack(options?: NackOptions): Promise<void> {
     const [requeue, delayMs] = nackArguments(options);
-    this.#runtime.run((core) => core.nack(this.#tag, requeue, delayMs));
+    this.#runtime.assertOpen();
+    this.#runtime.core.nack(this.#tag, requeue, delayMs);
     await this.#runtime.persisted();
   }
 
   /** Answers the `broker.request()` this message carries, and acks it. */
   async reply(payload: unknown): Promise<void> {
-    this.#runtime.run((core) => core.reply(this.#tag, payload));
+    this.#runtime.assertOpen();
+    this.#runtime.core.reply(this.#tag, payload);
     await this.#runtime.persisted();
   }
 
   /** Keeps the delivery for `ms` more milliseconds from now. */
   extendLease(ms: number): void {
     check.duration('ms', ms);
-    this.#runtime.run((core) => core.extendLease(this.#tag, ms));
+    this.#runtime.assertOpen();
+    this.#runtime.core.extendLease(this.#tag, ms);
   }
 }
 

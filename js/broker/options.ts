@@ -65,9 +65,14 @@ export function sendArguments(
   ];
 }
 
-export type ReceiveArguments = [waitMs: number, signal: AbortSignal | undefined];
+export type ReceiveArguments = readonly [waitMs: number, signal: AbortSignal | undefined];
+
+// A receive or nack without options allocates nothing for them.
+const DEFAULT_RECEIVE: ReceiveArguments = Object.freeze([0, undefined] as const);
+const DEFAULT_NACK: NackArguments = Object.freeze([true, wire.NONE] as const);
 
 export function receiveArguments(options: unknown): ReceiveArguments {
+  if (options === undefined) return DEFAULT_RECEIVE;
   const o = check.options('options', options, RECEIVE_OPTIONS);
   return [
     o.waitMs === undefined ? 0 : check.duration('options.waitMs', o.waitMs),
@@ -104,9 +109,10 @@ export function requestArguments(options: unknown): RequestArguments {
   ];
 }
 
-export type NackArguments = [requeue: boolean, delayMs: number];
+export type NackArguments = readonly [requeue: boolean, delayMs: number];
 
 export function nackArguments(options: unknown): NackArguments {
+  if (options === undefined) return DEFAULT_NACK;
   const o = check.options('options', options, NACK_OPTIONS);
   return [
     o.requeue === undefined ? true : check.boolean('options.requeue', o.requeue),

@@ -66,7 +66,9 @@ export class Queue<T = unknown> {
       numbers[i * 3 + 1] = delayMs;
       numbers[i * 3 + 2] = ttlMs;
     });
-    const sent = runtime.run((core) => core.sendBatch(this.#id, payloads, headers, ids, numbers, encoded));
+    // Again: an item's getter may have closed the broker meanwhile.
+    runtime.assertOpen();
+    const sent = runtime.core.sendBatch(this.#id, payloads, headers, ids, numbers, encoded);
     await runtime.persisted();
     return Array.from(sent, (n, i) => (n === wire.NONE ? ids[i]! : String(n)));
   }
@@ -104,11 +106,7 @@ export class Queue<T = unknown> {
     const first = await new Promise<Message | null>((resolve, reject) => {
       const consumer = runtime.core.subscribe(this.#id, deadline);
       const waiter = new Waiter(resolve, reject, endsWithNull);
-      waiter.cleanup = onAbort(signal, () => {
-        runtime.subscribers.delete(consumer);
-        runtime.core.cancel(consumer);
-        reject(operationAborted(signal!));
-      });
+      waiter.cleanup = onAbort(signal, () => runtime.stopConsumer(consumer, operationAborted(signal!)));
       runtime.subscribers.set(consumer, waiter);
       runtime.pump();
     });
@@ -160,7 +158,8 @@ export class Queue<T = unknown> {
   /** Removes every ready and delayed message (not those in flight); resolves with how many. */
   async purge(): Promise<number> {
     const runtime = this.#runtime;
-    const purged = runtime.run((core) => core.purge(this.#id));
+    runtime.assertOpen();
+    const purged = runtime.core.purge(this.#id);
     await runtime.persisted();
     return purged;
   }

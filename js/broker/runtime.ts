@@ -10,15 +10,16 @@
 // re-entrantly.
 import { BrokerCore } from '../../pkg/ferrymq.js';
 import { encode } from '../codec.js';
-import { FerryError } from '../errors.js';
+import { asStorageError, FerryError } from '../errors.js';
 import { DIED, deadCore, whenDead } from '../instance.js';
 import { Listeners } from '../listeners.js';
 import { f64 } from '../memory.js';
+import { noop } from '../promises.js';
 import type { OpenStorage } from '../storage.js';
 import type { BrokerEventType } from '../types.js';
 import { HostTimer } from '../timer.js';
 import * as wire from '../wire.js';
-import { asStorageError, Commits } from './commits.js';
+import { Commits } from './commits.js';
 import { dispatch, messageAt, valuesOf } from './effects.js';
 import { Settle } from './settle.js';
 import { type Message, tagOf } from './message.js';
@@ -72,7 +73,7 @@ export class Runtime {
     this.core = deadCore(error);
     this.listeners.emit('error', { error, queue: undefined, id: undefined });
     this.#closeNow(error);
-    this.commits?.storage.close().catch(() => {});
+    this.commits?.storage.close().catch(noop);
   }
 
   get durable(): boolean {
@@ -96,12 +97,6 @@ export class Runtime {
 
   assertOpen(): void {
     if (this.closed) throw this.#stopped ?? closedError();
-  }
-
-  /** Runs a core call on an open broker. The core wakes the flush that hands its effects on. */
-  run<R>(call: (core: BrokerCore) => R): R {
-    this.assertOpen();
-    return call(this.core);
   }
 
   /**
@@ -187,14 +182,12 @@ export class Runtime {
   async shutdown(): Promise<void> {
     // Stopped by its instance's death: nothing is left to write or free.
     if (this.#stopped !== undefined) return;
+    // Durable: everything accepted so far goes into one last commit.
+    this.commits?.commit();
+    this.#closeNow(closedError());
     if (this.commits !== undefined) {
-      // Everything accepted so far goes into one last commit.
-      this.commits.commit();
-      this.#closeNow(closedError());
       await this.commits.settled();
       await this.commits.storage.close();
-    } else {
-      this.#closeNow(closedError());
     }
     this.core.free();
   }
@@ -207,7 +200,7 @@ export class Runtime {
     // Never silent: without a listener, say it where a developer looks.
     else console.error('ferrymq: durable storage failed; the broker has stopped (reopen it from storage):', failure);
     this.#closeNow(failure);
-    this.commits?.storage.close().catch(() => {});
+    this.commits?.storage.close().catch(noop);
   }
 
   #closeNow(reason: FerryError): void {

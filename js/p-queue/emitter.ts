@@ -58,8 +58,9 @@ export class EventEmitter<E extends string = string> {
   emit(event: E, ...args: unknown[]): boolean {
     const list = this.#events.get(event);
     if (list === undefined) return false;
-    // A copy: listeners may subscribe or unsubscribe while this runs.
-    for (const l of [...list]) {
+    // Never changed in place (#add, off and #drop replace it), so listeners
+    // subscribing or unsubscribing while this runs do not disturb the loop.
+    for (const l of list) {
       if (l.once) this.#drop(event, l);
       l.fn.apply(l.context ?? this, args);
     }
@@ -84,7 +85,7 @@ export class EventEmitter<E extends string = string> {
     // Emitters of an event pass what its listeners take.
     const entry = { fn: fn as Called, context, once };
     if (list === undefined) this.#events.set(event, [entry]);
-    else list.push(entry);
+    else this.#events.set(event, [...list, entry]);
     this[LISTENING]?.(event);
     return this;
   }

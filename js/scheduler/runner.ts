@@ -153,7 +153,7 @@ export class Runner {
   #aborted(ids: Set<number>): void {
     const running = [];
     for (const id of ids) {
-      if (this.tasks.get(id)?.context === undefined) this.core.abort(id);
+      if (!this.tasks.get(id)?.running) this.core.abort(id);
       else running.push(id);
     }
     for (const id of running) this.core.abort(id);

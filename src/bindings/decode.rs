@@ -51,6 +51,11 @@ pub fn whole(value: f64, max: u64) -> Result<u64, String> {
     }
 }
 
+/// A count the core keeps in a u64: any integer JS represents exactly.
+pub fn safe_integer(value: f64) -> Result<u64, String> {
+    whole(value, MAX_SAFE_INTEGER)
+}
+
 /// A count the core keeps in a u32.
 pub fn count(value: f64) -> Result<u32, String> {
     // Exact: `whole` bounded it to u32's range.
@@ -84,6 +89,8 @@ mod tests {
     fn whole_numbers_are_integers_that_fit() {
         assert_eq!(whole(0.0, 5), Ok(0));
         assert_eq!(whole(MAX_SAFE_INTEGER as f64, MAX_SAFE_INTEGER), Ok(MAX_SAFE_INTEGER));
+        assert_eq!(safe_integer(MAX_SAFE_INTEGER as f64), Ok(MAX_SAFE_INTEGER));
+        assert!(safe_integer(2f64.powi(53)).is_err());
         for bad in [1.5, -1.0, 6.0].into_iter().chain(NOT_NUMBERS) {
             assert!(whole(bad, 5).is_err(), "{bad}");
         }

@@ -139,7 +139,7 @@ pub fn rate_limit(options: &Options) -> Result<Option<RateLimit>, JsValue> {
         return Ok(None);
     };
     let max = o.required("max", o.number("max", decode::count)?, "a number")?;
-    let interval = o.number("intervalMs", |v| decode::whole(v, decode::MAX_SAFE_INTEGER))?;
+    let interval = o.number("intervalMs", decode::safe_integer)?;
     let interval = o.required("intervalMs", interval, "a number")?;
     let fixed = o.choice("window", &[("sliding", false), ("fixed", true)])?.unwrap_or(false);
     let carryover = o.boolean("carryover")?;
@@ -166,7 +166,7 @@ pub fn queue(o: &Options) -> Result<QueueOptions, JsValue> {
         DeadLetterTarget::Named(name)
     };
     Ok(QueueOptions {
-        max_length: o.number("maxLength", |v| decode::whole(v, decode::MAX_SAFE_INTEGER))?,
+        max_length: o.number("maxLength", decode::safe_integer)?,
         overflow: o.choice("overflow", &overflow)?.unwrap_or_default(),
         ttl: o.duration("ttlMs")?,
         lease: o.duration("leaseMs")?.unwrap_or(defaults.lease),

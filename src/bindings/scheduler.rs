@@ -32,7 +32,7 @@ fn concurrency_value(c: Concurrency) -> f64 {
 /// The wrapper passes finite priorities only; anything else is refused, not guessed.
 fn task_options(priority: f64, timeout: f64, retries: f64) -> Result<TaskOptions, JsValue> {
     let priority = Priority::new(priority).map_err(to_js)?;
-    Ok(TaskOptions { priority, timeout: millis(timeout), retries: wire::count(retries) })
+    Ok(TaskOptions { priority, timeout: millis(timeout), retries: wire::count_or_none(retries) })
 }
 
 #[wasm_bindgen]

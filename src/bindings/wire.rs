@@ -221,7 +221,7 @@ pub fn millis(value: f64) -> Option<Millis> {
 
 /// A JS count the wrapper has checked (a whole number), or NONE for
 /// "absent"; beyond `u32::MAX` it saturates.
-pub fn count(value: f64) -> Option<u32> {
+pub fn count_or_none(value: f64) -> Option<u32> {
     (value.is_finite() && value >= 0.0).then_some(value.min(f64::from(u32::MAX)) as u32)
 }
 

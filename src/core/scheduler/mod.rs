@@ -319,29 +319,29 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
 
     /// Every public call that changes state ends here. `now` is the time if
     /// the call already read it.
-    fn after_change(&mut self, now: Option<Millis>) {
-        self.start_what_may(now);
-        self.note_rate_limit(now);
+    fn after_change(&mut self, mut now: Option<Millis>) {
+        // One clock read (a call into the host) at most, shared by both.
+        self.start_what_may(&mut now);
+        self.note_rate_limit(&mut now);
         self.note_transitions();
     }
 
     /// Whether a task waits while the rate window is full; when it is, the
     /// window's reopening is a deadline, so the change back is noticed on
     /// time even if nothing else calls in.
-    fn note_rate_limit(&mut self, now: Option<Millis>) {
-        if self.rate.is_none() {
+    fn note_rate_limit(&mut self, now: &mut Option<Millis>) {
+        let Some(rate) = &mut self.rate else {
             return;
-        }
-        let now = now.unwrap_or_else(|| self.clock.now());
-        let reopens = match &mut self.rate {
-            Some(rate) if self.waiting.len() > 0 => rate.check(now, self.running).err(),
-            _ => None,
+        };
+        // Nothing waits: not limited, and no need to read the clock.
+        let reopens = if self.waiting.len() > 0 {
+            let t = *now.get_or_insert_with(|| self.clock.now());
+            rate.check(t, self.running).err()
+        } else {
+            None
         };
         if let Some(at) = reopens {
-            if self.rate_wake != Some(at) {
-                self.rate_wake = Some(at);
-                self.timers.schedule(at, Deadline::RateReopens);
-            }
+            self.arm_rate_wake(at);
         }
         let limited = reopens.is_some();
         if limited != self.rate_limited {
@@ -350,7 +350,16 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
         }
     }
 
-    fn start_what_may(&mut self, mut now: Option<Millis>) {
+    /// Arms the wake-up for the rate window's reopening at `at`, once: repeated
+    /// blocked starts do not pile entries into the heap.
+    fn arm_rate_wake(&mut self, at: Millis) {
+        if self.rate_wake != Some(at) {
+            self.rate_wake = Some(at);
+            self.timers.schedule(at, Deadline::RateReopens);
+        }
+    }
+
+    fn start_what_may(&mut self, now: &mut Option<Millis>) {
         if self.paused {
             return;
         }
@@ -358,10 +367,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
             if let Some(rate) = &mut self.rate {
                 let t = *now.get_or_insert_with(|| self.clock.now());
                 if let Err(reopens) = rate.check(t, self.running) {
-                    if self.rate_wake != Some(reopens) {
-                        self.rate_wake = Some(reopens);
-                        self.timers.schedule(reopens, Deadline::RateReopens);
-                    }
+                    self.arm_rate_wake(reopens);
                     return;
                 }
                 rate.record(t);
@@ -370,7 +376,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
             let Some(id) = self.waiting.pop(|id, lane| waits_in(tasks, id, lane)) else {
                 return;
             };
-            self.start(id, &mut now);
+            self.start(id, now);
         }
     }
 
