@@ -75,7 +75,7 @@ fn fail_without_retries_is_final() {
     let id = h.s.add(0, TaskOptions::default());
     h.effects();
     assert_eq!(h.s.fail(id, 1), Failure::Final);
-    assert_eq!(h.effects(), [Effect::Failed { id }, Effect::Idle]);
+    assert_eq!(h.effects(), [Effect::Failed { id, task: 0 }, Effect::Idle]);
     assert_eq!(h.s.fail(id, 1), Failure::Stale);
     assert_eq!(h.s.complete(id, 1), Settle::Stale);
 }

@@ -23,7 +23,7 @@ fn fixed_backoff_retries_after_the_delay_and_keeps_the_attempt_count() {
     let id = h.s.add(7, TaskOptions::default());
     h.effects();
     assert_eq!(h.fail(id), Failure::Retrying);
-    assert_eq!(h.effects(), [Effect::Retry { id, attempt: 2, at: 1_100 }]);
+    assert_eq!(h.effects(), [Effect::Retry { id, attempt: 2, at: 1_100, task: 7 }]);
     assert_eq!((h.s.size(), h.s.pending(), h.s.is_empty()), (1, 0, false));
     assert_eq!(h.s.next_deadline(), Some(1_100));
     h.advance_to(1_099);
@@ -35,7 +35,7 @@ fn fixed_backoff_retries_after_the_delay_and_keeps_the_attempt_count() {
     h.advance_to(1_200);
     assert_eq!(started(&h.effects()), [7]);
     assert_eq!(h.fail(id), Failure::Final);
-    assert_eq!(h.effects(), [Effect::Failed { id }, Effect::Idle]);
+    assert_eq!(h.effects(), [Effect::Failed { id, task: 7 }, Effect::Idle]);
     assert_eq!(h.s.next_deadline(), None);
 }
 
@@ -96,7 +96,7 @@ fn timeout_then_retry_then_gave_up() {
     h.advance_to(1_100);
     assert_eq!(
         h.effects(),
-        [Effect::TimedOut { id, attempt: 1, will_retry: true }, Effect::Retry { id, attempt: 2, at: 1_110 }]
+        [Effect::TimedOut { id, attempt: 1, will_retry: true, task: 4 }, Effect::Retry { id, attempt: 2, at: 1_110, task: 4 }]
     );
     assert_eq!(h.s.complete(id, 1), Settle::Stale, "the timed-out attempt's result is ignored");
     h.advance_to(1_110);
@@ -105,7 +105,7 @@ fn timeout_then_retry_then_gave_up() {
     h.advance_to(1_300);
     assert_eq!(
         h.effects(),
-        [Effect::TimedOut { id, attempt: 2, will_retry: false }, Effect::GaveUp { id }, Effect::Idle]
+        [Effect::TimedOut { id, attempt: 2, will_retry: false, task: 4 }, Effect::GaveUp { id, task: 4 }, Effect::Idle]
     );
     assert_eq!(h.s.fail(id, 2), Failure::Stale);
     assert_eq!(h.s.next_deadline(), None);
@@ -121,7 +121,7 @@ fn per_task_timeout_overrides_default_and_completion_cancels_it() {
     assert_eq!(h.complete(quick), Settle::Resolve);
     assert_eq!(h.s.next_deadline(), Some(2_000), "a finished attempt's deadline is dropped");
     h.advance_to(2_000);
-    assert_eq!(h.effects()[0], Effect::TimedOut { id: slow, attempt: 1, will_retry: false });
+    assert_eq!(h.effects()[0], Effect::TimedOut { id: slow, attempt: 1, will_retry: false, task: 1 });
 }
 
 #[test]
@@ -141,17 +141,17 @@ fn abort_waiting_running_and_retry_pending() {
     let retrying = h.s.add(2, TaskOptions::default());
     h.effects();
     assert!(h.s.abort(waiting));
-    assert_eq!(h.effects(), [Effect::Aborted { id: waiting, was_running: false }]);
+    assert_eq!(h.effects(), [Effect::Aborted { id: waiting, was_running: false, task: 1 }]);
     assert!(h.s.abort(running));
     assert_eq!(
         h.effects(),
-        [Effect::Aborted { id: running, was_running: true }, Effect::Start { id: retrying, attempt: 1, task: 2 }, Effect::Empty]
+        [Effect::Aborted { id: running, was_running: true, task: 0 }, Effect::Start { id: retrying, attempt: 1, task: 2 }, Effect::Empty]
     );
     assert_eq!(h.s.complete(running, 1), Settle::Stale, "an aborted attempt's result is ignored");
     assert_eq!(h.fail(retrying), Failure::Retrying);
     h.effects();
     assert!(h.s.abort(retrying));
-    assert_eq!(h.effects(), [Effect::Aborted { id: retrying, was_running: false }, Effect::Empty, Effect::Idle]);
+    assert_eq!(h.effects(), [Effect::Aborted { id: retrying, was_running: false, task: 2 }, Effect::Empty, Effect::Idle]);
     assert_eq!(h.s.next_deadline(), None);
     h.advance_to(2_000);
     assert!(h.effects().is_empty());
@@ -172,7 +172,7 @@ fn clear_rejects_each_queued_task_once_and_spares_running_ones() {
     let cleared: Vec<_> = h.effects();
     assert_eq!(
         cleared,
-        [0, 3, 4, 5].map(|n| Effect::Cleared { id: TaskId(n) }).into_iter().chain([Effect::Empty]).collect::<Vec<_>>()
+        [0, 3, 4, 5].map(|n| Effect::Cleared { id: TaskId(n), task: n as u32 }).into_iter().chain([Effect::Empty]).collect::<Vec<_>>()
     );
     assert_eq!((h.s.size(), h.s.pending()), (0, 2));
     assert_eq!(h.s.clear(), 0);

@@ -214,6 +214,16 @@ impl Model {
         }
     }
 
+    /// A task's end: its effect hands back the task it was added with (its id here).
+    fn take_ended(&mut self, task: u64, got: Outcome) -> Result<(), TestCaseError> {
+        let id = match got {
+            Outcome::Retry { id, .. } | Outcome::Aborted { id, .. } => id,
+            Outcome::Failed(id) | Outcome::GaveUp(id) | Outcome::Cleared(id) => id,
+        };
+        prop_assert_eq!(task, id, "the stored task is handed back");
+        self.take_expected(got)
+    }
+
     /// Checks the effects of the last call, one by one, against the model.
     fn absorb(&mut self) -> Result<(), TestCaseError> {
         let now = self.now();
@@ -233,7 +243,8 @@ impl Model {
                     t.phase = Phase::Running { attempt, started: now };
                     self.starts.push(now);
                 }
-                Effect::TimedOut { id, attempt, will_retry } => {
+                Effect::TimedOut { id, attempt, will_retry, task } => {
+                    prop_assert_eq!(task, id.0, "the stored task is handed back");
                     let t = &self.tasks[id.0 as usize];
                     let Phase::Running { attempt: a, started } = t.phase else {
                         return Err(fail(format!("{id:?} timed out but is not running")));
@@ -243,7 +254,8 @@ impl Model {
                     prop_assert_eq!(will_retry, attempt <= t.retries);
                     self.failed(id.0 as usize, true);
                 }
-                Effect::Retry { id, attempt, at } => {
+                Effect::Retry { id, attempt, at, task } => {
+                    prop_assert_eq!(task, id.0, "the stored task is handed back");
                     self.take_expected(Outcome::Retry { id: id.0, failed: attempt - 1 })?;
                     let delay = self.backoff_of(attempt - 1);
                     if self.backoff.jitter {
@@ -253,10 +265,12 @@ impl Model {
                     }
                     self.tasks[id.0 as usize].phase = if at == now { Phase::Waiting } else { Phase::RetryPending { due: at } };
                 }
-                Effect::Failed { id } => self.take_expected(Outcome::Failed(id.0))?,
-                Effect::GaveUp { id } => self.take_expected(Outcome::GaveUp(id.0))?,
-                Effect::Aborted { id, was_running } => self.take_expected(Outcome::Aborted { id: id.0, was_running })?,
-                Effect::Cleared { id } => self.take_expected(Outcome::Cleared(id.0))?,
+                Effect::Failed { id, task } => self.take_ended(task, Outcome::Failed(id.0))?,
+                Effect::GaveUp { id, task } => self.take_ended(task, Outcome::GaveUp(id.0))?,
+                Effect::Aborted { id, was_running, task } => {
+                    self.take_ended(task, Outcome::Aborted { id: id.0, was_running })?;
+                }
+                Effect::Cleared { id, task } => self.take_ended(task, Outcome::Cleared(id.0))?,
                 Effect::Empty => empties += 1,
                 Effect::Idle => idles += 1,
                 Effect::RateLimited => limits += 1,

@@ -3,6 +3,13 @@
 // acts on the effects the core answers with and settles the callers'
 // promises. The core decides what starts when, what times out and what is
 // retried after which delay.
+//
+// Built so that a task costs one crossing in and one out, and a queued task
+// no object of its own: tasks live in the slots of a TaskTable, which the
+// core knows them by; every call's effects are read in place from the
+// header the core updates (src/bindings/outbox.rs). What an attempt
+// allocates (its context, its promise's callbacks) lives only while it
+// runs, and at most `concurrency` run.
 import type { SchedulerCore, SchedulerEffect } from '../../pkg/ferrymq.js';
 import { FerryError } from '../errors.js';
 import * as hooks from '../hooks.js';
@@ -12,7 +19,7 @@ import { f64 } from '../memory.js';
 import { isThenable, noop } from '../promises.js';
 import { HostTimer } from '../timer.js';
 import * as wire from '../wire.js';
-import { abortAttempt, TaskContext, taskId, taskRecord, type TaskArguments, type TaskRecord } from './task.js';
+import { abortAttempt, TaskContext, TaskTable, type ProgressSink, type TaskArguments } from './task.js';
 import type { Task, TaskEvent, TaskEventType } from '../types.js';
 import { SignalWatch } from './signals.js';
 import { Waiters } from './waiters.js';
@@ -21,18 +28,17 @@ const EVENTS: readonly TaskEventType[] = [
   'active', 'completed', 'failed', 'retry', 'idle', 'empty', 'progress', 'aborted', 'rateLimit', 'rateLimitCleared',
 ];
 
-export class Runner {
+export class Runner implements ProgressSink {
   /** Replaced by one that throws once the instance dies. */
   core: SchedulerCore;
   readonly #hooks: hooks.Hooks;
   /** The default attempt timeout (ms), or undefined. */
   readonly #timeoutMs: number | undefined;
   readonly #timer = new HostTimer(() => this.#onTimer());
-  /** core task id -> task record */
-  readonly tasks = new Map<number, TaskRecord>();
-  /** Caller ids of unfinished tasks -> core ids, for setPriority. */
+  readonly tasks = new TaskTable();
+  /** Caller ids of unfinished tasks -> slots, for setPriority. */
   readonly byId = new Map<string, number>();
-  readonly #signals = new SignalWatch((ids) => this.#aborted(ids));
+  readonly #signals = new SignalWatch<number>((slots) => this.#aborted(slots));
   readonly listeners = new Listeners<TaskEventType>(EVENTS);
   // Released by the core's effects.
   readonly idle = new Waiters();
@@ -42,24 +48,22 @@ export class Runner {
   // Checked after each pump.
   readonly sizeBelow = new Waiters();
   readonly pendingZero = new Waiters();
+  /** Index in f64s of the core's outbox header: [first record, count, next deadline]. */
+  readonly #header: number;
   #pumping = false;
+  #dead = false;
   /**
    * [reason, tasks left] for each clear() whose CLEARED effects are not all
    * handled yet, oldest first: a clear() from inside a running task leaves
    * its effects to the pump already running, so the reason must wait too.
    */
   readonly #clearReasons: Array<[reason: unknown, left: number]> = [];
-  /** Shared by all tasks, so a task costs no closure for it. */
-  readonly #reportProgress = (task: TaskRecord, value: unknown): void => {
-    if (!this.tasks.has(task.coreId)) return;
-    task.onProgress?.(value);
-    if (this.listeners.wants('progress')) this.#emit('progress', { id: taskId(task), progress: value });
-  };
 
   constructor(owner: hooks.Hooks, core: SchedulerCore, timeoutMs: number | undefined) {
     this.#hooks = owner;
     this.core = core;
     this.#timeoutMs = timeoutMs;
+    this.#header = core.header() / 8;
     whenDead(this);
   }
 
@@ -68,37 +72,80 @@ export class Runner {
    * why (a running one's signal aborts with it), and so does every wait.
    */
   [DIED](error: FerryError): void {
+    this.#dead = true;
     this.#timer.cancel();
     this.core = deadCore(error);
-    for (const task of [...this.tasks.values()]) {
-      if (task.running) abortAttempt(task.context!, error);
-      this.#settle(task).reject(error);
+    for (const slot of this.tasks.slots()) {
+      if (this.tasks.running[slot]) abortAttempt(this.tasks.context[slot]!, error);
+      this.#reject(slot, error);
     }
     for (const waiters of [this.idle, this.empty, this.rateLimited, this.rateLimitCleared, this.sizeBelow, this.pendingZero]) {
       waiters.fail(error);
     }
   }
 
-  /** Queues a task with the core; it starts at the pump this ends with, once the owner has heard of it. */
-  add(fn: Task<unknown>, o: TaskArguments, resolve: TaskRecord['resolve'], reject: TaskRecord['reject'], pushed: boolean): TaskRecord {
-    const task = this.register(this.core.add(o.priority, o.timeoutMs, o.retries), fn, o, resolve, reject);
-    // Marked before the pump: a synchronous task may end inside it.
-    task.pushed = pushed;
+  /**
+   * Queues a task with the core; it starts at the pump this ends with, once
+   * the owner has heard of it. Returns its slot. `promise`: the caller's,
+   * undefined for a pushed task.
+   */
+  add(
+    fn: Task<unknown>,
+    o: TaskArguments,
+    resolve: (value: unknown) => void,
+    reject: (error: unknown) => void,
+    promise: Promise<unknown> | undefined,
+  ): void {
+    const tasks = this.tasks;
+    const slot = tasks.take();
+    let coreId;
+    try {
+      coreId = this.core.add(slot, o.priority, o.timeoutMs, o.retries);
+    } catch (error) {
+      tasks.untake(slot);
+      throw error;
+    }
+    // The core may have started it already; its START is acted on at the pump below.
+    tasks.fill(slot, coreId, fn, o, resolve, reject);
+    tasks.promise[slot] = promise;
+    this.#watch(slot, o);
     try {
       this.#hooks[hooks.added]();
     } finally {
       this.pump();
     }
-    return task;
   }
 
-  /** Keeps what JS needs of task `id` (which the core has) until it settles. */
-  register(id: number, fn: Task<unknown>, o: TaskArguments, resolve: TaskRecord['resolve'], reject: TaskRecord['reject']): TaskRecord {
-    const task = taskRecord(this.#reportProgress, id, fn, o, resolve, reject);
-    if (o.id !== undefined) this.byId.set(o.id, id);
-    if (o.signal !== undefined) this.#signals.watch(o.signal, id);
-    this.tasks.set(id, task);
-    return task;
+  /**
+   * Queues `fns` with consecutive ids, each with the callbacks `settle(i)`
+   * gives, all sharing `promise`; they start at the next pump.
+   */
+  addMany(
+    fns: ReadonlyArray<Task<unknown>>,
+    o: TaskArguments,
+    settle: (i: number) => [resolve: (value: unknown) => void, reject: (error: unknown) => void],
+    promise: () => Promise<unknown>,
+  ): void {
+    const tasks = this.tasks;
+    const slots = Uint32Array.from(fns, () => tasks.take());
+    let first;
+    try {
+      first = this.core.addMany(slots, o.priority, o.timeoutMs, o.retries);
+    } catch (error) {
+      for (const slot of slots) tasks.untake(slot);
+      throw error;
+    }
+    slots.forEach((slot, i) => {
+      tasks.fill(slot, first + i, fns[i]!, o, ...settle(i));
+      this.#watch(slot, o);
+    });
+    const all = promise();
+    for (const slot of slots) tasks.promise[slot] = all;
+  }
+
+  #watch(slot: number, o: TaskArguments): void {
+    if (o.id !== undefined) this.byId.set(o.id, slot);
+    if (o.signal !== undefined) this.#signals.watch(o.signal, slot);
   }
 
   /** Has the core drop every waiting task; each rejects with CLEARED, `reason` its cause. Returns how many. */
@@ -109,34 +156,39 @@ export class Runner {
     return cleared;
   }
 
-  /** The task's attempt timeout in ms, or undefined. */
-  timeoutOf(task: TaskRecord): number | undefined {
-    return task.timeoutMs === wire.NONE ? this.#timeoutMs : task.timeoutMs;
+  /** The attempt timeout in ms of the task in `slot`, or undefined. */
+  timeoutOf(slot: number): number | undefined {
+    const timeoutMs = this.tasks.args[slot]!.timeoutMs;
+    return timeoutMs === wire.NONE ? this.#timeoutMs : timeoutMs;
   }
 
   /**
-   * Acts on everything the core asked for, then re-arms the timer. A call
-   * made while pumping (a task that settled synchronously) returns at once and
-   * leaves its effects to the loop below: effects keep their order, and a long
-   * run of synchronous tasks iterates instead of growing the stack.
+   * Acts on the records the core published, then re-arms the timer. A call
+   * made while pumping (a task that settled synchronously) returns at once:
+   * the core appended its records behind the ones being read, and the loop
+   * below reaches them, so effects keep their order and a long run of
+   * synchronous tasks iterates instead of growing the stack.
    */
   pump(): void {
-    if (this.#pumping) return;
+    if (this.#pumping || this.#dead) return;
     this.#pumping = true;
-    const core = this.core;
+    const h = this.#header;
+    let m = f64();
     try {
-      for (let n = core.drain(); n > 0; n = core.drain()) {
-        const base = core.outPtr() / 8;
-        for (let i = 0; i < n; i += wire.SCHEDULER_STRIDE) {
-          // Read afresh each time: a task run by the previous record may have grown memory.
-          const m = f64();
-          this.#act(m[base + i], m[base + i + 1], m[base + i + 2], m[base + i + 3]);
-        }
+      // Header fields are read afresh each time: each record may lead to
+      // calls that append records, move them or grow memory.
+      for (let read = 0; read < m[h + 1]!; read += wire.SCHEDULER_STRIDE) {
+        const i = m[h]! + read;
+        this.#act(m[i]!, m[i + 1]!, m[i + 2]!, m[i + 3]!);
+        m = f64();
       }
     } finally {
+      // All read: the core's next call starts a new batch.
+      m = f64();
+      m[h + 1] = 0;
       this.#pumping = false;
     }
-    this.#timer.arm(core.nextDeadline());
+    this.#timer.arm(m[h + 2]!);
     if (this.sizeBelow.waiting) this.sizeBelow.release(this.core.size());
     if (this.pendingZero.waiting && this.core.pending() === 0) this.pendingZero.release();
   }
@@ -150,67 +202,58 @@ export class Runner {
    * can start in the slot a running one frees, then the running ones; the
    * scheduler acts on it all in one pump.
    */
-  #aborted(ids: Set<number>): void {
-    const running = [];
-    for (const id of ids) {
-      if (!this.tasks.get(id)?.running) this.core.abort(id);
-      else running.push(id);
+  #aborted(slots: Set<number>): void {
+    const { running, coreId } = this.tasks;
+    const started = [];
+    for (const slot of slots) {
+      if (!running[slot]) this.core.abort(coreId[slot]!);
+      else started.push(slot);
     }
-    for (const id of running) this.core.abort(id);
+    for (const slot of started) this.core.abort(coreId[slot]!);
     this.pump();
   }
 
-  #act(kind: SchedulerEffect, id: number, attempt: number, extra: number): void {
+  /** `slot`: the task the effect names; meaningless for the kinds that name none. */
+  #act(kind: SchedulerEffect, slot: number, attempt: number, extra: number): void {
     const listeners = this.listeners;
+    const tasks = this.tasks;
     switch (kind) {
       case wire.START:
-        this.#start(this.tasks.get(id)!, attempt);
+        this.#start(slot, attempt);
         break;
-      case wire.TIMED_OUT: {
-        const task = this.tasks.get(id)!;
-        task.running = false;
-        abortAttempt(task.context!, this.#hooks[hooks.timeoutError](this.timeoutOf(task)));
+      case wire.TIMED_OUT:
+        tasks.running[slot] = false;
+        abortAttempt(tasks.context[slot]!, this.#hooks[hooks.timeoutError](this.timeoutOf(slot)));
         break;
-      }
-      case wire.RETRY: {
-        const task = this.tasks.get(id)!;
-        task.running = false;
+      case wire.RETRY:
+        tasks.running[slot] = false;
         if (listeners.wants('retry')) {
           const delayMs = Math.max(0, extra - Date.now());
-          this.#emit('retry', { id: taskId(task), attempt, error: task.error, delayMs });
+          this.#emit('retry', { id: tasks.idOf(slot), attempt, error: tasks.error[slot], delayMs });
         }
         break;
-      }
-      case wire.FAILED: {
-        const task = this.tasks.get(id)!;
-        this.#failed(task, task.error);
+      case wire.FAILED:
+        this.#failed(slot, tasks.error[slot]);
         break;
-      }
-      case wire.GAVE_UP: {
-        const task = this.tasks.get(id)!;
-        this.#failed(task, this.#hooks[hooks.timeoutError](this.timeoutOf(task)));
+      case wire.GAVE_UP:
+        this.#failed(slot, this.#hooks[hooks.timeoutError](this.timeoutOf(slot)));
         break;
-      }
       case wire.ABORTED: {
-        const task = this.tasks.get(id)!;
         // A FerryError but in ferrymq/p-queue, which rejects with the signal's reason.
-        const error = this.#hooks[hooks.abortError](task.signal) as Extract<TaskEvent, { type: 'aborted' }>['error'];
+        const error = this.#hooks[hooks.abortError](tasks.args[slot]!.signal) as Extract<TaskEvent, { type: 'aborted' }>['error'];
         const running = extra === 1;
-        if (running) abortAttempt(task.context!, error);
-        if (listeners.wants('aborted')) this.#emit('aborted', { id: taskId(task), running, error });
-        this.#settle(task).reject(error);
+        if (running) abortAttempt(tasks.context[slot]!, error);
+        if (listeners.wants('aborted')) this.#emit('aborted', { id: tasks.idOf(slot), running, error });
+        this.#reject(slot, error);
         break;
       }
       case wire.CLEARED: {
-        const pending = this.#clearReasons[0];
+        const pending = this.#clearReasons[0]!;
         if (--pending[1] === 0) this.#clearReasons.shift();
-        const task = this.tasks.get(id)!;
         // A fire-and-forget add must not crash Node when cleared; whoever
         // awaits the promise still sees the rejection.
-        task.promise?.catch(noop);
-        this.#settle(task).reject(
-          new FerryError('CLEARED', 'the task was cleared before it started', { cause: pending[0] }),
-        );
+        tasks.promise[slot]?.catch(noop);
+        this.#reject(slot, new FerryError('CLEARED', 'the task was cleared before it started', { cause: pending[0] }));
         break;
       }
       case wire.EMPTY:
@@ -237,14 +280,15 @@ export class Runner {
   }
 
   /** A final failure: reported on 'failed', then the task's promise rejects. */
-  #failed(task: TaskRecord, error: unknown): void {
+  #failed(slot: number, error: unknown): void {
+    const tasks = this.tasks;
     if (this.listeners.wants('failed')) {
-      this.#emit('failed', { id: taskId(task), attempt: task.context!.attempt, error });
-    } else if (task.pushed) {
-      // No promise carries it: never silent.
-      console.error(`ferrymq: pushed task ${taskId(task)} failed:`, error);
+      this.#emit('failed', { id: tasks.idOf(slot), attempt: tasks.context[slot]!.attempt, error });
+    } else if (tasks.promise[slot] === undefined) {
+      // Pushed: no promise carries it, and it is never silent.
+      console.error(`ferrymq: pushed task ${tasks.idOf(slot)} failed:`, error);
     }
-    this.#settle(task).reject(error);
+    this.#reject(slot, error);
   }
 
   #onTimer(): void {
@@ -252,57 +296,84 @@ export class Runner {
     this.pump();
   }
 
-  #start(task: TaskRecord, attempt: number): void {
+  #start(slot: number, attempt: number): void {
+    const tasks = this.tasks;
+    const o = tasks.args[slot]!;
+    const coreId = tasks.coreId[slot]!;
     // Its signal aborted, and its own abort not acted on yet: it never starts.
-    if (task.signal?.aborted) {
-      this.core.abort(task.coreId);
+    if (o.signal?.aborted) {
+      this.core.abort(coreId);
       return;
     }
-    const context = new TaskContext(task, attempt);
-    task.context = context;
-    task.running = true;
-    task.startedAt = Date.now();
-    if (this.listeners.wants('active')) this.#emit('active', { id: taskId(task), attempt });
+    const context = new TaskContext(this, slot, coreId, o.id, attempt);
+    tasks.context[slot] = context;
+    tasks.running[slot] = true;
+    tasks.startedAt[slot] = Date.now();
+    if (this.listeners.wants('active')) this.#emit('active', { id: tasks.idOf(slot), attempt });
     let result;
     try {
-      result = task.fn(context);
+      result = tasks.fn[slot]!(context);
     } catch (error) {
-      this.#fail(task, attempt, error);
+      this.#fail(slot, context, error);
       return;
     }
     if (isThenable(result)) {
       result.then(
-        (value) => this.#complete(task, attempt, value),
-        (error: unknown) => this.#fail(task, attempt, error),
+        (value) => this.#complete(slot, context, value),
+        (error: unknown) => this.#fail(slot, context, error),
       );
     } else {
-      this.#complete(task, attempt, result);
+      this.#complete(slot, context, result);
     }
   }
 
-  #complete(task: TaskRecord, attempt: number, value: unknown): void {
-    if (this.core.complete(task.coreId, attempt)) {
-      if (this.listeners.wants('completed')) this.#emit('completed', { id: taskId(task), attempt, result: value });
-      this.#settle(task).resolve(value);
+  /** ProgressSink: `progress` called on a context of task `coreId`, while it has not ended. */
+  progress(slot: number, coreId: number, value: unknown): void {
+    const tasks = this.tasks;
+    if (!tasks.live(slot) || tasks.coreId[slot] !== coreId) return;
+    tasks.args[slot]!.onProgress?.(value);
+    if (this.listeners.wants('progress')) this.#emit('progress', { id: tasks.idOf(slot), progress: value });
+  }
+
+  /**
+   * The attempt of `context` fulfilled. Only the current attempt of a live
+   * task counts: the slot may hold another task by now, or a later attempt.
+   */
+  #complete(slot: number, context: TaskContext, value: unknown): void {
+    const tasks = this.tasks;
+    if (tasks.context[slot] !== context) return;
+    if (this.core.complete(tasks.coreId[slot]!, context.attempt)) {
+      if (this.listeners.wants('completed')) {
+        this.#emit('completed', { id: tasks.idOf(slot), attempt: context.attempt, result: value });
+      }
+      const resolve = tasks.resolve[slot]!;
+      this.#finish(slot);
+      resolve(value);
     }
     this.pump();
   }
 
-  #fail(task: TaskRecord, attempt: number, error: unknown): void {
+  #fail(slot: number, context: TaskContext, error: unknown): void {
+    const tasks = this.tasks;
+    if (tasks.context[slot] !== context) return;
     // Kept for the FAILED or RETRY effect this report leads to; the core says
     // whether the attempt was still running.
-    if (this.core.fail(task.coreId, attempt)) task.error = error;
+    if (this.core.fail(tasks.coreId[slot]!, context.attempt)) tasks.error[slot] = error;
     this.pump();
   }
 
-  /** Forgets a finished task and returns it, for its promise to be settled. */
-  #settle(task: TaskRecord): TaskRecord {
-    this.tasks.delete(task.coreId);
-    task.running = false;
+  #reject(slot: number, error: unknown): void {
+    const reject = this.tasks.reject[slot]!;
+    this.#finish(slot);
+    reject(error);
+  }
+
+  /** The task in `slot` ended: forgotten, its slot free for another. */
+  #finish(slot: number): void {
+    const o = this.tasks.args[slot]!;
     // Ids need not be unique: only the task the id leads to forgets it.
-    if (task.id !== undefined && this.byId.get(task.id) === task.coreId) this.byId.delete(task.id);
-    if (task.signal !== undefined) this.#signals.forget(task.signal, task.coreId);
-    return task;
+    if (o.id !== undefined && this.byId.get(o.id) === slot) this.byId.delete(o.id);
+    if (o.signal !== undefined) this.#signals.forget(o.signal, slot);
+    this.tasks.free(slot);
   }
 }
-

@@ -8,7 +8,15 @@ import * as hooks from '../hooks.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
 import { Runner } from './runner.js';
-import { generatedCoreId, taskArguments, taskId, type TaskArguments, type TaskRecord } from './task.js';
+import { generatedCoreId, taskArguments, type TaskArguments } from './task.js';
+
+// One executor for every task's promise, so add() makes no closure for it:
+// it leaves the promise's functions here, for add() to take at once.
+const captured: { resolve: (value: unknown) => void; reject: (error: unknown) => void } = { resolve: noop, reject: noop };
+const capture = (resolve: (value: never) => void, reject: (error: unknown) => void): void => {
+  captured.resolve = resolve as (value: unknown) => void;
+  captured.reject = reject;
+};
 import type { RunningTask, SchedulerOptions, Task, TaskEvent, TaskEventType, TaskOptions } from '../types.js';
 
 const SCHEDULER_OPTIONS = ['concurrency', 'rateLimit', 'timeoutMs', 'retries', 'backoff', 'autoStart'] as const;
@@ -52,11 +60,13 @@ export class Scheduler {
       return Promise.reject(error);
     }
     if (o.signal?.aborted) return Promise.reject(this[hooks.abortError](o.signal));
-    let record: TaskRecord | undefined;
-    const promise = new Promise<Awaited<T>>((resolve, reject) => {
-      record = this.#run.add(task, o, resolve as TaskRecord['resolve'], reject, false);
-    });
-    if (record !== undefined) record.promise = promise;
+    const promise = new Promise<Awaited<T>>(capture);
+    try {
+      this.#run.add(task, o, captured.resolve, captured.reject, promise);
+    } catch (error) {
+      // The instance died: the promise given is a rejected one.
+      return Promise.reject(error);
+    }
     return promise;
   }
 
@@ -69,7 +79,7 @@ export class Scheduler {
     check.fn('task', task);
     const o = taskArguments(options);
     if (o.signal?.aborted) return;
-    this.#run.add(task, o, noop, noop, true);
+    this.#run.add(task, o, noop, noop, undefined);
   }
 
   /**
@@ -90,15 +100,19 @@ export class Scheduler {
     if (o.signal?.aborted) return Promise.reject(this[hooks.abortError](o.signal));
     const run = this.#run;
     // The tasks get consecutive ids; they start only at the pump, once all are registered.
-    const first = run.core.addMany(tasks.length, o.priority, o.timeoutMs, o.retries);
-    const records: TaskRecord[] = [];
-    const results = tasks.map((task, i) => new Promise<Awaited<T>>(
-      (resolve, reject) => records.push(run.register(first + i, task, o, resolve as TaskRecord['resolve'], reject)),
-    ));
-    const all = Promise.all(results);
-    for (const record of records) record.promise = all;
+    const results: Promise<Awaited<T>>[] = [];
+    let all: Promise<Awaited<T>[]> | undefined;
+    try {
+      run.addMany(tasks, o, () => {
+        results.push(new Promise<Awaited<T>>(capture));
+        return [captured.resolve, captured.reject];
+      }, () => (all = Promise.all(results)));
+    } catch (error) {
+      // The instance died: the promise given is a rejected one.
+      return Promise.reject(error);
+    }
     run.pump();
-    return all;
+    return all!;
   }
 
   /** Resolves once nothing is waiting and nothing is running. */
@@ -167,11 +181,18 @@ export class Scheduler {
 
   /** The attempts running now, oldest first. */
   get runningTasks(): ReadonlyArray<RunningTask> {
+    const run = this.#run;
+    const tasks = run.tasks;
     const running: RunningTask[] = [];
-    for (const task of this.#run.tasks.values()) {
-      if (!task.running) continue;
-      const { attempt } = task.context!;
-      running.push({ id: taskId(task), attempt, startedAt: task.startedAt!, priority: task.priority, timeoutMs: this.#run.timeoutOf(task) });
+    for (const slot of tasks.slots()) {
+      if (!tasks.running[slot]) continue;
+      running.push({
+        id: tasks.idOf(slot),
+        attempt: tasks.context[slot]!.attempt,
+        startedAt: tasks.startedAt[slot]!,
+        priority: tasks.args[slot]!.priority,
+        timeoutMs: run.timeoutOf(slot),
+      });
     }
     return running;
   }
@@ -180,9 +201,11 @@ export class Scheduler {
   sizeBy(filter?: { priority?: number }): number {
     const o = check.options('filter', filter, ['priority']);
     const priority = o.priority === undefined ? undefined : check.finite('filter.priority', o.priority);
+    const tasks = this.#run.tasks;
     let n = 0;
-    for (const task of this.#run.tasks.values()) {
-      if (!task.running && (priority === undefined || Object.is(task.priority + 0, priority + 0))) n += 1;
+    for (let slot = 0; slot < tasks.fn.length; slot++) {
+      const waits = tasks.live(slot) && !tasks.running[slot];
+      if (waits && (priority === undefined || Object.is(tasks.args[slot]!.priority + 0, priority + 0))) n += 1;
     }
     return n;
   }
@@ -192,13 +215,14 @@ export class Scheduler {
     check.string('id', id);
     check.finite('priority', priority);
     const run = this.#run;
-    const coreId = run.byId.get(id) ?? generatedCoreId(id);
-    const task = coreId === undefined ? undefined : run.tasks.get(coreId);
+    const tasks = run.tasks;
+    const coreId = generatedCoreId(id);
     // A generated id names only a task that was given none.
-    if (task === undefined || (task.id !== undefined && task.id !== id) || task.running || !run.core.setPriority(coreId!, priority)) {
+    const slot = run.byId.get(id) ?? tasks.fn.findIndex((fn, i) => fn !== undefined && tasks.args[i]!.id === undefined && tasks.coreId[i] === coreId);
+    if (slot === -1 || tasks.running[slot] || !run.core.setPriority(tasks.coreId[slot]!, priority)) {
       throw rangeError('id', 'the id of a waiting task', id);
     }
-    task.priority = priority;
+    tasks.args[slot] = { ...tasks.args[slot]!, priority };
     run.pump();
   }
 

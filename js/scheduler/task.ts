@@ -1,5 +1,6 @@
-// A task as the scheduler keeps it from add() until it settles, the context
-// each attempt gets, and the parsing of a task's options.
+// The tasks as the scheduler keeps them from add() until they settle, the
+// context each attempt gets, and the parsing of a task's options.
+import { noop } from '../promises.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
 import type { TaskContext as Contract } from '../types.js';
@@ -35,64 +36,106 @@ export function taskArguments(options: TaskOptions | undefined): TaskArguments {
   };
 }
 
-/** What JS keeps of a task until it settles. */
-export interface TaskRecord {
-  /** The scheduler's, shared by all its tasks, so a task costs no closure for it. */
-  readonly reportProgress: (task: TaskRecord, value: unknown) => void;
-  readonly coreId: number;
-  /** The caller's id; a generated one is made from coreId when asked for. */
-  readonly id: string | undefined;
-  readonly fn: Task<unknown>;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-  readonly onProgress: ((progress: unknown) => void) | undefined;
-  readonly signal: AbortSignal | undefined;
-  /** The running (or last) attempt's. */
-  context: TaskContext | undefined;
-  /** What the last failed attempt threw, for the RETRY or FAILED effect its report leads to. */
-  error: unknown;
-  /** The promise the caller got, so a CLEARED nobody awaits is not an unhandled rejection. */
-  promise: Promise<unknown> | undefined;
-  priority: number;
-  /** NONE: the scheduler's default. */
-  readonly timeoutMs: number;
+/**
+ * The unfinished tasks, one slot each, field by field: a slot's number is
+ * what the core carries as the task and what its effects name. A queued task
+ * costs entries in these arrays and no object of its own (a task without
+ * options shares DEFAULT_TASK, a pushed one shares `noop`), so a long queue
+ * gives the garbage collector nothing to chase; a finished task's slot is
+ * reused.
+ */
+export class TaskTable {
+  /** The function; undefined for a free slot. */
+  readonly fn: Array<Task<unknown> | undefined> = [];
+  readonly args: TaskArguments[] = [];
+  readonly coreId: number[] = [];
+  readonly resolve: Array<(value: unknown) => void> = [];
+  readonly reject: Array<(error: unknown) => void> = [];
+  /** The caller's promise; undefined for a pushed task, which has none. */
+  readonly promise: Array<Promise<unknown> | undefined> = [];
+  /** The running (or last) attempt's context; settles of any other are stale. */
+  readonly context: Array<TaskContext | undefined> = [];
   /** An attempt is running (set at its start, cleared when it ends or is retried). */
-  running: boolean;
-  startedAt: number | undefined;
-  /** Added by push(): no promise; a failure nobody listens for goes to the console. */
-  pushed: boolean;
+  readonly running: boolean[] = [];
+  readonly startedAt: number[] = [];
+  /** What the last failed attempt threw, for the RETRY or FAILED effect its report leads to. */
+  readonly error: unknown[] = [];
+  readonly #free: number[] = [];
+
+  /** A free slot, for a task that has yet to be filled in. */
+  take(): number {
+    const slot = this.#free.pop();
+    if (slot !== undefined) return slot;
+    this.fn.push(undefined);
+    this.args.push(DEFAULT_TASK);
+    this.coreId.push(0);
+    this.resolve.push(noop);
+    this.reject.push(noop);
+    this.promise.push(undefined);
+    this.context.push(undefined);
+    this.running.push(false);
+    this.startedAt.push(0);
+    this.error.push(undefined);
+    return this.fn.length - 1;
+  }
+
+  /** Gives back a slot `take` returned, unused. */
+  untake(slot: number): void {
+    this.#free.push(slot);
+  }
+
+  fill(
+    slot: number,
+    coreId: number,
+    fn: Task<unknown>,
+    o: TaskArguments,
+    resolve: (value: unknown) => void,
+    reject: (error: unknown) => void,
+  ): void {
+    this.fn[slot] = fn;
+    this.args[slot] = o;
+    this.coreId[slot] = coreId;
+    this.resolve[slot] = resolve;
+    this.reject[slot] = reject;
+  }
+
+  /** The task in `slot` ended: its slot lets go of everything and is reused. */
+  free(slot: number): void {
+    this.fn[slot] = undefined;
+    this.args[slot] = DEFAULT_TASK;
+    this.resolve[slot] = noop;
+    this.reject[slot] = noop;
+    this.promise[slot] = undefined;
+    this.context[slot] = undefined;
+    this.running[slot] = false;
+    this.error[slot] = undefined;
+    this.#free.push(slot);
+  }
+
+  live(slot: number): boolean {
+    return this.fn[slot] !== undefined;
+  }
+
+  /** The slots of unfinished tasks, in the order the tasks were added. */
+  slots(): number[] {
+    const live = [];
+    for (let slot = 0; slot < this.fn.length; slot++) if (this.live(slot)) live.push(slot);
+    return live.sort((a, b) => this.coreId[a]! - this.coreId[b]!);
+  }
+
+  /** The caller's id, or the generated one: "1", "2", … in the order added, as p-queue numbers them. */
+  idOf(slot: number): string {
+    return this.args[slot]!.id ?? generatedId(this.coreId[slot]!);
+  }
 }
 
-export function taskRecord(
-  reportProgress: TaskRecord['reportProgress'],
-  coreId: number,
-  fn: Task<unknown>,
-  o: TaskArguments,
-  resolve: TaskRecord['resolve'],
-  reject: TaskRecord['reject'],
-): TaskRecord {
-  return {
-    reportProgress,
-    coreId,
-    id: o.id,
-    fn,
-    resolve,
-    reject,
-    onProgress: o.onProgress,
-    signal: o.signal,
-    context: undefined,
-    error: undefined,
-    promise: undefined,
-    priority: o.priority,
-    timeoutMs: o.timeoutMs,
-    running: false,
-    startedAt: undefined,
-    pushed: false,
-  };
+/** The runner an attempt's context reports progress to. */
+export interface ProgressSink {
+  /** Progress of task `coreId` in `slot`; ignored once that task has ended. */
+  progress(slot: number, coreId: number, value: unknown): void;
 }
 
-/** The caller's id, or the generated one: "1", "2", … in the order added, as p-queue numbers them. */
-export const taskId = (task: TaskRecord): string => task.id ?? String(task.coreId + 1);
+const generatedId = (coreId: number): string => String(coreId + 1);
 
 /** The core id behind generated id `id`, if it looks like one. */
 export const generatedCoreId = (id: string): number | undefined => (/^[1-9]\d*$/.test(id) ? Number(id) - 1 : undefined);
@@ -102,7 +145,11 @@ export let abortAttempt: (context: TaskContext, reason: unknown) => void;
 
 /** What a running attempt sees: its id, attempt number, abort signal and a progress reporter. */
 export class TaskContext implements Contract {
-  readonly #task: TaskRecord;
+  readonly #sink: ProgressSink;
+  /** The task's slot; once the task ends the slot may hold another. */
+  readonly #slot: number;
+  readonly #coreId: number;
+  readonly #callerId: string | undefined;
   #controller: AbortController | undefined = undefined;
   /** 1 on the first attempt. */
   readonly attempt: number;
@@ -116,14 +163,17 @@ export class TaskContext implements Contract {
     };
   }
 
-  constructor(task: TaskRecord, attempt: number) {
-    this.#task = task;
+  constructor(sink: ProgressSink, slot: number, coreId: number, callerId: string | undefined, attempt: number) {
+    this.#sink = sink;
+    this.#slot = slot;
+    this.#coreId = coreId;
+    this.#callerId = callerId;
     this.attempt = attempt;
   }
 
   /** The task's id: `options.id`, or a generated one: "1", "2", … in the order tasks were added. */
   get id(): string {
-    return taskId(this.#task);
+    return this.#callerId ?? generatedId(this.#coreId);
   }
 
   /** Aborted when this attempt times out or the task is aborted. Created on first use: most tasks never look at it. */
@@ -138,7 +188,6 @@ export class TaskContext implements Contract {
    * made only for tasks that ask for it.
    */
   get progress(): (progress: unknown) => void {
-    const task = this.#task;
-    return (value) => task.reportProgress(task, value);
+    return (value) => this.#sink.progress(this.#slot, this.#coreId, value);
   }
 }

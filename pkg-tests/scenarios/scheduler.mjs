@@ -159,6 +159,57 @@ export const scenarios = {
     equal(await result, 2);
   },
 
+  'an attempt that settles after its task ended touches no later task': async ({ Scheduler, FerryError }) => {
+    await withFakeClock(async (clock) => {
+      const scheduler = new Scheduler({ concurrency: 1 });
+      const timesOut = async (fn) => {
+        const outcome = rejects(scheduler.add(fn, { timeoutMs: 10 }), isCode(FerryError, 'TIMEOUT'));
+        await clock.advance(10);
+        await outcome;
+      };
+      // Each later task may reuse what the scheduler kept of the ended one.
+      const late = gate();
+      let progressOfEnded;
+      await timesOut(({ progress }) => {
+        progressOfEnded = progress;
+        return late.promise;
+      });
+      const progress = [];
+      const g = gate();
+      const next = scheduler.add(async () => { await g.promise; return 'next'; }, { onProgress: (p) => progress.push(p) });
+      late.open('too late');
+      progressOfEnded('from the ended task');
+      await clock.advance(0);
+      equal(scheduler.pending, 1, 'a late result settles nothing: the next task still runs');
+      deepEqual(progress, [], "the ended task's progress is not the next one's");
+      g.open();
+      equal(await next, 'next');
+
+      const failsLate = gate();
+      await timesOut(() => failsLate.promise.then(() => { throw new Error('too late'); }));
+      const g2 = gate();
+      const after = scheduler.add(async () => { await g2.promise; return 'after'; });
+      failsLate.open();
+      await clock.advance(0);
+      equal(scheduler.pending, 1, 'a late failure fails nothing: the next task still runs');
+      g2.open();
+      equal(await after, 'after');
+    });
+  },
+
+  'a retry after a timeout is settled by its own attempt, not the timed-out one': async ({ Scheduler }) => {
+    await withFakeClock(async (clock) => {
+      const scheduler = new Scheduler({ timeoutMs: 10, retries: 1 });
+      const attempts = [gate(), gate()];
+      const result = scheduler.add(({ attempt }) => attempts[attempt - 1].promise);
+      await clock.advance(10);
+      attempts[0].open('from attempt 1, too late');
+      await clock.advance(0);
+      attempts[1].open('from attempt 2');
+      equal(await result, 'from attempt 2');
+    });
+  },
+
   'an AbortSignal cancels a waiting task and a running one': async ({ Scheduler, FerryError }) => {
     const scheduler = new Scheduler({ concurrency: 1 });
     const running = new AbortController();

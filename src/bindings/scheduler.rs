@@ -12,9 +12,9 @@ use crate::core::scheduler::{
     Concurrency, Effect, Failure, Priority, Scheduler, SchedulerOptions, Settle, TaskId, TaskOptions,
 };
 
-/// The JS side keeps each task's function and promise callbacks by id; the
-/// core only needs to know that a task exists.
-type Core = Scheduler<(), HostClock, SplitMix64>;
+/// A task is the index of the JS record that holds its function and promise
+/// callbacks (js/scheduler/runner.ts); every effect about it carries that.
+type Core = Scheduler<u32, HostClock, SplitMix64>;
 
 #[wasm_bindgen]
 pub struct SchedulerCore {
@@ -55,35 +55,48 @@ impl SchedulerCore {
         core.map(|core| SchedulerCore { core, out: Outbox::default() }).map_err(to_js)
     }
 
-    /// `timeout` and `retries` NONE take the scheduler's defaults.
-    pub fn add(&mut self, priority: f64, timeout: f64, retries: f64) -> Result<f64, JsValue> {
-        Ok(self.core.add((), task_options(priority, timeout, retries)?).0 as f64)
+    /// Adds the task whose JS record is at `slot`; returns its id. What it
+    /// starts is published at once (see `header`). `timeout` and `retries`
+    /// NONE take the scheduler's defaults.
+    pub fn add(&mut self, slot: u32, priority: f64, timeout: f64, retries: f64) -> Result<f64, JsValue> {
+        let id = self.core.add(slot, task_options(priority, timeout, retries)?);
+        self.publish();
+        Ok(id.0 as f64)
     }
 
-    /// Adds `count` tasks with consecutive ids; returns the first.
+    /// Adds the tasks of `slots` with consecutive ids; returns the first.
     #[wasm_bindgen(js_name = addMany)]
-    pub fn add_many(&mut self, count: u32, priority: f64, timeout: f64, retries: f64) -> Result<f64, JsValue> {
-        let tasks = std::iter::repeat_n((), count as usize);
-        Ok(self.core.add_many(tasks, task_options(priority, timeout, retries)?).0 .0 as f64)
+    pub fn add_many(&mut self, slots: &[u32], priority: f64, timeout: f64, retries: f64) -> Result<f64, JsValue> {
+        let (first, _) = self.core.add_many(slots.iter().copied(), task_options(priority, timeout, retries)?);
+        self.publish();
+        Ok(first.0 as f64)
     }
 
     /// True when the task's promise should resolve (false: the attempt is stale).
     pub fn complete(&mut self, id: f64, attempt: u32) -> bool {
-        matches!(self.core.complete(TaskId(id as u64), attempt), Settle::Resolve)
+        let settle = self.core.complete(TaskId(id as u64), attempt);
+        self.publish();
+        matches!(settle, Settle::Resolve)
     }
 
     /// Reports a failed attempt; false when the attempt had already ended
     /// (the report changes nothing). The outcome arrives as effects (RETRY or FAILED).
     pub fn fail(&mut self, id: f64, attempt: u32) -> bool {
-        !matches!(self.core.fail(TaskId(id as u64), attempt), Failure::Stale)
+        let failure = self.core.fail(TaskId(id as u64), attempt);
+        self.publish();
+        !matches!(failure, Failure::Stale)
     }
 
     pub fn abort(&mut self, id: f64) -> bool {
-        self.core.abort(TaskId(id as u64))
+        let aborted = self.core.abort(TaskId(id as u64));
+        self.publish();
+        aborted
     }
 
     pub fn clear(&mut self) -> u32 {
-        self.core.clear() as u32
+        let cleared = self.core.clear() as u32;
+        self.publish();
+        cleared
     }
 
     pub fn pause(&mut self) {
@@ -92,6 +105,7 @@ impl SchedulerCore {
 
     pub fn resume(&mut self) {
         self.core.resume();
+        self.publish();
     }
 
     #[wasm_bindgen(js_name = isPaused)]
@@ -108,14 +122,18 @@ impl SchedulerCore {
     #[wasm_bindgen(js_name = setPriority)]
     pub fn set_priority(&mut self, id: f64, priority: f64) -> Result<bool, JsValue> {
         let priority = Priority::new(priority).map_err(to_js)?;
-        Ok(self.core.set_priority(TaskId(id as u64), priority).is_ok())
+        let moved = self.core.set_priority(TaskId(id as u64), priority).is_ok();
+        self.publish();
+        Ok(moved)
     }
 
     /// The `concurrency` setter's value: a count, or Infinity for no limit.
     #[wasm_bindgen(js_name = setConcurrency)]
     pub fn set_concurrency(&mut self, limit: f64) -> Result<(), JsValue> {
         let limit = decode::concurrency(limit).map_err(|problem| range_error("concurrency", &problem))?;
-        self.core.set_concurrency(limit).map_err(|e| to_js_naming(e, Field::Concurrency, "concurrency"))
+        let set = self.core.set_concurrency(limit).map_err(|e| to_js_naming(e, Field::Concurrency, "concurrency"));
+        self.publish();
+        set
     }
 
     pub fn concurrency(&self) -> f64 {
@@ -142,36 +160,40 @@ impl SchedulerCore {
 
     pub fn advance(&mut self) {
         self.core.advance();
+        self.publish();
     }
 
-    #[wasm_bindgen(js_name = nextDeadline)]
-    pub fn next_deadline(&mut self) -> f64 {
-        wire::from_millis(self.core.next_deadline())
+    /// Byte address of the outbox header: [index in f64s of the first
+    /// record, numbers in the batch, next deadline (epoch ms or NONE)].
+    /// Records are [kind, slot, attempt, extra]; JS zeroes the count once it
+    /// has acted on them all.
+    pub fn header(&self) -> u32 {
+        self.out.header_ptr()
     }
+}
 
-    /// Moves every pending effect into the outbox as [kind, id, attempt,
-    /// extra] records; returns how many numbers it holds (read at `outPtr`).
-    pub fn drain(&mut self) -> u32 {
-        self.out.begin();
+impl SchedulerCore {
+    /// Appends the effects of the call just made to the outbox and updates
+    /// its header: every call that may change the core ends here.
+    fn publish(&mut self) {
+        self.out.reopen();
         for effect in self.core.drain_effects() {
             let kind = SchedulerEffect::from(&effect).code();
             let record: [f64; SCHEDULER_STRIDE] = match effect {
-                Effect::Start { id, attempt, .. } => [kind, id.0 as f64, f64::from(attempt), 0.0],
-                Effect::TimedOut { id, attempt, will_retry } => {
-                    [kind, id.0 as f64, f64::from(attempt), flag(will_retry)]
+                Effect::Start { attempt, task, .. } => [kind, f64::from(task), f64::from(attempt), 0.0],
+                Effect::TimedOut { attempt, will_retry, task, .. } => {
+                    [kind, f64::from(task), f64::from(attempt), flag(will_retry)]
                 }
-                Effect::Retry { id, attempt, at } => [kind, id.0 as f64, f64::from(attempt), at as f64],
-                Effect::Failed { id } | Effect::GaveUp { id } | Effect::Cleared { id } => [kind, id.0 as f64, 0.0, 0.0],
-                Effect::Aborted { id, was_running } => [kind, id.0 as f64, 0.0, flag(was_running)],
+                Effect::Retry { attempt, at, task, .. } => [kind, f64::from(task), f64::from(attempt), at as f64],
+                Effect::Failed { task, .. } | Effect::GaveUp { task, .. } | Effect::Cleared { task, .. } => {
+                    [kind, f64::from(task), 0.0, 0.0]
+                }
+                Effect::Aborted { was_running, task, .. } => [kind, f64::from(task), 0.0, flag(was_running)],
                 Effect::Empty | Effect::Idle | Effect::RateLimited | Effect::RateLimitCleared => [kind, 0.0, 0.0, 0.0],
             };
             self.out.push(&record);
         }
-        self.out.len()
-    }
-
-    #[wasm_bindgen(js_name = outPtr)]
-    pub fn out_ptr(&self) -> u32 {
-        self.out.ptr()
+        let deadline = wire::from_millis(self.core.next_deadline());
+        self.out.publish(deadline);
     }
 }

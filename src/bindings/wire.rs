@@ -329,12 +329,12 @@ mod tests {
         let id = TaskId(0);
         let effects = [
             E::Start { id, attempt: 1, task: () },
-            E::TimedOut { id, attempt: 1, will_retry: false },
-            E::Retry { id, attempt: 2, at: 0 },
-            E::Failed { id },
-            E::GaveUp { id },
-            E::Aborted { id, was_running: false },
-            E::Cleared { id },
+            E::TimedOut { id, attempt: 1, will_retry: false, task: () },
+            E::Retry { id, attempt: 2, at: 0, task: () },
+            E::Failed { id, task: () },
+            E::GaveUp { id, task: () },
+            E::Aborted { id, was_running: false, task: () },
+            E::Cleared { id, task: () },
             E::Empty,
             E::Idle,
             E::RateLimited,

@@ -139,11 +139,11 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
             return Failure::Stale;
         }
         let mut now = None;
-        let answer = if self.retry_or_finish(id, &mut now) {
-            Failure::Retrying
-        } else {
-            self.effects.push(Effect::Failed { id });
+        let answer = if let Some(task) = self.retry_or_finish(id, &mut now) {
+            self.effects.push(Effect::Failed { id, task });
             Failure::Final
+        } else {
+            Failure::Retrying
         };
         self.after_change(now);
         answer
@@ -163,7 +163,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
             Phase::Running => self.running -= 1,
             Phase::RetryPending => self.retry_pending -= 1,
         }
-        self.effects.push(Effect::Aborted { id, was_running: entry.phase == Phase::Running });
+        self.effects.push(Effect::Aborted { id, was_running: entry.phase == Phase::Running, task: entry.task });
         self.after_change(None);
         true
     }
@@ -175,9 +175,10 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
             self.tasks.iter().filter(|(_, e)| e.phase != Phase::Running).map(|(id, _)| id).collect();
         cleared.sort_unstable();
         for &id in &cleared {
-            self.tasks.remove(id);
+            if let Some(entry) = self.tasks.remove(id) {
+                self.effects.push(Effect::Cleared { id, task: entry.task });
+            }
         }
-        self.effects.extend(cleared.iter().map(|&id| Effect::Cleared { id }));
         self.waiting.clear();
         self.retry_pending = 0;
         self.after_change(None);
@@ -395,30 +396,29 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
     }
 
     fn time_out(&mut self, id: TaskId, attempt: u32, now: Millis) {
-        let Some(will_retry) = self.tasks.get(id).filter(|e| e.is(Phase::Running, attempt)).map(Entry::has_retries_left)
-        else {
+        let Some(entry) = self.tasks.get(id).filter(|e| e.is(Phase::Running, attempt)) else {
             return;
         };
-        self.effects.push(Effect::TimedOut { id, attempt, will_retry });
-        if !self.retry_or_finish(id, &mut Some(now)) {
-            self.effects.push(Effect::GaveUp { id });
+        let (will_retry, task) = (entry.has_retries_left(), entry.task.clone());
+        self.effects.push(Effect::TimedOut { id, attempt, will_retry, task });
+        if let Some(task) = self.retry_or_finish(id, &mut Some(now)) {
+            self.effects.push(Effect::GaveUp { id, task });
         }
     }
 
-    /// Ends the running attempt of `id` as a failure: reschedules it (true,
-    /// with a `Retry` effect) or, with no retries left, forgets it (false).
-    fn retry_or_finish(&mut self, id: TaskId, now: &mut Option<Millis>) -> bool {
+    /// Ends the running attempt of `id` (the caller checked it runs) as a
+    /// failure: reschedules it (None, with a `Retry` effect) or, with no
+    /// retries left, forgets it and returns its task.
+    fn retry_or_finish(&mut self, id: TaskId, now: &mut Option<Millis>) -> Option<T> {
         self.running -= 1;
-        let Some(entry) = self.tasks.get_mut(id) else {
-            return false;
-        };
+        let entry = self.tasks.get_mut(id)?;
         if !entry.has_retries_left() {
-            self.tasks.remove(id);
-            return false;
+            return self.tasks.remove(id).map(|e| e.task);
         }
         let delay = self.backoff.delay(entry.attempt, &mut self.rng);
         let at = now.get_or_insert_with(|| self.clock.now()).saturating_add(delay);
-        self.effects.push(Effect::Retry { id, attempt: entry.attempt.saturating_add(1), at });
+        let task = entry.task.clone();
+        self.effects.push(Effect::Retry { id, attempt: entry.attempt.saturating_add(1), at, task });
         if delay == 0 {
             entry.phase = Phase::Waiting;
             self.waiting.push_returning(entry.priority, id);
@@ -427,7 +427,7 @@ impl<T: Clone, C: Clock, R: Rng> Scheduler<T, C, R> {
             self.retry_pending += 1;
             self.timers.schedule(at, Deadline::RetryDue { id, attempt: entry.attempt });
         }
-        true
+        None
     }
 
     fn requeue(&mut self, id: TaskId, attempt: u32) {
