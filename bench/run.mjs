@@ -30,6 +30,7 @@ const GROUPS = [
   ['latency', 'Latency at low load', './latency.mjs'],
   ['memory', 'Memory per queued message', './memory.mjs'],
   ['size', 'Package size', './size.mjs'],
+  ['startup', 'Start-up', './startup.mjs'],
 ];
 
 const log = (line) => process.stderr.write(`${line}\n`);

@@ -4,7 +4,8 @@
 // the queueing machinery. Peers are paired with the ferrymq mode that does
 // the same work: one promise per task (fastq.promise, p-queue add, async
 // push without callback) vs ferrymq awaiting every add; no per-task promise
-// (fastq and async callbacks) vs ferrymq fire-and-forget + onIdle().
+// (fastq and async callbacks) vs ferrymq push() + onIdle(), which makes none
+// either; ferrymq fire-and-forget add() + onIdle() is shown too.
 import async from 'async';
 import fastq from 'fastq';
 import PQueue from 'p-queue';
@@ -27,6 +28,9 @@ const thenIdle = (method, idle) => (q, n) => {
 
 const PROMISE = 'ferrymq promise per task';
 const FIRE = 'ferrymq fire-and-forget + onIdle';
+// push(): no promise at all, the outcome goes to events; the pair of the
+// callback APIs (fastq, async.queue), which make no promise per task either.
+const PUSH = 'ferrymq push + onIdle';
 // The drop-in: p-queue's own calls, on ferrymq.
 const DROP_IN = 'ferrymq/p-queue add, Promise.all';
 const DROP_IN_IDLE = 'ferrymq/p-queue add + onIdle';
@@ -42,6 +46,11 @@ function implementations(concurrency) {
       impl: FIRE,
       setup: () => new Scheduler({ concurrency }),
       run: thenIdle('add', 'onIdle'),
+    },
+    {
+      impl: PUSH,
+      setup: () => new Scheduler({ concurrency }),
+      run: thenIdle('push', 'onIdle'),
     },
     {
       impl: DROP_IN,
@@ -75,7 +84,7 @@ function implementations(concurrency) {
     },
     {
       impl: 'fastq callback push + drain',
-      vs: FIRE,
+      vs: PUSH,
       setup: () => fastq(callbackWorker, concurrency),
       run: (q, n) => new Promise((resolve) => {
         q.drain = resolve;
@@ -90,7 +99,7 @@ function implementations(concurrency) {
     },
     {
       impl: 'async.queue callback push + drain',
-      vs: FIRE,
+      vs: PUSH,
       setup: () => async.queue(callbackWorker, concurrency),
       run: (q, n) => {
         const done = q.drain();
@@ -101,7 +110,7 @@ function implementations(concurrency) {
     {
       // What any scheduler costs above: C loops awaiting the task directly.
       impl: 'floor: C lanes awaiting in a loop',
-      vs: FIRE,
+      vs: PUSH,
       run: async (_, n) => {
         let next = 0;
         const lane = async () => {

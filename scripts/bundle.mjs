@@ -13,7 +13,9 @@ mkdirSync('dist');
 // (never written by hand); a type error stops the build before bundling.
 execFileSync('node', ['scripts/declarations.mjs'], { stdio: 'inherit' });
 
-const common = { bundle: true, legalComments: 'none', logLevel: 'warning' };
+// Minified: browsers download it. keepNames: class and function names stay
+// what users see in stack traces and `constructor.name`.
+const common = { bundle: true, legalComments: 'none', logLevel: 'warning', minify: true, keepNames: true };
 await build({
   ...common,
   entryPoints: ['js/entry-node.ts'],
