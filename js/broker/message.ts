@@ -62,19 +62,22 @@ export class Message<T = unknown> {
   }
 
   /** Settles the delivery. A second ack, or one after the lease ran out, rejects with code 'STALE_DELIVERY'. */
-  async ack(): Promise<void> {
+  ack(): Promise<void> {
     const runtime = this.#runtime;
-    runtime.assertOpen();
-    runtime.core.ack(this.#tag);
-    await runtime.persisted();
+    return runtime.completes(() => {
+      runtime.assertOpen();
+      runtime.core.ack(this.#tag);
+    });
   }
 
   /** Returns the message for redelivery (after `delayMs`, or the queue's backoff), or dead-letters it with `requeue: false`. */
-  async nack(options?: NackOptions): Promise<void> {
-    const [requeue, delayMs] = nackArguments(options);
-    this.#runtime.assertOpen();
-    this.#runtime.core.nack(this.#tag, requeue, delayMs);
-    await this.#runtime.persisted();
+  nack(options?: NackOptions): Promise<void> {
+    const runtime = this.#runtime;
+    return runtime.completes(() => {
+      const [requeue, delayMs] = nackArguments(options);
+      runtime.assertOpen();
+      runtime.core.nack(this.#tag, requeue, delayMs);
+    });
   }
 
   /** Answers the `broker.request()` this message carries, and acks it. */

@@ -32,14 +32,15 @@ export class Queue<T = unknown> {
   }
 
   /** Resolves with the message id once the message is accepted. */
-  async send(payload: T, options?: SendOptions): Promise<MessageId> {
+  send(payload: T, options?: SendOptions): Promise<MessageId> {
     const runtime = this.#runtime;
-    runtime.assertOpen();
-    const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
-    const bytes = runtime.encode(payload, headers);
-    const n = runtime.core.send(this.#id, payload, headers, id, priority, delayMs, ttlMs, bytes);
-    await runtime.persisted();
-    return n === wire.NONE ? id! : String(n);
+    return runtime.completes(() => {
+      runtime.assertOpen();
+      const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
+      const bytes = runtime.encode(payload, headers);
+      const n = runtime.core.send(this.#id, payload, headers, id, priority, delayMs, ttlMs, bytes);
+      return n === wire.NONE ? id! : String(n);
+    });
   }
 
   /** Sends every item or none; resolves with their ids in order. */

@@ -90,6 +90,24 @@ export class Runtime {
     return this.commits.persisted();
   }
 
+  /**
+   * The promise of an operation done synchronously by `operation`: rejected
+   * with what it threw, else resolved with what it returned, at once in
+   * memory and once written on a durable broker. The hot calls (send, ack,
+   * nack) use it instead of being async functions: in memory that saves a
+   * promise and a microtask per call.
+   */
+  completes<T>(operation: () => T): Promise<T> {
+    let value: T;
+    try {
+      value = operation();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const persisted = this.persisted();
+    return persisted === undefined ? Promise.resolve(value) : persisted.then(() => value);
+  }
+
   /** The bytes the log stores for a message; undefined in memory. */
   encode(payload: unknown, headers: Record<string, string> | undefined): Uint8Array | undefined {
     return this.commits === undefined ? undefined : encode(payload, headers);
