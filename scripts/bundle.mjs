@@ -15,7 +15,7 @@ execFileSync('node', ['scripts/declarations.mjs'], { stdio: 'inherit' });
 
 // Minified: browsers download it. keepNames: class and function names stay
 // what users see in stack traces and `constructor.name`.
-const common = { bundle: true, legalComments: 'none', logLevel: 'warning', minify: true, keepNames: true };
+const common = { bundle: true, legalComments: 'none', logLevel: 'warning', minify: process.env.FERRYMQ_NO_MINIFY === undefined, keepNames: true };
 await build({
   ...common,
   entryPoints: ['js/entry-node.ts'],

@@ -46,9 +46,12 @@ export function messageAt(runtime: Runtime, m: Float64Array, i: number, vals: un
 export function dispatch(runtime: Runtime, read: () => Float64Array, base: number, n: number, vals: unknown[]): void {
   let v = 0;
   for (let i = base; i < base + n && !runtime.closed; i += wire.BROKER_STRIDE) {
-    // Read afresh each time: a handler run for the previous record may have grown memory.
+    // Read afresh each time: a handler run for the previous record may have
+    // grown memory, which detaches the view; so may this record's, so its
+    // value count is read before acting on it.
     const m = read();
     const kind = m[i] as BrokerEffect;
+    const values = valuesOf(m, i);
     switch (kind) {
       case wire.DELIVER: {
         deliver(runtime, m[i + 1]!, messageAt(runtime, m, i, vals, v));
@@ -82,7 +85,7 @@ export function dispatch(runtime: Runtime, read: () => Float64Array, base: numbe
       default:
         kind satisfies never;
     }
-    v += valuesOf(m, i);
+    v += values;
   }
 }
 

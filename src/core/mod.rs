@@ -7,9 +7,11 @@
 pub mod backoff;
 pub mod broker;
 pub mod error;
+pub mod int_map;
 pub mod rate;
 pub mod rng;
 pub mod scheduler;
+pub mod seq_slab;
 pub mod time;
 pub mod timers;
 pub mod storage;

@@ -30,7 +30,7 @@ impl<P: Clone> State<P> {
     }
 
     fn durable_message(&self, seq: u64) -> bool {
-        self.messages.get(&seq).is_some_and(|m| self.durable_queue(m.queue))
+        self.messages.get(seq).is_some_and(|m| self.durable_queue(m.queue))
     }
 
     fn durable_lease(&self, tag: DeliveryTag) -> bool {
@@ -66,7 +66,7 @@ impl<P: Clone> State<P> {
 
     /// Message `seq` exactly as it is, for a snapshot or an arrival.
     pub fn message_snapshot(&self, seq: u64) -> Option<MessageSnapshot<P>> {
-        let m = self.messages.get(&seq)?;
+        let m = self.messages.get(seq)?;
         let lease = m.lease.and_then(|tag| self.leases.get(&tag).map(|l| LeaseSnapshot { tag, deadline: l.deadline }));
         Some(MessageSnapshot {
             seq,

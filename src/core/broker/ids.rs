@@ -1,9 +1,7 @@
 //! Identifiers handed across the API. Distinct newtypes so a delivery tag can
 //! never be passed where a queue is expected.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::core::error::{CoreError, ErrorCode};
 
@@ -61,32 +59,7 @@ impl Priority {
     }
 }
 
-/// Multiplicative hash for integer keys: the message and lease maps hold
-/// millions of sequential u64s, for which SipHash is needlessly slow.
-#[derive(Default)]
-pub(super) struct IntHasher(u64);
-
-impl Hasher for IntHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-pub(super) type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
+pub(super) use crate::core::int_map::IntMap;
 
 #[cfg(test)]
 mod tests {

@@ -114,7 +114,7 @@ fn timer_is_live<P>(
 ) -> bool {
     match *key {
         Deadline::Promote(q) => state.queue(q).is_some_and(|q| q.ready.has_delayed_at(at)),
-        Deadline::Expire(seq) => state.messages.get(&seq).is_some_and(|m| m.expires_at == Some(at)),
+        Deadline::Expire(seq) => state.messages.get(seq).is_some_and(|m| m.expires_at == Some(at)),
         Deadline::Lease(tag) => state.leases.get(&tag).is_some_and(|l| l.deadline == at),
         Deadline::Wait(c) => consumers.get(&c).is_some_and(|k| k.deadline == Some(at)),
         Deadline::Request(r) => requests.get(&r).is_some_and(|d| *d == Some(at)),
@@ -572,7 +572,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         let Some(seq) = self.state.leases.get(&tag).map(|l| l.seq) else { return };
         self.release_owner(tag);
         self.commit(Record::Released { tag });
-        let Some(msg) = self.state.messages.get(&seq) else { return };
+        let Some(msg) = self.state.messages.get(seq) else { return };
         let (q, expired) = (msg.queue, msg.is_expired(self.now));
         if expired {
             self.dead_letter(seq, DeadLetterReason::Expired, false);
@@ -583,7 +583,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
 
     fn may_hand_out(&mut self, tag: DeliveryTag) -> bool {
         let Some(seq) = self.state.leases.get(&tag).map(|l| l.seq) else { return false };
-        if self.state.messages.get(&seq).is_some_and(|m| m.is_expired(self.now)) {
+        if self.state.messages.get(seq).is_some_and(|m| m.is_expired(self.now)) {
             self.dead_letter(seq, DeadLetterReason::Expired, false);
             return false;
         }
@@ -674,7 +674,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             }
             Deadline::Expire(seq) => {
                 // An in-flight message expires when it comes back (see fail_delivery).
-                if self.state.messages.get(&seq).is_some_and(|m| m.lease.is_none() && m.is_expired(now)) {
+                if self.state.messages.get(seq).is_some_and(|m| m.lease.is_none() && m.is_expired(now)) {
                     self.dead_letter(seq, DeadLetterReason::Expired, false);
                 }
             }
@@ -754,7 +754,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         }
         loop {
             let seq = self.state.queue(q)?.ready.head()?.seq;
-            if !self.state.messages.get(&seq)?.is_expired(self.now) {
+            if !self.state.messages.get(seq)?.is_expired(self.now) {
                 return Some(seq);
             }
             self.dead_letter(seq, DeadLetterReason::Expired, false);
@@ -785,12 +785,12 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
 
     fn deliver(&mut self, seq: u64, owner: Option<ConsumerId>) -> Option<Delivery<P>> {
         let tag = DeliveryTag(self.state.next_tag);
-        let lease = self.queue(self.state.messages.get(&seq)?.queue).ok()?.options.lease;
+        let lease = self.queue(self.state.messages.get(seq)?.queue).ok()?.options.lease;
         self.commit(Record::Leased { seq, tag, deadline: self.now.saturating_add(lease) });
         if self.recording {
             self.unhanded.insert(tag, ());
         }
-        let msg = self.state.messages.get(&seq)?;
+        let msg = self.state.messages.get(seq)?;
         let delivery = Delivery {
             tag,
             queue: msg.queue,
@@ -911,7 +911,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// unless it has used up its deliveries or expired meanwhile.
     fn fail_delivery(&mut self, tag: DeliveryTag, nacked: bool, delay: Option<Millis>) {
         let Some(seq) = self.state.leases.get(&tag).map(|l| l.seq) else { return };
-        let Some(msg) = self.state.messages.get(&seq) else { return };
+        let Some(msg) = self.state.messages.get(seq) else { return };
         let Some(queue) = self.state.queue(msg.queue) else { return };
         let (q, deliveries, ready_at) = (msg.queue, msg.deliveries, msg.ready_at);
         let (max_deliveries, backoff) = (queue.options.max_deliveries, queue.options.backoff);
@@ -938,7 +938,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// Moves message `seq` to its queue's dead-letter target, making room
     /// there if needed, or discards it when there is no target.
     fn dead_letter(&mut self, seq: u64, reason: DeadLetterReason, nacked: bool) {
-        let Some(source) = self.state.messages.get(&seq).map(|m| m.queue) else { return };
+        let Some(source) = self.state.messages.get(seq).map(|m| m.queue) else { return };
         let target = self.dead_letter_target(source).filter(|&t| self.make_room(t));
         let ttl = target.and_then(|t| self.state.queue(t)).and_then(|t| t.options.ttl);
         let expires_at = ttl.map(|ttl| self.now.saturating_add(ttl));
@@ -949,7 +949,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     }
 
     fn remove_message(&mut self, seq: u64, reason: DeadLetterReason, nacked: bool, target: Option<QueueId>, expires_at: Option<Millis>) {
-        let Some(msg) = self.state.messages.get(&seq) else { return };
+        let Some(msg) = self.state.messages.get(seq) else { return };
         let (queue, id, lease) = (msg.queue, msg.id.clone(), msg.lease);
         if let Some(tag) = lease {
             self.release_owner(tag);

@@ -110,7 +110,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             let counters = Box::new(queue.counters.snapshot());
             out.push(Record::QueueRestored { queue: QueueId(i), counters, dedup: queue.dedup.entries() });
         }
-        let mut seqs: Vec<u64> = state.messages.keys().copied().collect();
+        let mut seqs: Vec<u64> = state.messages.keys().collect();
         seqs.sort_unstable();
         for seq in seqs {
             let Some(m) = state.message_snapshot(seq) else { continue };

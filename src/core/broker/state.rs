@@ -13,6 +13,7 @@ use super::snapshot::LeaseSnapshot;
 use super::stats::Counters;
 use super::topic::{Bindings, Pattern};
 use crate::core::error::{CoreError, ErrorCode};
+use crate::core::seq_slab::SeqSlab;
 use crate::core::time::Millis;
 use crate::core::timers::TimerHeap;
 
@@ -23,7 +24,7 @@ pub(super) struct State<P> {
     pub queues: Vec<Queue>,
     pub names: HashMap<Box<str>, QueueId>,
     pub bindings: Bindings,
-    pub messages: IntMap<u64, Stored<P>>,
+    pub messages: SeqSlab<Stored<P>>,
     pub leases: IntMap<DeliveryTag, Lease>,
     /// The request a message carries, by seq. Apart from the message because
     /// few messages are requests and millions of messages would pay for it.
@@ -39,7 +40,7 @@ impl<P> Default for State<P> {
             queues: Vec::new(),
             names: HashMap::new(),
             bindings: Bindings::default(),
-            messages: IntMap::default(),
+            messages: SeqSlab::default(),
             leases: IntMap::default(),
             requests: IntMap::default(),
             next_seq: 1,
@@ -107,7 +108,7 @@ impl<P> State<P> {
                 if self.leases.contains_key(&tag) {
                     return Err(corrupt("delivery tag reused"));
                 }
-                let msg = self.messages.get_mut(&seq).ok_or_else(|| corrupt("lease of unknown message"))?;
+                let msg = self.messages.get_mut(seq).ok_or_else(|| corrupt("lease of unknown message"))?;
                 let queue = Self::queue_mut(&mut self.queues, msg.queue)?;
                 if msg.lease.is_some() || !queue.ready.remove(slot(seq, msg)) {
                     return Err(corrupt("lease of a message that is not queued"));
@@ -126,7 +127,7 @@ impl<P> State<P> {
             }
             Record::Acked { tag, at } => {
                 let lease = self.leases.get(&tag).ok_or_else(|| corrupt("ack of unknown lease"))?;
-                let msg = self.messages.get(&lease.seq).ok_or_else(|| corrupt("lease of unknown message"))?;
+                let msg = self.messages.get(lease.seq).ok_or_else(|| corrupt("lease of unknown message"))?;
                 let queue = Self::queue_mut(&mut self.queues, msg.queue)?;
                 queue.in_flight = queue.in_flight.saturating_sub(1);
                 queue.counters.acked += 1;
@@ -134,13 +135,13 @@ impl<P> State<P> {
                 queue.counters.throughput.record(at);
                 let seq = lease.seq;
                 self.leases.remove(&tag);
-                self.messages.remove(&seq);
+                self.messages.remove(seq);
                 self.requests.remove(&seq);
             }
             Record::Returned { tag, ready_at, nacked } => {
                 let lease = self.leases.get(&tag).ok_or_else(|| corrupt("return of unknown lease"))?;
                 let seq = lease.seq;
-                let msg = self.messages.get_mut(&seq).ok_or_else(|| corrupt("lease of unknown message"))?;
+                let msg = self.messages.get_mut(seq).ok_or_else(|| corrupt("lease of unknown message"))?;
                 let queue = Self::queue_mut(&mut self.queues, msg.queue)?;
                 msg.lease = None;
                 msg.ready_at = ready_at;
@@ -154,7 +155,7 @@ impl<P> State<P> {
             }
             Record::Released { tag } => {
                 let lease = self.leases.remove(&tag).ok_or_else(|| corrupt("release of unknown lease"))?;
-                let msg = self.messages.get_mut(&lease.seq).ok_or_else(|| corrupt("lease of unknown message"))?;
+                let msg = self.messages.get_mut(lease.seq).ok_or_else(|| corrupt("lease of unknown message"))?;
                 let queue = Self::queue_mut(&mut self.queues, msg.queue)?;
                 msg.lease = None;
                 msg.deliveries = msg.deliveries.saturating_sub(1);
@@ -167,7 +168,7 @@ impl<P> State<P> {
                 if let Some(t) = target {
                     Self::queue_mut(&mut self.queues, t)?;
                 }
-                let msg = self.messages.get_mut(&seq).ok_or_else(|| corrupt("dead-letter of unknown message"))?;
+                let msg = self.messages.get_mut(seq).ok_or_else(|| corrupt("dead-letter of unknown message"))?;
                 let source = Self::queue_mut(&mut self.queues, msg.queue)?;
                 match msg.lease.take() {
                     Some(tag) => {
@@ -200,7 +201,7 @@ impl<P> State<P> {
                         target.counters.sent += 1;
                     }
                     None => {
-                        self.messages.remove(&seq);
+                        self.messages.remove(seq);
                         self.requests.remove(&seq);
                     }
                 }
@@ -208,7 +209,7 @@ impl<P> State<P> {
             Record::Purged { queue } => {
                 let queue = Self::queue_mut(&mut self.queues, queue)?;
                 for seq in queue.ready.drain() {
-                    self.messages.remove(&seq);
+                    self.messages.remove(seq);
                     self.requests.remove(&seq);
                 }
             }
@@ -235,7 +236,7 @@ impl<P> State<P> {
     /// A new message needs an existing queue and an unused sequence number.
     fn check_fresh(&self, q: QueueId, seq: u64) -> Result<(), CoreError> {
         self.queue(q).ok_or_else(|| corrupt("unknown queue"))?;
-        if self.messages.contains_key(&seq) {
+        if self.messages.contains_key(seq) {
             return Err(corrupt("message sequence reused"));
         }
         Ok(())
