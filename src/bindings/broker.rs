@@ -34,6 +34,11 @@ pub struct Body {
 
 impl Body {
     fn new(payload: JsValue, headers: JsValue, bytes: Option<Box<[u8]>>) -> Self {
+        // Most messages have no headers. An `undefined` that came in as an
+        // argument holds a slot of the externref table for as long as it is
+        // kept; the constant holds none, so the table grows by one slot per
+        // queued message, not two.
+        let headers = if headers.is_undefined() { JsValue::UNDEFINED } else { headers };
         Self { payload, headers, bytes }
     }
 }
