@@ -553,6 +553,9 @@ export const scenarios = {
   'bad arguments are rejected by name and change nothing': async ({ Scheduler }) => {
     throws(() => new Scheduler({ concurrency: 0 }), /options.concurrency/);
     throws(() => new Scheduler({ concurrency: 1.5 }), RangeError);
+    // The value is spelled as JS spells it.
+    throws(() => new Scheduler({ concurrency: 1e21 }), (e) => e instanceof RangeError && e.message.endsWith('got 1e+21'));
+    throws(() => new Scheduler({ concurrency: 2.5 }), (e) => e instanceof RangeError && e.message.endsWith('got 2.5'));
     throws(() => new Scheduler({ nope: 1 }), /options.nope/);
     throws(() => new Scheduler({ rateLimit: { max: 0, intervalMs: 10 } }), /options.rateLimit.max/);
     throws(() => new Scheduler({ rateLimit: { max: 1 } }), /options.rateLimit.intervalMs/);
