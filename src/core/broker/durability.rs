@@ -67,7 +67,7 @@ impl<P: Clone> State<P> {
     /// Message `seq` exactly as it is, for a snapshot or an arrival.
     pub fn message_snapshot(&self, seq: u64) -> Option<MessageSnapshot<P>> {
         let m = self.messages.get(seq)?;
-        let lease = m.lease.and_then(|tag| self.leases.get(&tag).map(|l| LeaseSnapshot { tag, deadline: l.deadline }));
+        let lease = m.lease.get().and_then(|tag| self.leases.get(&tag).map(|l| LeaseSnapshot { tag, deadline: l.deadline }));
         Some(MessageSnapshot {
             seq,
             queue: m.queue,
@@ -76,7 +76,7 @@ impl<P: Clone> State<P> {
             priority: m.priority,
             enqueued_at: m.enqueued_at,
             ready_at: m.ready_at,
-            expires_at: m.expires_at,
+            expires_at: m.expires_at.get(),
             deliveries: m.deliveries,
             lease,
             request: self.requests.get(&seq).copied(),

@@ -1,5 +1,7 @@
 //! Messages as sent, as stored and as delivered.
 
+use std::num::NonZeroU64;
+
 use super::ids::{DeliveryTag, MessageId, Priority, QueueId, RequestId};
 use crate::core::time::Millis;
 
@@ -65,15 +67,63 @@ pub(super) struct Stored<P> {
     /// the first enqueue across immediate requeues, so a returned message
     /// goes back to its original position.
     pub ready_at: Millis,
-    pub expires_at: Option<Millis>,
+    pub expires_at: Expiry,
     pub deliveries: u32,
-    /// `Some` while in flight; the lease itself lives in the lease map.
-    pub lease: Option<DeliveryTag>,
+    /// Set while in flight; the lease itself lives in the lease map.
+    pub lease: LeaseTag,
+}
+
+/// When a message expires, if it does: an `Option<Millis>` in 8 bytes, not
+/// 16, held as `at + 1` so that every time fits (u64::MAX, "never" in all
+/// but name, reads back one less).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(super) struct Expiry(Option<NonZeroU64>);
+
+impl Expiry {
+    pub fn get(self) -> Option<Millis> {
+        self.0.map(|n| n.get() - 1)
+    }
+}
+
+impl From<Option<Millis>> for Expiry {
+    fn from(at: Option<Millis>) -> Self {
+        Self(at.and_then(|at| NonZeroU64::new(at.saturating_add(1))))
+    }
+}
+
+/// The delivery tag of a message in flight, if it is: an `Option` in 8
+/// bytes, not 16 (tags count from 1). Millions of queued messages carry one.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(super) struct LeaseTag(Option<NonZeroU64>);
+
+impl LeaseTag {
+    pub const NONE: Self = Self(None);
+
+    /// None for tag 0, which no delivery has.
+    pub fn of(tag: DeliveryTag) -> Option<Self> {
+        NonZeroU64::new(tag.0).map(|n| Self(Some(n)))
+    }
+
+    pub fn get(self) -> Option<DeliveryTag> {
+        self.0.map(|n| DeliveryTag(n.get()))
+    }
+
+    pub fn take(&mut self) -> Option<DeliveryTag> {
+        std::mem::take(self).get()
+    }
+
+    pub fn is_some(self) -> bool {
+        self.0.is_some()
+    }
+
+    pub fn is_none(self) -> bool {
+        self.0.is_none()
+    }
 }
 
 impl<P> Stored<P> {
     pub fn is_expired(&self, now: Millis) -> bool {
-        self.expires_at.is_some_and(|at| at <= now)
+        self.expires_at.get().is_some_and(|at| at <= now)
     }
 }
 
@@ -81,4 +131,28 @@ impl<P> Stored<P> {
 pub(super) struct Lease {
     pub seq: u64,
     pub deadline: Millis,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_keeps_every_time_but_the_last() {
+        for at in [None, Some(0), Some(1), Some(1_700_000_000_000), Some(u64::MAX - 1)] {
+            assert_eq!(Expiry::from(at).get(), at);
+        }
+        assert_eq!(Expiry::from(Some(u64::MAX)).get(), Some(u64::MAX - 1));
+        assert_eq!(std::mem::size_of::<Expiry>(), 8);
+    }
+
+    #[test]
+    fn lease_tag_holds_any_tag_but_zero() {
+        assert_eq!(LeaseTag::of(DeliveryTag(7)).map(LeaseTag::get), Some(Some(DeliveryTag(7))));
+        assert_eq!(LeaseTag::of(DeliveryTag(0)), None);
+        let mut tag = LeaseTag::of(DeliveryTag(u64::MAX)).unwrap();
+        assert_eq!(tag.take(), Some(DeliveryTag(u64::MAX)));
+        assert!(tag.is_none() && tag == LeaseTag::NONE);
+        assert_eq!(std::mem::size_of::<LeaseTag>(), 8);
+    }
 }

@@ -114,7 +114,7 @@ fn timer_is_live<P>(
 ) -> bool {
     match *key {
         Deadline::Promote(q) => state.queue(q).is_some_and(|q| q.ready.has_delayed_at(at)),
-        Deadline::Expire(seq) => state.messages.get(seq).is_some_and(|m| m.expires_at == Some(at)),
+        Deadline::Expire(seq) => state.messages.get(seq).is_some_and(|m| m.expires_at.get() == Some(at)),
         Deadline::Lease(tag) => state.leases.get(&tag).is_some_and(|l| l.deadline == at),
         Deadline::Wait(c) => consumers.get(&c).is_some_and(|k| k.deadline == Some(at)),
         Deadline::Request(r) => requests.get(&r).is_some_and(|d| *d == Some(at)),
@@ -951,7 +951,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     fn remove_message(&mut self, seq: u64, reason: DeadLetterReason, nacked: bool, target: Option<QueueId>, expires_at: Option<Millis>) {
         let Some(msg) = self.state.messages.get(seq) else { return };
         let (queue, id, lease) = (msg.queue, msg.id.clone(), msg.lease);
-        if let Some(tag) = lease {
+        if let Some(tag) = lease.get() {
             self.release_owner(tag);
         }
         self.commit(Record::DeadLettered { seq, at: self.now, reason, nacked, target, expires_at });

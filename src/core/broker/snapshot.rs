@@ -2,7 +2,7 @@
 //! into the same durable state, so a log can be rewritten from it.
 
 use super::ids::{DeliveryTag, MessageId, Priority, QueueId, RequestId};
-use super::message::Stored;
+use super::message::{LeaseTag, Stored};
 use super::record::Record;
 use super::stats::THROUGHPUT_SLOTS;
 use super::Broker;
@@ -53,8 +53,9 @@ impl<P> MessageSnapshot<P> {
     /// live beside it there.
     pub(super) fn into_stored(self) -> Stored<P> {
         let Self { queue, id, payload, priority, enqueued_at, ready_at, expires_at, deliveries, lease, .. } = self;
-        let lease = lease.map(|l| l.tag);
-        Stored { queue, id, payload, priority, enqueued_at, ready_at, expires_at, deliveries, lease }
+        // A tag of 0 (a corrupt log) stays out, and `place` refuses the snapshot.
+        let lease = lease.and_then(|l| LeaseTag::of(l.tag)).unwrap_or(LeaseTag::NONE);
+        Stored { queue, id, payload, priority, enqueued_at, ready_at, expires_at: expires_at.into(), deliveries, lease }
     }
 }
 

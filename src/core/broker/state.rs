@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::deadlines::Deadline;
 use super::dedup::DedupWindow;
 use super::ids::{DeliveryTag, IntMap, MessageId, QueueId, RequestId};
-use super::message::{DeadLetterReason, Lease, Stored};
+use super::message::{DeadLetterReason, Lease, LeaseTag, Stored};
 use super::queue::Queue;
 use super::ready::Slot;
 use super::record::Record;
@@ -100,8 +100,9 @@ impl<P> State<P> {
                     queue.dedup.insert(given, enqueued_at, enqueued_at.saturating_add(window));
                 }
                 queue.counters.sent += 1;
+                let expires_at = expires_at.into();
                 let message =
-                    Stored { queue: q, id, payload, priority, enqueued_at, ready_at, expires_at, deliveries: 0, lease: None };
+                    Stored { queue: q, id, payload, priority, enqueued_at, ready_at, expires_at, deliveries: 0, lease: LeaseTag::NONE };
                 self.place(seq, message, None, request, now, timers)?;
             }
             Record::Leased { seq, tag, deadline } => {
@@ -113,7 +114,7 @@ impl<P> State<P> {
                 if msg.lease.is_some() || !queue.ready.remove(slot(seq, msg)) {
                     return Err(corrupt("lease of a message that is not queued"));
                 }
-                msg.lease = Some(tag);
+                msg.lease = LeaseTag::of(tag).ok_or_else(|| corrupt("delivery tag 0"))?;
                 msg.deliveries = msg.deliveries.saturating_add(1);
                 queue.in_flight += 1;
                 self.leases.insert(tag, Lease { seq, deadline });
@@ -143,7 +144,7 @@ impl<P> State<P> {
                 let seq = lease.seq;
                 let msg = self.messages.get_mut(seq).ok_or_else(|| corrupt("lease of unknown message"))?;
                 let queue = Self::queue_mut(&mut self.queues, msg.queue)?;
-                msg.lease = None;
+                msg.lease = LeaseTag::NONE;
                 msg.ready_at = ready_at;
                 if queue.ready.insert(slot(seq, msg), now) {
                     timers.schedule(ready_at, Deadline::Promote(msg.queue));
@@ -157,7 +158,7 @@ impl<P> State<P> {
                 let lease = self.leases.remove(&tag).ok_or_else(|| corrupt("release of unknown lease"))?;
                 let msg = self.messages.get_mut(lease.seq).ok_or_else(|| corrupt("lease of unknown message"))?;
                 let queue = Self::queue_mut(&mut self.queues, msg.queue)?;
-                msg.lease = None;
+                msg.lease = LeaseTag::NONE;
                 msg.deliveries = msg.deliveries.saturating_sub(1);
                 if queue.ready.insert(slot(lease.seq, msg), now) {
                     timers.schedule(msg.ready_at, Deadline::Promote(msg.queue));
@@ -189,7 +190,7 @@ impl<P> State<P> {
                         let target = Self::queue_mut(&mut self.queues, t)?;
                         msg.queue = t;
                         msg.ready_at = at;
-                        msg.expires_at = expires_at;
+                        msg.expires_at = expires_at.into();
                         msg.deliveries = 0;
                         self.requests.remove(&seq);
                         if target.ready.insert(slot(seq, msg), now) {
@@ -264,13 +265,16 @@ impl<P> State<P> {
                 if self.leases.contains_key(&tag) {
                     return Err(corrupt("delivery tag reused"));
                 }
+                if msg.lease.get() != Some(tag) {
+                    return Err(corrupt("delivery tag 0"));
+                }
                 queue.in_flight += 1;
                 self.leases.insert(tag, Lease { seq, deadline });
                 timers.schedule(deadline, Deadline::Lease(tag));
                 self.next_tag = self.next_tag.max(tag.0.saturating_add(1));
             }
         }
-        if let Some(at) = msg.expires_at {
+        if let Some(at) = msg.expires_at.get() {
             timers.schedule(at, Deadline::Expire(seq));
         }
         self.next_seq = self.next_seq.max(seq.saturating_add(1));
