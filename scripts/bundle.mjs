@@ -14,7 +14,8 @@ mkdirSync('dist');
 execFileSync('node', ['scripts/declarations.mjs'], { stdio: 'inherit' });
 
 // Minified: browsers download it. keepNames: class and function names stay
-// what users see in stack traces and `constructor.name`.
+// what users see in stack traces and `constructor.name`. FERRYMQ_NO_MINIFY=1
+// keeps the bundles readable, for profiling.
 const common = { bundle: true, legalComments: 'none', logLevel: 'warning', minify: process.env.FERRYMQ_NO_MINIFY === undefined, keepNames: true };
 await build({
   ...common,
