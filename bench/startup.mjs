@@ -29,7 +29,6 @@ export function cases() {
     group: 'startup',
     bench: 'import to ready, Node',
     unit: 'ms',
-    n: 1,
     warmup: false,
     run: () => ({ ready: importToReady(specifier, make) }),
     ...c,
