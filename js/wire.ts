@@ -33,6 +33,7 @@ export const {
   Reply: REPLY,
   RequestTimedOut: REQUEST_TIMED_OUT,
   HandlerTimedOut: HANDLER_TIMED_OUT,
+  Dropped: DROPPED,
 } = BrokerEffect;
 
 /**
@@ -40,14 +41,15 @@ export const {
  * message id (NONE there adds the caller's id string as one more value).
  */
 export const BROKER_EFFECT_VALUES = {
-  [BrokerEffect.Deliver]: { values: 2, messageId: true }, // payload, headers
+  [BrokerEffect.Deliver]: { values: 0, messageId: true }, // + the payload's bytes when FLAG_RECOVERED
   [BrokerEffect.WaitExpired]: { values: 0, messageId: false },
   [BrokerEffect.DeadLettered]: { values: 0, messageId: true },
   [BrokerEffect.Expired]: { values: 0, messageId: true },
   [BrokerEffect.Redelivered]: { values: 0, messageId: true },
-  [BrokerEffect.Reply]: { values: 1, messageId: false }, // payload
+  [BrokerEffect.Reply]: { values: 0, messageId: false },
   [BrokerEffect.RequestTimedOut]: { values: 0, messageId: false },
   [BrokerEffect.HandlerTimedOut]: { values: 0, messageId: false },
+  [BrokerEffect.Dropped]: { values: 0, messageId: false },
 } as const satisfies Record<BrokerEffect, { values: number; messageId: boolean }>;
 
 /** Bits of a DELIVER record's flags field. */

@@ -129,7 +129,8 @@ export class Broker {
     const bytes = runtime.encode(payload, headers);
     // Again: an options getter may have closed the broker meanwhile.
     runtime.assertOpen();
-    const ids = runtime.core.publish(routingKey, payload, headers, id, priority, delayMs, ttlMs, bytes);
+    // One stored message per matching queue (ids has one per queue).
+    const ids = runtime.withPayload(payload, headers, (slot) => runtime.core.publish(routingKey, slot, id, priority, delayMs, ttlMs, bytes), (sent) => sent.length);
     await runtime.persisted();
     return Array.from(ids, (n) => (n === wire.NONE ? id! : String(n)));
   }
@@ -154,7 +155,7 @@ export class Broker {
       if (signal?.aborted) throw operationAborted(signal);
       const bytes = runtime.encode(payload, undefined);
       return new Promise<R>((resolve, reject) => {
-        const id = runtime.core.request(queueIdOf(queue), payload, timeoutMs, bytes);
+        const id = runtime.withPayload(payload, undefined, (slot) => runtime.core.request(queueIdOf(queue), slot, timeoutMs, bytes), () => 1);
         const request = { resolve: resolve as (payload: unknown) => void, reject, cleanup: undefined as (() => void) | undefined };
         request.cleanup = onAbort(signal, () => {
           runtime.core.cancelRequest(id);

@@ -1,7 +1,9 @@
 // The core's effect records, turned into what JS users see: messages handed
 // to waiters and handlers, events, replies. Records are read in place from
-// wasm memory (wire.BROKER_STRIDE numbers each); the JS values they mention follow
-// in `vals`, in record order.
+// wasm memory (wire.BROKER_STRIDE numbers each); payloads are read from the
+// broker's payload slots (payloads.ts), and the few JS values records carry
+// (a caller's message id, a recovered payload's bytes) follow in `vals`, in
+// record order.
 import type { BrokerEffect, DeadLetterReason } from '../../pkg/ferrymq.js';
 import { decode } from '../codec.js';
 import { FerryError } from '../errors.js';
@@ -19,21 +21,28 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
  */
 export function valuesOf(m: Float64Array, i: number): number {
   const { values, messageId } = wire.BROKER_EFFECT_VALUES[m[i] as BrokerEffect];
-  return messageId && m[i + 2] === wire.NONE ? values + 1 : values;
+  const bytes = m[i] === wire.DELIVER && (m[i + 5]! & wire.FLAG_RECOVERED) !== 0 ? 1 : 0;
+  return values + bytes + (messageId && m[i + 2] === wire.NONE ? 1 : 0);
 }
 
 /** The Message for the DELIVER record at index `i` of `m`; its values start at `vals[v]`. */
 export function messageAt(runtime: Runtime, m: Float64Array, i: number, vals: unknown[], v: number): Message {
   const autoId = m[i + 2]!;
   const flags = m[i + 5]!;
-  let payload = vals[v];
-  let headers = vals[v + 1] as Record<string, string> | undefined;
-  // Recovered from the log: the payload slot holds its bytes, for JS to decode.
-  if (flags & wire.FLAG_RECOVERED) [payload, headers] = decode(payload as Uint8Array);
+  let payload;
+  let headers;
+  if (flags & wire.FLAG_RECOVERED) {
+    // Recovered from the log: no slot, its bytes are the first value, for JS to decode.
+    [payload, headers] = decode(vals[v++] as Uint8Array);
+  } else {
+    const slot = m[i + 8]!;
+    payload = runtime.payloads.values[slot];
+    headers = runtime.payloads.headers(slot);
+  }
   return makeMessage(
     runtime,
     m[i + 3]!,
-    autoId === wire.NONE ? (vals[v + 2] as string) : String(autoId),
+    autoId === wire.NONE ? (vals[v] as string) : String(autoId),
     payload,
     headers ?? NO_HEADERS,
     m[i + 4]!,
@@ -71,8 +80,15 @@ export function dispatch(runtime: Runtime, read: () => Float64Array, base: numbe
         emit(runtime, m, i, id);
         break;
       }
-      case wire.REPLY:
-        runtime.endRequest(m[i + 1]!)?.resolve(vals[v]);
+      case wire.REPLY: {
+        const slot = m[i + 2]!;
+        const payload = runtime.payloads.values[slot];
+        runtime.payloads.dropped(slot);
+        runtime.endRequest(m[i + 1]!)?.resolve(payload);
+        break;
+      }
+      case wire.DROPPED:
+        runtime.payloads.dropped(m[i + 1]!);
         break;
       case wire.REQUEST_TIMED_OUT:
         runtime.endRequest(m[i + 1]!)?.reject(new FerryError('TIMEOUT', 'no reply before the request timed out'));

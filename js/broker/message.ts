@@ -82,9 +82,11 @@ export class Message<T = unknown> {
 
   /** Answers the `broker.request()` this message carries, and acks it. */
   async reply(payload: unknown): Promise<void> {
-    this.#runtime.assertOpen();
-    this.#runtime.core.reply(this.#tag, payload);
-    await this.#runtime.persisted();
+    const runtime = this.#runtime;
+    runtime.assertOpen();
+    // Held until the REPLY (or, with nobody left to answer, DROPPED) effect hands it on.
+    runtime.withPayload(payload, undefined, (slot) => runtime.core.reply(this.#tag, slot), () => 1);
+    await runtime.persisted();
   }
 
   /** Keeps the delivery for `ms` more milliseconds from now. */

@@ -15,6 +15,9 @@ export let queueIdOf: (queue: Queue) => number;
 /** @internal The Queue object for core queue `id`. */
 export let makeQueue: (runtime: Runtime, id: number, name: string) => Queue;
 
+/** One stored message per accepted send. */
+const one = (): number => 1;
+
 export class Queue<T = unknown> {
   readonly #runtime: Runtime;
   readonly #id: number;
@@ -38,7 +41,7 @@ export class Queue<T = unknown> {
       runtime.assertOpen();
       const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
       const bytes = runtime.encode(payload, headers);
-      const n = runtime.core.send(this.#id, payload, headers, id, priority, delayMs, ttlMs, bytes);
+      const n = runtime.withPayload(payload, headers, (slot) => runtime.core.send(this.#id, slot, id, priority, delayMs, ttlMs, bytes), one);
       return n === wire.NONE ? id! : String(n);
     });
   }
@@ -69,7 +72,16 @@ export class Queue<T = unknown> {
     });
     // Again: an item's getter may have closed the broker meanwhile.
     runtime.assertOpen();
-    const sent = runtime.core.sendBatch(this.#id, payloads, headers, ids, numbers, encoded);
+    const table = runtime.payloads;
+    const slots = Uint32Array.from(payloads, (payload, i) => table.take(payload, headers[i]));
+    let sent;
+    try {
+      sent = runtime.core.sendBatch(this.#id, slots, ids, numbers, encoded);
+    } catch (error) {
+      for (const slot of slots) table.free(slot);
+      throw error;
+    }
+    for (const slot of slots) table.hold(slot, 1);
     await runtime.persisted();
     return Array.from(sent, (n, i) => (n === wire.NONE ? ids[i]! : String(n)));
   }

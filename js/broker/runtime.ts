@@ -20,6 +20,7 @@ import type { BrokerEventType } from '../types.js';
 import { HostTimer } from '../timer.js';
 import * as wire from '../wire.js';
 import { Commits } from './commits.js';
+import { Payloads } from './payloads.js';
 import { dispatch, messageAt, valuesOf } from './effects.js';
 import { Settle } from './settle.js';
 import { type Message, tagOf } from './message.js';
@@ -43,6 +44,7 @@ export class Runtime {
   readonly listeners = new Listeners<BrokerEventType>(BROKER_EVENTS);
   readonly subscribers = new Map<number, Subscriber>();
   readonly requests = new Map<number, PendingRequest>();
+  readonly payloads = new Payloads();
   closed = false;
   /** The one shutdown every close() call waits for. */
   closing: Promise<void> | undefined = undefined;
@@ -106,6 +108,29 @@ export class Runtime {
     }
     const persisted = this.persisted();
     return persisted === undefined ? Promise.resolve(value) : persisted.then(() => value);
+  }
+
+  /**
+   * Makes the core call `store(slot)` for a payload and its headers, the
+   * slot holding them for the `count(result)` messages it made; a call that
+   * throws leaves the slot free.
+   */
+  withPayload<R>(
+    payload: unknown,
+    headers: Record<string, string> | undefined,
+    store: (slot: number) => R,
+    count: (result: R) => number,
+  ): R {
+    const slot = this.payloads.take(payload, headers);
+    let result: R;
+    try {
+      result = store(slot);
+    } catch (error) {
+      this.payloads.free(slot);
+      throw error;
+    }
+    this.payloads.hold(slot, count(result));
+    return result;
   }
 
   /** The bytes the log stores for a message; undefined in memory. */

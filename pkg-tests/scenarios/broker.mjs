@@ -47,6 +47,34 @@ export const scenarios = {
     await broker.close();
   },
 
+  'a payload stays with its message while the broker reuses the places of finished ones': async ({ Broker }) => {
+    const broker = new Broker();
+    const [a, b, churn] = ['a', 'b', 'churn'].map((name) => broker.queue(name));
+    const dedup = broker.queue('dedup', { dedupWindowMs: 60_000 });
+    broker.bind('fan.out', 'a');
+    broker.bind('fan.out', 'b');
+    const shared = { p: 'shared' };
+    await broker.publish('fan.out', shared, { headers: { h: 'shared' } });
+    await dedup.send({ p: 'first' }, { id: 'once' });
+    await dedup.send({ p: 'duplicate' }, { id: 'once' });
+    await (await a.receive()).ack();
+    // Many messages come and go: each finished one's place is taken again.
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 50; i++) await churn.send({ round, i }, { headers: { round: String(round) } });
+      for (let i = 0; i < 50; i++) {
+        const m = await churn.receive();
+        deepEqual([m.payload, m.headers], [{ round, i }, { round: String(round) }]);
+        await m.ack();
+      }
+    }
+    const fromB = await b.receive();
+    equal(fromB.payload, shared, 'the copy the other queue holds is the published value');
+    deepEqual(fromB.headers, { h: 'shared' });
+    deepEqual((await dedup.receive()).payload, { p: 'first' });
+    equal(await dedup.receive(), null, 'the duplicate was never queued');
+    await broker.close();
+  },
+
   'payloads stay the same JS values, not copies': async ({ Broker }) => {
     const broker = new Broker();
     const queue = broker.queue('objects');

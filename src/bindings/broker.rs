@@ -20,51 +20,36 @@ use crate::core::storage::journal::Journal;
 use crate::core::storage::recovery;
 use crate::core::time::Millis;
 
-/// A message body as JS handed it over: kept as JS values, never serialized
-/// on the in-memory path. On a durable broker it also carries the bytes JS
-/// encoded it to (js/codec.ts), which is what the log stores; a message
-/// recovered from the log has only the bytes, and JS decodes them when it
-/// is delivered.
+/// A message body: the slot of the wrapper's payload table that holds its
+/// payload and headers as the JS values they are (js/broker/payloads.ts),
+/// so no payload crosses into wasm on the in-memory path. On a durable
+/// broker it also carries the bytes JS encoded it to (js/codec.ts), which is
+/// what the log stores; a message recovered from the log has only the
+/// bytes, and JS decodes them when it is delivered. The broker reports each
+/// body it lets go of (`Effect::Dropped`), and the wrapper frees its slot.
 #[derive(Clone)]
 pub struct Body {
-    payload: JsValue,
-    /// Headers and bytes, boxed: most in-memory messages have neither, and
-    /// a queued message then costs 4 bytes here instead of 12.
-    extra: Option<Box<Extra>>,
+    slot: u32,
+    /// Boxed twice so that the common case, none, takes 4 bytes, not 8.
+    bytes: Option<Box<Box<[u8]>>>,
 }
 
-#[derive(Clone)]
-struct Extra {
-    headers: JsValue,
-    bytes: Option<Box<[u8]>>,
-}
+/// The slot of a body with no JS values: recovered from the log.
+const NO_SLOT: u32 = u32::MAX;
 
 impl Body {
-    fn new(payload: JsValue, headers: JsValue, bytes: Option<Box<[u8]>>) -> Self {
-        // An `undefined` that came in as an argument holds a slot of the
-        // externref table for as long as it is kept; without headers none
-        // is kept, so the table grows by one slot per queued message.
-        let extra = (!headers.is_undefined() || bytes.is_some()).then(|| Box::new(Extra { headers, bytes }));
-        Self { payload, extra }
-    }
-
-    fn headers(&self) -> JsValue {
-        self.extra.as_ref().map_or(JsValue::UNDEFINED, |e| e.headers.clone())
-    }
-
-    /// A message recovered from the log: only its bytes, for JS to decode.
-    fn is_recovered(&self) -> bool {
-        self.payload.is_undefined() && self.extra.as_ref().is_some_and(|e| e.bytes.is_some())
+    fn slot(&self) -> f64 {
+        if self.slot == NO_SLOT { wire::NONE } else { f64::from(self.slot) }
     }
 }
 
 impl Payload for Body {
     fn bytes(&self) -> &[u8] {
-        self.extra.as_ref().and_then(|e| e.bytes.as_deref()).unwrap_or_default()
+        self.bytes.as_deref().map_or(&[], |b| b)
     }
 
     fn from_bytes(bytes: &[u8]) -> Self {
-        Self::new(JsValue::UNDEFINED, JsValue::UNDEFINED, Some(bytes.into()))
+        Self { slot: NO_SLOT, bytes: Some(Box::new(bytes.into())) }
     }
 }
 
@@ -149,7 +134,9 @@ impl BrokerCore {
         Ok(Self::around(opened.broker, Some(opened.journal), wake))
     }
 
-    fn around(core: Core, journal: Option<Journal>, wake: Function) -> Self {
+    fn around(mut core: Core, journal: Option<Journal>, wake: Function) -> Self {
+        // The wrapper keeps the payloads; it frees a slot when told.
+        core.report_drops(true);
         BrokerCore { core, journal, wake, woken: false, armed: None, out: Outbox::default(), taken: Outbox::default() }
     }
 
@@ -211,41 +198,39 @@ impl BrokerCore {
     pub fn send(
         &mut self,
         queue: u32,
-        payload: JsValue,
-        headers: JsValue,
+        slot: u32,
         id: Option<String>,
         priority: f64,
         delay: f64,
         ttl: f64,
         bytes: Option<Box<[u8]>>,
     ) -> Result<f64, JsValue> {
-        let message = outgoing(self.body(payload, headers, bytes)?, id, priority, delay, ttl);
+        let message = outgoing(self.body(slot, bytes)?, id, priority, delay, ttl);
         self.act(|core| core.send(QueueId(queue), message)).map(|id| id_number(&id)).map_err(to_js)
     }
 
-    /// All or nothing. `options` holds [priority, delay, ttl] per message;
-    /// `ids` a string or undefined, `encoded` a Uint8Array or undefined.
-    #[allow(clippy::too_many_arguments)]
+    /// All or nothing. `slots` holds each message's payload slot, `options`
+    /// [priority, delay, ttl] per message; `ids` a string or undefined,
+    /// `encoded` a Uint8Array or undefined.
     #[wasm_bindgen(js_name = sendBatch)]
     pub fn send_batch(
         &mut self,
         queue: u32,
-        payloads: &Array,
-        headers: &Array,
+        slots: &[u32],
         ids: &Array,
         options: &Float64Array,
         encoded: &Array,
     ) -> Result<Vec<f64>, JsValue> {
-        let count = payloads.length();
-        let lengths_agree = [headers.length(), ids.length(), encoded.length()].iter().all(|&n| n == count);
+        let count = slots.len() as u32;
+        let lengths_agree = [ids.length(), encoded.length()].iter().all(|&n| n == count);
         if !lengths_agree || options.length() != count * 3 {
             return Err(invalid("batch arrays differ in length"));
         }
         let options = options.to_vec();
-        let mut messages = Vec::with_capacity(count as usize);
-        for (i, o) in (0..count).zip(options.chunks_exact(3)) {
+        let mut messages = Vec::with_capacity(slots.len());
+        for ((i, &slot), o) in (0..count).zip(slots).zip(options.chunks_exact(3)) {
             let bytes = encoded.get(i).dyn_into::<Uint8Array>().ok().map(|b| b.to_vec().into_boxed_slice());
-            let body = self.body(payloads.get(i), headers.get(i), bytes)?;
+            let body = self.body(slot, bytes)?;
             messages.push(outgoing(body, ids.get(i).as_string(), o[0], o[1], o[2]));
         }
         let sent = self.act(|core| core.send_batch(QueueId(queue), messages)).map_err(to_js)?;
@@ -258,15 +243,14 @@ impl BrokerCore {
     pub fn publish(
         &mut self,
         routing_key: &str,
-        payload: JsValue,
-        headers: JsValue,
+        slot: u32,
         id: Option<String>,
         priority: f64,
         delay: f64,
         ttl: f64,
         bytes: Option<Box<[u8]>>,
     ) -> Result<Vec<f64>, JsValue> {
-        let message = outgoing(self.body(payload, headers, bytes)?, id, priority, delay, ttl);
+        let message = outgoing(self.body(slot, bytes)?, id, priority, delay, ttl);
         let sent = self.act(|core| core.publish(routing_key, message)).map_err(to_js)?;
         Ok(sent.iter().map(id_number).collect())
     }
@@ -280,8 +264,8 @@ impl BrokerCore {
     }
 
     /// Sends a request; its reply or timeout arrives as an effect for the returned id.
-    pub fn request(&mut self, queue: u32, payload: JsValue, timeout: f64, bytes: Option<Box<[u8]>>) -> Result<f64, JsValue> {
-        let message = Outgoing::new(self.body(payload, JsValue::UNDEFINED, bytes)?);
+    pub fn request(&mut self, queue: u32, slot: u32, timeout: f64, bytes: Option<Box<[u8]>>) -> Result<f64, JsValue> {
+        let message = Outgoing::new(self.body(slot, bytes)?);
         self.act(|core| core.request(QueueId(queue), message, millis(timeout))).map(|r| r.0 as f64).map_err(to_js)
     }
 
@@ -350,8 +334,9 @@ impl BrokerCore {
         self.act(|core| core.nack(DeliveryTag(tag as u64), requeue, millis(delay))).map_err(to_js)
     }
 
-    pub fn reply(&mut self, tag: f64, payload: JsValue) -> Result<(), JsValue> {
-        let body = Body::new(payload, JsValue::UNDEFINED, None);
+    /// `slot`: the reply's payload slot; a reply is never stored.
+    pub fn reply(&mut self, tag: f64, slot: u32) -> Result<(), JsValue> {
+        let body = Body { slot, bytes: None };
         self.act(|core| core.reply(DeliveryTag(tag as u64), body)).map_err(to_js)
     }
 
@@ -460,11 +445,11 @@ impl BrokerCore {
     }
 
     /// A durable broker stores every message, so it takes none without its bytes.
-    fn body(&self, payload: JsValue, headers: JsValue, bytes: Option<Box<[u8]>>) -> Result<Body, JsValue> {
+    fn body(&self, slot: u32, bytes: Option<Box<[u8]>>) -> Result<Body, JsValue> {
         if self.journal.is_some() && bytes.is_none() {
             return Err(to_js(CoreError::new(ErrorCode::NotSerializable, "a durable broker needs the payload's bytes")));
         }
-        Ok(Body::new(payload, headers, bytes))
+        Ok(Body { slot, bytes: bytes.map(Box::new) })
     }
 }
 
@@ -492,7 +477,7 @@ fn push_given_id(vals: &Array, id: &MessageId) {
 }
 
 fn encode_delivery(out: &mut Outbox, vals: &Array, consumer: f64, d: Delivery<Body>) {
-    let recovered = d.payload.is_recovered();
+    let recovered = d.payload.slot == NO_SLOT;
     record(
         out,
         [
@@ -505,14 +490,12 @@ fn encode_delivery(out: &mut Outbox, vals: &Array, consumer: f64, d: Delivery<Bo
                 + flag(recovered) * DeliveryFlag::Recovered.code(),
             d.enqueued_at as f64,
             d.request.map_or(wire::NONE, |r| r.0 as f64),
+            d.payload.slot(),
         ],
     );
     if recovered {
         vals.push(&Uint8Array::from(d.payload.bytes()));
-    } else {
-        vals.push(&d.payload.payload);
     }
-    vals.push(&d.payload.headers());
     push_given_id(vals, &d.id);
 }
 
@@ -521,28 +504,26 @@ fn encode_effect(out: &mut Outbox, vals: &Array, effect: Effect<Body>) {
     let kind = BrokerEffect::from(&effect).code();
     match effect {
         Effect::Deliver { consumer, delivery } => encode_delivery(out, vals, f64::from(consumer.0), delivery),
-        Effect::WaitExpired { consumer } => record(out, [kind, f64::from(consumer.0), N, N, N, N, N, N]),
+        Effect::WaitExpired { consumer } => record(out, [kind, f64::from(consumer.0), N, N, N, N, N, N, N]),
         Effect::DeadLettered { queue, target, id, reason } => {
             let target = target.map_or(N, |t| f64::from(t.0));
             let reason = DeadLetterReason::from(reason).code();
-            record(out, [kind, f64::from(queue.0), id_number(&id), target, reason, N, N, N]);
+            record(out, [kind, f64::from(queue.0), id_number(&id), target, reason, N, N, N, N]);
             push_given_id(vals, &id);
         }
         Effect::Expired { queue, id } => {
-            record(out, [kind, f64::from(queue.0), id_number(&id), N, N, N, N, N]);
+            record(out, [kind, f64::from(queue.0), id_number(&id), N, N, N, N, N, N]);
             push_given_id(vals, &id);
         }
         Effect::Redelivered { queue, id, delivery_count } => {
-            record(out, [kind, f64::from(queue.0), id_number(&id), f64::from(delivery_count), N, N, N, N]);
+            record(out, [kind, f64::from(queue.0), id_number(&id), f64::from(delivery_count), N, N, N, N, N]);
             push_given_id(vals, &id);
         }
-        Effect::Reply { request, payload } => {
-            record(out, [kind, request.0 as f64, N, N, N, N, N, N]);
-            vals.push(&payload.payload);
-        }
-        Effect::RequestTimedOut { request } => record(out, [kind, request.0 as f64, N, N, N, N, N, N]),
+        Effect::Reply { request, payload } => record(out, [kind, request.0 as f64, payload.slot(), N, N, N, N, N, N]),
+        Effect::RequestTimedOut { request } => record(out, [kind, request.0 as f64, N, N, N, N, N, N, N]),
         Effect::HandlerTimedOut { consumer, tag } => {
-            record(out, [kind, f64::from(consumer.0), tag.0 as f64, N, N, N, N, N]);
+            record(out, [kind, f64::from(consumer.0), tag.0 as f64, N, N, N, N, N, N]);
         }
+        Effect::Dropped { payload } => record(out, [kind, payload.slot(), N, N, N, N, N, N, N]),
     }
 }

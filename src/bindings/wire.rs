@@ -26,7 +26,7 @@ pub enum Wire {
     /// f64s per scheduler effect record: [kind, id, attempt, extra].
     SchedulerStride = 4,
     /// f64s per broker effect record (unused trailing fields hold None).
-    BrokerStride = 8,
+    BrokerStride = 9,
 }
 
 pub const NONE: f64 = Wire::None as i32 as f64;
@@ -36,13 +36,15 @@ pub const SCHEDULER_STRIDE: usize = Wire::SchedulerStride as usize;
 /// The kind of a broker effect record, its field 0. A message id field is
 /// the generated id's number, or None for a caller-given id, which is then
 /// the record's last JS value. Each variant lists the fields after the
-/// kind, then the JS values the record adds to the batch, in order.
+/// kind, then the JS values the record adds to the batch, in order. A
+/// payload is a slot of the wrapper's payload table (None for a message
+/// recovered from the log, which only has its bytes).
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BrokerEffect {
     /// consumer (None for `take`), message id, delivery tag, delivery count,
-    /// `DeliveryFlag` bits, enqueued at (epoch ms), request (or None);
-    /// values: payload (its encoded bytes if recovered), headers, [id].
+    /// `DeliveryFlag` bits, enqueued at (epoch ms), request (or None),
+    /// payload slot; values: [its encoded bytes if recovered], [id].
     Deliver = 1,
     /// consumer: a `once` subscription's deadline passed.
     WaitExpired = 2,
@@ -52,12 +54,14 @@ pub enum BrokerEffect {
     Expired = 4,
     /// queue, message id, delivery count; values: [id].
     Redelivered = 5,
-    /// request; values: payload.
+    /// request, payload slot.
     Reply = 6,
     /// request.
     RequestTimedOut = 7,
     /// consumer, delivery tag.
     HandlerTimedOut = 8,
+    /// payload slot: the broker let go of it.
+    Dropped = 9,
 }
 
 impl<P> From<&broker::Effect<P>> for BrokerEffect {
@@ -71,6 +75,7 @@ impl<P> From<&broker::Effect<P>> for BrokerEffect {
             broker::Effect::Reply { .. } => Self::Reply,
             broker::Effect::RequestTimedOut { .. } => Self::RequestTimedOut,
             broker::Effect::HandlerTimedOut { .. } => Self::HandlerTimedOut,
+            broker::Effect::Dropped { .. } => Self::Dropped,
         }
     }
 }
@@ -317,9 +322,10 @@ mod tests {
             E::HandlerTimedOut { consumer, tag },
             E::Reply { request, payload: () },
             E::RequestTimedOut { request },
+            E::Dropped { payload: () },
         ];
         let all = every!(BrokerEffect:
-            Deliver, WaitExpired, DeadLettered, Expired, Redelivered, Reply, RequestTimedOut, HandlerTimedOut);
+            Deliver, WaitExpired, DeadLettered, Expired, Redelivered, Reply, RequestTimedOut, HandlerTimedOut, Dropped);
         one_to_one(effects.iter().map(BrokerEffect::from), &all);
     }
 

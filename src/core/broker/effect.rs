@@ -21,4 +21,10 @@ pub enum Effect<P> {
     HandlerTimedOut { consumer: ConsumerId, tag: DeliveryTag },
     Reply { request: RequestId, payload: P },
     RequestTimedOut { request: RequestId },
+    /// The broker let go of a payload for good: its message was acked,
+    /// discarded, purged or refused as a duplicate, or a reply had no
+    /// request left to answer. Only when asked for
+    /// ([`super::Broker::report_drops`]): a host that keeps payloads itself
+    /// and hands the broker handles to them frees what a handle held.
+    Dropped { payload: P },
 }

@@ -95,6 +95,10 @@ pub struct Broker<P, C, R> {
     /// still being written). One whose lease runs out meanwhile never
     /// reached anyone: it goes back uncounted, not as a failed delivery.
     unhanded: IntMap<DeliveryTag, ()>,
+    /// Whether payloads let go of are reported ([`Effect::Dropped`]).
+    report_drops: bool,
+    /// Reused by `commit` for the payloads a record removes.
+    dropped: Vec<P>,
 }
 
 /// Stale timer entries a broker may hold beyond twice its live ones, so a
@@ -150,6 +154,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             log: Vec::new(),
             ids_unlogged: false,
             held: Held::default(),
+            report_drops: false,
+            dropped: Vec::new(),
             released: Vec::new(),
             unhanded: IntMap::default(),
         }
@@ -397,6 +403,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         self.commit(Record::Acked { tag, at: self.now });
         if self.requests.remove(&request).is_some() {
             self.effects.push(Effect::Reply { request, payload });
+        } else {
+            self.drop_payload(payload);
         }
         self.catch_up();
         Ok(())
@@ -446,6 +454,19 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         let (state, consumers, owners, requests) = (&self.state, &self.consumers, &self.owners, &self.requests);
         self.timers.prune(|at, key| timer_is_live(state, consumers, owners, requests, at, key));
         self.timers.next_deadline()
+    }
+
+    /// Reports every payload the broker lets go of for good as an
+    /// [`Effect::Dropped`], in order with the other effects (on a durable
+    /// broker, after the deliveries committed before it). Off by default.
+    pub fn report_drops(&mut self, on: bool) {
+        self.report_drops = on;
+    }
+
+    fn drop_payload(&mut self, payload: P) {
+        if self.report_drops {
+            self.effects.push(Effect::Dropped { payload });
+        }
     }
 
     /// What the host acts on: every effect so far in memory; on a durable
@@ -550,7 +571,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     ) -> Result<Self, (usize, CoreError)> {
         let mut broker = Self::new(clock, rng);
         for (i, rec) in records.into_iter().enumerate() {
-            broker.state.apply(rec, broker.now, &mut broker.timers).map_err(|e| (i, e))?;
+            broker.state.apply(rec, broker.now, &mut broker.timers, &mut Vec::new()).map_err(|e| (i, e))?;
         }
         Ok(broker)
     }
@@ -601,7 +622,12 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             }
             _ => {}
         }
-        let applied = self.state.apply(rec, self.now, &mut self.timers);
+        let mut dropped = std::mem::take(&mut self.dropped);
+        let applied = self.state.apply(rec, self.now, &mut self.timers, &mut dropped);
+        for payload in dropped.drain(..) {
+            self.drop_payload(payload);
+        }
+        self.dropped = dropped;
         debug_assert!(applied.is_ok(), "a command produced a record that does not fit: {applied:?}");
         if let Logged::AsArrival(seq) = logged {
             // The message whole, and its new queue's counters, which its
@@ -874,7 +900,10 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
 
     fn enqueue(&mut self, q: QueueId, msg: Outgoing<P>, admission: Admission, request: Option<RequestId>) -> MessageId {
         let priority = match admission {
-            Admission::Duplicate(id) => return MessageId::Given(id),
+            Admission::Duplicate(id) => {
+                self.drop_payload(msg.payload);
+                return MessageId::Given(id);
+            }
             Admission::New(p) => p,
         };
         let now = self.now;

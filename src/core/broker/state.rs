@@ -69,7 +69,15 @@ impl<P> State<P> {
 
     /// Applies one record. `now` only decides whether a message entering a
     /// queue is due or still delayed; `timers` receives its deadlines.
-    pub fn apply(&mut self, rec: Record<P>, now: Millis, timers: &mut TimerHeap<Deadline>) -> Result<(), CoreError> {
+    /// Applies one record. The payloads of messages it removes for good go
+    /// to `dropped`.
+    pub fn apply(
+        &mut self,
+        rec: Record<P>,
+        now: Millis,
+        timers: &mut TimerHeap<Deadline>,
+        dropped: &mut Vec<P>,
+    ) -> Result<(), CoreError> {
         match rec {
             Record::QueueDeclared { queue, name, options, explicit } => {
                 if queue.0 as usize == self.queues.len() {
@@ -136,7 +144,7 @@ impl<P> State<P> {
                 queue.counters.throughput.record(at);
                 let seq = lease.seq;
                 self.leases.remove(&tag);
-                self.messages.remove(seq);
+                dropped.extend(self.messages.remove(seq).map(|m| m.payload));
                 self.requests.remove(&seq);
             }
             Record::Returned { tag, ready_at, nacked } => {
@@ -202,7 +210,7 @@ impl<P> State<P> {
                         target.counters.sent += 1;
                     }
                     None => {
-                        self.messages.remove(seq);
+                        dropped.extend(self.messages.remove(seq).map(|m| m.payload));
                         self.requests.remove(&seq);
                     }
                 }
@@ -210,7 +218,7 @@ impl<P> State<P> {
             Record::Purged { queue } => {
                 let queue = Self::queue_mut(&mut self.queues, queue)?;
                 for seq in queue.ready.drain() {
-                    self.messages.remove(seq);
+                    dropped.extend(self.messages.remove(seq).map(|m| m.payload));
                     self.requests.remove(&seq);
                 }
             }

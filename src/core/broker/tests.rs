@@ -1328,3 +1328,58 @@ fn a_lease_that_runs_out_before_its_delivery_is_handed_out_does_not_count() {
     let again = b.take(polled).unwrap().unwrap();
     assert_eq!((again.payload, again.delivery_count), ("polled", 1));
 }
+
+/// With drops reported, every payload the broker lets go of for good comes
+/// back once, as it goes: acked, discarded, purged, expired, refused as a
+/// duplicate, or a reply to nobody. One moved to a dead-letter queue is not
+/// dropped until it leaves that queue.
+#[test]
+fn reported_drops_name_each_payload_once_when_it_is_gone() {
+    let (mut b, clock) = broker();
+    b.report_drops(true);
+    let drops = |b: &mut B| -> Vec<&'static str> {
+        b.drain_effects().filter_map(|e| if let Effect::Dropped { payload } = e { Some(payload) } else { None }).collect()
+    };
+    let q = b.declare_queue("q", opts(|o| {
+        o.dedup_window = Some(1_000);
+        o.dead_letter = DeadLetterTarget::Discard;
+    }))
+    .unwrap();
+    b.send(q, msg("acked")).unwrap();
+    b.send(q, with("first", |m| m.id = Some("same".into()))).unwrap();
+    b.send(q, with("duplicate", |m| m.id = Some("same".into()))).unwrap();
+    assert_eq!(drops(&mut b), ["duplicate"], "a duplicate is let go of at once");
+    let d = get(&mut b, q).unwrap();
+    assert!(drops(&mut b).is_empty(), "a delivery is no drop");
+    b.ack(d.tag).unwrap();
+    assert_eq!(drops(&mut b), ["acked"]);
+    let d = get(&mut b, q).unwrap();
+    b.nack(d.tag, false, None).unwrap();
+    assert_eq!(drops(&mut b), ["first"], "rejected with nowhere to go: discarded");
+
+    b.send(q, msg("purged")).unwrap();
+    assert_eq!(b.purge(q).unwrap(), 1);
+    assert_eq!(drops(&mut b), ["purged"]);
+
+    b.send(q, with("expires", |m| m.ttl = Some(10))).unwrap();
+    clock.advance(10);
+    b.advance();
+    assert_eq!(drops(&mut b), ["expires"]);
+
+    let kept = b.declare_queue("kept", opts(|o| o.dead_letter = DeadLetterTarget::Named("kept.dlq".into()))).unwrap();
+    b.send(kept, msg("moved")).unwrap();
+    let d = get(&mut b, kept).unwrap();
+    b.nack(d.tag, false, None).unwrap();
+    assert!(drops(&mut b).is_empty(), "moved to its dead-letter queue, not dropped");
+    let dlq = b.queue_id("kept.dlq").unwrap();
+    assert_eq!(payloads(&mut b, dlq), ["moved"]);
+    assert_eq!(drops(&mut b), ["moved"]);
+
+    let r = b.request(q, msg("question"), Some(5)).unwrap();
+    let d = get(&mut b, q).unwrap();
+    clock.advance(5);
+    b.advance();
+    assert!(b.drain_effects().any(|e| e == Effect::RequestTimedOut { request: r }));
+    b.reply(d.tag, "late answer").unwrap();
+    assert_eq!(drops(&mut b), ["question", "late answer"], "the request is acked; its answer has nobody to go to");
+}
