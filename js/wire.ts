@@ -1,6 +1,6 @@
 // The numbers of the records the cores hand to JS in one batch: a
-// Float64Array of fixed-size records plus an array of the JS values they
-// refer to, in order. Rust defines every one (src/bindings/wire.rs, where
+// Float64Array of fixed-size records (for the broker, plus an array of the
+// few JS values they refer to, in order). Rust defines every one (src/bindings/wire.rs, where
 // each record's fields are documented) and exports it as an enum; this file
 // only names them as module-level constants, read once, for the hot paths.
 // Each table below is a Record over its enum, so tsc fails when Rust adds a
@@ -37,20 +37,21 @@ export const {
 } = BrokerEffect;
 
 /**
- * The JS values each broker record carries, and whether its field 2 is a
- * message id (NONE there adds the caller's id string as one more value).
+ * Whether a broker record's field 2 is a message id: NONE there means a
+ * caller-given id, which comes as a JS value beside the records (after a
+ * recovered DELIVER's bytes, the only other value a record carries).
  */
-export const BROKER_EFFECT_VALUES = {
-  [BrokerEffect.Deliver]: { values: 0, messageId: true }, // + the payload's bytes when FLAG_RECOVERED
-  [BrokerEffect.WaitExpired]: { values: 0, messageId: false },
-  [BrokerEffect.DeadLettered]: { values: 0, messageId: true },
-  [BrokerEffect.Expired]: { values: 0, messageId: true },
-  [BrokerEffect.Redelivered]: { values: 0, messageId: true },
-  [BrokerEffect.Reply]: { values: 0, messageId: false },
-  [BrokerEffect.RequestTimedOut]: { values: 0, messageId: false },
-  [BrokerEffect.HandlerTimedOut]: { values: 0, messageId: false },
-  [BrokerEffect.Dropped]: { values: 0, messageId: false },
-} as const satisfies Record<BrokerEffect, { values: number; messageId: boolean }>;
+export const BROKER_RECORD_HAS_MESSAGE_ID = {
+  [BrokerEffect.Deliver]: true,
+  [BrokerEffect.WaitExpired]: false,
+  [BrokerEffect.DeadLettered]: true,
+  [BrokerEffect.Expired]: true,
+  [BrokerEffect.Redelivered]: true,
+  [BrokerEffect.Reply]: false,
+  [BrokerEffect.RequestTimedOut]: false,
+  [BrokerEffect.HandlerTimedOut]: false,
+  [BrokerEffect.Dropped]: false,
+} as const satisfies Record<BrokerEffect, boolean>;
 
 /** Bits of a DELIVER record's flags field. */
 export const { Redelivered: FLAG_REDELIVERED, Recovered: FLAG_RECOVERED } = DeliveryFlag;
@@ -64,7 +65,7 @@ export const DEAD_LETTER_REASONS = {
   [DeadLetterReason.DeliveryLimit]: 'delivery-limit',
 } as const satisfies Record<DeadLetterReason, string>;
 
-// Scheduler effect kinds: records of [kind, id, attempt, extra] (SCHEDULER_STRIDE).
+// Scheduler effect kinds: records of [kind, task slot, attempt, extra] (SCHEDULER_STRIDE).
 export const {
   Start: START,
   TimedOut: TIMED_OUT,

@@ -121,18 +121,24 @@ export class Broker {
   }
 
   /** Sends to every queue bound to a pattern matching `routingKey`; resolves with their ids. */
-  async publish(routingKey: string, payload: unknown, options?: SendOptions): Promise<MessageId[]> {
-    const runtime = this.#runtime;
-    runtime.assertOpen();
-    check.routingKey('routingKey', routingKey);
-    const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
-    const bytes = runtime.encode(payload, headers);
-    // Again: an options getter may have closed the broker meanwhile.
-    runtime.assertOpen();
-    // One stored message per matching queue (ids has one per queue).
-    const ids = runtime.withPayload(payload, headers, (slot) => runtime.core.publish(routingKey, slot, id, priority, delayMs, ttlMs, bytes), (sent) => sent.length);
-    await runtime.persisted();
-    return Array.from(ids, (n) => (n === wire.NONE ? id! : String(n)));
+  publish(routingKey: string, payload: unknown, options?: SendOptions): Promise<MessageId[]> {
+    let runtime, sent;
+    try {
+      runtime = this.#runtime;
+      runtime.assertOpen();
+      check.routingKey('routingKey', routingKey);
+      const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
+      const bytes = runtime.encode(payload, headers);
+      // Again: an options getter may have closed the broker meanwhile.
+      runtime.assertOpen();
+      // One stored message per matching queue (ids has one per queue).
+      const store = (slot: number): Float64Array => runtime!.core.publish(routingKey, slot, id, priority, delayMs, ttlMs, bytes);
+      const ids = runtime.withPayload(payload, headers, store, (ids) => ids.length);
+      sent = Array.from(ids, (n) => (n === wire.NONE ? id! : String(n)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return runtime.settled(sent);
   }
 
   /** Routes messages published with a key matching `pattern` to the queue: words split by '.', '*' matches exactly one word, '#' zero or more. */
@@ -155,7 +161,7 @@ export class Broker {
       if (signal?.aborted) throw operationAborted(signal);
       const bytes = runtime.encode(payload, undefined);
       return new Promise<R>((resolve, reject) => {
-        const id = runtime.withPayload(payload, undefined, (slot) => runtime.core.request(queueIdOf(queue), slot, timeoutMs, bytes), () => 1);
+        const id = runtime.withPayload(payload, undefined, (slot) => runtime.core.request(queueIdOf(queue), slot, timeoutMs, bytes));
         const request = { resolve: resolve as (payload: unknown) => void, reject, cleanup: undefined as (() => void) | undefined };
         request.cleanup = onAbort(signal, () => {
           runtime.core.cancelRequest(id);

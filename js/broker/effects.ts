@@ -16,13 +16,13 @@ import { Waiter } from './subscribers.js';
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
- * How many JS values the record at `i` carries: those of its kind, and the
- * caller's id when its message id field says NONE.
+ * How many JS values the record at `i` carries: a recovered delivery's
+ * bytes, and the caller's id when its message id field says NONE.
  */
 export function valuesOf(m: Float64Array, i: number): number {
-  const { values, messageId } = wire.BROKER_EFFECT_VALUES[m[i] as BrokerEffect];
   const bytes = m[i] === wire.DELIVER && (m[i + 5]! & wire.FLAG_RECOVERED) !== 0 ? 1 : 0;
-  return values + bytes + (messageId && m[i + 2] === wire.NONE ? 1 : 0);
+  const givenId = wire.BROKER_RECORD_HAS_MESSAGE_ID[m[i] as BrokerEffect] && m[i + 2] === wire.NONE ? 1 : 0;
+  return bytes + givenId;
 }
 
 /** The Message for the DELIVER record at index `i` of `m`; its values start at `vals[v]`. */

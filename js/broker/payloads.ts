@@ -10,8 +10,6 @@
 // duplicate), so it is reused only once no message refers to it. Per slot
 // this costs one array entry: headers and counts above one, both rare, are
 // kept in maps.
-import * as wire from '../wire.js';
-
 export class Payloads {
   readonly values: unknown[] = [];
   readonly #headers = new Map<number, Record<string, string>>();
@@ -31,15 +29,14 @@ export class Payloads {
     return this.#headers.size === 0 ? undefined : this.#headers.get(slot);
   }
 
-  /** The core made `count` messages of `slot` (none: it is free again). */
+  /** The core made `count` messages of `slot` (none: it is free again). One needs no call. */
   hold(slot: number, count: number): void {
     if (count === 0) this.free(slot);
     else if (count > 1) this.#shared.set(slot, count);
   }
 
-  /** The core dropped one message of `slot`; NONE: one recovered from the log, which has no slot. */
+  /** The core dropped one message of `slot`. */
   dropped(slot: number): void {
-    if (slot === wire.NONE) return;
     const held = this.#shared.get(slot);
     if (held === undefined) this.free(slot);
     else if (held === 2) this.#shared.delete(slot);

@@ -15,9 +15,6 @@ export let queueIdOf: (queue: Queue) => number;
 /** @internal The Queue object for core queue `id`. */
 export let makeQueue: (runtime: Runtime, id: number, name: string) => Queue;
 
-/** One stored message per accepted send. */
-const one = (): number => 1;
-
 export class Queue<T = unknown> {
   readonly #runtime: Runtime;
   readonly #id: number;
@@ -36,14 +33,18 @@ export class Queue<T = unknown> {
 
   /** Resolves with the message id once the message is accepted. */
   send(payload: T, options?: SendOptions): Promise<MessageId> {
-    const runtime = this.#runtime;
-    return runtime.completes(() => {
+    let runtime, sent;
+    try {
+      runtime = this.#runtime;
       runtime.assertOpen();
       const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
       const bytes = runtime.encode(payload, headers);
-      const n = runtime.withPayload(payload, headers, (slot) => runtime.core.send(this.#id, slot, id, priority, delayMs, ttlMs, bytes), one);
-      return n === wire.NONE ? id! : String(n);
-    });
+      const n = runtime.withPayload(payload, headers, (slot) => runtime!.core.send(this.#id, slot, id, priority, delayMs, ttlMs, bytes));
+      sent = n === wire.NONE ? id! : String(n);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return runtime.settled(sent);
   }
 
   /** Sends every item or none; resolves with their ids in order. */
@@ -81,7 +82,6 @@ export class Queue<T = unknown> {
       for (const slot of slots) table.free(slot);
       throw error;
     }
-    for (const slot of slots) table.hold(slot, 1);
     await runtime.persisted();
     return Array.from(sent, (n, i) => (n === wire.NONE ? ids[i]! : String(n)));
   }

@@ -93,33 +93,26 @@ export class Runtime {
   }
 
   /**
-   * The promise of an operation done synchronously by `operation`: rejected
-   * with what it threw, else resolved with what it returned, at once in
-   * memory and once written on a durable broker. The hot calls (send, ack,
-   * nack) use it instead of being async functions: in memory that saves a
-   * promise and a microtask per call.
+   * The promise of an operation already done: resolved with `value` at once
+   * in memory, once written on a durable broker. The hot calls (send, ack,
+   * nack, reply, publish) end with it instead of being async functions: in
+   * memory that saves a promise and a microtask per call.
    */
-  completes<T>(operation: () => T): Promise<T> {
-    let value: T;
-    try {
-      value = operation();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  settled<T>(value: T): Promise<T> {
     const persisted = this.persisted();
     return persisted === undefined ? Promise.resolve(value) : persisted.then(() => value);
   }
 
   /**
-   * Makes the core call `store(slot)` for a payload and its headers, the
-   * slot holding them for the `count(result)` messages it made; a call that
-   * throws leaves the slot free.
+   * Makes the core call `store(slot)` for a payload and its headers. The
+   * slot holds them for one stored message, or for `count(result)` (publish
+   * makes one per matching queue); a call that throws leaves it free.
    */
   withPayload<R>(
     payload: unknown,
     headers: Record<string, string> | undefined,
     store: (slot: number) => R,
-    count: (result: R) => number,
+    count?: (result: R) => number,
   ): R {
     const slot = this.payloads.take(payload, headers);
     let result: R;
@@ -129,7 +122,7 @@ export class Runtime {
       this.payloads.free(slot);
       throw error;
     }
-    this.payloads.hold(slot, count(result));
+    if (count !== undefined) this.payloads.hold(slot, count(result));
     return result;
   }
 

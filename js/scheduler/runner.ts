@@ -86,8 +86,8 @@ export class Runner implements ProgressSink {
 
   /**
    * Queues a task with the core; it starts at the pump this ends with, once
-   * the owner has heard of it. Returns its slot. `promise`: the caller's,
-   * undefined for a pushed task.
+   * the owner has heard of it. `promise`: the caller's, undefined for a
+   * pushed task.
    */
   add(
     fn: Task<unknown>,
@@ -102,7 +102,7 @@ export class Runner implements ProgressSink {
     try {
       coreId = this.core.add(slot, o.priority, o.timeoutMs, o.retries);
     } catch (error) {
-      tasks.untake(slot);
+      tasks.free(slot);
       throw error;
     }
     // The core may have started it already; its START is acted on at the pump below.
@@ -132,7 +132,7 @@ export class Runner implements ProgressSink {
     try {
       first = this.core.addMany(slots, o.priority, o.timeoutMs, o.retries);
     } catch (error) {
-      for (const slot of slots) tasks.untake(slot);
+      for (const slot of slots) tasks.free(slot);
       throw error;
     }
     slots.forEach((slot, i) => {

@@ -184,8 +184,7 @@ export class Scheduler {
     const run = this.#run;
     const tasks = run.tasks;
     const running: RunningTask[] = [];
-    for (const slot of tasks.slots()) {
-      if (!tasks.running[slot]) continue;
+    for (const slot of tasks.slots(true)) {
       running.push({
         id: tasks.idOf(slot),
         attempt: tasks.context[slot]!.attempt,
@@ -218,7 +217,8 @@ export class Scheduler {
     const tasks = run.tasks;
     const coreId = generatedCoreId(id);
     // A generated id names only a task that was given none.
-    const slot = run.byId.get(id) ?? tasks.fn.findIndex((fn, i) => fn !== undefined && tasks.args[i]!.id === undefined && tasks.coreId[i] === coreId);
+    const generated = (i: number): boolean => tasks.live(i) && tasks.args[i]!.id === undefined && tasks.coreId[i] === coreId;
+    const slot = run.byId.get(id) ?? (coreId === undefined ? -1 : tasks.fn.findIndex((_, i) => generated(i)));
     if (slot === -1 || tasks.running[slot] || !run.core.setPriority(tasks.coreId[slot]!, priority)) {
       throw rangeError('id', 'the id of a waiting task', id);
     }

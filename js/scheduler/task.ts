@@ -79,11 +79,6 @@ export class TaskTable {
     return this.fn.length - 1;
   }
 
-  /** Gives back a slot `take` returned, unused. */
-  untake(slot: number): void {
-    this.#free.push(slot);
-  }
-
   fill(
     slot: number,
     coreId: number,
@@ -116,11 +111,13 @@ export class TaskTable {
     return this.fn[slot] !== undefined;
   }
 
-  /** The slots of unfinished tasks, in the order the tasks were added. */
-  slots(): number[] {
-    const live = [];
-    for (let slot = 0; slot < this.fn.length; slot++) if (this.live(slot)) live.push(slot);
-    return live.sort((a, b) => this.coreId[a]! - this.coreId[b]!);
+  /** The slots of unfinished tasks (only the running ones with `running`), in the order the tasks were added. */
+  slots(running = false): number[] {
+    const found = [];
+    for (let slot = 0; slot < this.fn.length; slot++) {
+      if (running ? this.running[slot] : this.live(slot)) found.push(slot);
+    }
+    return found.sort((a, b) => this.coreId[a]! - this.coreId[b]!);
   }
 
   /** The caller's id, or the generated one: "1", "2", … in the order added, as p-queue numbers them. */

@@ -524,6 +524,8 @@ fn encode_effect(out: &mut Outbox, vals: &Array, effect: Effect<Body>) {
         Effect::HandlerTimedOut { consumer, tag } => {
             record(out, [kind, f64::from(consumer.0), tag.0 as f64, N, N, N, N, N, N]);
         }
-        Effect::Dropped { payload } => record(out, [kind, payload.slot(), N, N, N, N, N, N, N]),
+        // A body recovered from the log has no slot to free.
+        Effect::Dropped { payload } if payload.slot == NO_SLOT => {}
+        Effect::Dropped { payload } => record(out, [kind, f64::from(payload.slot), N, N, N, N, N, N, N]),
     }
 }

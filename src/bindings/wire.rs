@@ -23,7 +23,7 @@ pub enum Wire {
     /// A numeric field without a value (no generated id, deadline, target,
     /// limit...): every real value is >= 0. JS passes it for "absent" too.
     None = -1,
-    /// f64s per scheduler effect record: [kind, id, attempt, extra].
+    /// f64s per scheduler effect record: [kind, task slot, attempt, extra].
     SchedulerStride = 4,
     /// f64s per broker effect record (unused trailing fields hold None).
     BrokerStride = 9,
@@ -110,24 +110,25 @@ impl From<broker::DeadLetterReason> for DeadLetterReason {
     }
 }
 
-/// The kind of a scheduler effect record [kind, id, attempt, extra]; each
-/// variant lists the fields it uses (the others are 0).
+/// The kind of a scheduler effect record [kind, slot, attempt, extra]; `slot` is
+/// the task's slot in the wrapper's task table. Each variant lists the
+/// fields it uses (the others are 0).
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SchedulerEffect {
-    /// id, attempt: call the task's function.
+    /// slot, attempt: call the task's function.
     Start = 1,
-    /// id, attempt; extra: 1 when a retry follows.
+    /// slot, attempt; extra: 1 when a retry follows.
     TimedOut = 2,
-    /// id, attempt (the next one); extra: epoch ms it is due.
+    /// slot, attempt (the next one); extra: epoch ms it is due.
     Retry = 3,
-    /// id: failed for good.
+    /// slot: failed for good.
     Failed = 4,
-    /// id: timed out for good.
+    /// slot: timed out for good.
     GaveUp = 5,
-    /// id; extra: 1 when it was running.
+    /// slot; extra: 1 when it was running.
     Aborted = 6,
-    /// id: removed by `clear`.
+    /// slot: removed by `clear`.
     Cleared = 7,
     Empty = 8,
     Idle = 9,

@@ -73,11 +73,9 @@ impl<V> SeqSlab<V> {
 
     /// Sets `key` to `value`; returns the value it replaced.
     pub fn insert(&mut self, key: u64, value: V) -> Option<V> {
-        if let Some(old) = self.stragglers.get_mut(&key) {
-            return Some(std::mem::replace(old, value));
-        }
-        if self.chunks.is_empty() {
-            // Start the chunks where the keys are, not at 0.
+        if self.chunks.is_empty() && key >= self.base {
+            // Start the chunks where the keys are. `base` only moves
+            // forward, so every straggler stays below it.
             self.base = key - key % CHUNK as u64;
         }
         let Some((chunk, slot)) = self.locate(key) else {
@@ -99,19 +97,20 @@ impl<V> SeqSlab<V> {
         old
     }
 
-    // A key is in the chunks or among the stragglers, never both; a key at
-    // or past `base` may still be a straggler (set aside before the chunks
-    // started again lower), so a miss in the chunks looks there too.
+    // A key below `base` is a straggler or absent; one at or past it is in
+    // the chunks or absent.
 
     pub fn get(&self, key: u64) -> Option<&V> {
-        let in_chunk = self.locate(key).and_then(|(c, s)| self.chunks.get(c)?.slots[s].as_ref());
-        in_chunk.or_else(|| self.stragglers.get(&key))
+        match self.locate(key) {
+            Some((c, s)) => self.chunks.get(c)?.slots[s].as_ref(),
+            None => self.stragglers.get(&key),
+        }
     }
 
     pub fn get_mut(&mut self, key: u64) -> Option<&mut V> {
         match self.locate(key) {
-            Some((c, s)) if self.chunks.get(c).is_some_and(|chunk| chunk.slots[s].is_some()) => self.chunks[c].slots[s].as_mut(),
-            _ => self.stragglers.get_mut(&key),
+            Some((c, s)) => self.chunks.get_mut(c)?.slots[s].as_mut(),
+            None => self.stragglers.get_mut(&key),
         }
     }
 
@@ -120,15 +119,12 @@ impl<V> SeqSlab<V> {
     }
 
     pub fn remove(&mut self, key: u64) -> Option<V> {
-        let taken = self.locate(key).and_then(|(c, s)| {
-            let chunk = self.chunks.get_mut(c)?;
-            let value = chunk.slots[s].take()?;
-            chunk.live -= 1;
-            Some(value)
-        });
-        let Some(value) = taken else {
+        let Some((c, s)) = self.locate(key) else {
             return self.stragglers.remove(&key);
         };
+        let chunk = self.chunks.get_mut(c)?;
+        let value = chunk.slots[s].take()?;
+        chunk.live -= 1;
         self.in_chunks -= 1;
         self.compact();
         Some(value)
@@ -185,15 +181,12 @@ impl<V> SeqSlab<V> {
 
     /// Moves every entry in chunks to the stragglers and drops the chunks.
     fn set_aside_all(&mut self) {
-        let entries: Vec<(u64, V)> = std::mem::take(&mut self.chunks)
-            .into_iter()
-            .enumerate()
-            .flat_map(|(c, chunk)| {
-                let first = self.base + (c * CHUNK) as u64;
-                chunk.slots.into_vec().into_iter().enumerate().filter_map(move |(i, v)| Some((first + i as u64, v?)))
-            })
-            .collect();
-        self.stragglers.extend(entries);
+        let (base, chunks) = (self.base, std::mem::take(&mut self.chunks));
+        for (c, chunk) in chunks.into_iter().enumerate() {
+            let first = base + (c * CHUNK) as u64;
+            let live = chunk.slots.into_vec().into_iter().enumerate().filter_map(|(i, v)| Some((first + i as u64, v?)));
+            self.stragglers.extend(live);
+        }
         self.in_chunks = 0;
     }
 }

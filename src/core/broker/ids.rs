@@ -59,8 +59,6 @@ impl Priority {
     }
 }
 
-pub(super) use crate::core::int_map::IntMap;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,7 +76,7 @@ pub(super) struct Stored<P> {
 /// When a message expires, if it does: an `Option<Millis>` in 8 bytes, not
 /// 16, held as `at + 1` so that every time fits (u64::MAX, "never" in all
 /// but name, reads back one less).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct Expiry(Option<NonZeroU64>);
 
 impl Expiry {

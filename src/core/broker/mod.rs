@@ -44,7 +44,7 @@ use commit::{take_deliveries, Held};
 use consumer::{Consumer, Room};
 use deadlines::Deadline;
 use durability::Logged;
-use ids::IntMap;
+use crate::core::int_map::IntMap;
 use options::{check_name, default_dead_letter_queue, invalid, positive, within_name_limit};
 use queue::Queue;
 use state::State;
@@ -570,8 +570,11 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         records: impl IntoIterator<Item = Record<P>>,
     ) -> Result<Self, (usize, CoreError)> {
         let mut broker = Self::new(clock, rng);
+        // Recovered payloads have nothing on the host side to free.
+        let mut dropped = Vec::new();
         for (i, rec) in records.into_iter().enumerate() {
-            broker.state.apply(rec, broker.now, &mut broker.timers, &mut Vec::new()).map_err(|e| (i, e))?;
+            broker.state.apply(rec, broker.now, &mut broker.timers, &mut dropped).map_err(|e| (i, e))?;
+            dropped.clear();
         }
         Ok(broker)
     }
@@ -622,12 +625,12 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             }
             _ => {}
         }
-        let mut dropped = std::mem::take(&mut self.dropped);
-        let applied = self.state.apply(rec, self.now, &mut self.timers, &mut dropped);
-        for payload in dropped.drain(..) {
-            self.drop_payload(payload);
+        let applied = self.state.apply(rec, self.now, &mut self.timers, &mut self.dropped);
+        if self.report_drops {
+            self.effects.extend(self.dropped.drain(..).map(|payload| Effect::Dropped { payload }));
+        } else {
+            self.dropped.clear();
         }
-        self.dropped = dropped;
         debug_assert!(applied.is_ok(), "a command produced a record that does not fit: {applied:?}");
         if let Logged::AsArrival(seq) = logged {
             // The message whole, and its new queue's counters, which its

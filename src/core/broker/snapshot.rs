@@ -53,7 +53,7 @@ impl<P> MessageSnapshot<P> {
     /// live beside it there.
     pub(super) fn into_stored(self) -> Stored<P> {
         let Self { queue, id, payload, priority, enqueued_at, ready_at, expires_at, deliveries, lease, .. } = self;
-        // A tag of 0 (a corrupt log) stays out, and `place` refuses the snapshot.
+        // Tag 0 (a corrupt log) was refused before this.
         let lease = lease.and_then(|l| LeaseTag::of(l.tag)).unwrap_or(LeaseTag::NONE);
         Stored { queue, id, payload, priority, enqueued_at, ready_at, expires_at: expires_at.into(), deliveries, lease }
     }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::deadlines::Deadline;
 use super::dedup::DedupWindow;
-use super::ids::{DeliveryTag, IntMap, MessageId, QueueId, RequestId};
+use super::ids::{DeliveryTag, MessageId, QueueId, RequestId};
 use super::message::{DeadLetterReason, Lease, LeaseTag, Stored};
 use super::queue::Queue;
 use super::ready::Slot;
@@ -13,6 +13,7 @@ use super::snapshot::LeaseSnapshot;
 use super::stats::Counters;
 use super::topic::{Bindings, Pattern};
 use crate::core::error::{CoreError, ErrorCode};
+use crate::core::int_map::IntMap;
 use crate::core::seq_slab::SeqSlab;
 use crate::core::time::Millis;
 use crate::core::timers::TimerHeap;
@@ -117,12 +118,13 @@ impl<P> State<P> {
                 if self.leases.contains_key(&tag) {
                     return Err(corrupt("delivery tag reused"));
                 }
+                let lease = LeaseTag::of(tag).ok_or_else(|| corrupt("delivery tag 0"))?;
                 let msg = self.messages.get_mut(seq).ok_or_else(|| corrupt("lease of unknown message"))?;
                 let queue = Self::queue_mut(&mut self.queues, msg.queue)?;
                 if msg.lease.is_some() || !queue.ready.remove(slot(seq, msg)) {
                     return Err(corrupt("lease of a message that is not queued"));
                 }
-                msg.lease = LeaseTag::of(tag).ok_or_else(|| corrupt("delivery tag 0"))?;
+                msg.lease = lease;
                 msg.deliveries = msg.deliveries.saturating_add(1);
                 queue.in_flight += 1;
                 self.leases.insert(tag, Lease { seq, deadline });
@@ -204,7 +206,7 @@ impl<P> State<P> {
                         if target.ready.insert(slot(seq, msg), now) {
                             timers.schedule(at, Deadline::Promote(t));
                         }
-                        if let Some(e) = expires_at {
+                        if let Some(e) = msg.expires_at.get() {
                             timers.schedule(e, Deadline::Expire(seq));
                         }
                         target.counters.sent += 1;
@@ -230,6 +232,9 @@ impl<P> State<P> {
             }
             Record::MessageRestored(m) => {
                 let (seq, lease, request) = (m.seq, m.lease, m.request);
+                if lease.is_some_and(|l| LeaseTag::of(l.tag).is_none()) {
+                    return Err(corrupt("delivery tag 0"));
+                }
                 self.check_fresh(m.queue, seq)?;
                 self.place(seq, m.into_stored(), lease, request, now, timers)?;
             }
@@ -272,9 +277,6 @@ impl<P> State<P> {
             Some(LeaseSnapshot { tag, deadline }) => {
                 if self.leases.contains_key(&tag) {
                     return Err(corrupt("delivery tag reused"));
-                }
-                if msg.lease.get() != Some(tag) {
-                    return Err(corrupt("delivery tag 0"));
                 }
                 queue.in_flight += 1;
                 self.leases.insert(tag, Lease { seq, deadline });

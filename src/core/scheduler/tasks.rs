@@ -99,25 +99,4 @@ mod tests {
         assert!(t.get(TaskId(3)).is_none() && t.get(TaskId(u64::MAX)).is_none());
         assert_eq!(t.get(TaskId(2)).map(|e| e.task), Some(2));
     }
-
-    proptest::proptest! {
-        #[test]
-        fn behaves_like_a_map(ops in proptest::collection::vec((0u8..2, proptest::prelude::any::<u16>()), 1..3_000)) {
-            let mut t = TaskTable::default();
-            let mut model = std::collections::BTreeMap::new();
-            for (push, pick) in ops {
-                if push > 0 {
-                    let id = t.push(entry(u32::from(pick)));
-                    model.insert(id, u32::from(pick));
-                } else if !model.is_empty() {
-                    // Remove mostly recent tasks, so old ones linger and compaction runs.
-                    let keys: Vec<_> = model.keys().copied().collect();
-                    let id = keys[keys.len() - 1 - usize::from(pick) % keys.len().min(8)];
-                    proptest::prop_assert_eq!(t.remove(id).map(|e| e.task), model.remove(&id));
-                }
-            }
-            let listed: std::collections::BTreeMap<_, _> = t.iter().map(|(id, e)| (id, e.task)).collect();
-            proptest::prop_assert_eq!(listed, model);
-        }
-    }
 }
