@@ -2,6 +2,8 @@
 //! calls the core, and encodes its effects for the JS wrapper in `js/`.
 //! No semantics live here.
 
+#[cfg(target_os = "unknown")]
+mod alloc;
 mod broker;
 mod clock;
 mod decode;
