@@ -1,6 +1,7 @@
 // What a core consumer id stands for in JS: a Waiter (one receive that is
 // waiting) or a Handler (a consume() callback). The Runtime routes each
 // DELIVER effect to one of them.
+import { Completions, NO_TICKET } from '../completions.js';
 import { FerryError } from '../errors.js';
 import { isThenable } from '../promises.js';
 import { Settle } from './settle.js';
@@ -70,10 +71,22 @@ class HandlerContext implements PublicHandlerContext {
   }
 }
 
-/** A consume() handler with its settings. */
+/**
+ * A consume() handler with its settings. Each call of it runs in a slot: its
+ * context is kept there, to abort on timeout or cancel, and the ticket its
+ * promise reports back with (Completions).
+ */
 export class Handler {
-  /** Delivery tag -> context of each handler call still running, to abort on timeout or cancel. */
-  readonly #running = new Map<number, HandlerContext>();
+  /** The context of the call running in each slot; undefined for a free slot. */
+  readonly #running: Array<HandlerContext | undefined> = [];
+  /** The ticket of the promise each slot's call returned, or NO_TICKET. */
+  readonly #ticket: number[] = [];
+  readonly #free: number[] = [];
+  readonly #completions = new Completions((slot, ok, value) => {
+    this.#ticket[slot] = NO_TICKET;
+    if (ok) this.#fulfilled(slot);
+    else this.#failed(slot, value);
+  });
   /** Stops listening to the consumer's AbortSignal. */
   cleanup: (() => void) | undefined = undefined;
 
@@ -86,24 +99,21 @@ export class Handler {
   ) {}
 
   deliver(message: Message): void {
-    const tag = tagOf(message);
     const context = new HandlerContext(message);
-    this.#running.set(tag, context);
+    const slot = this.#free.pop() ?? this.#running.length;
+    this.#running[slot] = context;
+    this.#ticket[slot] = NO_TICKET;
     let result: unknown;
     try {
       result = this.handler(message, context);
     } catch (error) {
-      this.#failed(message, error);
+      this.#failed(slot, error);
       return;
     }
-    if (isThenable(result)) {
-      result.then(
-        () => this.#fulfilled(message),
-        (error: unknown) => this.#failed(message, error),
-      );
-    } else {
-      this.#fulfilled(message);
-    }
+    // Ended for it while it ran (it cancelled its own consumer): nothing to wait for.
+    if (this.#running[slot] !== context) return;
+    if (isThenable(result)) this.#ticket[slot] = this.#completions.wait(slot, result);
+    else this.#fulfilled(slot);
   }
 
   /**
@@ -113,9 +123,10 @@ export class Handler {
    * as after a lease.
    */
   timedOut(tag: number): void {
-    const context = this.#running.get(tag);
-    if (context === undefined) return;
-    this.#running.delete(tag);
+    // A scan of at most `prefetch` slots, on a timeout only: no map to keep per delivery.
+    const slot = this.#running.findIndex((context) => context !== undefined && tagOf(messageOf(context)) === tag);
+    if (slot === -1) return;
+    const context = this.#end(slot)!;
     const id = messageOf(context).id;
     const error = new FerryError('TIMEOUT', `the handler ran past timeoutMs (${this.timeoutMs} ms) on message ${id}`);
     end(context, error);
@@ -126,16 +137,35 @@ export class Handler {
   // its consumer was cancelled) is accounted for already: its ack or nack
   // would be stale, and its failure was reported or asked for.
 
-  #fulfilled(message: Message): void {
-    if (this.#running.delete(tagOf(message)) && this.autoAck) this.runtime.settleQuietly(Settle.Ack, tagOf(message));
+  #fulfilled(slot: number): void {
+    const context = this.#end(slot);
+    if (context !== undefined && this.autoAck) this.runtime.settleQuietly(Settle.Ack, tagOf(messageOf(context)));
   }
 
   // A handler that failed nacks (the queue's backoff, then dead-lettering
   // once maxDeliveries is reached) and is reported, never thrown.
-  #failed(message: Message, error: unknown): void {
-    if (!this.#running.delete(tagOf(message))) return;
+  #failed(slot: number, error: unknown): void {
+    const context = this.#end(slot);
+    if (context === undefined) return;
+    const message = messageOf(context);
     this.#report(message.id, error);
     if (this.autoAck) this.runtime.settleQuietly(Settle.Nack, tagOf(message));
+  }
+
+  /**
+   * The call in `slot` ended: its context, and the slot free for the next;
+   * undefined if it was ended for it already (a handler that cancels its own
+   * consumer, then returns).
+   */
+  #end(slot: number): HandlerContext | undefined {
+    const context = this.#running[slot];
+    if (context === undefined) return undefined;
+    this.#running[slot] = undefined;
+    const ticket = this.#ticket[slot]!;
+    this.#ticket[slot] = NO_TICKET;
+    if (ticket !== NO_TICKET) this.#completions.forget(ticket);
+    this.#free.push(slot);
+    return context;
   }
 
   #report(id: string, error: unknown): void {
@@ -148,8 +178,11 @@ export class Handler {
   /** The consumer is cancelled or its broker closed: running handlers are told why. */
   closed(reason: FerryError): void {
     this.cleanup?.();
-    const running = [...this.#running.values()];
-    this.#running.clear();
+    const running = [];
+    for (let slot = 0; slot < this.#running.length; slot++) {
+      const context = this.#end(slot);
+      if (context !== undefined) running.push(context);
+    }
     for (const context of running) end(context, reason);
   }
 }

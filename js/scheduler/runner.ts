@@ -7,10 +7,12 @@
 // Built so that a task costs one crossing in and one out, and a queued task
 // no object of its own: tasks live in the slots of a TaskTable, which the
 // core knows them by; every call's effects are read in place from the
-// header the core updates (src/bindings/outbox.rs). What an attempt
-// allocates (its context, its promise's callbacks) lives only while it
-// runs, and at most `concurrency` run.
+// header the core updates (src/bindings/outbox.rs). An attempt's promise
+// reports back through long-lived callbacks (Completions); what an attempt
+// allocates, its context, lives only while it runs, and at most
+// `concurrency` run.
 import type { SchedulerCore, SchedulerEffect } from '../../pkg/ferrymq.js';
+import { Completions, NO_TICKET } from '../completions.js';
 import { FerryError } from '../errors.js';
 import * as hooks from '../hooks.js';
 import { DIED, deadCore, whenDead } from '../instance.js';
@@ -36,6 +38,12 @@ export class Runner implements ProgressSink {
   readonly #timeoutMs: number | undefined;
   readonly #timer = new HostTimer(() => this.#onTimer());
   readonly tasks = new TaskTable();
+  /** Where running attempts' promises report, by task slot. */
+  readonly #completions = new Completions((slot, ok, value) => {
+    this.tasks.ticket[slot] = NO_TICKET;
+    if (ok) this.#complete(slot, value);
+    else this.#fail(slot, value);
+  });
   /** Caller ids of unfinished tasks -> slots, for setPriority. */
   readonly byId = new Map<string, number>();
   readonly #signals = new SignalWatch<number>((slots) => this.#aborted(slots));
@@ -223,6 +231,7 @@ export class Runner implements ProgressSink {
         break;
       case wire.TIMED_OUT:
         tasks.running[slot] = false;
+        this.#forget(slot);
         abortAttempt(tasks.context[slot]!, this.#hooks[hooks.timeoutError](this.timeoutOf(slot)));
         break;
       case wire.RETRY:
@@ -314,17 +323,11 @@ export class Runner implements ProgressSink {
     try {
       result = tasks.fn[slot]!(context);
     } catch (error) {
-      this.#fail(slot, context, error);
+      this.#fail(slot, error);
       return;
     }
-    if (isThenable(result)) {
-      result.then(
-        (value) => this.#complete(slot, context, value),
-        (error: unknown) => this.#fail(slot, context, error),
-      );
-    } else {
-      this.#complete(slot, context, result);
-    }
+    if (isThenable(result)) tasks.ticket[slot] = this.#completions.wait(slot, result);
+    else this.#complete(slot, result);
   }
 
   /** ProgressSink: `progress` called on a context of task `coreId`, while it has not ended. */
@@ -336,12 +339,13 @@ export class Runner implements ProgressSink {
   }
 
   /**
-   * The attempt of `context` fulfilled. Only the current attempt of a live
-   * task counts: the slot may hold another task by now, or a later attempt.
+   * The running attempt in `slot` fulfilled. Only ever the current attempt
+   * of the task there: the promise of one that ended before it settled is
+   * forgotten (#forget).
    */
-  #complete(slot: number, context: TaskContext, value: unknown): void {
+  #complete(slot: number, value: unknown): void {
     const tasks = this.tasks;
-    if (tasks.context[slot] !== context) return;
+    const context = tasks.context[slot]!;
     if (this.core.complete(tasks.coreId[slot]!, context.attempt)) {
       if (this.listeners.wants('completed')) {
         this.#emit('completed', { id: tasks.idOf(slot), attempt: context.attempt, result: value });
@@ -353,12 +357,11 @@ export class Runner implements ProgressSink {
     this.pump();
   }
 
-  #fail(slot: number, context: TaskContext, error: unknown): void {
+  #fail(slot: number, error: unknown): void {
     const tasks = this.tasks;
-    if (tasks.context[slot] !== context) return;
     // Kept for the FAILED or RETRY effect this report leads to; the core says
     // whether the attempt was still running.
-    if (this.core.fail(tasks.coreId[slot]!, context.attempt)) tasks.error[slot] = error;
+    if (this.core.fail(tasks.coreId[slot]!, tasks.context[slot]!.attempt)) tasks.error[slot] = error;
     this.pump();
   }
 
@@ -374,6 +377,15 @@ export class Runner implements ProgressSink {
     // Ids need not be unique: only the task the id leads to forgets it.
     if (o.id !== undefined && this.byId.get(o.id) === slot) this.byId.delete(o.id);
     if (o.signal !== undefined) this.#signals.forget(o.signal, slot);
+    this.#forget(slot);
     this.tasks.free(slot);
+  }
+
+  /** The attempt in `slot` ended without its promise settling: a late settle is ignored. */
+  #forget(slot: number): void {
+    const ticket = this.tasks.ticket[slot]!;
+    if (ticket === NO_TICKET) return;
+    this.tasks.ticket[slot] = NO_TICKET;
+    this.#completions.forget(ticket);
   }
 }

@@ -808,6 +808,29 @@ export const scenarios = {
     });
   },
 
+  'a handler that finishes after its timeout does not settle the delivery running in its place': async ({ Broker }) => {
+    await withFakeClock(async (clock) => {
+      const broker = new Broker();
+      broker.on('error', () => {});
+      const queue = broker.queue('slow', { backoff: { type: 'fixed', baseMs: 100 } });
+      const finish = [];
+      queue.consume(() => new Promise((resolve) => { finish.push(resolve); }), { timeoutMs: 500 });
+      await queue.send('work');
+      await clock.advance(500);
+      await clock.advance(100);
+      equal(finish.length, 2, 'timed out, then delivered again');
+      finish[0]();
+      await clock.advance(0);
+      let stats = queue.stats();
+      deepEqual([stats.acked, stats.inFlight], [0, 1], 'the late first run acks nothing');
+      finish[1]();
+      await clock.advance(0);
+      stats = queue.stats();
+      deepEqual([stats.acked, stats.inFlight], [1, 0], 'the second run acks its own delivery');
+      await broker.close();
+    });
+  },
+
   'a late manual ack after a timeout rejects STALE_DELIVERY; a handler in time is not aborted': async ({ Broker, FerryError }) => {
     await withFakeClock(async (clock) => {
       const broker = new Broker();
@@ -825,6 +848,27 @@ export const scenarios = {
       equal(held.at(-1)[0].deliveryCount, 2, 'redelivered');
       await broker.close();
     });
+  },
+
+  'a handler that cancels its own consumer is aborted, and its later success acks nothing': async ({ Broker, FerryError }) => {
+    const broker = new Broker();
+    const errors = [];
+    broker.on('error', (e) => errors.push(e));
+    const queue = broker.queue('jobs');
+    let signal;
+    const consumer = queue.consume((m, context) => {
+      signal = context.signal;
+      void consumer.cancel();
+      return Promise.resolve('done');
+    });
+    await queue.send('a');
+    await microtasksDone();
+    ok(isCode(FerryError, 'ABORTED')(signal?.reason), 'its signal aborted');
+    const stats = queue.stats();
+    deepEqual([stats.ready, stats.inFlight, stats.acked], [1, 0, 0], 'the message went back, unacked');
+    deepEqual(errors, []);
+    equal((await queue.receive()).payload, 'a');
+    await broker.close();
   },
 
   'cancelling a consumer aborts the signals of the handlers it is running': async ({ Broker, FerryError }) => {
