@@ -3,6 +3,8 @@
 # checks first and costs nothing when already done.
 #   scripts/setup.sh            toolchain + npm packages
 #   scripts/setup.sh --browser  also Debian's Chromium for the browser tests
+# Debian's redis-server, which the Redis tests start on their own ports, is
+# installed either way when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,8 +37,19 @@ if [ ! -f "$stamp" ] || ! sha256sum --status -c "$stamp" 2>/dev/null; then
   sha256sum package-lock.json > "$stamp"
 fi
 
+# Debian packages, with one `apt-get update` before the first install.
+updated=
+apt_install() {
+  if [ -z "$updated" ]; then as_root apt-get update -qq; updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
 if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null; then
   say "installing Debian chromium for the browser tests"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  apt_install chromium
+fi
+
+if ! command -v redis-server >/dev/null; then
+  say "installing Debian redis-server for the Redis tests"
+  apt_install redis-server
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: every test, every time. Set-up first (idempotent), then the
-# Rust core natively, then the packed npm package in Node and in Chromium.
+# Rust core natively, the Redis function library against a real server, then
+# the packed npm package in Node and in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -32,6 +33,9 @@ cargo test
 step "core: the same tests on wasm32 (32-bit usize, as in browsers), under Node's WASI"
 CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings --no-liftoff scripts/wasi-run.mjs" \
   cargo test --quiet --target wasm32-wasip1
+
+step "Redis function library against a real redis-server (tests/redis)"
+node_tests tests/redis/*.test.mjs
 
 step "build the package"
 bash scripts/build.sh

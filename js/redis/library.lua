@@ -1,0 +1,383 @@
+#!lua name=ferrymq_1
+-- The state changes of a broker shared through Redis, each one atomic on the
+-- server and timed by the server's clock. They restate the core's queue
+-- rules (src/core/broker/mod.rs: admit, enqueue, fail_delivery, dead_letter,
+-- make_room, next_due) over Redis keys: a change to those rules is made here
+-- too, and the shared scenarios check both.
+--
+-- Every function takes KEYS[1] = '{<prefix>}:meta' and builds its other keys
+-- from that prefix: all of a broker's keys share the hash tag, so a Redis
+-- Cluster keeps them on one node.
+--
+-- Keys, P = '{<prefix>}':
+--   P:meta            HASH  schema
+--   P:clock           STRING  tests only: the time (ms) in place of TIME
+--   P:seq, P:tag, P:qseq    counters: message seq (= generated id), delivery tag, queue id
+--   P:queues, P:qnames      HASH  name -> qid, qid -> name
+--   P:q:<qid>:cfg     HASH  options (see declare) and explicit 0/1
+--   P:q:<qid>:st      HASH  counters: sent acked nacked expired redelivered deadLettered
+--   P:q:<qid>:r<pri>  ZSET  waiting messages of priority pri (0..9), by ready time then seq
+--   P:q:<qid>:w       ZSET  waiting messages by seq: their count (maxLength) and the oldest
+--   P:q:<qid>:x       ZSET  waiting messages with a TTL, by expiry
+--   P:q:<qid>:l       ZSET  in-flight messages, by lease deadline
+--   P:q:<qid>:d       ZSET  caller ids inside the dedup window, by window end
+--   P:m:<seq>         HASH  q id pri enq rdy exp dlv tag body
+
+local SCHEMA = '1'
+local LEVELS = 10
+
+local function prefix(keys)
+  return string.sub(keys[1], 1, -6) -- strip ':meta'
+end
+
+local function now(P)
+  local fake = redis.call('GET', P .. ':clock')
+  if fake then return tonumber(fake) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Integers as Redis stores them: never in exponent form.
+local function int(n)
+  return string.format('%.0f', n)
+end
+
+-- Members of a lane are seqs padded to one width, so that equal ready
+-- times order by seq.
+local function member(seq)
+  return string.format('%016.0f', seq)
+end
+
+local function qkey(P, q, suffix)
+  return P .. ':q:' .. q .. ':' .. suffix
+end
+
+local function mkey(P, seq)
+  return P .. ':m:' .. seq
+end
+
+local function cfg(P, q)
+  local c = redis.call('HMGET', qkey(P, q, 'cfg'), 'maxLength', 'overflow', 'ttl', 'lease', 'maxDeliveries', 'deadLetter', 'dedup', 'name')
+  return {
+    maxLength = tonumber(c[1]), overflow = c[2], ttl = tonumber(c[3]), lease = tonumber(c[4]),
+    maxDeliveries = tonumber(c[5]), deadLetter = c[6], dedup = tonumber(c[7]), name = c[8],
+  }
+end
+
+local function count(P, q, field, by)
+  redis.call('HINCRBY', qkey(P, q, 'st'), field, by or 1)
+end
+
+local function waiting(P, q)
+  return redis.call('ZCARD', qkey(P, q, 'w'))
+end
+
+local function is_full(P, q, c, extra)
+  return c.maxLength ~= nil and waiting(P, q) + extra >= c.maxLength
+end
+
+-- Puts message seq of queue q where it waits: its lane by ready time, the
+-- seq order, the expiry order.
+local function place(P, q, seq, m)
+  local s = member(seq)
+  redis.call('ZADD', qkey(P, q, 'r' .. m.pri), int(m.rdy), s)
+  redis.call('ZADD', qkey(P, q, 'w'), seq, s)
+  if m.exp then redis.call('ZADD', qkey(P, q, 'x'), int(m.exp), s) end
+end
+
+local function unplace(P, q, seq, pri)
+  local s = member(seq)
+  redis.call('ZREM', qkey(P, q, 'r' .. pri), s)
+  redis.call('ZREM', qkey(P, q, 'w'), s)
+  redis.call('ZREM', qkey(P, q, 'x'), s)
+end
+
+local function message(P, seq)
+  local f = redis.call('HMGET', mkey(P, seq), 'q', 'pri', 'rdy', 'exp', 'dlv', 'tag')
+  if not f[1] then return nil end
+  return { q = f[1], pri = f[2], rdy = tonumber(f[3]), exp = tonumber(f[4]), dlv = tonumber(f[5]), tag = f[6] }
+end
+
+local function queue_id(P, name)
+  return redis.call('HGET', P .. ':queues', name)
+end
+
+local function create_queue(P, name, fields, explicit)
+  local q = int(redis.call('INCR', P .. ':qseq'))
+  redis.call('HSET', P .. ':queues', name, q)
+  redis.call('HSET', P .. ':qnames', q, name)
+  redis.call('HSET', qkey(P, q, 'cfg'), 'name', name, 'explicit', explicit, unpack(fields))
+  return q
+end
+
+-- What an implicit dead-letter queue gets: no further dead-lettering, so a
+-- chain of queues can never loop (QueueOptions::implicit_dead_letter_queue).
+local IMPLICIT = { 'canon', '', 'overflow', 'reject', 'lease', '30000', 'maxDeliveries', '10', 'deadLetter', '-' }
+
+-- The queue dead letters from q go to, created if missing; nil to discard.
+local function dead_letter_target(P, q, c)
+  if c.deadLetter == '-' then return nil end
+  local name = c.deadLetter
+  if name == '' then name = c.name .. '.dlq' end
+  if name == c.name then return nil end
+  return queue_id(P, name) or create_queue(P, name, IMPLICIT, '0')
+end
+
+local remove_message
+
+-- Whether a dead-lettered message may enter t: a full target that drops
+-- its oldest makes room; one that rejects refuses. Never cascades.
+local function make_room(P, t, now)
+  local c = cfg(P, t)
+  if not is_full(P, t, c, 0) then return true end
+  if c.overflow ~= 'drop-oldest' then return false end
+  local oldest = redis.call('ZRANGE', qkey(P, t, 'w'), 0, 0)[1]
+  if not oldest then return false end
+  remove_message(P, tonumber(oldest), 'maxlen', false, nil, now)
+  return true
+end
+
+-- Takes message seq out of its queue, counted as dead-lettered for
+-- `reason`; it moves to queue `target` (as a fresh message there), or is gone.
+remove_message = function(P, seq, reason, nacked, target, now)
+  local m = message(P, seq)
+  if not m then return end
+  unplace(P, m.q, seq, m.pri)
+  redis.call('ZREM', qkey(P, m.q, 'l'), member(seq))
+  count(P, m.q, 'deadLettered')
+  if reason == 'expired' then count(P, m.q, 'expired') end
+  if nacked then count(P, m.q, 'nacked') end
+  if not target then
+    redis.call('DEL', mkey(P, seq))
+    return
+  end
+  local ttl = cfg(P, target).ttl
+  local moved = { q = target, pri = m.pri, rdy = now, exp = ttl and now + ttl or nil }
+  redis.call('HSET', mkey(P, seq), 'q', target, 'rdy', int(now), 'dlv', '0')
+  redis.call('HDEL', mkey(P, seq), 'tag', 'exp')
+  if moved.exp then redis.call('HSET', mkey(P, seq), 'exp', int(moved.exp)) end
+  place(P, target, seq, moved)
+  count(P, target, 'sent')
+end
+
+local function dead_letter(P, seq, reason, nacked, now)
+  local m = message(P, seq)
+  if not m then return end
+  local target = dead_letter_target(P, m.q, cfg(P, m.q))
+  if target and not make_room(P, target, now) then target = nil end
+  remove_message(P, seq, reason, nacked, target, now)
+end
+
+-- A delivery failed (lease ran out, nack): the message goes back, after
+-- `wait` ms, unless it used up its deliveries or expired meanwhile.
+local function fail_delivery(P, seq, nacked, wait, now)
+  local m = message(P, seq)
+  if not m then return end
+  local c = cfg(P, m.q)
+  redis.call('ZREM', qkey(P, m.q, 'l'), member(seq))
+  redis.call('HDEL', mkey(P, seq), 'tag')
+  if m.dlv >= c.maxDeliveries then return dead_letter(P, seq, 'delivery-limit', nacked, now) end
+  if m.exp and m.exp <= now then return dead_letter(P, seq, 'expired', nacked, now) end
+  -- Without a wait the message keeps its old ready time, hence its old place.
+  if wait > 0 then
+    m.rdy = now + wait
+    redis.call('HSET', mkey(P, seq), 'rdy', int(m.rdy))
+  end
+  place(P, m.q, seq, m)
+  count(P, m.q, 'redelivered')
+  if nacked then count(P, m.q, 'nacked') end
+end
+
+-- Everything due in queue q by `now`: leases that ran out come back (a
+-- counted failure), waiting messages past their TTL are dead-lettered.
+local function catch_up(P, q, now)
+  for _, s in ipairs(redis.call('ZRANGE', qkey(P, q, 'l'), '-inf', int(now), 'BYSCORE')) do
+    fail_delivery(P, tonumber(s), false, 0, now)
+  end
+  for _, s in ipairs(redis.call('ZRANGE', qkey(P, q, 'x'), '-inf', int(now), 'BYSCORE')) do
+    dead_letter(P, tonumber(s), 'expired', false, now)
+  end
+end
+
+-- The message to deliver next: the head of the highest priority lane whose
+-- head is due; expired heads are dead-lettered on the way.
+local function next_due(P, q, now)
+  for pri = LEVELS - 1, 0, -1 do
+    local lane = qkey(P, q, 'r' .. pri)
+    while true do
+      local head = redis.call('ZRANGE', lane, 0, 0, 'WITHSCORES')
+      if not head[1] or tonumber(head[2]) > now then break end
+      local seq = tonumber(head[1])
+      local exp = tonumber(redis.call('HGET', mkey(P, seq), 'exp'))
+      if not exp or exp > now then return seq, pri end
+      dead_letter(P, seq, 'expired', false, now)
+    end
+  end
+  return nil
+end
+
+local function stale(tag)
+  return redis.error_reply('STALE_DELIVERY delivery ' .. tag .. ' is not in flight: already settled, or its lease expired')
+end
+
+-- The in-flight message behind (qid, seq, tag), or an error reply.
+local function leased(P, q, seq, tag)
+  local held = redis.call('HMGET', mkey(P, seq), 'q', 'tag')
+  if held[1] ~= q or held[2] ~= tag then return nil, stale(tag) end
+  return true
+end
+
+-- open(schema): refuses a broker written with another layout.
+redis.register_function('ferrymq_1_open', function(keys, args)
+  local P = prefix(keys)
+  local schema = redis.call('HGET', keys[1], 'schema')
+  if schema and schema ~= SCHEMA then
+    return redis.error_reply('STORAGE prefix ' .. P .. ' holds layout ' .. schema .. ', this version reads ' .. SCHEMA)
+  end
+  redis.call('HSET', keys[1], 'schema', SCHEMA)
+  return now(P)
+end)
+
+-- declare(name, explicit, field, value, ...): the queue's id. Fields: canon
+-- (the core's canonical options: equal means the same queue), maxLength,
+-- overflow, ttl, lease, maxDeliveries, deadLetter ('' default, '-' discard,
+-- or a name), dedup. An explicit declaration with other options than an
+-- explicit one before is refused; a queue made implicitly adopts them.
+redis.register_function('ferrymq_1_declare', function(keys, args)
+  local P = prefix(keys)
+  local name, explicit = args[1], args[2]
+  local fields = { unpack(args, 3) }
+  local q = queue_id(P, name)
+  if not q then return create_queue(P, name, fields, explicit) end
+  if explicit == '0' then return q end
+  local key = qkey(P, q, 'cfg')
+  local was = redis.call('HMGET', key, 'explicit', 'canon')
+  local canon
+  for i = 1, #fields, 2 do if fields[i] == 'canon' then canon = fields[i + 1] end end
+  if was[1] == '1' then
+    if was[2] ~= canon then
+      return redis.error_reply('INVALID_ARGUMENT queue ' .. name .. ' already exists with different options')
+    end
+    return q
+  end
+  redis.call('HDEL', key, 'maxLength', 'ttl', 'dedup')
+  redis.call('HSET', key, 'explicit', '1', unpack(fields))
+  return q
+end)
+
+-- send(qid, id, priority, delayMs, ttlMs, body): { seq, now }, seq 0 for a
+-- duplicate inside the dedup window. id '' makes the seq the message's id;
+-- ttlMs '' is none.
+redis.register_function('ferrymq_1_send', function(keys, args)
+  local P = prefix(keys)
+  local q, id, pri, delay, ttl, body = args[1], args[2], args[3], tonumber(args[4]), tonumber(args[5]), args[6]
+  local t = now(P)
+  catch_up(P, q, t)
+  local c = cfg(P, q)
+  if not c.lease then return redis.error_reply('INVALID_ARGUMENT no queue ' .. q) end
+  local dedup = qkey(P, q, 'd')
+  if id ~= '' and c.dedup then
+    redis.call('ZREMRANGEBYSCORE', dedup, '-inf', int(t))
+    if redis.call('ZSCORE', dedup, id) then return { 0, t } end
+  end
+  if c.overflow ~= 'drop-oldest' and is_full(P, q, c, 0) then
+    return redis.error_reply('QUEUE_FULL queue ' .. c.name .. ' is full')
+  end
+  while c.overflow == 'drop-oldest' and is_full(P, q, c, 0) do
+    local oldest = redis.call('ZRANGE', qkey(P, q, 'w'), 0, 0)[1]
+    if not oldest then break end
+    dead_letter(P, tonumber(oldest), 'maxlen', false, t)
+  end
+  local seq = redis.call('INCR', P .. ':seq')
+  if c.ttl and (not ttl or c.ttl < ttl) then ttl = c.ttl end
+  local m = { q = q, pri = pri, rdy = t + delay, exp = ttl and t + ttl or nil }
+  redis.call('HSET', mkey(P, seq), 'q', q, 'pri', pri, 'enq', int(t), 'rdy', int(m.rdy), 'dlv', '0', 'body', body)
+  if id ~= '' then redis.call('HSET', mkey(P, seq), 'id', id) end
+  if m.exp then redis.call('HSET', mkey(P, seq), 'exp', int(m.exp)) end
+  place(P, q, seq, m)
+  count(P, q, 'sent')
+  if id ~= '' and c.dedup then redis.call('ZADD', dedup, int(t + c.dedup), id) end
+  return { seq, t }
+end)
+
+-- claim(qid, max): up to max deliveries, each { seq, tag, id, deliveryCount,
+-- enqueuedAt, body } (id '' for a generated one), after { now, leaseMs }.
+redis.register_function('ferrymq_1_claim', function(keys, args)
+  local P = prefix(keys)
+  local q, max = args[1], tonumber(args[2])
+  local t = now(P)
+  catch_up(P, q, t)
+  local c = cfg(P, q)
+  local out = { t, c.lease }
+  for _ = 1, max do
+    local seq, pri = next_due(P, q, t)
+    if not seq then break end
+    unplace(P, q, seq, pri)
+    local tag = int(redis.call('INCR', P .. ':tag'))
+    local dlv = redis.call('HINCRBY', mkey(P, seq), 'dlv', 1)
+    redis.call('HSET', mkey(P, seq), 'tag', tag)
+    redis.call('ZADD', qkey(P, q, 'l'), int(t + c.lease), member(seq))
+    local f = redis.call('HMGET', mkey(P, seq), 'id', 'enq', 'body')
+    for _, v in ipairs({ seq, tag, f[1] or '', dlv, tonumber(f[2]), f[3] }) do out[#out + 1] = v end
+  end
+  return out
+end)
+
+-- ack(qid, seq, tag): the delivery is done; STALE_DELIVERY if its lease ran
+-- out (even if not reclaimed yet) or it was settled already.
+redis.register_function('ferrymq_1_ack', function(keys, args)
+  local P = prefix(keys)
+  local q, seq, tag = args[1], args[2], args[3]
+  catch_up(P, q, now(P))
+  local ok, err = leased(P, q, seq, tag)
+  if not ok then return err end
+  redis.call('ZREM', qkey(P, q, 'l'), member(tonumber(seq)))
+  redis.call('DEL', mkey(P, seq))
+  count(P, q, 'acked')
+  return 1
+end)
+
+-- nack(qid, seq, tag, requeue, waitMs): back after waitMs (the caller's delay,
+-- or the queue's backoff computed by the client), or dead-lettered
+-- ('rejected') when requeue is 0.
+redis.register_function('ferrymq_1_nack', function(keys, args)
+  local P = prefix(keys)
+  local q, seq, tag, requeue, wait = args[1], args[2], args[3], args[4], tonumber(args[5])
+  local t = now(P)
+  catch_up(P, q, t)
+  local ok, err = leased(P, q, seq, tag)
+  if not ok then return err end
+  if requeue == '1' then
+    fail_delivery(P, tonumber(seq), true, wait, t)
+  else
+    dead_letter(P, tonumber(seq), 'rejected', true, t)
+  end
+  return 1
+end)
+
+-- extend(qid, seq, tag, ms): the lease now ends ms from now.
+redis.register_function('ferrymq_1_extend', function(keys, args)
+  local P = prefix(keys)
+  local q, seq, tag, ms = args[1], args[2], args[3], tonumber(args[4])
+  local t = now(P)
+  catch_up(P, q, t)
+  local ok, err = leased(P, q, seq, tag)
+  if not ok then return err end
+  redis.call('ZADD', qkey(P, q, 'l'), 'XX', int(t + ms), member(tonumber(seq)))
+  return 1
+end)
+
+-- stats(qid): { ready, delayed, inFlight, sent, acked, nacked, expired,
+-- redelivered, deadLettered }, after catching up.
+redis.register_function('ferrymq_1_stats', function(keys, args)
+  local P = prefix(keys)
+  local q = args[1]
+  local t = now(P)
+  catch_up(P, q, t)
+  local ready = 0
+  for pri = 0, LEVELS - 1 do ready = ready + redis.call('ZCOUNT', qkey(P, q, 'r' .. pri), '-inf', int(t)) end
+  local st = redis.call('HMGET', qkey(P, q, 'st'), 'sent', 'acked', 'nacked', 'expired', 'redelivered', 'deadLettered')
+  local out = { ready, waiting(P, q) - ready, redis.call('ZCARD', qkey(P, q, 'l')) }
+  for i = 1, 6 do out[#out + 1] = tonumber(st[i]) or 0 end
+  return out
+end)

@@ -1,0 +1,269 @@
+// The Redis function library (js/redis/library.lua) against a real
+// redis-server: the queue rules a shared broker runs on the server, each
+// checked with the server's clock replaced by the test clock key, so no
+// result depends on how fast the machine is.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { startRedis } from './server.mjs';
+
+const LIBRARY = readFileSync(new URL('../../js/redis/library.lua', import.meta.url), 'utf8');
+const T0 = 1_700_000_000_000;
+
+let server;
+let redis;
+let prefixes = 0;
+
+before(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url, { lazyConnect: true });
+  await redis.connect();
+  await redis.call('FUNCTION', 'LOAD', 'REPLACE', LIBRARY);
+});
+
+after(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+
+/** A fresh broker prefix on `client`, its clock at T0, and its functions as methods. */
+async function broker(client = redis, prefix = `{t${++prefixes}}`) {
+  const meta = `${prefix}:meta`;
+  const call = (fn, ...args) => client.call('FCALL', `ferrymq_1_${fn}`, 1, meta, ...args.map(String));
+  const b = {
+    prefix,
+    setNow: (ms) => client.set(`${prefix}:clock`, String(ms)),
+    open: () => call('open'),
+    /** Declares `name` with the core's defaults, overridden by `fields`. */
+    declare: (name, fields = {}) => {
+      const all = { canon: JSON.stringify(fields), overflow: 'reject', lease: 30000, maxDeliveries: 10, deadLetter: '', ...fields };
+      return call('declare', name, 1, ...Object.entries(all).flat());
+    },
+    send: (q, body, { id = '', priority = 0, delayMs = 0, ttlMs = '' } = {}) => call('send', q, id, priority, delayMs, ttlMs, body),
+    /** The deliveries a claim made, as objects. */
+    claim: async (q, max = 1) => {
+      const [, , ...flat] = await call('claim', q, max);
+      const out = [];
+      for (let i = 0; i < flat.length; i += 6) {
+        const [seq, tag, id, deliveryCount, enqueuedAt, body] = flat.slice(i, i + 6);
+        out.push({ seq, tag, id, deliveryCount, enqueuedAt, body });
+      }
+      return out;
+    },
+    ack: (q, d) => call('ack', q, d.seq, d.tag),
+    nack: (q, d, requeue = true, waitMs = 0) => call('nack', q, d.seq, d.tag, requeue ? 1 : 0, waitMs),
+    extend: (q, d, ms) => call('extend', q, d.seq, d.tag, ms),
+    stats: async (q) => {
+      const names = ['ready', 'delayed', 'inFlight', 'sent', 'acked', 'nacked', 'expired', 'redelivered', 'deadLettered'];
+      const values = await call('stats', q);
+      return Object.fromEntries(names.map((n, i) => [n, values[i]]));
+    },
+  };
+  await b.setNow(T0);
+  await b.open();
+  return b;
+}
+
+const bodies = (deliveries) => deliveries.map((d) => d.body);
+
+/** A fresh broker with queue 'jobs' of `fields`, one message sent and claimed at T0. */
+async function oneClaimed(fields) {
+  const b = await broker();
+  const q = await b.declare('jobs', fields);
+  await b.send(q, 'work');
+  const [d] = await b.claim(q);
+  return { b, q, d };
+}
+
+test('messages come out highest priority first, FIFO within a priority', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs');
+  for (const [body, priority] of [['a', 0], ['b', 5], ['c', 0], ['d', 9], ['e', 5]]) await b.send(q, body, { priority });
+  assert.deepEqual(bodies(await b.claim(q, 10)), ['d', 'b', 'e', 'a', 'c']);
+});
+
+test('a generated id is the message seq; a caller id is kept', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs');
+  const [seq] = await b.send(q, 'x');
+  await b.send(q, 'y', { id: 'order-7' });
+  const [first, second] = await b.claim(q, 2);
+  assert.deepEqual([first.seq, first.id], [seq, '']);
+  assert.equal(second.id, 'order-7');
+  assert.equal(first.enqueuedAt, T0);
+});
+
+test('a delayed message is not claimed before its time', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs');
+  await b.send(q, 'later', { delayMs: 30 });
+  await b.setNow(T0 + 29);
+  assert.deepEqual(await b.claim(q), []);
+  const stats = await b.stats(q);
+  assert.deepEqual([stats.ready, stats.delayed], [0, 1]);
+  await b.setNow(T0 + 30);
+  assert.deepEqual(bodies(await b.claim(q)), ['later']);
+});
+
+test('an unacked message comes back after its lease, redelivered; the old ack is stale', async () => {
+  const { b, q, d: first } = await oneClaimed({ lease: 300 });
+  await b.setNow(T0 + 299);
+  assert.deepEqual(await b.claim(q), [], 'held while the lease lasts');
+  await b.setNow(T0 + 300);
+  const [second] = await b.claim(q);
+  assert.equal(second.body, 'work');
+  assert.equal(second.deliveryCount, 2);
+  assert.notEqual(second.tag, first.tag);
+  await assert.rejects(b.ack(q, first), /^ReplyError: STALE_DELIVERY/);
+  assert.equal(await b.ack(q, second), 1);
+  await assert.rejects(b.ack(q, second), /STALE_DELIVERY/, 'a second ack is stale too');
+  const stats = await b.stats(q);
+  assert.deepEqual([stats.acked, stats.redelivered, stats.inFlight], [1, 1, 0]);
+});
+
+test('an ack after the lease ran out is stale even before anyone reclaims the message', async () => {
+  const { b, q, d } = await oneClaimed({ lease: 100 });
+  await b.setNow(T0 + 100);
+  await assert.rejects(b.ack(q, d), /STALE_DELIVERY/);
+  assert.equal((await b.stats(q)).ready, 1);
+});
+
+test('extendLease keeps the delivery past its first deadline', async () => {
+  const { b, q, d } = await oneClaimed({ lease: 100 });
+  await b.setNow(T0 + 90);
+  await b.extend(q, d, 100);
+  await b.setNow(T0 + 189);
+  assert.equal(await b.ack(q, d), 1);
+});
+
+test('nack requeues after its wait, in its old place without one; requeue false dead-letters', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs');
+  await b.send(q, 'a');
+  await b.send(q, 'b');
+  const [a] = await b.claim(q);
+  await b.nack(q, a);
+  assert.deepEqual(bodies(await b.claim(q, 2)).slice(0, 1), ['a'], 'back at the head: its old ready time');
+  const q2 = await b.declare('later');
+  await b.send(q2, 'x');
+  const [x] = await b.claim(q2);
+  await b.nack(q2, x, true, 20);
+  await b.setNow(T0 + 19);
+  assert.deepEqual(await b.claim(q2), []);
+  await b.setNow(T0 + 20);
+  const [again] = await b.claim(q2);
+  await b.nack(q2, again, false);
+  const dlq = await b.declare('later.dlq');
+  assert.deepEqual(bodies(await b.claim(dlq)), ['x']);
+  const stats = await b.stats(q2);
+  assert.deepEqual([stats.nacked, stats.deadLettered, stats.redelivered], [2, 1, 1]);
+});
+
+test('a message that used its deliveries is dead-lettered, to a named queue or discarded', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs', { maxDeliveries: 2, deadLetter: 'failed' });
+  await b.send(q, 'poison');
+  for (let i = 0; i < 2; i++) await b.nack(q, (await b.claim(q))[0]);
+  assert.deepEqual(await b.claim(q), []);
+  const failed = await b.declare('failed');
+  assert.deepEqual(bodies(await b.claim(failed)), ['poison']);
+  const discard = await b.declare('gone', { maxDeliveries: 1, deadLetter: '-' });
+  await b.send(discard, 'z');
+  await b.nack(discard, (await b.claim(discard))[0]);
+  assert.deepEqual((await b.stats(discard)).deadLettered, 1);
+  assert.equal(await redis.hget(`${b.prefix}:queues`, 'gone.dlq'), null, 'no dead-letter queue made');
+});
+
+test('a message past its TTL is never delivered and goes to the dead-letter queue', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs', { ttl: 50 });
+  await b.send(q, 'stale');
+  await b.send(q, 'fresh', { ttlMs: 500 });
+  await b.setNow(T0 + 50);
+  assert.deepEqual(bodies(await b.claim(q, 5)), [], 'the queue TTL is the shorter one for both');
+  const dlq = await b.declare('jobs.dlq');
+  assert.deepEqual(bodies(await b.claim(dlq, 5)), ['stale', 'fresh']);
+  assert.equal((await b.stats(q)).expired, 2);
+});
+
+test('maxLength with reject refuses QUEUE_FULL; with drop-oldest the oldest is dead-lettered', async () => {
+  const b = await broker();
+  const q = await b.declare('capped', { maxLength: 2 });
+  await b.send(q, '1');
+  await b.send(q, '2');
+  await assert.rejects(b.send(q, '3'), /^ReplyError: QUEUE_FULL queue capped is full/);
+  const d = await b.declare('rolling', { maxLength: 2, overflow: 'drop-oldest' });
+  for (const body of ['1', '2', '3']) await b.send(d, body, { priority: body === '1' ? 9 : 0 });
+  assert.deepEqual(bodies(await b.claim(d, 5)), ['2', '3'], 'the earliest sent went, whatever its priority');
+  const dlq = await b.declare('rolling.dlq');
+  assert.deepEqual(bodies(await b.claim(dlq)), ['1']);
+});
+
+test('a caller id inside the dedup window is accepted once', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs', { dedup: 1000 });
+  const [first] = await b.send(q, 'a', { id: 'k' });
+  await b.setNow(T0 + 999);
+  assert.equal((await b.send(q, 'b', { id: 'k' }))[0], 0, 'a duplicate');
+  await b.setNow(T0 + 1000);
+  const [again] = await b.send(q, 'c', { id: 'k' });
+  assert.ok(again > first, 'new after the window');
+  assert.deepEqual(bodies(await b.claim(q, 5)), ['a', 'c']);
+});
+
+test('declaring a queue again with other options is refused; an implicit queue adopts them', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs', { lease: 100 });
+  assert.equal(await b.declare('jobs', { lease: 100 }), q);
+  await assert.rejects(b.declare('jobs', { lease: 200 }), /^ReplyError: INVALID_ARGUMENT queue jobs already exists with different options/);
+  await b.send(q, 'x');
+  await b.nack(q, (await b.claim(q))[0], false);
+  const dlq = await b.declare('jobs.dlq', { lease: 5 });
+  const [d] = await b.claim(dlq);
+  await b.setNow(T0 + 5);
+  await assert.rejects(b.ack(dlq, d), /STALE_DELIVERY/, 'the adopted lease applies');
+});
+
+test('consumers on four connections claim every message exactly once', async () => {
+  const clients = await Promise.all([0, 1, 2, 3].map(async () => {
+    const c = new Redis(server.url, { lazyConnect: true });
+    await c.connect();
+    return c;
+  }));
+  try {
+    const b = await broker();
+    const q = await b.declare('shared');
+    const n = 2000;
+    await Promise.all(Array.from({ length: n }, (_, i) => b.send(q, String(i))));
+    const views = await Promise.all(clients.map((c) => broker(c, b.prefix)));
+    const seen = await Promise.all(views.map(async (view) => {
+      const got = [];
+      for (let batch = await view.claim(q, 7); batch.length > 0; batch = await view.claim(q, 7)) {
+        for (const d of batch) {
+          got.push(d.body);
+          await view.ack(q, d);
+        }
+      }
+      return got;
+    }));
+    const all = seen.flat();
+    assert.equal(all.length, n, 'none twice');
+    assert.equal(new Set(all).size, n, 'none lost');
+    assert.equal((await b.stats(q)).acked, n);
+  } finally {
+    for (const c of clients) c.disconnect();
+  }
+});
+
+test('what a resolved send and ack did survives the server being killed', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs');
+  for (const body of ['a', 'b', 'c']) await b.send(q, body);
+  await b.ack(q, (await b.claim(q))[0]);
+  await server.kill();
+  await server.restart();
+  await redis.ping();
+  assert.deepEqual(bodies(await b.claim(q, 5)), ['b', 'c']);
+  assert.equal((await b.stats(q)).acked, 1);
+});
