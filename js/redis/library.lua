@@ -21,7 +21,10 @@
 --   P:q:<qid>:x       ZSET  waiting messages with a TTL, by expiry
 --   P:q:<qid>:l       ZSET  in-flight messages, by lease deadline
 --   P:q:<qid>:d       ZSET  caller ids inside the dedup window, by window end
+--   P:q:<qid>:wake    LIST  at most one marker while the queue has due messages:
+--                           what blocked consumers wait on (BLPOP), no polling
 --   P:m:<seq>         HASH  q id pri enq rdy exp dlv tag body
+--   P:events          STREAM  redelivered, expired and dead-letter events
 
 local SCHEMA = '1'
 local LEVELS = 10
@@ -68,6 +71,21 @@ local function count(P, q, field, by)
   redis.call('HINCRBY', qkey(P, q, 'st'), field, by or 1)
 end
 
+-- An event for 'on' listeners in every process: type, queue name, message
+-- id, then the type's own fields.
+local function event(P, kind, q, seq, ...)
+  local m = redis.call('HMGET', mkey(P, seq), 'id')
+  local name = redis.call('HGET', P .. ':qnames', q)
+  redis.call('XADD', P .. ':events', 'MAXLEN', '~', 10000, '*', 'type', kind, 'queue', name, 'id', m[1] or int(seq), ...)
+end
+
+-- Wakes a consumer blocked on queue q: one marker, kept until taken, so a
+-- send between a consumer's empty claim and its BLPOP is not missed.
+local function wake(P, q)
+  local key = qkey(P, q, 'wake')
+  if redis.call('LLEN', key) == 0 then redis.call('RPUSH', key, '1') end
+end
+
 local function waiting(P, q)
   return redis.call('ZCARD', qkey(P, q, 'w'))
 end
@@ -78,11 +96,12 @@ end
 
 -- Puts message seq of queue q where it waits: its lane by ready time, the
 -- seq order, the expiry order.
-local function place(P, q, seq, m)
+local function place(P, q, seq, m, now)
   local s = member(seq)
   redis.call('ZADD', qkey(P, q, 'r' .. m.pri), int(m.rdy), s)
   redis.call('ZADD', qkey(P, q, 'w'), seq, s)
   if m.exp then redis.call('ZADD', qkey(P, q, 'x'), int(m.exp), s) end
+  if m.rdy <= now then wake(P, q) end
 end
 
 local function unplace(P, q, seq, pri)
@@ -145,8 +164,13 @@ remove_message = function(P, seq, reason, nacked, target, now)
   unplace(P, m.q, seq, m.pri)
   redis.call('ZREM', qkey(P, m.q, 'l'), member(seq))
   count(P, m.q, 'deadLettered')
-  if reason == 'expired' then count(P, m.q, 'expired') end
+  if reason == 'expired' then
+    count(P, m.q, 'expired')
+    event(P, 'expired', m.q, seq)
+  end
   if nacked then count(P, m.q, 'nacked') end
+  local to = target and redis.call('HGET', P .. ':qnames', target) or ''
+  event(P, 'dead-letter', m.q, seq, 'reason', reason, 'deadLetterQueue', to)
   if not target then
     redis.call('DEL', mkey(P, seq))
     return
@@ -156,7 +180,7 @@ remove_message = function(P, seq, reason, nacked, target, now)
   redis.call('HSET', mkey(P, seq), 'q', target, 'rdy', int(now), 'dlv', '0')
   redis.call('HDEL', mkey(P, seq), 'tag', 'exp')
   if moved.exp then redis.call('HSET', mkey(P, seq), 'exp', int(moved.exp)) end
-  place(P, target, seq, moved)
+  place(P, target, seq, moved, now)
   count(P, target, 'sent')
 end
 
@@ -183,9 +207,10 @@ local function fail_delivery(P, seq, nacked, wait, now)
     m.rdy = now + wait
     redis.call('HSET', mkey(P, seq), 'rdy', int(m.rdy))
   end
-  place(P, m.q, seq, m)
+  place(P, m.q, seq, m, now)
   count(P, m.q, 'redelivered')
   if nacked then count(P, m.q, 'nacked') end
+  event(P, 'redelivered', m.q, seq, 'deliveryCount', m.dlv)
 end
 
 -- Everything due in queue q by `now`: leases that ran out come back (a
@@ -214,6 +239,23 @@ local function next_due(P, q, now)
     end
   end
   return nil
+end
+
+-- Milliseconds from `now` to queue q's next deadline (a delayed message
+-- due, a lease running out, a message expiring), or -1 for none: when a
+-- process should look again, by the server's clock.
+local function next_in(P, q, now)
+  local first
+  local function consider(hit)
+    local at = tonumber(hit[2])
+    if at and (not first or at < first) then first = at end
+  end
+  for pri = 0, LEVELS - 1 do
+    consider(redis.call('ZRANGE', qkey(P, q, 'r' .. pri), '(' .. int(now), '+inf', 'BYSCORE', 'LIMIT', 0, 1, 'WITHSCORES'))
+  end
+  consider(redis.call('ZRANGE', qkey(P, q, 'l'), 0, 0, 'WITHSCORES'))
+  consider(redis.call('ZRANGE', qkey(P, q, 'x'), 0, 0, 'WITHSCORES'))
+  return first and first - now or -1
 end
 
 local function stale(tag)
@@ -265,24 +307,25 @@ redis.register_function('ferrymq_1_declare', function(keys, args)
   return q
 end)
 
--- send(qid, id, priority, delayMs, ttlMs, body): { seq, now }, seq 0 for a
--- duplicate inside the dedup window. id '' makes the seq the message's id;
--- ttlMs '' is none.
-redis.register_function('ferrymq_1_send', function(keys, args)
-  local P = prefix(keys)
-  local q, id, pri, delay, ttl, body = args[1], args[2], args[3], tonumber(args[4]), tonumber(args[5]), args[6]
-  local t = now(P)
-  catch_up(P, q, t)
-  local c = cfg(P, q)
-  if not c.lease then return redis.error_reply('INVALID_ARGUMENT no queue ' .. q) end
-  local dedup = qkey(P, q, 'd')
+-- Whether one outgoing message with caller id `id` ('' for none) may enter
+-- queue q: true, false for a duplicate inside the dedup window (or of an
+-- earlier item of the same batch), or an error reply when q is full and
+-- rejects. `earlier`: the ids and count a batch admitted before it.
+local function admit(P, q, c, id, t, earlier)
   if id ~= '' and c.dedup then
+    local dedup = qkey(P, q, 'd')
     redis.call('ZREMRANGEBYSCORE', dedup, '-inf', int(t))
-    if redis.call('ZSCORE', dedup, id) then return { 0, t } end
+    if redis.call('ZSCORE', dedup, id) or earlier.ids[id] then return false end
   end
-  if c.overflow ~= 'drop-oldest' and is_full(P, q, c, 0) then
-    return redis.error_reply('QUEUE_FULL queue ' .. c.name .. ' is full')
+  if c.overflow ~= 'drop-oldest' and is_full(P, q, c, earlier.n) then
+    return nil, redis.error_reply('QUEUE_FULL queue ' .. c.name .. ' is full')
   end
+  return true
+end
+
+-- Stores an admitted message and returns its seq; a queue that drops its
+-- oldest on overflow makes room first.
+local function enqueue(P, q, c, id, pri, delay, ttl, body, t)
   while c.overflow == 'drop-oldest' and is_full(P, q, c, 0) do
     local oldest = redis.call('ZRANGE', qkey(P, q, 'w'), 0, 0)[1]
     if not oldest then break end
@@ -294,21 +337,73 @@ redis.register_function('ferrymq_1_send', function(keys, args)
   redis.call('HSET', mkey(P, seq), 'q', q, 'pri', pri, 'enq', int(t), 'rdy', int(m.rdy), 'dlv', '0', 'body', body)
   if id ~= '' then redis.call('HSET', mkey(P, seq), 'id', id) end
   if m.exp then redis.call('HSET', mkey(P, seq), 'exp', int(m.exp)) end
-  place(P, q, seq, m)
+  place(P, q, seq, m, t)
   count(P, q, 'sent')
-  if id ~= '' and c.dedup then redis.call('ZADD', dedup, int(t + c.dedup), id) end
-  return { seq, t }
+  if id ~= '' and c.dedup then redis.call('ZADD', qkey(P, q, 'd'), int(t + c.dedup), id) end
+  return seq
+end
+
+-- The options of queue q after catching it up, or an error reply.
+local function open_queue(P, q, t)
+  local c = cfg(P, q)
+  if not c.lease then return nil, redis.error_reply('INVALID_ARGUMENT no queue ' .. q) end
+  catch_up(P, q, t)
+  return c
+end
+
+-- send(qid, id, priority, delayMs, ttlMs, body): { seq, now }, seq 0 for a
+-- duplicate inside the dedup window. id '' makes the seq the message's id;
+-- ttlMs '' is none.
+redis.register_function('ferrymq_1_send', function(keys, args)
+  local P = prefix(keys)
+  local q, id = args[1], args[2]
+  local t = now(P)
+  local c, err = open_queue(P, q, t)
+  if not c then return err end
+  local fresh, full = admit(P, q, c, id, t, { ids = {}, n = 0 })
+  if full then return full end
+  if not fresh then return { 0, t } end
+  return { enqueue(P, q, c, id, args[3], tonumber(args[4]), tonumber(args[5]), args[6], t), t }
+end)
+
+-- send_batch(qid, then per message: id, priority, delayMs, ttlMs, body):
+-- every message or none (QUEUE_FULL); { now, seq... }, seq 0 for a duplicate.
+redis.register_function('ferrymq_1_send_batch', function(keys, args)
+  local P = prefix(keys)
+  local q = args[1]
+  local t = now(P)
+  local c, err = open_queue(P, q, t)
+  if not c then return err end
+  local earlier = { ids = {}, n = 0 }
+  local fresh = {}
+  for i = 2, #args, 5 do
+    local id = args[i]
+    local ok, full = admit(P, q, c, id, t, earlier)
+    if full then return full end
+    fresh[#fresh + 1] = ok
+    if ok then
+      earlier.n = earlier.n + 1
+      if id ~= '' then earlier.ids[id] = true end
+    end
+  end
+  local out = { t }
+  for k, ok in ipairs(fresh) do
+    local i = 2 + (k - 1) * 5
+    out[#out + 1] = ok and enqueue(P, q, c, args[i], args[i + 1], tonumber(args[i + 2]), tonumber(args[i + 3]), args[i + 4], t) or 0
+  end
+  return out
 end)
 
 -- claim(qid, max): up to max deliveries, each { seq, tag, id, deliveryCount,
--- enqueuedAt, body } (id '' for a generated one), after { now, leaseMs }.
+-- enqueuedAt, body } (id '' for a generated one), after { now, leaseMs,
+-- nextIn }. Due messages left behind wake the next blocked consumer.
 redis.register_function('ferrymq_1_claim', function(keys, args)
   local P = prefix(keys)
   local q, max = args[1], tonumber(args[2])
   local t = now(P)
   catch_up(P, q, t)
   local c = cfg(P, q)
-  local out = { t, c.lease }
+  local out = { t, c.lease, 0 }
   for _ = 1, max do
     local seq, pri = next_due(P, q, t)
     if not seq then break end
@@ -320,6 +415,8 @@ redis.register_function('ferrymq_1_claim', function(keys, args)
     local f = redis.call('HMGET', mkey(P, seq), 'id', 'enq', 'body')
     for _, v in ipairs({ seq, tag, f[1] or '', dlv, tonumber(f[2]), f[3] }) do out[#out + 1] = v end
   end
+  if next_due(P, q, t) then wake(P, q) end
+  out[3] = next_in(P, q, t)
   return out
 end)
 
@@ -380,4 +477,62 @@ redis.register_function('ferrymq_1_stats', function(keys, args)
   local out = { ready, waiting(P, q) - ready, redis.call('ZCARD', qkey(P, q, 'l')) }
   for i = 1, 6 do out[#out + 1] = tonumber(st[i]) or 0 end
   return out
+end)
+
+-- release(qid, seq, tag): a delivery nobody received (its receiver went
+-- away first) goes back to its place with its delivery count as before:
+-- not a failed delivery.
+redis.register_function('ferrymq_1_release', function(keys, args)
+  local P = prefix(keys)
+  local q, seq, tag = args[1], args[2], args[3]
+  local t = now(P)
+  catch_up(P, q, t)
+  local ok, err = leased(P, q, seq, tag)
+  if not ok then return err end
+  local m = message(P, seq)
+  redis.call('ZREM', qkey(P, q, 'l'), member(tonumber(seq)))
+  redis.call('HDEL', mkey(P, seq), 'tag')
+  redis.call('HINCRBY', mkey(P, seq), 'dlv', -1)
+  if m.exp and m.exp <= t then
+    dead_letter(P, tonumber(seq), 'expired', false, t)
+  else
+    place(P, q, tonumber(seq), m, t)
+  end
+  return 1
+end)
+
+-- fail(qid, seq, tag): a delivery its consumer gave up (cancelled, closed)
+-- comes back as after its lease: a counted failure, not a nack.
+redis.register_function('ferrymq_1_fail', function(keys, args)
+  local P = prefix(keys)
+  local q, seq, tag = args[1], args[2], args[3]
+  local t = now(P)
+  catch_up(P, q, t)
+  local ok, err = leased(P, q, seq, tag)
+  if not ok then return err end
+  fail_delivery(P, tonumber(seq), false, 0, t)
+  return 1
+end)
+
+-- purge(qid): drops every waiting message (not those in flight); how many.
+redis.register_function('ferrymq_1_purge', function(keys, args)
+  local P = prefix(keys)
+  local q = args[1]
+  catch_up(P, q, now(P))
+  local all = redis.call('ZRANGE', qkey(P, q, 'w'), 0, -1)
+  for _, s in ipairs(all) do redis.call('DEL', mkey(P, tonumber(s))) end
+  for pri = 0, LEVELS - 1 do redis.call('DEL', qkey(P, q, 'r' .. pri)) end
+  redis.call('DEL', qkey(P, q, 'w'), qkey(P, q, 'x'), qkey(P, q, 'wake'))
+  return #all
+end)
+
+-- tick(qid): catches queue q up with the clock (leases that ran out,
+-- messages past their TTL), and says { now, nextIn } for the next look.
+redis.register_function('ferrymq_1_tick', function(keys, args)
+  local P = prefix(keys)
+  local q = args[1]
+  local t = now(P)
+  catch_up(P, q, t)
+  if next_due(P, q, t) then wake(P, q) end
+  return { t, next_in(P, q, t) }
 end)

@@ -42,15 +42,27 @@ async function broker(client = redis, prefix = `{t${++prefixes}}`) {
     },
     send: (q, body, { id = '', priority = 0, delayMs = 0, ttlMs = '' } = {}) => call('send', q, id, priority, delayMs, ttlMs, body),
     /** The deliveries a claim made, as objects. */
-    claim: async (q, max = 1) => {
-      const [, , ...flat] = await call('claim', q, max);
+    claim: async (q, max = 1) => (await b.claimed(q, max)).deliveries,
+    /** A claim's deliveries and its nextIn: ms to the queue's next deadline, -1 for none. */
+    claimed: async (q, max = 1) => {
+      const [, , nextIn, ...flat] = await call('claim', q, max);
       const out = [];
       for (let i = 0; i < flat.length; i += 6) {
         const [seq, tag, id, deliveryCount, enqueuedAt, body] = flat.slice(i, i + 6);
         out.push({ seq, tag, id, deliveryCount, enqueuedAt, body });
       }
-      return out;
+      return { deliveries: out, nextIn };
     },
+    /** `items`: [body, id?] pairs; resolves with the seqs (0 for a duplicate). */
+    sendBatch: async (q, items) => (await call('send_batch', q, ...items.flatMap(([body, id = '']) => [id, 0, 0, '', body]))).slice(1),
+    release: (q, d) => call('release', q, d.seq, d.tag),
+    fail: (q, d) => call('fail', q, d.seq, d.tag),
+    purge: (q) => call('purge', q),
+    tick: (q) => call('tick', q),
+    /** The events so far, each as an object of its fields. */
+    events: async () => (await client.xrange(`${prefix}:events`, '-', '+')).map(([, fields]) => Object.fromEntries(
+      fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]]] : [])),
+    )),
     ack: (q, d) => call('ack', q, d.seq, d.tag),
     nack: (q, d, requeue = true, waitMs = 0) => call('nack', q, d.seq, d.tag, requeue ? 1 : 0, waitMs),
     extend: (q, d, ms) => call('extend', q, d.seq, d.tag, ms),
@@ -266,4 +278,103 @@ test('what a resolved send and ack did survives the server being killed', async 
   await redis.ping();
   assert.deepEqual(bodies(await b.claim(q, 5)), ['b', 'c']);
   assert.equal((await b.stats(q)).acked, 1);
+});
+
+test('sendBatch sends every message or none; an id twice in one batch is a duplicate', async () => {
+  const b = await broker();
+  const q = await b.declare('capped', { maxLength: 3, dedup: 1000 });
+  await assert.rejects(b.sendBatch(q, [['1'], ['2'], ['3'], ['4']]), /QUEUE_FULL/);
+  assert.equal((await b.stats(q)).sent, 0, 'nothing sent');
+  const seqs = await b.sendBatch(q, [['a', 'k'], ['b', 'k'], ['c']]);
+  assert.equal(seqs[1], 0, 'the second k is a duplicate');
+  assert.deepEqual(bodies(await b.claim(q, 5)), ['a', 'c']);
+});
+
+test('release puts a delivery back uncounted, in its place; fail counts it as a failed delivery', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs');
+  await b.send(q, 'a');
+  await b.send(q, 'b');
+  await b.release(q, (await b.claim(q))[0]);
+  const [again] = await b.claim(q);
+  assert.deepEqual([again.body, again.deliveryCount], ['a', 1], 'as if never delivered');
+  await b.fail(q, again);
+  const [third] = await b.claim(q);
+  assert.deepEqual([third.body, third.deliveryCount], ['a', 2]);
+  const stats = await b.stats(q);
+  assert.deepEqual([stats.redelivered, stats.nacked], [1, 0]);
+  await assert.rejects(b.release(q, again), /STALE_DELIVERY/);
+});
+
+test('purge drops the waiting messages and leaves those in flight', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs');
+  for (const body of ['a', 'b', 'c']) await b.send(q, body);
+  const [held] = await b.claim(q);
+  assert.equal(await b.purge(q), 2);
+  assert.deepEqual(await b.claim(q), []);
+  assert.equal(await b.ack(q, held), 1);
+});
+
+test('redelivered, expired and dead-letter events name the queue, the message and why', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs', { lease: 10, ttl: 100, maxDeliveries: 2 });
+  await b.send(q, 'a', { id: 'order-1' });
+  await b.claim(q);
+  await b.setNow(T0 + 10);
+  await b.claim(q);
+  await b.setNow(T0 + 20);
+  await b.tick(q);
+  const [seq] = await b.send(q, 'b');
+  await b.setNow(T0 + 120);
+  await b.tick(q);
+  assert.deepEqual(await b.events(), [
+    { type: 'redelivered', queue: 'jobs', id: 'order-1', deliveryCount: '1' },
+    { type: 'dead-letter', queue: 'jobs', id: 'order-1', reason: 'delivery-limit', deadLetterQueue: 'jobs.dlq' },
+    { type: 'expired', queue: 'jobs', id: String(seq) },
+    { type: 'dead-letter', queue: 'jobs', id: String(seq), reason: 'expired', deadLetterQueue: 'jobs.dlq' },
+  ]);
+});
+
+test('a claim says when the queue next needs a look: a delayed message, a lease, an expiry', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs', { lease: 500 });
+  assert.equal((await b.claimed(q)).nextIn, -1, 'nothing to wait for');
+  await b.send(q, 'later', { delayMs: 200 });
+  assert.equal((await b.claimed(q)).nextIn, 200);
+  await b.send(q, 'now', { ttlMs: 1000 });
+  const { deliveries, nextIn } = await b.claimed(q);
+  assert.deepEqual([bodies(deliveries), nextIn], [['now'], 200]);
+  await b.setNow(T0 + 200);
+  assert.equal((await b.claimed(q)).nextIn, 300, 'the first lease');
+});
+
+test('a consumer blocked on the wake list is woken by a due message, not by a delayed one', async () => {
+  const blocked = new Redis(server.url, { lazyConnect: true });
+  await blocked.connect();
+  try {
+    const b = await broker();
+    const q = await b.declare('jobs');
+    const wakeKey = `${b.prefix}:q:${q}:wake`;
+    await b.send(q, 'later', { delayMs: 50 });
+    assert.equal(await redis.llen(wakeKey), 0, 'nothing due, no marker');
+    const woken = blocked.blpop(wakeKey, 5);
+    await b.send(q, 'now');
+    assert.deepEqual(await woken, [wakeKey, '1']);
+    assert.equal(await redis.llen(wakeKey), 0, 'the woken consumer took the marker');
+    await b.send(q, 'now too');
+    await b.send(q, 'and this');
+    assert.equal(await redis.llen(wakeKey), 1, 'one marker however many sends');
+    await redis.del(wakeKey);
+    assert.deepEqual(bodies(await b.claim(q)), ['now']);
+    assert.equal(await redis.llen(wakeKey), 1, 'messages left due wake the next consumer');
+    await redis.del(wakeKey);
+    await b.claim(q, 2);
+    assert.equal(await redis.llen(wakeKey), 0, 'none left due, no marker');
+    await b.setNow(T0 + 50);
+    await b.tick(q);
+    assert.equal(await redis.llen(wakeKey), 1, 'the delayed message, once due, wakes a consumer at the next look');
+  } finally {
+    blocked.disconnect();
+  }
 });
