@@ -56,7 +56,7 @@ local function qkey(P, q, suffix)
 end
 
 local function mkey(P, seq)
-  return P .. ':m:' .. seq
+  return P .. ':m:' .. int(seq)
 end
 
 local function cfg(P, q)
@@ -262,11 +262,21 @@ local function stale(tag)
   return redis.error_reply('STALE_DELIVERY delivery ' .. tag .. ' is not in flight: already settled, or its lease expired')
 end
 
--- The in-flight message behind (qid, seq, tag), or an error reply.
-local function leased(P, q, seq, tag)
-  local held = redis.call('HMGET', mkey(P, seq), 'q', 'tag')
-  if held[1] ~= q or held[2] ~= tag then return nil, stale(tag) end
-  return true
+-- Registers function `name(qid, seq, tag, ...)`, a change to one delivery:
+-- `change(P, q, seq, now, ...)` runs only while that delivery is in flight
+-- under that tag, after catching the queue up (so a lease that ran out is
+-- stale even before anyone reclaimed it); the answer is 1, or STALE_DELIVERY.
+local function on_delivery(name, change)
+  redis.register_function('ferrymq_1_' .. name, function(keys, args)
+    local P = prefix(keys)
+    local q, seq, tag = args[1], tonumber(args[2]), args[3]
+    local t = now(P)
+    catch_up(P, q, t)
+    local held = redis.call('HMGET', mkey(P, seq), 'q', 'tag')
+    if held[1] ~= q or held[2] ~= tag then return stale(tag) end
+    change(P, q, seq, t, args[4], args[5])
+    return 1
+  end)
 end
 
 -- open(schema): refuses a broker written with another layout.
@@ -422,46 +432,26 @@ end)
 
 -- ack(qid, seq, tag): the delivery is done; STALE_DELIVERY if its lease ran
 -- out (even if not reclaimed yet) or it was settled already.
-redis.register_function('ferrymq_1_ack', function(keys, args)
-  local P = prefix(keys)
-  local q, seq, tag = args[1], args[2], args[3]
-  catch_up(P, q, now(P))
-  local ok, err = leased(P, q, seq, tag)
-  if not ok then return err end
-  redis.call('ZREM', qkey(P, q, 'l'), member(tonumber(seq)))
+on_delivery('ack', function(P, q, seq)
+  redis.call('ZREM', qkey(P, q, 'l'), member(seq))
   redis.call('DEL', mkey(P, seq))
   count(P, q, 'acked')
-  return 1
 end)
 
 -- nack(qid, seq, tag, requeue, waitMs): back after waitMs (the caller's delay,
 -- or the queue's backoff computed by the client), or dead-lettered
 -- ('rejected') when requeue is 0.
-redis.register_function('ferrymq_1_nack', function(keys, args)
-  local P = prefix(keys)
-  local q, seq, tag, requeue, wait = args[1], args[2], args[3], args[4], tonumber(args[5])
-  local t = now(P)
-  catch_up(P, q, t)
-  local ok, err = leased(P, q, seq, tag)
-  if not ok then return err end
+on_delivery('nack', function(P, q, seq, t, requeue, wait)
   if requeue == '1' then
-    fail_delivery(P, tonumber(seq), true, wait, t)
+    fail_delivery(P, seq, true, tonumber(wait), t)
   else
-    dead_letter(P, tonumber(seq), 'rejected', true, t)
+    dead_letter(P, seq, 'rejected', true, t)
   end
-  return 1
 end)
 
 -- extend(qid, seq, tag, ms): the lease now ends ms from now.
-redis.register_function('ferrymq_1_extend', function(keys, args)
-  local P = prefix(keys)
-  local q, seq, tag, ms = args[1], args[2], args[3], tonumber(args[4])
-  local t = now(P)
-  catch_up(P, q, t)
-  local ok, err = leased(P, q, seq, tag)
-  if not ok then return err end
-  redis.call('ZADD', qkey(P, q, 'l'), 'XX', int(t + ms), member(tonumber(seq)))
-  return 1
+on_delivery('extend', function(P, q, seq, t, ms)
+  redis.call('ZADD', qkey(P, q, 'l'), 'XX', int(t + tonumber(ms)), member(seq))
 end)
 
 -- stats(qid): { ready, delayed, inFlight, sent, acked, nacked, expired,
@@ -482,36 +472,22 @@ end)
 -- release(qid, seq, tag): a delivery nobody received (its receiver went
 -- away first) goes back to its place with its delivery count as before:
 -- not a failed delivery.
-redis.register_function('ferrymq_1_release', function(keys, args)
-  local P = prefix(keys)
-  local q, seq, tag = args[1], args[2], args[3]
-  local t = now(P)
-  catch_up(P, q, t)
-  local ok, err = leased(P, q, seq, tag)
-  if not ok then return err end
+on_delivery('release', function(P, q, seq, t)
   local m = message(P, seq)
-  redis.call('ZREM', qkey(P, q, 'l'), member(tonumber(seq)))
+  redis.call('ZREM', qkey(P, q, 'l'), member(seq))
   redis.call('HDEL', mkey(P, seq), 'tag')
   redis.call('HINCRBY', mkey(P, seq), 'dlv', -1)
   if m.exp and m.exp <= t then
-    dead_letter(P, tonumber(seq), 'expired', false, t)
+    dead_letter(P, seq, 'expired', false, t)
   else
-    place(P, q, tonumber(seq), m, t)
+    place(P, q, seq, m, t)
   end
-  return 1
 end)
 
 -- fail(qid, seq, tag): a delivery its consumer gave up (cancelled, closed)
 -- comes back as after its lease: a counted failure, not a nack.
-redis.register_function('ferrymq_1_fail', function(keys, args)
-  local P = prefix(keys)
-  local q, seq, tag = args[1], args[2], args[3]
-  local t = now(P)
-  catch_up(P, q, t)
-  local ok, err = leased(P, q, seq, tag)
-  if not ok then return err end
-  fail_delivery(P, tonumber(seq), false, 0, t)
-  return 1
+on_delivery('fail', function(P, q, seq, t)
+  fail_delivery(P, seq, false, 0, t)
 end)
 
 -- purge(qid): drops every waiting message (not those in flight); how many.
