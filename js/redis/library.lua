@@ -23,8 +23,12 @@
 --   P:q:<qid>:d       ZSET  caller ids inside the dedup window, by window end
 --   P:q:<qid>:wake    LIST  at most one marker while the queue has due messages:
 --                           what blocked consumers wait on (BLPOP), no polling
---   P:m:<seq>         HASH  q id pri enq rdy exp dlv tag body
+--   P:m:<seq>         HASH  q id pri enq rdy exp dlv tag body, and for a request
+--                           rq (the requester's inbox) and rid (its request id)
 --   P:events          STREAM  redelivered, expired and dead-letter events
+--   P:bindings        HASH  '<qid>:<pattern>' -> 1, the topic bindings
+--   P:bver            STRING  bumped on every change of the bindings
+--   P:inbox:<proc>    LIST  replies to the requests of one process: rid, body
 
 local SCHEMA = '1'
 local LEVELS = 10
@@ -265,7 +269,8 @@ end
 -- Registers function `name(qid, seq, tag, ...)`, a change to one delivery:
 -- `change(P, q, seq, now, ...)` runs only while that delivery is in flight
 -- under that tag, after catching the queue up (so a lease that ran out is
--- stale even before anyone reclaimed it); the answer is 1, or STALE_DELIVERY.
+-- stale even before anyone reclaimed it); the answer is 1, what `change`
+-- answered (an error), or STALE_DELIVERY.
 local function on_delivery(name, change)
   redis.register_function('ferrymq_1_' .. name, function(keys, args)
     local P = prefix(keys)
@@ -274,8 +279,7 @@ local function on_delivery(name, change)
     catch_up(P, q, t)
     local held = redis.call('HMGET', mkey(P, seq), 'q', 'tag')
     if held[1] ~= q or held[2] ~= tag then return stale(tag) end
-    change(P, q, seq, t, args[4], args[5])
-    return 1
+    return change(P, q, seq, t, args[4], args[5]) or 1
   end)
 end
 
@@ -335,7 +339,7 @@ end
 
 -- Stores an admitted message and returns its seq; a queue that drops its
 -- oldest on overflow makes room first.
-local function enqueue(P, q, c, id, pri, delay, ttl, body, t)
+local function enqueue(P, q, c, id, pri, delay, ttl, body, t, request)
   while c.overflow == 'drop-oldest' and is_full(P, q, c, 0) do
     local oldest = redis.call('ZRANGE', qkey(P, q, 'w'), 0, 0)[1]
     if not oldest then break end
@@ -346,6 +350,7 @@ local function enqueue(P, q, c, id, pri, delay, ttl, body, t)
   local m = { q = q, pri = pri, rdy = t + delay, exp = ttl and t + ttl or nil }
   redis.call('HSET', mkey(P, seq), 'q', q, 'pri', pri, 'enq', int(t), 'rdy', int(m.rdy), 'dlv', '0', 'body', body)
   if id ~= '' then redis.call('HSET', mkey(P, seq), 'id', id) end
+  if request then redis.call('HSET', mkey(P, seq), 'rq', request.inbox, 'rid', request.id) end
   if m.exp then redis.call('HSET', mkey(P, seq), 'exp', int(m.exp)) end
   place(P, q, seq, m, t)
   count(P, q, 'sent')
@@ -361,10 +366,10 @@ local function open_queue(P, q, t)
   return c
 end
 
--- send(qid, id, priority, delayMs, ttlMs, body): { seq, now }, seq 0 for a
--- duplicate inside the dedup window. id '' makes the seq the message's id;
--- ttlMs '' is none.
-redis.register_function('ferrymq_1_send', function(keys, args)
+-- One message to queue args[1], with id, priority, delayMs, ttlMs and body
+-- in args[2..6]: { seq, now }, seq 0 for a duplicate. A request (its reply
+-- inbox and id) refuses a duplicate instead: the earlier request owns it.
+local function send_one(keys, args, request)
   local P = prefix(keys)
   local q, id = args[1], args[2]
   local t = now(P)
@@ -372,8 +377,24 @@ redis.register_function('ferrymq_1_send', function(keys, args)
   if not c then return err end
   local fresh, full = admit(P, q, c, id, t, { ids = {}, n = 0 })
   if full then return full end
-  if not fresh then return { 0, t } end
-  return { enqueue(P, q, c, id, args[3], tonumber(args[4]), tonumber(args[5]), args[6], t), t }
+  if not fresh then
+    if request then return redis.error_reply('INVALID_ARGUMENT request id ' .. id .. ' was already used') end
+    return { 0, t }
+  end
+  return { enqueue(P, q, c, id, args[3], tonumber(args[4]), tonumber(args[5]), args[6], t, request), t }
+end
+
+-- send(qid, id, priority, delayMs, ttlMs, body): { seq, now }, seq 0 for a
+-- duplicate inside the dedup window. id '' makes the seq the message's id;
+-- ttlMs '' is none.
+redis.register_function('ferrymq_1_send', function(keys, args)
+  return send_one(keys, args, nil)
+end)
+
+-- request(qid, id, priority, delayMs, ttlMs, body, inbox, rid): a send whose
+-- reply goes to list `inbox` as rid, body.
+redis.register_function('ferrymq_1_request', function(keys, args)
+  return send_one(keys, args, { inbox = args[7], id = args[8] })
 end)
 
 -- send_batch(qid, then per message: id, priority, delayMs, ttlMs, body):
@@ -432,11 +453,13 @@ end)
 
 -- ack(qid, seq, tag): the delivery is done; STALE_DELIVERY if its lease ran
 -- out (even if not reclaimed yet) or it was settled already.
-on_delivery('ack', function(P, q, seq)
+local function acked(P, q, seq)
   redis.call('ZREM', qkey(P, q, 'l'), member(seq))
   redis.call('DEL', mkey(P, seq))
   count(P, q, 'acked')
-end)
+end
+
+on_delivery('ack', acked)
 
 -- nack(qid, seq, tag, requeue, waitMs): back after waitMs (the caller's delay,
 -- or the queue's backoff computed by the client), or dead-lettered
@@ -511,4 +534,70 @@ redis.register_function('ferrymq_1_tick', function(keys, args)
   catch_up(P, q, t)
   if next_due(P, q, t) then wake(P, q) end
   return { t, next_in(P, q, t) }
+end)
+
+-- reply(qid, seq, tag, body): answers the request the delivery carries, and
+-- acks it. The inbox outlives a requester that went away by an hour at most.
+on_delivery('reply', function(P, q, seq, t, body)
+  local request = redis.call('HMGET', mkey(P, seq), 'rq', 'rid')
+  if not request[1] then
+    return redis.error_reply('INVALID_ARGUMENT delivery ' .. int(seq) .. ' is not a request')
+  end
+  acked(P, q, seq)
+  redis.call('RPUSH', request[1], request[2], body)
+  redis.call('PEXPIRE', request[1], 3600000)
+end)
+
+-- The bindings' version after a bind or unbind that `changed` them (1) or not.
+local function bindings_version(P, changed)
+  if changed == 1 then return redis.call('INCR', P .. ':bver') end
+  return tonumber(redis.call('GET', P .. ':bver')) or 0
+end
+
+-- bind(qid, pattern) and unbind(qid, pattern): the bindings' version after.
+-- Patterns are checked by the client (the core's topic rules).
+redis.register_function('ferrymq_1_bind', function(keys, args)
+  local P = prefix(keys)
+  return bindings_version(P, redis.call('HSETNX', P .. ':bindings', args[1] .. ':' .. args[2], 1))
+end)
+
+redis.register_function('ferrymq_1_unbind', function(keys, args)
+  local P = prefix(keys)
+  return bindings_version(P, redis.call('HDEL', P .. ':bindings', args[1] .. ':' .. args[2]))
+end)
+
+-- bindings(): { version, '<qid>:<pattern>'... }, for the client to route by.
+redis.register_function('ferrymq_1_bindings', function(keys, args)
+  local P = prefix(keys)
+  local out = { tonumber(redis.call('GET', P .. ':bver')) or 0 }
+  for _, b in ipairs(redis.call('HKEYS', P .. ':bindings')) do out[#out + 1] = b end
+  return out
+end)
+
+-- publish(version, n, qid1..qidn, id, priority, delayMs, ttlMs, body): one
+-- copy to each of the n queues the client routed the key to, by bindings
+-- `version`; all admitted before any is sent. BINDINGS_CHANGED when the
+-- bindings moved on: the client routes again. { now, seq per queue }.
+redis.register_function('ferrymq_1_publish', function(keys, args)
+  local P = prefix(keys)
+  local version, n = tonumber(args[1]), tonumber(args[2])
+  if version ~= (tonumber(redis.call('GET', P .. ':bver')) or 0) then
+    return redis.error_reply('BINDINGS_CHANGED the bindings changed: route again')
+  end
+  local id, pri, delay, ttl, body = args[n + 3], args[n + 4], tonumber(args[n + 5]), tonumber(args[n + 6]), args[n + 7]
+  local t = now(P)
+  local targets = {}
+  for i = 1, n do
+    local q = args[2 + i]
+    local c, err = open_queue(P, q, t)
+    if not c then return err end
+    local fresh, full = admit(P, q, c, id, t, { ids = {}, n = 0 })
+    if full then return full end
+    targets[i] = { q = q, c = c, fresh = fresh }
+  end
+  local out = { t }
+  for i, target in ipairs(targets) do
+    out[i + 1] = target.fresh and enqueue(P, target.q, target.c, id, pri, delay, ttl, body, t) or 0
+  end
+  return out
 end)

@@ -63,6 +63,14 @@ async function broker(client = redis, prefix = `{t${++prefixes}}`) {
     events: async () => (await client.xrange(`${prefix}:events`, '-', '+')).map(([, fields]) => Object.fromEntries(
       fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]]] : [])),
     )),
+    request: (q, body, inbox, rid, { id = '' } = {}) => call('request', q, id, 0, 0, '', body, inbox, rid),
+    reply: (q, d, body) => call('reply', q, d.seq, d.tag, body),
+    bind: (q, pattern) => call('bind', q, pattern),
+    unbind: (q, pattern) => call('unbind', q, pattern),
+    bindings: () => call('bindings'),
+    /** Publishes to the queues `qids`, as routed by bindings `version`; resolves with the seqs. */
+    publish: async (version, qids, body, { id = '' } = {}) =>
+      (await call('publish', version, qids.length, ...qids, id, 0, 0, '', body)).slice(1),
     ack: (q, d) => call('ack', q, d.seq, d.tag),
     nack: (q, d, requeue = true, waitMs = 0) => call('nack', q, d.seq, d.tag, requeue ? 1 : 0, waitMs),
     extend: (q, d, ms) => call('extend', q, d.seq, d.tag, ms),
@@ -377,4 +385,39 @@ test('a consumer blocked on the wake list is woken by a due message, not by a de
   } finally {
     blocked.disconnect();
   }
+});
+
+test('a reply reaches the requester\'s inbox and acks the request; a plain message cannot be replied to', async () => {
+  const b = await broker();
+  const q = await b.declare('rpc');
+  const inbox = `${b.prefix}:inbox:p1`;
+  await b.request(q, 'question', inbox, 7);
+  await b.send(q, 'plain');
+  const [asked, plain] = await b.claim(q, 2);
+  assert.equal(await b.reply(q, asked, 'answer'), 1);
+  assert.deepEqual(await redis.lrange(inbox, 0, -1), ['7', 'answer']);
+  assert.ok((await redis.pttl(inbox)) > 0, 'an inbox nobody reads expires');
+  await assert.rejects(b.reply(q, plain, 'x'), /^ReplyError: INVALID_ARGUMENT delivery \d+ is not a request/);
+  assert.equal(await b.ack(q, plain), 1, 'and the refused reply left it in flight');
+  const d = await b.declare('dedup', { dedup: 1000 });
+  await b.request(d, 'q', inbox, 8, { id: 'once' });
+  await assert.rejects(b.request(d, 'q', inbox, 9, { id: 'once' }), /INVALID_ARGUMENT request id once was already used/);
+  assert.equal((await b.stats(q)).acked, 2);
+});
+
+test('bindings carry a version; a publish routed by an old version is refused and sends nothing', async () => {
+  const b = await broker();
+  const a = await b.declare('a');
+  const c = await b.declare('c', { maxLength: 1 });
+  assert.equal(await b.bind(a, 'order.*'), 1);
+  assert.equal(await b.bind(a, 'order.*'), 1, 'binding twice changes nothing');
+  assert.equal(await b.bind(c, 'order.#'), 2);
+  assert.deepEqual((await b.bindings()).slice(0, 1), [2]);
+  assert.deepEqual(new Set((await b.bindings()).slice(1)), new Set([`${a}:order.*`, `${c}:order.#`]));
+  await assert.rejects(b.publish(1, [a], 'x'), /^ReplyError: BINDINGS_CHANGED/);
+  assert.equal((await b.publish(2, [a, c], 'first')).length, 2);
+  await assert.rejects(b.publish(2, [a, c], 'second'), /QUEUE_FULL queue c is full/);
+  assert.deepEqual(bodies(await b.claim(a, 5)), ['first'], 'all or nothing: a got no second copy');
+  assert.equal(await b.unbind(c, 'order.#'), 3);
+  assert.equal(await b.unbind(c, 'order.#'), 3, 'unbinding what is not bound changes nothing');
 });
