@@ -16,6 +16,8 @@
 --   P:queues, P:qnames      HASH  name -> qid, qid -> name
 --   P:q:<qid>:cfg     HASH  options (see declare) and explicit 0/1
 --   P:q:<qid>:st      HASH  counters: sent acked nacked expired redelivered deadLettered
+--   P:q:<qid>:lat     HASH  send-to-ack latency: the core's histogram bucket -> count
+--   P:q:<qid>:tp      HASH  acks per second, a ring of 10: slot -> 'second:count'
 --   P:q:<qid>:r<pri>  ZSET  waiting messages of priority pri (0..9), by ready time then seq
 --   P:q:<qid>:w       ZSET  waiting messages by seq: their count (maxLength) and the oldest
 --   P:q:<qid>:x       ZSET  waiting messages with a TTL, by expiry
@@ -453,10 +455,30 @@ end)
 
 -- ack(qid, seq, tag): the delivery is done; STALE_DELIVERY if its lease ran
 -- out (even if not reclaimed yet) or it was settled already.
-local function acked(P, q, seq)
+-- The bucket of latency v in the core's histogram (histogram.rs: exact
+-- below 32, then 32 buckets per power of two), so the client's core can
+-- read percentiles from the counts.
+local function latency_bucket(v)
+  if v < 32 then return v end
+  local exp = 5
+  while v >= 2 ^ (exp + 1) do exp = exp + 1 end
+  local shift = exp - 5
+  return 32 + shift * 32 + math.floor(v / 2 ^ shift) - 32
+end
+
+local function acked(P, q, seq, t)
+  local enq = tonumber(redis.call('HGET', mkey(P, seq), 'enq'))
   redis.call('ZREM', qkey(P, q, 'l'), member(seq))
   redis.call('DEL', mkey(P, seq))
   count(P, q, 'acked')
+  redis.call('HINCRBY', qkey(P, q, 'lat'), latency_bucket(math.max(0, t - enq)), 1)
+  -- The throughput ring, as the core's (stats.rs): slot second % 10 counts that second.
+  local second = math.floor(t / 1000)
+  local tp, slot = qkey(P, q, 'tp'), second % 10
+  local held = redis.call('HGET', tp, slot)
+  local s, n = string.match(held or '', '^(%d+):(%d+)$')
+  n = (tonumber(s) == second) and tonumber(n) + 1 or 1
+  redis.call('HSET', tp, slot, int(second) .. ':' .. n)
 end
 
 on_delivery('ack', acked)
@@ -478,7 +500,9 @@ on_delivery('extend', function(P, q, seq, t, ms)
 end)
 
 -- stats(qid): { ready, delayed, inFlight, sent, acked, nacked, expired,
--- redelivered, deadLettered }, after catching up.
+-- redelivered, deadLettered, now, then the throughput ring as 10 pairs
+-- second, count (0, 0 for an empty slot), then the latency histogram as
+-- pairs bucket, count }, after catching up.
 redis.register_function('ferrymq_1_stats', function(keys, args)
   local P = prefix(keys)
   local q = args[1]
@@ -489,6 +513,14 @@ redis.register_function('ferrymq_1_stats', function(keys, args)
   local st = redis.call('HMGET', qkey(P, q, 'st'), 'sent', 'acked', 'nacked', 'expired', 'redelivered', 'deadLettered')
   local out = { ready, waiting(P, q) - ready, redis.call('ZCARD', qkey(P, q, 'l')) }
   for i = 1, 6 do out[#out + 1] = tonumber(st[i]) or 0 end
+  out[#out + 1] = t
+  local ring = redis.call('HMGET', qkey(P, q, 'tp'), 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+  for i = 1, 10 do
+    local s, n = string.match(ring[i] or '0:0', '^(%d+):(%d+)$')
+    out[#out + 1] = tonumber(s)
+    out[#out + 1] = tonumber(n)
+  end
+  for _, v in ipairs(redis.call('HGETALL', qkey(P, q, 'lat'))) do out[#out + 1] = tonumber(v) end
   return out
 end)
 
@@ -543,7 +575,7 @@ on_delivery('reply', function(P, q, seq, t, body)
   if not request[1] then
     return redis.error_reply('INVALID_ARGUMENT delivery ' .. int(seq) .. ' is not a request')
   end
-  acked(P, q, seq)
+  acked(P, q, seq, t)
   redis.call('RPUSH', request[1], request[2], body)
   redis.call('PEXPIRE', request[1], 3600000)
 end)

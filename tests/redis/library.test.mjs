@@ -74,10 +74,17 @@ async function broker(client = redis, prefix = `{t${++prefixes}}`) {
     ack: (q, d) => call('ack', q, d.seq, d.tag),
     nack: (q, d, requeue = true, waitMs = 0) => call('nack', q, d.seq, d.tag, requeue ? 1 : 0, waitMs),
     extend: (q, d, ms) => call('extend', q, d.seq, d.tag, ms),
+    /** The counters by name, plus `ring` (second -> acks, non-empty slots) and `latency` (bucket -> count). */
     stats: async (q) => {
-      const names = ['ready', 'delayed', 'inFlight', 'sent', 'acked', 'nacked', 'expired', 'redelivered', 'deadLettered'];
+      const names = ['ready', 'delayed', 'inFlight', 'sent', 'acked', 'nacked', 'expired', 'redelivered', 'deadLettered', 'now'];
       const values = await call('stats', q);
-      return Object.fromEntries(names.map((n, i) => [n, values[i]]));
+      const pairs = (from, to) => {
+        const out = new Map();
+        for (let i = from; i < to; i += 2) if (values[i + 1] > 0) out.set(values[i], values[i + 1]);
+        return out;
+      };
+      const ringEnd = names.length + 20;
+      return { ...Object.fromEntries(names.map((n, i) => [n, values[i]])), ring: pairs(names.length, ringEnd), latency: pairs(ringEnd, values.length) };
     },
   };
   await b.setNow(T0);
@@ -420,4 +427,22 @@ test('bindings carry a version; a publish routed by an old version is refused an
   assert.deepEqual(bodies(await b.claim(a, 5)), ['first'], 'all or nothing: a got no second copy');
   assert.equal(await b.unbind(c, 'order.#'), 3);
   assert.equal(await b.unbind(c, 'order.#'), 3, 'unbinding what is not bound changes nothing');
+});
+
+test('acks feed the core\'s latency histogram buckets and the per-second throughput ring', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs');
+  const second = Math.floor(T0 / 1000);
+  for (const [sentAt, latency] of [[0, 5], [5, 100], [105, 1000]]) {
+    await b.setNow(T0 + sentAt);
+    await b.send(q, 'x');
+    const [d] = await b.claim(q);
+    await b.setNow(T0 + sentAt + latency);
+    await b.ack(q, d);
+  }
+  const stats = await b.stats(q);
+  // Buckets as histogram.rs numbers them: exact below 32; 100 -> 82; 1000 -> 190.
+  assert.deepEqual(stats.latency, new Map([[5, 1], [82, 1], [190, 1]]));
+  assert.deepEqual(stats.ring, new Map([[second, 2], [second + 1, 1]]));
+  assert.equal(stats.now, T0 + 1105);
 });
