@@ -2,8 +2,11 @@
 -- The state changes of a broker shared through Redis, each one atomic on the
 -- server and timed by the server's clock. They restate the core's queue
 -- rules (src/core/broker/mod.rs: admit, enqueue, fail_delivery, dead_letter,
--- make_room, next_due) over Redis keys: a change to those rules is made here
--- too, and the shared scenarios check both.
+-- make_room, next_due, catch_up) over Redis keys: a change to those rules
+-- is made here too, and tests/redis checks them against a real server.
+--
+-- Redis keeps the writes a function made before an error, so every function
+-- checks all of its arguments before its first write.
 --
 -- Every function takes KEYS[1] = '{<prefix>}:meta' and builds its other keys
 -- from that prefix: all of a broker's keys share the hash tag, so a Redis
@@ -12,8 +15,10 @@
 -- Keys, P = '{<prefix>}':
 --   P:meta            HASH  schema
 --   P:clock           STRING  tests only: the time (ms) in place of TIME
+--   P:now             STRING  the latest time a function ran at: the clock never goes back
 --   P:seq, P:tag, P:qseq    counters: message seq (= generated id), delivery tag, queue id
 --   P:queues, P:qnames      HASH  name -> qid, qid -> name
+--   P:due             ZSET  qid -> its next deadline: when some process should tick it
 --   P:q:<qid>:cfg     HASH  options (see declare) and explicit 0/1
 --   P:q:<qid>:st      HASH  counters: sent acked nacked expired redelivered deadLettered
 --   P:q:<qid>:lat     HASH  send-to-ack latency: the core's histogram bucket -> count
@@ -35,16 +40,9 @@
 local SCHEMA = '1'
 local LEVELS = 10
 
-local function prefix(keys)
-  return string.sub(keys[1], 1, -6) -- strip ':meta'
-end
-
-local function now(P)
-  local fake = redis.call('GET', P .. ':clock')
-  if fake then return tonumber(fake) end
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+-- Per call: the queues caught up with the clock, and those whose next
+-- deadline may have moved. Reset as each function starts.
+local caught, touched = {}, {}
 
 -- Integers as Redis stores them: never in exponent form.
 local function int(n)
@@ -65,24 +63,61 @@ local function mkey(P, seq)
   return P .. ':m:' .. int(seq)
 end
 
+-- A name as the core's messages show it (Rust's {:?}), for ordinary names.
+local function quoted(s)
+  return '"' .. string.gsub(string.gsub(s, '[\\"]', '\\%0'), '\n', '\\n') .. '"'
+end
+
+local function bad(what)
+  return redis.error_reply('INVALID_ARGUMENT ' .. what)
+end
+
+-- `v` as a whole number of at least `min`, or nil.
+local function whole(v, min)
+  local n = tonumber(v)
+  if n and n % 1 == 0 and n >= min and n < 2 ^ 53 then return n end
+  return nil
+end
+
+local function now(P)
+  local t
+  local fake = redis.call('GET', P .. ':clock')
+  if fake then
+    t = tonumber(fake)
+  else
+    local time = redis.call('TIME')
+    t = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  end
+  -- The core's clock never goes back; a server's can (an NTP step, a
+  -- failover to a replica): leases must not grow, due messages not wait.
+  local seen = tonumber(redis.call('GET', P .. ':now'))
+  if seen and seen > t then return seen end
+  redis.call('SET', P .. ':now', int(t))
+  return t
+end
+
+-- The options of queue q (the core's defaults for what is not set), or nil
+-- for an unknown queue.
 local function cfg(P, q)
-  local c = redis.call('HMGET', qkey(P, q, 'cfg'), 'maxLength', 'overflow', 'ttl', 'lease', 'maxDeliveries', 'deadLetter', 'dedup', 'name')
+  local c = redis.call('HMGET', qkey(P, q, 'cfg'), 'name', 'maxLength', 'overflow', 'ttl', 'lease', 'maxDeliveries', 'deadLetter', 'dedup')
+  if not c[1] then return nil end
   return {
-    maxLength = tonumber(c[1]), overflow = c[2], ttl = tonumber(c[3]), lease = tonumber(c[4]),
-    maxDeliveries = tonumber(c[5]), deadLetter = c[6], dedup = tonumber(c[7]), name = c[8],
+    name = c[1], maxLength = tonumber(c[2]), overflow = c[3] or 'reject', ttl = tonumber(c[4]),
+    lease = tonumber(c[5]) or 30000, maxDeliveries = tonumber(c[6]) or 10, deadLetter = c[7] or '',
+    dedup = tonumber(c[8]),
   }
 end
 
-local function count(P, q, field, by)
-  redis.call('HINCRBY', qkey(P, q, 'st'), field, by or 1)
+local function count(P, q, field)
+  redis.call('HINCRBY', qkey(P, q, 'st'), field, 1)
 end
 
 -- An event for 'on' listeners in every process: type, queue name, message
 -- id, then the type's own fields.
 local function event(P, kind, q, seq, ...)
-  local m = redis.call('HMGET', mkey(P, seq), 'id')
+  local id = redis.call('HGET', mkey(P, seq), 'id')
   local name = redis.call('HGET', P .. ':qnames', q)
-  redis.call('XADD', P .. ':events', 'MAXLEN', '~', 10000, '*', 'type', kind, 'queue', name, 'id', m[1] or int(seq), ...)
+  redis.call('XADD', P .. ':events', 'MAXLEN', '~', 10000, '*', 'type', kind, 'queue', name, 'id', id or int(seq), ...)
 end
 
 -- Wakes a consumer blocked on queue q: one marker, kept until taken, so a
@@ -108,6 +143,7 @@ local function place(P, q, seq, m, now)
   redis.call('ZADD', qkey(P, q, 'w'), seq, s)
   if m.exp then redis.call('ZADD', qkey(P, q, 'x'), int(m.exp), s) end
   if m.rdy <= now then wake(P, q) end
+  touched[q] = true
 end
 
 local function unplace(P, q, seq, pri)
@@ -118,9 +154,9 @@ local function unplace(P, q, seq, pri)
 end
 
 local function message(P, seq)
-  local f = redis.call('HMGET', mkey(P, seq), 'q', 'pri', 'rdy', 'exp', 'dlv', 'tag')
+  local f = redis.call('HMGET', mkey(P, seq), 'q', 'pri', 'rdy', 'exp', 'dlv')
   if not f[1] then return nil end
-  return { q = f[1], pri = f[2], rdy = tonumber(f[3]), exp = tonumber(f[4]), dlv = tonumber(f[5]), tag = f[6] }
+  return { q = f[1], pri = f[2], rdy = tonumber(f[3]), exp = tonumber(f[4]), dlv = tonumber(f[5]) }
 end
 
 local function queue_id(P, name)
@@ -137,10 +173,10 @@ end
 
 -- What an implicit dead-letter queue gets: no further dead-lettering, so a
 -- chain of queues can never loop (QueueOptions::implicit_dead_letter_queue).
-local IMPLICIT = { 'canon', '', 'overflow', 'reject', 'lease', '30000', 'maxDeliveries', '10', 'deadLetter', '-' }
+local IMPLICIT = { 'canon', '', 'deadLetter', '-' }
 
 -- The queue dead letters from q go to, created if missing; nil to discard.
-local function dead_letter_target(P, q, c)
+local function dead_letter_target(P, c)
   if c.deadLetter == '-' then return nil end
   local name = c.deadLetter
   if name == '' then name = c.name .. '.dlq' end
@@ -148,11 +184,14 @@ local function dead_letter_target(P, q, c)
   return queue_id(P, name) or create_queue(P, name, IMPLICIT, '0')
 end
 
-local remove_message
+local catch_up, remove_message
 
--- Whether a dead-lettered message may enter t: a full target that drops
--- its oldest makes room; one that rejects refuses. Never cascades.
+-- Whether a dead-lettered message may enter t, caught up with the clock
+-- first (its own expired messages leave before it counts as full): a full
+-- target that drops its oldest makes room; one that rejects refuses. Never
+-- cascades.
 local function make_room(P, t, now)
+  if not caught[t] then catch_up(P, t, now) end
   local c = cfg(P, t)
   if not is_full(P, t, c, 0) then return true end
   if c.overflow ~= 'drop-oldest' then return false end
@@ -163,12 +202,14 @@ local function make_room(P, t, now)
 end
 
 -- Takes message seq out of its queue, counted as dead-lettered for
--- `reason`; it moves to queue `target` (as a fresh message there), or is gone.
+-- `reason`; it moves to queue `target` (as a fresh message there, no longer
+-- a request), or is gone.
 remove_message = function(P, seq, reason, nacked, target, now)
   local m = message(P, seq)
   if not m then return end
   unplace(P, m.q, seq, m.pri)
   redis.call('ZREM', qkey(P, m.q, 'l'), member(seq))
+  touched[m.q] = true
   count(P, m.q, 'deadLettered')
   if reason == 'expired' then
     count(P, m.q, 'expired')
@@ -184,7 +225,7 @@ remove_message = function(P, seq, reason, nacked, target, now)
   local ttl = cfg(P, target).ttl
   local moved = { q = target, pri = m.pri, rdy = now, exp = ttl and now + ttl or nil }
   redis.call('HSET', mkey(P, seq), 'q', target, 'rdy', int(now), 'dlv', '0')
-  redis.call('HDEL', mkey(P, seq), 'tag', 'exp')
+  redis.call('HDEL', mkey(P, seq), 'tag', 'exp', 'rq', 'rid')
   if moved.exp then redis.call('HSET', mkey(P, seq), 'exp', int(moved.exp)) end
   place(P, target, seq, moved, now)
   count(P, target, 'sent')
@@ -193,19 +234,21 @@ end
 local function dead_letter(P, seq, reason, nacked, now)
   local m = message(P, seq)
   if not m then return end
-  local target = dead_letter_target(P, m.q, cfg(P, m.q))
+  local target = dead_letter_target(P, cfg(P, m.q))
   if target and not make_room(P, target, now) then target = nil end
   remove_message(P, seq, reason, nacked, target, now)
 end
 
--- A delivery failed (lease ran out, nack): the message goes back, after
--- `wait` ms, unless it used up its deliveries or expired meanwhile.
+-- A delivery failed (lease ran out, nack, consumer gone) at `now`: the
+-- message goes back, after `wait` ms, unless it used up its deliveries or
+-- expired meanwhile.
 local function fail_delivery(P, seq, nacked, wait, now)
   local m = message(P, seq)
   if not m then return end
   local c = cfg(P, m.q)
   redis.call('ZREM', qkey(P, m.q, 'l'), member(seq))
   redis.call('HDEL', mkey(P, seq), 'tag')
+  touched[m.q] = true
   if m.dlv >= c.maxDeliveries then return dead_letter(P, seq, 'delivery-limit', nacked, now) end
   if m.exp and m.exp <= now then return dead_letter(P, seq, 'expired', nacked, now) end
   -- Without a wait the message keeps its old ready time, hence its old place.
@@ -219,14 +262,26 @@ local function fail_delivery(P, seq, nacked, wait, now)
   event(P, 'redelivered', m.q, seq, 'deliveryCount', m.dlv)
 end
 
--- Everything due in queue q by `now`: leases that ran out come back (a
--- counted failure), waiting messages past their TTL are dead-lettered.
-local function catch_up(P, q, now)
-  for _, s in ipairs(redis.call('ZRANGE', qkey(P, q, 'l'), '-inf', int(now), 'BYSCORE')) do
-    fail_delivery(P, tonumber(s), false, 0, now)
-  end
-  for _, s in ipairs(redis.call('ZRANGE', qkey(P, q, 'x'), '-inf', int(now), 'BYSCORE')) do
-    dead_letter(P, tonumber(s), 'expired', false, now)
+-- Processes queue q's deadlines up to `now` in time order, each at its own
+-- time, as the core's catch_up does: a lease that ran out returns its
+-- message (a counted failure), a waiting message past its TTL is
+-- dead-lettered. Each entry leaves its index first, so none is seen twice.
+catch_up = function(P, q, now)
+  caught[q] = true
+  touched[q] = true
+  local l, x = qkey(P, q, 'l'), qkey(P, q, 'x')
+  while true do
+    local lease, expiry = redis.call('ZRANGE', l, 0, 0, 'WITHSCORES'), redis.call('ZRANGE', x, 0, 0, 'WITHSCORES')
+    local at_l, at_x = tonumber(lease[2]), tonumber(expiry[2])
+    if at_l and at_l <= now and (not at_x or at_l <= at_x) then
+      redis.call('ZREM', l, lease[1])
+      fail_delivery(P, tonumber(lease[1]), false, 0, at_l)
+    elseif at_x and at_x <= now then
+      redis.call('ZREM', x, expiry[1])
+      dead_letter(P, tonumber(expiry[1]), 'expired', false, at_x)
+    else
+      break
+    end
   end
 end
 
@@ -247,10 +302,9 @@ local function next_due(P, q, now)
   return nil
 end
 
--- Milliseconds from `now` to queue q's next deadline (a delayed message
--- due, a lease running out, a message expiring), or -1 for none: when a
--- process should look again, by the server's clock.
-local function next_in(P, q, now)
+-- Queue q's next deadline (a delayed message due, a lease running out, a
+-- message expiring), or nil for none: when a process should look again.
+local function next_deadline(P, q, now)
   local first
   local function consider(hit)
     local at = tonumber(hit[2])
@@ -261,7 +315,92 @@ local function next_in(P, q, now)
   end
   consider(redis.call('ZRANGE', qkey(P, q, 'l'), 0, 0, 'WITHSCORES'))
   consider(redis.call('ZRANGE', qkey(P, q, 'x'), 0, 0, 'WITHSCORES'))
-  return first and first - now or -1
+  return first
+end
+
+-- Registers function `name`: `body(P, args, now)` runs with the call's
+-- state fresh, and afterwards every queue it touched files its next
+-- deadline in P:due, so some process ticks it in time even if no process
+-- that saw the change is left.
+local function register(name, body)
+  redis.register_function('ferrymq_1_' .. name, function(keys, args)
+    local P = string.sub(keys[1], 1, -6) -- strip ':meta'
+    caught, touched = {}, {}
+    local t = now(P)
+    local result = body(P, args, t)
+    for q in pairs(touched) do
+      local at = next_deadline(P, q, t)
+      if at then redis.call('ZADD', P .. ':due', int(at), q) else redis.call('ZREM', P .. ':due', q) end
+    end
+    return result
+  end)
+end
+
+-- The options of queue q after catching it up, or nil and an error reply.
+local function open_queue(P, q, t)
+  local c = type(q) == 'string' and cfg(P, q)
+  if not c then return nil, bad('unknown queue ' .. tostring(q)) end
+  catch_up(P, q, t)
+  return c
+end
+
+-- A message's fields as send, request, send_batch and publish take them:
+-- id ('' for a generated one), priority '0'..'9', delayMs (whole, >= 0),
+-- ttlMs ('' for none, else whole, >= 1), body. Nil and an error reply if
+-- any is malformed.
+local function outgoing(id, pri, delay, ttl, body)
+  if type(id) ~= 'string' or type(body) ~= 'string' then return nil, bad('a message needs an id and a body') end
+  if type(pri) ~= 'string' or not string.match(pri, '^%d$') then return nil, bad('priority must be one of 0..9') end
+  local d = whole(delay, 0)
+  if not d then return nil, bad('delayMs must be a whole number, at least 0') end
+  local l
+  if ttl ~= '' then
+    l = whole(ttl, 1)
+    if not l then return nil, bad('ttlMs must be a whole number, at least 1') end
+  end
+  return { id = id, pri = pri, delay = d, ttl = l, body = body }
+end
+
+-- Whether message `msg` may enter queue q: true, false for a duplicate
+-- inside the dedup window (or of an earlier item of the same batch), or nil
+-- and an error reply when q is full and rejects. `earlier`: the ids and
+-- count a batch admitted before it.
+local function admit(P, q, c, msg, t, earlier)
+  if msg.id ~= '' and c.dedup then
+    local dedup = qkey(P, q, 'd')
+    redis.call('ZREMRANGEBYSCORE', dedup, '-inf', int(t))
+    if redis.call('ZSCORE', dedup, msg.id) or earlier.ids[msg.id] then return false end
+  end
+  if c.overflow ~= 'drop-oldest' and is_full(P, q, c, earlier.n) then
+    return nil, redis.error_reply('QUEUE_FULL queue ' .. quoted(c.name) .. ' is full')
+  end
+  return true
+end
+
+local function first_admission()
+  return { ids = {}, n = 0 }
+end
+
+-- Stores an admitted message and returns its seq; a queue that drops its
+-- oldest on overflow makes room first.
+local function enqueue(P, q, c, msg, t, request)
+  while c.overflow == 'drop-oldest' and is_full(P, q, c, 0) do
+    local oldest = redis.call('ZRANGE', qkey(P, q, 'w'), 0, 0)[1]
+    if not oldest then break end
+    dead_letter(P, tonumber(oldest), 'maxlen', false, t)
+  end
+  local seq = redis.call('INCR', P .. ':seq')
+  local ttl = msg.ttl
+  if c.ttl and (not ttl or c.ttl < ttl) then ttl = c.ttl end
+  local m = { q = q, pri = msg.pri, rdy = t + msg.delay, exp = ttl and t + ttl or nil }
+  redis.call('HSET', mkey(P, seq), 'q', q, 'pri', msg.pri, 'enq', int(t), 'rdy', int(m.rdy), 'dlv', '0', 'body', msg.body)
+  if msg.id ~= '' then redis.call('HSET', mkey(P, seq), 'id', msg.id) end
+  if request then redis.call('HSET', mkey(P, seq), 'rq', request.inbox, 'rid', request.id) end
+  if m.exp then redis.call('HSET', mkey(P, seq), 'exp', int(m.exp)) end
+  place(P, q, seq, m, t)
+  count(P, q, 'sent')
+  if msg.id ~= '' and c.dedup then redis.call('ZADD', qkey(P, q, 'd'), int(t + c.dedup), msg.id) end
+  return seq
 end
 
 local function stale(tag)
@@ -269,42 +408,44 @@ local function stale(tag)
 end
 
 -- Registers function `name(qid, seq, tag, ...)`, a change to one delivery:
--- `change(P, q, seq, now, ...)` runs only while that delivery is in flight
--- under that tag, after catching the queue up (so a lease that ran out is
--- stale even before anyone reclaimed it); the answer is 1, what `change`
--- answered (an error), or STALE_DELIVERY.
+-- `change(P, q, seq, now, tag, ...)` runs only while that delivery is in
+-- flight under that tag, after catching the queue up (so a lease that ran
+-- out is stale even before anyone reclaimed it); the answer is 1, what
+-- `change` answered (an error), or STALE_DELIVERY.
 local function on_delivery(name, change)
-  redis.register_function('ferrymq_1_' .. name, function(keys, args)
-    local P = prefix(keys)
-    local q, seq, tag = args[1], tonumber(args[2]), args[3]
-    local t = now(P)
-    catch_up(P, q, t)
+  register(name, function(P, args, t)
+    local q, seq, tag = args[1], whole(args[2], 1), args[3]
+    if not seq or type(tag) ~= 'string' then return bad('a delivery is named by its seq and tag') end
+    local _, err = open_queue(P, q, t)
+    if err then return err end
     local held = redis.call('HMGET', mkey(P, seq), 'q', 'tag')
     if held[1] ~= q or held[2] ~= tag then return stale(tag) end
-    return change(P, q, seq, t, args[4], args[5]) or 1
+    return change(P, q, seq, t, tag, args[4], args[5]) or 1
   end)
 end
 
 -- open(schema): refuses a broker written with another layout.
-redis.register_function('ferrymq_1_open', function(keys, args)
-  local P = prefix(keys)
-  local schema = redis.call('HGET', keys[1], 'schema')
+register('open', function(P, args, t)
+  local schema = redis.call('HGET', P .. ':meta', 'schema')
   if schema and schema ~= SCHEMA then
     return redis.error_reply('STORAGE prefix ' .. P .. ' holds layout ' .. schema .. ', this version reads ' .. SCHEMA)
   end
-  redis.call('HSET', keys[1], 'schema', SCHEMA)
-  return now(P)
+  redis.call('HSET', P .. ':meta', 'schema', SCHEMA)
+  return t
 end)
 
 -- declare(name, explicit, field, value, ...): the queue's id. Fields: canon
 -- (the core's canonical options: equal means the same queue), maxLength,
--- overflow, ttl, lease, maxDeliveries, deadLetter ('' default, '-' discard,
--- or a name), dedup. An explicit declaration with other options than an
+-- overflow ('reject' or 'drop-oldest'), ttl, lease, maxDeliveries,
+-- deadLetter ('' default, '-' discard, or a name), dedup; unset ones take
+-- the core's defaults. An explicit declaration with other options than an
 -- explicit one before is refused; a queue made implicitly adopts them.
-redis.register_function('ferrymq_1_declare', function(keys, args)
-  local P = prefix(keys)
+register('declare', function(P, args)
   local name, explicit = args[1], args[2]
   local fields = { unpack(args, 3) }
+  if type(name) ~= 'string' or (explicit ~= '0' and explicit ~= '1') or #fields % 2 ~= 0 then
+    return bad('declare takes a name, 0 or 1, then field and value pairs')
+  end
   local q = queue_id(P, name)
   if not q then return create_queue(P, name, fields, explicit) end
   if explicit == '0' then return q end
@@ -313,130 +454,88 @@ redis.register_function('ferrymq_1_declare', function(keys, args)
   local canon
   for i = 1, #fields, 2 do if fields[i] == 'canon' then canon = fields[i + 1] end end
   if was[1] == '1' then
-    if was[2] ~= canon then
-      return redis.error_reply('INVALID_ARGUMENT queue ' .. name .. ' already exists with different options')
-    end
+    if was[2] ~= canon then return bad('queue ' .. quoted(name) .. ' already exists with different options') end
     return q
   end
-  redis.call('HDEL', key, 'maxLength', 'ttl', 'dedup')
+  redis.call('HDEL', key, 'maxLength', 'overflow', 'ttl', 'lease', 'maxDeliveries', 'deadLetter', 'dedup')
   redis.call('HSET', key, 'explicit', '1', unpack(fields))
+  touched[q] = true
   return q
 end)
-
--- Whether one outgoing message with caller id `id` ('' for none) may enter
--- queue q: true, false for a duplicate inside the dedup window (or of an
--- earlier item of the same batch), or an error reply when q is full and
--- rejects. `earlier`: the ids and count a batch admitted before it.
-local function admit(P, q, c, id, t, earlier)
-  if id ~= '' and c.dedup then
-    local dedup = qkey(P, q, 'd')
-    redis.call('ZREMRANGEBYSCORE', dedup, '-inf', int(t))
-    if redis.call('ZSCORE', dedup, id) or earlier.ids[id] then return false end
-  end
-  if c.overflow ~= 'drop-oldest' and is_full(P, q, c, earlier.n) then
-    return nil, redis.error_reply('QUEUE_FULL queue ' .. c.name .. ' is full')
-  end
-  return true
-end
-
--- Stores an admitted message and returns its seq; a queue that drops its
--- oldest on overflow makes room first.
-local function enqueue(P, q, c, id, pri, delay, ttl, body, t, request)
-  while c.overflow == 'drop-oldest' and is_full(P, q, c, 0) do
-    local oldest = redis.call('ZRANGE', qkey(P, q, 'w'), 0, 0)[1]
-    if not oldest then break end
-    dead_letter(P, tonumber(oldest), 'maxlen', false, t)
-  end
-  local seq = redis.call('INCR', P .. ':seq')
-  if c.ttl and (not ttl or c.ttl < ttl) then ttl = c.ttl end
-  local m = { q = q, pri = pri, rdy = t + delay, exp = ttl and t + ttl or nil }
-  redis.call('HSET', mkey(P, seq), 'q', q, 'pri', pri, 'enq', int(t), 'rdy', int(m.rdy), 'dlv', '0', 'body', body)
-  if id ~= '' then redis.call('HSET', mkey(P, seq), 'id', id) end
-  if request then redis.call('HSET', mkey(P, seq), 'rq', request.inbox, 'rid', request.id) end
-  if m.exp then redis.call('HSET', mkey(P, seq), 'exp', int(m.exp)) end
-  place(P, q, seq, m, t)
-  count(P, q, 'sent')
-  if id ~= '' and c.dedup then redis.call('ZADD', qkey(P, q, 'd'), int(t + c.dedup), id) end
-  return seq
-end
-
--- The options of queue q after catching it up, or an error reply.
-local function open_queue(P, q, t)
-  local c = cfg(P, q)
-  if not c.lease then return nil, redis.error_reply('INVALID_ARGUMENT no queue ' .. q) end
-  catch_up(P, q, t)
-  return c
-end
 
 -- One message to queue args[1], with id, priority, delayMs, ttlMs and body
 -- in args[2..6]: { seq, now }, seq 0 for a duplicate. A request (its reply
 -- inbox and id) refuses a duplicate instead: the earlier request owns it.
-local function send_one(keys, args, request)
-  local P = prefix(keys)
-  local q, id = args[1], args[2]
-  local t = now(P)
+local function send_one(P, args, t, request)
+  local msg, bad_msg = outgoing(args[2], args[3], args[4], args[5], args[6])
+  if not msg then return bad_msg end
+  if request and (type(request.inbox) ~= 'string' or type(request.id) ~= 'string') then
+    return bad('a request needs an inbox and an id')
+  end
+  local q = args[1]
   local c, err = open_queue(P, q, t)
   if not c then return err end
-  local fresh, full = admit(P, q, c, id, t, { ids = {}, n = 0 })
+  local fresh, full = admit(P, q, c, msg, t, first_admission())
   if full then return full end
   if not fresh then
-    if request then return redis.error_reply('INVALID_ARGUMENT request id ' .. id .. ' was already used') end
+    if request then return bad('request id ' .. quoted(msg.id) .. ' was already used') end
     return { 0, t }
   end
-  return { enqueue(P, q, c, id, args[3], tonumber(args[4]), tonumber(args[5]), args[6], t, request), t }
+  return { enqueue(P, q, c, msg, t, request), t }
 end
 
 -- send(qid, id, priority, delayMs, ttlMs, body): { seq, now }, seq 0 for a
 -- duplicate inside the dedup window. id '' makes the seq the message's id;
 -- ttlMs '' is none.
-redis.register_function('ferrymq_1_send', function(keys, args)
-  return send_one(keys, args, nil)
+register('send', function(P, args, t)
+  return send_one(P, args, t, nil)
 end)
 
 -- request(qid, id, priority, delayMs, ttlMs, body, inbox, rid): a send whose
 -- reply goes to list `inbox` as rid, body.
-redis.register_function('ferrymq_1_request', function(keys, args)
-  return send_one(keys, args, { inbox = args[7], id = args[8] })
+register('request', function(P, args, t)
+  return send_one(P, args, t, { inbox = args[7], id = args[8] })
 end)
 
 -- send_batch(qid, then per message: id, priority, delayMs, ttlMs, body):
 -- every message or none (QUEUE_FULL); { now, seq... }, seq 0 for a duplicate.
-redis.register_function('ferrymq_1_send_batch', function(keys, args)
-  local P = prefix(keys)
+register('send_batch', function(P, args, t)
+  if (#args - 1) % 5 ~= 0 then return bad('a batch takes 5 arguments per message') end
+  local msgs = {}
+  for i = 2, #args, 5 do
+    local msg, bad_msg = outgoing(args[i], args[i + 1], args[i + 2], args[i + 3], args[i + 4])
+    if not msg then return bad_msg end
+    msgs[#msgs + 1] = msg
+  end
   local q = args[1]
-  local t = now(P)
   local c, err = open_queue(P, q, t)
   if not c then return err end
-  local earlier = { ids = {}, n = 0 }
+  local earlier = first_admission()
   local fresh = {}
-  for i = 2, #args, 5 do
-    local id = args[i]
-    local ok, full = admit(P, q, c, id, t, earlier)
+  for k, msg in ipairs(msgs) do
+    local ok, full = admit(P, q, c, msg, t, earlier)
     if full then return full end
-    fresh[#fresh + 1] = ok
+    fresh[k] = ok
     if ok then
       earlier.n = earlier.n + 1
-      if id ~= '' then earlier.ids[id] = true end
+      if msg.id ~= '' then earlier.ids[msg.id] = true end
     end
   end
   local out = { t }
-  for k, ok in ipairs(fresh) do
-    local i = 2 + (k - 1) * 5
-    out[#out + 1] = ok and enqueue(P, q, c, args[i], args[i + 1], tonumber(args[i + 2]), tonumber(args[i + 3]), args[i + 4], t) or 0
-  end
+  for k, msg in ipairs(msgs) do out[k + 1] = fresh[k] and enqueue(P, q, c, msg, t) or 0 end
   return out
 end)
 
 -- claim(qid, max): up to max deliveries, each { seq, tag, id, deliveryCount,
 -- enqueuedAt, body } (id '' for a generated one), after { now, leaseMs,
--- nextIn }. Due messages left behind wake the next blocked consumer.
-redis.register_function('ferrymq_1_claim', function(keys, args)
-  local P = prefix(keys)
-  local q, max = args[1], tonumber(args[2])
-  local t = now(P)
-  catch_up(P, q, t)
-  local c = cfg(P, q)
-  local out = { t, c.lease, 0 }
+-- nextIn } (ms to the queue's next deadline, -1 for none). Due messages
+-- left behind wake the next blocked consumer.
+register('claim', function(P, args, t)
+  local q, max = args[1], whole(args[2], 1)
+  if not max then return bad('max must be a whole number, at least 1') end
+  local c, err = open_queue(P, q, t)
+  if not c then return err end
+  local out = { t, c.lease, -1 }
   for _ = 1, max do
     local seq, pri = next_due(P, q, t)
     if not seq then break end
@@ -449,12 +548,11 @@ redis.register_function('ferrymq_1_claim', function(keys, args)
     for _, v in ipairs({ seq, tag, f[1] or '', dlv, tonumber(f[2]), f[3] }) do out[#out + 1] = v end
   end
   if next_due(P, q, t) then wake(P, q) end
-  out[3] = next_in(P, q, t)
+  local at = next_deadline(P, q, t)
+  if at then out[3] = at - t end
   return out
 end)
 
--- ack(qid, seq, tag): the delivery is done; STALE_DELIVERY if its lease ran
--- out (even if not reclaimed yet) or it was settled already.
 -- The bucket of latency v in the core's histogram (histogram.rs: exact
 -- below 32, then 32 buckets per power of two), so the client's core can
 -- read percentiles from the counts.
@@ -475,53 +573,37 @@ local function acked(P, q, seq, t)
   -- The throughput ring, as the core's (stats.rs): slot second % 10 counts that second.
   local second = math.floor(t / 1000)
   local tp, slot = qkey(P, q, 'tp'), second % 10
-  local held = redis.call('HGET', tp, slot)
-  local s, n = string.match(held or '', '^(%d+):(%d+)$')
+  local s, n = string.match(redis.call('HGET', tp, slot) or '', '^(%d+):(%d+)$')
   n = (tonumber(s) == second) and tonumber(n) + 1 or 1
   redis.call('HSET', tp, slot, int(second) .. ':' .. n)
 end
 
+-- ack(qid, seq, tag): the delivery is done; STALE_DELIVERY if its lease ran
+-- out (even if not reclaimed yet) or it was settled already.
 on_delivery('ack', acked)
 
--- nack(qid, seq, tag, requeue, waitMs): back after waitMs (the caller's delay,
--- or the queue's backoff computed by the client), or dead-lettered
--- ('rejected') when requeue is 0.
-on_delivery('nack', function(P, q, seq, t, requeue, wait)
+-- nack(qid, seq, tag, requeue, waitMs): back after waitMs ('' for none: the
+-- caller's delay, or the queue's backoff as the client's core computed it),
+-- or dead-lettered ('rejected') when requeue is 0.
+on_delivery('nack', function(P, q, seq, t, _, requeue, wait)
+  local ms = wait == '' and 0 or whole(wait, 0)
+  if (requeue ~= '0' and requeue ~= '1') or not ms then return bad('nack takes requeue 0 or 1 and a wait in ms') end
   if requeue == '1' then
-    fail_delivery(P, seq, true, tonumber(wait), t)
+    fail_delivery(P, seq, true, ms, t)
+  elseif wait ~= '' then
+    return bad('a delay only applies to a requeue')
   else
     dead_letter(P, seq, 'rejected', true, t)
   end
 end)
 
--- extend(qid, seq, tag, ms): the lease now ends ms from now.
-on_delivery('extend', function(P, q, seq, t, ms)
-  redis.call('ZADD', qkey(P, q, 'l'), 'XX', int(t + tonumber(ms)), member(seq))
-end)
-
--- stats(qid): { ready, delayed, inFlight, sent, acked, nacked, expired,
--- redelivered, deadLettered, now, then the throughput ring as 10 pairs
--- second, count (0, 0 for an empty slot), then the latency histogram as
--- pairs bucket, count }, after catching up.
-redis.register_function('ferrymq_1_stats', function(keys, args)
-  local P = prefix(keys)
-  local q = args[1]
-  local t = now(P)
+-- extend(qid, seq, tag, ms): the lease now ends ms from now; 0 returns the
+-- message at once, as a failed delivery (SQS ChangeMessageVisibility).
+on_delivery('extend', function(P, q, seq, t, _, ms)
+  local by = whole(ms, 0)
+  if not by then return bad('ms must be a whole number, at least 0') end
+  redis.call('ZADD', qkey(P, q, 'l'), 'XX', int(t + by), member(seq))
   catch_up(P, q, t)
-  local ready = 0
-  for pri = 0, LEVELS - 1 do ready = ready + redis.call('ZCOUNT', qkey(P, q, 'r' .. pri), '-inf', int(t)) end
-  local st = redis.call('HMGET', qkey(P, q, 'st'), 'sent', 'acked', 'nacked', 'expired', 'redelivered', 'deadLettered')
-  local out = { ready, waiting(P, q) - ready, redis.call('ZCARD', qkey(P, q, 'l')) }
-  for i = 1, 6 do out[#out + 1] = tonumber(st[i]) or 0 end
-  out[#out + 1] = t
-  local ring = redis.call('HMGET', qkey(P, q, 'tp'), 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
-  for i = 1, 10 do
-    local s, n = string.match(ring[i] or '0:0', '^(%d+):(%d+)$')
-    out[#out + 1] = tonumber(s)
-    out[#out + 1] = tonumber(n)
-  end
-  for _, v in ipairs(redis.call('HGETALL', qkey(P, q, 'lat'))) do out[#out + 1] = tonumber(v) end
-  return out
 end)
 
 -- release(qid, seq, tag): a delivery nobody received (its receiver went
@@ -545,11 +627,46 @@ on_delivery('fail', function(P, q, seq, t)
   fail_delivery(P, seq, false, 0, t)
 end)
 
--- purge(qid): drops every waiting message (not those in flight); how many.
-redis.register_function('ferrymq_1_purge', function(keys, args)
-  local P = prefix(keys)
+-- reply(qid, seq, tag, body): answers the request the delivery carries, and
+-- acks it. The inbox outlives a requester that went away by an hour at most.
+on_delivery('reply', function(P, q, seq, t, tag, body)
+  if type(body) ~= 'string' then return bad('a reply needs a body') end
+  local request = redis.call('HMGET', mkey(P, seq), 'rq', 'rid')
+  if not request[1] then return bad('delivery ' .. tag .. ' is not a request') end
+  acked(P, q, seq, t)
+  redis.call('RPUSH', request[1], request[2], body)
+  redis.call('PEXPIRE', request[1], 3600000)
+end)
+
+-- stats(qid): { ready, delayed, inFlight, sent, acked, nacked, expired,
+-- redelivered, deadLettered, now, then the throughput ring as 10 pairs
+-- second, count (0, 0 for an empty slot), then the latency histogram as
+-- pairs bucket, count }, after catching up.
+register('stats', function(P, args, t)
   local q = args[1]
-  catch_up(P, q, now(P))
+  local _, err = open_queue(P, q, t)
+  if err then return err end
+  local ready = 0
+  for pri = 0, LEVELS - 1 do ready = ready + redis.call('ZCOUNT', qkey(P, q, 'r' .. pri), '-inf', int(t)) end
+  local st = redis.call('HMGET', qkey(P, q, 'st'), 'sent', 'acked', 'nacked', 'expired', 'redelivered', 'deadLettered')
+  local out = { ready, waiting(P, q) - ready, redis.call('ZCARD', qkey(P, q, 'l')) }
+  for i = 1, 6 do out[#out + 1] = tonumber(st[i]) or 0 end
+  out[#out + 1] = t
+  local ring = redis.call('HMGET', qkey(P, q, 'tp'), 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+  for i = 1, 10 do
+    local s, n = string.match(ring[i] or '0:0', '^(%d+):(%d+)$')
+    out[#out + 1] = tonumber(s)
+    out[#out + 1] = tonumber(n)
+  end
+  for _, v in ipairs(redis.call('HGETALL', qkey(P, q, 'lat'))) do out[#out + 1] = tonumber(v) end
+  return out
+end)
+
+-- purge(qid): drops every waiting message (not those in flight); how many.
+register('purge', function(P, args, t)
+  local q = args[1]
+  local _, err = open_queue(P, q, t)
+  if err then return err end
   local all = redis.call('ZRANGE', qkey(P, q, 'w'), 0, -1)
   for _, s in ipairs(all) do redis.call('DEL', mkey(P, tonumber(s))) end
   for pri = 0, LEVELS - 1 do redis.call('DEL', qkey(P, q, 'r' .. pri)) end
@@ -558,26 +675,23 @@ redis.register_function('ferrymq_1_purge', function(keys, args)
 end)
 
 -- tick(qid): catches queue q up with the clock (leases that ran out,
--- messages past their TTL), and says { now, nextIn } for the next look.
-redis.register_function('ferrymq_1_tick', function(keys, args)
-  local P = prefix(keys)
+-- messages past their TTL, delayed messages now due) and says { now,
+-- nextIn } for the next look, -1 for none.
+register('tick', function(P, args, t)
   local q = args[1]
-  local t = now(P)
-  catch_up(P, q, t)
+  local _, err = open_queue(P, q, t)
+  if err then return err end
   if next_due(P, q, t) then wake(P, q) end
-  return { t, next_in(P, q, t) }
+  local at = next_deadline(P, q, t)
+  return { t, at and at - t or -1 }
 end)
 
--- reply(qid, seq, tag, body): answers the request the delivery carries, and
--- acks it. The inbox outlives a requester that went away by an hour at most.
-on_delivery('reply', function(P, q, seq, t, body)
-  local request = redis.call('HMGET', mkey(P, seq), 'rq', 'rid')
-  if not request[1] then
-    return redis.error_reply('INVALID_ARGUMENT delivery ' .. int(seq) .. ' is not a request')
-  end
-  acked(P, q, seq, t)
-  redis.call('RPUSH', request[1], request[2], body)
-  redis.call('PEXPIRE', request[1], 3600000)
+-- due(): { now, ms to the earliest deadline of any queue (-1 for none), its
+-- qid }: what every process arms its one timer from, to tick that queue.
+register('due', function(P, args, t)
+  local first = redis.call('ZRANGE', P .. ':due', 0, 0, 'WITHSCORES')
+  if not first[1] then return { t, -1, '' } end
+  return { t, math.max(0, tonumber(first[2]) - t), first[1] }
 end)
 
 -- The bindings' version after a bind or unbind that `changed` them (1) or not.
@@ -588,48 +702,56 @@ end
 
 -- bind(qid, pattern) and unbind(qid, pattern): the bindings' version after.
 -- Patterns are checked by the client (the core's topic rules).
-redis.register_function('ferrymq_1_bind', function(keys, args)
-  local P = prefix(keys)
-  return bindings_version(P, redis.call('HSETNX', P .. ':bindings', args[1] .. ':' .. args[2], 1))
-end)
-
-redis.register_function('ferrymq_1_unbind', function(keys, args)
-  local P = prefix(keys)
-  return bindings_version(P, redis.call('HDEL', P .. ':bindings', args[1] .. ':' .. args[2]))
-end)
+local function binding(name)
+  register(name, function(P, args)
+    local q, pattern = args[1], args[2]
+    if not (type(q) == 'string' and cfg(P, q)) then return bad('unknown queue ' .. tostring(q)) end
+    if type(pattern) ~= 'string' then return bad('a binding needs a pattern') end
+    local key, field = P .. ':bindings', q .. ':' .. pattern
+    if name == 'bind' then return bindings_version(P, redis.call('HSETNX', key, field, 1)) end
+    return bindings_version(P, redis.call('HDEL', key, field))
+  end)
+end
+binding('bind')
+binding('unbind')
 
 -- bindings(): { version, '<qid>:<pattern>'... }, for the client to route by.
-redis.register_function('ferrymq_1_bindings', function(keys, args)
-  local P = prefix(keys)
+register('bindings', function(P)
   local out = { tonumber(redis.call('GET', P .. ':bver')) or 0 }
   for _, b in ipairs(redis.call('HKEYS', P .. ':bindings')) do out[#out + 1] = b end
   return out
 end)
 
 -- publish(version, n, qid1..qidn, id, priority, delayMs, ttlMs, body): one
--- copy to each of the n queues the client routed the key to, by bindings
--- `version`; all admitted before any is sent. BINDINGS_CHANGED when the
--- bindings moved on: the client routes again. { now, seq per queue }.
-redis.register_function('ferrymq_1_publish', function(keys, args)
-  local P = prefix(keys)
-  local version, n = tonumber(args[1]), tonumber(args[2])
+-- copy to each of the n distinct queues the client routed the key to, by
+-- bindings `version`; all admitted before any is sent. BINDINGS_CHANGED
+-- when the bindings moved on: the client routes again. { now, seq per queue }.
+register('publish', function(P, args, t)
+  local version, n = whole(args[1], 0), whole(args[2], 0)
+  if not version or not n or #args ~= n + 7 then return bad('publish takes a version, n, n queues and a message') end
+  local msg, bad_msg = outgoing(args[n + 3], args[n + 4], args[n + 5], args[n + 6], args[n + 7])
+  if not msg then return bad_msg end
+  local seen = {}
+  for i = 1, n do
+    local q = args[2 + i]
+    if seen[q] then return bad('queue ' .. q .. ' listed twice') end
+    if not cfg(P, q) then return bad('unknown queue ' .. q) end
+    seen[q] = true
+  end
   if version ~= (tonumber(redis.call('GET', P .. ':bver')) or 0) then
     return redis.error_reply('BINDINGS_CHANGED the bindings changed: route again')
   end
-  local id, pri, delay, ttl, body = args[n + 3], args[n + 4], tonumber(args[n + 5]), tonumber(args[n + 6]), args[n + 7]
-  local t = now(P)
   local targets = {}
   for i = 1, n do
     local q = args[2 + i]
-    local c, err = open_queue(P, q, t)
-    if not c then return err end
-    local fresh, full = admit(P, q, c, id, t, { ids = {}, n = 0 })
+    local c = open_queue(P, q, t)
+    local fresh, full = admit(P, q, c, msg, t, first_admission())
     if full then return full end
     targets[i] = { q = q, c = c, fresh = fresh }
   end
   local out = { t }
   for i, target in ipairs(targets) do
-    out[i + 1] = target.fresh and enqueue(P, target.q, target.c, id, pri, delay, ttl, body, t) or 0
+    out[i + 1] = target.fresh and enqueue(P, target.q, target.c, msg, t) or 0
   end
   return out
 end)

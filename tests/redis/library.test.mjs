@@ -59,6 +59,8 @@ async function broker(client = redis, prefix = `{t${++prefixes}}`) {
     fail: (q, d) => call('fail', q, d.seq, d.tag),
     purge: (q) => call('purge', q),
     tick: (q) => call('tick', q),
+    due: () => call('due'),
+    call,
     /** The events so far, each as an object of its fields. */
     events: async () => (await client.xrange(`${prefix}:events`, '-', '+')).map(([, fields]) => Object.fromEntries(
       fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]]] : [])),
@@ -72,7 +74,7 @@ async function broker(client = redis, prefix = `{t${++prefixes}}`) {
     publish: async (version, qids, body, { id = '' } = {}) =>
       (await call('publish', version, qids.length, ...qids, id, 0, 0, '', body)).slice(1),
     ack: (q, d) => call('ack', q, d.seq, d.tag),
-    nack: (q, d, requeue = true, waitMs = 0) => call('nack', q, d.seq, d.tag, requeue ? 1 : 0, waitMs),
+    nack: (q, d, requeue = true, waitMs = '') => call('nack', q, d.seq, d.tag, requeue ? 1 : 0, waitMs),
     extend: (q, d, ms) => call('extend', q, d.seq, d.tag, ms),
     /** The counters by name, plus `ring` (second -> acks, non-empty slots) and `latency` (bucket -> count). */
     stats: async (q) => {
@@ -219,7 +221,7 @@ test('maxLength with reject refuses QUEUE_FULL; with drop-oldest the oldest is d
   const q = await b.declare('capped', { maxLength: 2 });
   await b.send(q, '1');
   await b.send(q, '2');
-  await assert.rejects(b.send(q, '3'), /^ReplyError: QUEUE_FULL queue capped is full/);
+  await assert.rejects(b.send(q, '3'), /^ReplyError: QUEUE_FULL queue "capped" is full/);
   const d = await b.declare('rolling', { maxLength: 2, overflow: 'drop-oldest' });
   for (const body of ['1', '2', '3']) await b.send(d, body, { priority: body === '1' ? 9 : 0 });
   assert.deepEqual(bodies(await b.claim(d, 5)), ['2', '3'], 'the earliest sent went, whatever its priority');
@@ -243,7 +245,7 @@ test('declaring a queue again with other options is refused; an implicit queue a
   const b = await broker();
   const q = await b.declare('jobs', { lease: 100 });
   assert.equal(await b.declare('jobs', { lease: 100 }), q);
-  await assert.rejects(b.declare('jobs', { lease: 200 }), /^ReplyError: INVALID_ARGUMENT queue jobs already exists with different options/);
+  await assert.rejects(b.declare('jobs', { lease: 200 }), /^ReplyError: INVALID_ARGUMENT queue "jobs" already exists with different options/);
   await b.send(q, 'x');
   await b.nack(q, (await b.claim(q))[0], false);
   const dlq = await b.declare('jobs.dlq', { lease: 5 });
@@ -408,7 +410,7 @@ test('a reply reaches the requester\'s inbox and acks the request; a plain messa
   assert.equal(await b.ack(q, plain), 1, 'and the refused reply left it in flight');
   const d = await b.declare('dedup', { dedup: 1000 });
   await b.request(d, 'q', inbox, 8, { id: 'once' });
-  await assert.rejects(b.request(d, 'q', inbox, 9, { id: 'once' }), /INVALID_ARGUMENT request id once was already used/);
+  await assert.rejects(b.request(d, 'q', inbox, 9, { id: 'once' }), /INVALID_ARGUMENT request id "once" was already used/);
   assert.equal((await b.stats(q)).acked, 2);
 });
 
@@ -423,7 +425,7 @@ test('bindings carry a version; a publish routed by an old version is refused an
   assert.deepEqual(new Set((await b.bindings()).slice(1)), new Set([`${a}:order.*`, `${c}:order.#`]));
   await assert.rejects(b.publish(1, [a], 'x'), /^ReplyError: BINDINGS_CHANGED/);
   assert.equal((await b.publish(2, [a, c], 'first')).length, 2);
-  await assert.rejects(b.publish(2, [a, c], 'second'), /QUEUE_FULL queue c is full/);
+  await assert.rejects(b.publish(2, [a, c], 'second'), /QUEUE_FULL queue "c" is full/);
   assert.deepEqual(bodies(await b.claim(a, 5)), ['first'], 'all or nothing: a got no second copy');
   assert.equal(await b.unbind(c, 'order.#'), 3);
   assert.equal(await b.unbind(c, 'order.#'), 3, 'unbinding what is not bound changes nothing');
@@ -445,4 +447,103 @@ test('acks feed the core\'s latency histogram buckets and the per-second through
   assert.deepEqual(stats.latency, new Map([[5, 1], [82, 1], [190, 1]]));
   assert.deepEqual(stats.ring, new Map([[second, 2], [second + 1, 1]]));
   assert.equal(stats.now, T0 + 1105);
+});
+
+test('a malformed call is refused before it changes anything', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs', { maxLength: 2, overflow: 'drop-oldest' });
+  await b.send(q, 'a');
+  await b.send(q, 'b');
+  const [d] = await b.claim(q);
+  await assert.rejects(b.nack(q, d, true, 'soon'), /^ReplyError: INVALID_ARGUMENT nack takes requeue 0 or 1 and a wait in ms/);
+  await assert.rejects(b.nack(q, d, false, 10), /INVALID_ARGUMENT a delay only applies to a requeue/);
+  await assert.rejects(b.send(q, 'c', { delayMs: -1 }), /INVALID_ARGUMENT delayMs/);
+  await assert.rejects(b.send(q, 'c', { priority: 10 }), /INVALID_ARGUMENT priority must be one of 0..9/);
+  await assert.rejects(b.call('send_batch', q, '', 0, 0, '', 'x', ''), /INVALID_ARGUMENT a batch takes 5 arguments per message/);
+  await assert.rejects(b.claim('99'), /^ReplyError: INVALID_ARGUMENT unknown queue 99/);
+  await assert.rejects(b.call('ack', q, 'x', d.tag), /INVALID_ARGUMENT a delivery is named by its seq and tag/);
+  const stats = await b.stats(q);
+  assert.deepEqual([stats.ready, stats.inFlight, stats.sent, stats.deadLettered], [1, 1, 2, 0], 'nothing lost, nothing sent');
+  assert.equal(await b.ack(q, d), 1, 'the delivery is still held');
+});
+
+test('deadlines are processed in time order, each at its own time', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs', { lease: 100, ttl: 150 });
+  const dlq = await b.declare('jobs.dlq', { lease: 5000, ttl: 1000 });
+  await b.send(q, 'a');
+  await b.claim(q);
+  await b.setNow(T0 + 200);
+  await b.tick(q);
+  const stats = await b.stats(q);
+  // The lease ran out at +100 (back, redelivered), then the TTL at +150 (expired).
+  assert.deepEqual([stats.redelivered, stats.expired], [1, 1]);
+  assert.deepEqual((await b.events()).map((e) => e.type), ['redelivered', 'expired', 'dead-letter']);
+  const [moved] = await b.claim(dlq);
+  assert.equal(moved.body, 'a');
+  await b.setNow(T0 + 1150);
+  await b.fail(dlq, moved);
+  assert.deepEqual(await b.claim(dlq), [], 'its TTL there counts from +150, when it expired, not from +200');
+});
+
+test('a dead-letter queue full only of expired messages takes the new dead letter', async () => {
+  const b = await broker();
+  const dlq = await b.declare('jobs.dlq', { maxLength: 1, ttl: 100 });
+  await b.send(dlq, 'old');
+  const q = await b.declare('jobs');
+  await b.send(q, 'rejected');
+  await b.setNow(T0 + 200);
+  await b.nack(q, (await b.claim(q))[0], false);
+  assert.deepEqual(bodies(await b.claim(dlq)), ['rejected']);
+});
+
+test('a dead-lettered request can no longer be replied to', async () => {
+  const b = await broker();
+  const q = await b.declare('rpc');
+  await b.request(q, 'question', `${b.prefix}:inbox:p1`, 1);
+  await b.nack(q, (await b.claim(q))[0], false);
+  const dlq = await b.declare('rpc.dlq');
+  const [d] = await b.claim(dlq);
+  await assert.rejects(b.reply(dlq, d, 'late'), new RegExp(`INVALID_ARGUMENT delivery ${d.tag} is not a request`));
+});
+
+test('extendLease(0) returns the message at once and wakes a consumer', async () => {
+  const { b, q, d } = await oneClaimed({});
+  await redis.del(`${b.prefix}:q:${q}:wake`);
+  await b.extend(q, d, 0);
+  assert.equal(await redis.llen(`${b.prefix}:q:${q}:wake`), 1);
+  const [again] = await b.claim(q);
+  assert.equal(again.deliveryCount, 2);
+});
+
+test('a publish that lists a queue twice is refused', async () => {
+  const b = await broker();
+  const q = await b.declare('a');
+  await b.bind(q, '#');
+  await assert.rejects(b.publish(1, [q, q], 'x'), /INVALID_ARGUMENT queue \d+ listed twice/);
+  assert.equal((await b.stats(q)).sent, 0);
+});
+
+test('every process learns the earliest deadline of any queue, whoever made it', async () => {
+  const b = await broker();
+  const a = await b.declare('a', { lease: 500 });
+  const c = await b.declare('c');
+  assert.deepEqual((await b.due()).slice(1), [-1, '']);
+  await b.send(c, 'later', { delayMs: 300 });
+  await b.send(a, 'now');
+  await b.claim(a);
+  assert.deepEqual((await b.due()).slice(1), [300, c], 'the delayed message first');
+  await b.setNow(T0 + 300);
+  await b.tick(c);
+  assert.deepEqual((await b.due()).slice(1), [200, a], 'then the lease');
+});
+
+test('the broker\'s clock never goes back, even if the server\'s does', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs');
+  await b.send(q, 'later', { delayMs: 100 });
+  await b.setNow(T0 + 100);
+  await b.tick(q);
+  await b.setNow(T0 + 50);
+  assert.deepEqual(bodies(await b.claim(q)), ['later'], 'due once, due for good');
 });
