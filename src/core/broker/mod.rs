@@ -28,7 +28,7 @@ mod state;
 mod stats;
 mod topic;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 
 pub use commit::{Epoch, Sealed};
 pub use effect::Effect;
@@ -41,7 +41,7 @@ pub use stats::{QueueStats, THROUGHPUT_SLOTS};
 pub use crate::core::rate::{RateLimit, Window};
 
 use commit::{take_deliveries, Held};
-use consumer::{Consumer, Room};
+use consumer::Consumers;
 use deadlines::Deadline;
 use durability::Logged;
 use crate::core::int_map::IntMap;
@@ -70,13 +70,9 @@ pub struct Broker<P, C, R> {
     now: Millis,
     state: State<P>,
     timers: TimerHeap<Deadline>,
-    consumers: IntMap<ConsumerId, Consumer>,
-    /// Round-robin order of each queue's consumers: the front is served next.
-    rings: IntMap<QueueId, VecDeque<ConsumerId>>,
-    owners: IntMap<DeliveryTag, ConsumerId>,
+    consumers: Consumers,
     /// Pending requests and their timeout.
     requests: IntMap<RequestId, Option<Millis>>,
-    next_consumer: u32,
     /// Queues where a delivery may have become possible.
     dirty: Vec<QueueId>,
     /// Effects of the commands since the last seal (all of them, in memory).
@@ -110,8 +106,7 @@ const TIMER_SLACK: usize = 64;
 /// and for dropping them ([`Broker::compact_timers`]).
 fn timer_is_live<P>(
     state: &State<P>,
-    consumers: &IntMap<ConsumerId, Consumer>,
-    owners: &IntMap<DeliveryTag, ConsumerId>,
+    consumers: &Consumers,
     requests: &IntMap<RequestId, Option<Millis>>,
     at: Millis,
     key: &Deadline,
@@ -120,10 +115,10 @@ fn timer_is_live<P>(
         Deadline::Promote(q) => state.queue(q).is_some_and(|q| q.ready.has_delayed_at(at)),
         Deadline::Expire(seq) => state.messages.get(seq).is_some_and(|m| m.expires_at.get() == Some(at)),
         Deadline::Lease(tag) => state.leases.get(&tag).is_some_and(|l| l.deadline == at),
-        Deadline::Wait(c) => consumers.get(&c).is_some_and(|k| k.deadline == Some(at)),
+        Deadline::Wait(c) => consumers.get(c).is_some_and(|k| k.deadline == Some(at)),
         Deadline::Request(r) => requests.get(&r).is_some_and(|d| *d == Some(at)),
-        Deadline::RateReopens(c) => consumers.get(&c).is_some_and(|k| k.reopens == Some(at)),
-        Deadline::HandlerTimeout(tag) => owners.contains_key(&tag),
+        Deadline::RateReopens(c) => consumers.get(c).is_some_and(|k| k.reopens == Some(at)),
+        Deadline::HandlerTimeout(tag) => consumers.owner(tag).is_some(),
     }
 }
 
@@ -143,11 +138,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             now,
             state: State::default(),
             timers: TimerHeap::default(),
-            consumers: IntMap::default(),
-            rings: IntMap::default(),
-            owners: IntMap::default(),
+            consumers: Consumers::default(),
             requests: IntMap::default(),
-            next_consumer: 1,
             dirty: Vec::new(),
             effects: Vec::new(),
             recording: false,
@@ -307,10 +299,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         self.catch_up();
         self.queue(q)?;
         sub.validate()?;
-        let c = ConsumerId(self.next_consumer);
-        self.next_consumer = self.next_consumer.checked_add(1).ok_or_else(|| invalid("consumer ids exhausted"))?;
-        self.consumers.insert(c, Consumer::new(q, sub));
-        self.rings.entry(q).or_default().push_back(c);
+        let c = self.consumers.add(q, sub)?;
         if let Some(at) = sub.deadline {
             self.timers.schedule(at, Deadline::Wait(c));
         }
@@ -335,9 +324,9 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
                 self.put_back(tag);
             }
         }
-        if let Some(consumer) = self.remove_consumer(c) {
+        if let Some(consumer) = self.consumers.remove(c) {
             for tag in consumer.tags {
-                self.owners.remove(&tag);
+                self.consumers.forget_owner(tag);
                 self.fail_delivery(tag, false, None);
             }
         }
@@ -451,8 +440,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
 
     /// When the host should call [`Broker::advance`] next.
     pub fn next_deadline(&mut self) -> Option<Millis> {
-        let (state, consumers, owners, requests) = (&self.state, &self.consumers, &self.owners, &self.requests);
-        self.timers.prune(|at, key| timer_is_live(state, consumers, owners, requests, at, key));
+        let (state, consumers, requests) = (&self.state, &self.consumers, &self.requests);
+        self.timers.prune(|at, key| timer_is_live(state, consumers, requests, at, key));
         self.timers.next_deadline()
     }
 
@@ -516,10 +505,10 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
                 if !self.may_hand_out(delivery.tag) {
                     continue;
                 }
-                match self.consumers.get(consumer) {
+                match self.consumers.get(*consumer) {
                     Some(k) if k.once => {
-                        self.owners.remove(&delivery.tag);
-                        self.remove_consumer(*consumer);
+                        self.consumers.forget_owner(delivery.tag);
+                        self.consumers.remove(*consumer);
                     }
                     Some(k) => self.arm_timeout(delivery.tag, k.timeout),
                     None => {}
@@ -684,11 +673,10 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// that, most are stale, and dropping them costs O(n) paid for by the
     /// n/2 dropped: amortized O(1).
     fn compact_timers(&mut self) {
-        let (state, consumers, owners, requests) = (&self.state, &self.consumers, &self.owners, &self.requests);
-        let live_at_most =
-            2 * state.messages.len() + state.leases.len() + 2 * consumers.len() + owners.len() + requests.len();
+        let (state, consumers, requests) = (&self.state, &self.consumers, &self.requests);
+        let live_at_most = 2 * state.messages.len() + state.leases.len() + consumers.live_timers() + requests.len();
         if self.timers.len() > 2 * live_at_most + TIMER_SLACK {
-            self.timers.retain_live(|at, key| timer_is_live(state, consumers, owners, requests, at, key));
+            self.timers.retain_live(|at, key| timer_is_live(state, consumers, requests, at, key));
         }
     }
 
@@ -717,8 +705,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
                 }
             }
             Deadline::Wait(c) => {
-                if self.consumers.get(&c).is_some_and(|k| k.deadline.is_some_and(|d| d <= now)) {
-                    self.remove_consumer(c);
+                if self.consumers.get(c).is_some_and(|k| k.deadline.is_some_and(|d| d <= now)) {
+                    self.consumers.remove(c);
                     self.effects.push(Effect::WaitExpired { consumer: c });
                 }
             }
@@ -729,7 +717,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
                 }
             }
             Deadline::RateReopens(c) => {
-                if let Some(k) = self.consumers.get_mut(&c).filter(|k| k.reopens.is_some_and(|at| at <= now)) {
+                if let Some(k) = self.consumers.get_mut(c).filter(|k| k.reopens.is_some_and(|at| at <= now)) {
                     k.reopens = None;
                     let q = k.queue;
                     self.mark_dirty(q);
@@ -737,7 +725,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             }
             Deadline::HandlerTimeout(tag) => {
                 // Unsettled still: its handler failed, as if it had nacked.
-                if let Some(&consumer) = self.owners.get(&tag) {
+                if let Some(consumer) = self.consumers.owner(tag) {
                     self.effects.push(Effect::HandlerTimedOut { consumer, tag });
                     self.fail_delivery(tag, true, None);
                 }
@@ -762,7 +750,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// Hands due messages to consumers with spare prefetch, round-robin.
     fn dispatch(&mut self, q: QueueId) {
         while let Some(seq) = self.next_due(q) {
-            let Some(c) = self.pick_consumer(q) else { return };
+            let Some(c) = self.consumers.pick(q, self.now, &mut self.timers) else { return };
             if let Some(delivery) = self.deliver(seq, Some(c)) {
                 self.effects.push(Effect::Deliver { consumer: c, delivery });
             }
@@ -790,28 +778,6 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         }
     }
 
-    /// The next consumer of `q` with room, round-robin. One whose rate
-    /// window is full is skipped, with a wake-up armed for its reopening.
-    fn pick_consumer(&mut self, q: QueueId) -> Option<ConsumerId> {
-        let ring = self.rings.get_mut(&q)?;
-        for _ in 0..ring.len() {
-            let c = ring.pop_front()?;
-            ring.push_back(c);
-            let Some(k) = self.consumers.get_mut(&c) else { continue };
-            match k.room(self.now) {
-                Room::Yes => return Some(c),
-                Room::Full => {}
-                Room::RateLimited(at) => {
-                    if k.reopens != Some(at) {
-                        k.reopens = Some(at);
-                        self.timers.schedule(at, Deadline::RateReopens(c));
-                    }
-                }
-            }
-        }
-        None
-    }
-
     fn deliver(&mut self, seq: u64, owner: Option<ConsumerId>) -> Option<Delivery<P>> {
         let tag = DeliveryTag(self.state.next_tag);
         let lease = self.queue(self.state.messages.get(seq)?.queue).ok()?.options.lease;
@@ -831,18 +797,16 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
             request: self.state.requests.get(&seq).copied(),
         };
         if let Some(c) = owner {
-            match self.consumers.get_mut(&c) {
+            match self.consumers.get(c).map(|k| (k.once, k.timeout)) {
                 // A `once` subscription is done; its delivery stays valid
                 // without it. On a durable broker it stays until its delivery
                 // is handed out (`committed`): one dropped there (expired or
                 // settled meanwhile) must leave it waiting for the next.
-                Some(k) if k.once && !self.recording => {
-                    self.remove_consumer(c);
+                Some((true, _)) if !self.recording => {
+                    self.consumers.remove(c);
                 }
-                Some(k) => {
-                    k.delivered(self.now, tag);
-                    let timeout = k.timeout;
-                    self.owners.insert(tag, c);
+                Some((_, timeout)) => {
+                    self.consumers.delivered(c, tag, self.now);
                     // A durable broker hands it out once its lease is
                     // written (`committed`): its handler's time starts then.
                     if !self.recording {
@@ -862,24 +826,12 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         }
     }
 
-    fn remove_consumer(&mut self, c: ConsumerId) -> Option<Consumer> {
-        let consumer = self.consumers.remove(&c)?;
-        if let Some(ring) = self.rings.get_mut(&consumer.queue) {
-            ring.retain(|&k| k != c);
-        }
-        Some(consumer)
-    }
-
     /// The consumer holding `tag` (if any) no longer does, and has room again.
     fn release_owner(&mut self, tag: DeliveryTag) {
         // Whatever ends the lease ends its waiting to be handed out.
         self.unhanded.remove(&tag);
-        if let Some(c) = self.owners.remove(&tag) {
-            if let Some(k) = self.consumers.get_mut(&c) {
-                k.tags.remove(&tag);
-                let q = k.queue;
-                self.mark_dirty(q);
-            }
+        if let Some(q) = self.consumers.release(tag) {
+            self.mark_dirty(q);
         }
     }
 
