@@ -209,6 +209,11 @@ export class Broker {
     return runtime.closing;
   }
 
+  /** @internal For the package's tests: resolves once the broker has nothing in flight (see Runtime.idle). */
+  [Symbol.for('ferrymq.idle')](): Promise<void> {
+    return this.#runtime.idle();
+  }
+
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

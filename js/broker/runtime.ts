@@ -190,6 +190,22 @@ export class Runtime {
     }
   }
 
+  /**
+   * Resolves once nothing is left in flight inside the broker: no flush
+   * scheduled and, durable, every commit started has ended (including those
+   * the flushes of earlier commits started). For tests that must see what a
+   * write released without waiting on a clock.
+   */
+  async idle(): Promise<void> {
+    for (;;) {
+      const io = this.commits?.settled();
+      await io;
+      // A flush scheduled by what the commit released runs in this microtask.
+      await null;
+      if (!this.#flushScheduled && this.commits?.settled() === io) return;
+    }
+  }
+
   /** A queue's name by core id; names never change, so each is fetched once. */
   queueName(id: number): string {
     return (this.#queueNames[id] ??= this.core.queueName(id)!);

@@ -1,18 +1,35 @@
-// The scenarios in Node, against the installed package (browser/scenarios.test.mjs runs them in Chromium).
+// The scenarios in Node, against the installed package (browser/scenarios.test.mjs
+// runs them in Chromium). The broker scenarios run twice: in memory, and on
+// a log file.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ferrymq from 'ferrymq';
-
-const SUITES = ['broker', 'bad-input', 'scheduler', 'durable'];
+import { environment } from '../scenarios/environment.mjs';
+import { whenIdle } from '../scenarios/fake-clock.mjs';
 
 // Durable scenarios store their logs as files here.
 const folder = mkdtempSync(join(tmpdir(), 'ferrymq-test-'));
 let logs = 0;
-const env = { newStorage: () => ({ file: join(folder, `log-${++logs}`) }) };
+const newStorage = () => ({ file: join(folder, `log-${++logs}`) });
 
-for (const suite of SUITES) {
-  const { scenarios } = await import(`../scenarios/${suite}.mjs`);
-  for (const [name, run] of Object.entries(scenarios)) test(`${suite}: ${name}`, () => run(ferrymq, env));
+const RUNS = [
+  ['broker', environment(ferrymq, newStorage, 'memory'), ['scenarios', 'inMemory']],
+  ['broker on file', environment(ferrymq, newStorage, 'durable'), ['scenarios']],
+  ['bad-input', environment(ferrymq, newStorage, 'memory'), ['scenarios']],
+  ['scheduler', environment(ferrymq, newStorage, 'memory'), ['scenarios']],
+  ['durable', environment(ferrymq, newStorage, 'memory'), ['scenarios']],
+];
+
+for (const [label, env, sets] of RUNS) {
+  const module = await import(`../scenarios/${label.split(' ')[0]}.mjs`);
+  for (const set of sets) {
+    for (const [name, run] of Object.entries(module[set])) {
+      test(`${label}: ${name}`, () => {
+        whenIdle(env.idle);
+        return run(ferrymq, env);
+      });
+    }
+  }
 }

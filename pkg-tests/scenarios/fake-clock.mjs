@@ -7,6 +7,14 @@
 // promise settled between two, so "not before its delay" and "gone after its
 // lease" are decided by the clock, never by how fast the machine is.
 
+/** What else must finish before time moves on: the writes of durable brokers (see whenIdle). */
+let idle = async () => {};
+
+/** The environment's wait for its brokers' I/O, which the clock awaits between timers. */
+export function whenIdle(wait) {
+  idle = wait;
+}
+
 /** Installs the clock at `start` (epoch ms); returns { now, advance(ms), uninstall() }. */
 function installFakeClock(start = Date.now()) {
   const real = {
@@ -22,8 +30,9 @@ function installFakeClock(start = Date.now()) {
   let next = 0;
   /** id -> { at, fire } */
   const timers = new Map();
-  // Everything queued so far has run: one real macrotask later.
-  const settled = () => new Promise((resolve) => realSetTimeout(resolve, 0));
+  // Everything queued so far has run: one real macrotask later, and every
+  // broker's writes done.
+  const settled = () => new Promise((resolve) => realSetTimeout(resolve, 0)).then(() => idle());
 
   Date.now = () => now;
   /** `every`: an interval's period; it is set again each time it fires. */

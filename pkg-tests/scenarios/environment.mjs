@@ -1,0 +1,31 @@
+// What a scenario gets besides the package: where its durable logs go
+// (newStorage), a broker on the storage under test (newBroker) and a wait
+// for everything queued so far to have run (settled), in Node and in pages.
+const IDLE = Symbol.for('ferrymq.idle');
+// Taken before any scenario installs its fake clock.
+const realSetTimeout = globalThis.setTimeout.bind(globalThis);
+
+/**
+ * `storage`: 'memory', or 'durable' for brokers opened on newStorage().
+ * `idle` waits for the writes of every broker made here; the fake clock
+ * awaits it between timers (fake-clock.mjs whenIdle).
+ */
+export function environment({ Broker }, newStorage, storage) {
+  const brokers = [];
+  const idle = async () => {
+    for (const broker of brokers) await broker[IDLE]();
+  };
+  return {
+    newStorage,
+    newBroker: async () => {
+      const broker = storage === 'durable' ? await Broker.open({ storage: newStorage() }) : new Broker();
+      brokers.push(broker);
+      return broker;
+    },
+    settled: async () => {
+      await new Promise((resolve) => realSetTimeout(resolve, 0));
+      await idle();
+    },
+    idle,
+  };
+}
