@@ -4,22 +4,30 @@
 // reused by every later wait that gets the ticket. Tickets number at most
 // the promises waited on at once (a scheduler's concurrency, say).
 
-/** The ticket of no wait. */
-export const NO_TICKET = -1;
+// Taken at load: a promise whose `then` was replaced, or a subclass's, must
+// not decide how often we are called back.
+const then = Promise.prototype.then;
+
+const NO_TICKET = -1;
 
 /**
- * The promises an owner waits on. Each settle is reported once, as
- * `settled(id, ok, value)` with the owner's id given to `wait`; `forget`
- * stops a wait whose call ended otherwise (timed out, aborted, cancelled),
- * so that promise's late settle reaches nobody, whatever the id names by then.
+ * The promises an owner waits on, one per owner id at most (the owner's
+ * slot). Each settle is reported once, as `settled(id, ok, value)`;
+ * `forget(id)` ends a wait whose call ended otherwise (timed out, aborted,
+ * cancelled), so that promise's late settle reaches nobody, whatever the id
+ * names by then.
  */
 export class Completions {
   readonly #fulfilled: Array<(value: unknown) => void> = [];
   readonly #rejected: Array<(error: unknown) => void> = [];
   /** Bumped when a ticket's wait is forgotten; callbacks report only in their own generation. */
   readonly #generation: number[] = [];
+  /** Whether the ticket's wait is still to be reported. */
+  readonly #live: boolean[] = [];
   /** The owner's id for each ticket's wait. */
   readonly #id: number[] = [];
+  /** Each owner id's ticket, or NO_TICKET. */
+  readonly #ticketOf: number[] = [];
   readonly #free: number[] = [];
   readonly #settled: (id: number, ok: boolean, value: unknown) => void;
 
@@ -28,28 +36,30 @@ export class Completions {
     this.#settled = settled;
   }
 
-  /**
-   * Reports `result`'s settle for `id`, unless the ticket this returns is
-   * forgotten first. The owner drops its ticket when the settle is reported:
-   * the ticket is then free for another wait.
-   */
-  wait(id: number, result: PromiseLike<unknown>): number {
+  /** Reports `result`'s settle for `id`, unless `forget(id)` comes first. `id` must have no wait. */
+  wait(id: number, result: PromiseLike<unknown>): void {
     let ticket = this.#free.pop();
     if (ticket === undefined) {
       ticket = this.#id.length;
       this.#generation.push(0);
+      this.#live.push(false);
       this.#arm(ticket);
     }
     this.#id[ticket] = id;
-    // A native promise settles once; any other thenable is made one, so it
-    // cannot call back twice, or throw from its `then`.
-    const promise = result instanceof Promise ? result : Promise.resolve(result);
-    void promise.then(this.#fulfilled[ticket], this.#rejected[ticket]);
-    return ticket;
+    this.#live[ticket] = true;
+    this.#ticketOf[id] = ticket;
+    // A plain native promise is itself; anything else (a thenable, a
+    // subclass) is adopted by one, which settles once, and a `then` that
+    // throws becomes a rejection.
+    void then.call(Promise.resolve(result), this.#fulfilled[ticket], this.#rejected[ticket]);
   }
 
-  /** The call waited on with `ticket`, not reported yet, ended otherwise: its settle is ignored. */
-  forget(ticket: number): void {
+  /** The call of `id` ended without its promise settling: a late settle is ignored. Nothing if `id` has no wait. */
+  forget(id: number): void {
+    const ticket = this.#ticketOf[id] ?? NO_TICKET;
+    if (ticket === NO_TICKET) return;
+    this.#ticketOf[id] = NO_TICKET;
+    this.#live[ticket] = false;
     this.#generation[ticket]!++;
     this.#arm(ticket);
     this.#free.push(ticket);
@@ -64,8 +74,11 @@ export class Completions {
   }
 
   #report(ticket: number, generation: number, ok: boolean, value: unknown): void {
-    if (this.#generation[ticket] !== generation) return;
+    if (this.#generation[ticket] !== generation || !this.#live[ticket]) return;
+    const id = this.#id[ticket]!;
+    this.#live[ticket] = false;
+    this.#ticketOf[id] = NO_TICKET;
     this.#free.push(ticket);
-    this.#settled(this.#id[ticket]!, ok, value);
+    this.#settled(id, ok, value);
   }
 }

@@ -1,9 +1,10 @@
 // What a core consumer id stands for in JS: a Waiter (one receive that is
 // waiting) or a Handler (a consume() callback). The Runtime routes each
 // DELIVER effect to one of them.
-import { Completions, NO_TICKET } from '../completions.js';
+import { Completions } from '../completions.js';
 import { FerryError } from '../errors.js';
 import { isThenable } from '../promises.js';
+import * as wire from '../wire.js';
 import { Settle } from './settle.js';
 import type { HandlerContext as PublicHandlerContext, MessageHandler } from '../types.js';
 import { type Message, tagOf } from './message.js';
@@ -73,20 +74,19 @@ class HandlerContext implements PublicHandlerContext {
 
 /**
  * A consume() handler with its settings. Each call of it runs in a slot: its
- * context is kept there, to abort on timeout or cancel, and the ticket its
- * promise reports back with (Completions).
+ * context is kept there, to abort on timeout or cancel, and its promise
+ * reports back through Completions.
  */
 export class Handler {
   /** The context of the call running in each slot; undefined for a free slot. */
   readonly #running: Array<HandlerContext | undefined> = [];
-  /** The ticket of the promise each slot's call returned, or NO_TICKET. */
-  readonly #ticket: number[] = [];
   readonly #free: number[] = [];
-  readonly #completions = new Completions((slot, ok, value) => {
-    this.#ticket[slot] = NO_TICKET;
-    if (ok) this.#fulfilled(slot);
-    else this.#failed(slot, value);
-  });
+  /**
+   * Delivery tag -> slot, kept only for a consumer with a timeout: a
+   * timeout is the one effect that names a running call by its tag.
+   */
+  readonly #slotOfTag: Map<number, number> | undefined;
+  readonly #completions = new Completions((slot, ok, value) => (ok ? this.#fulfilled(slot) : this.#failed(slot, value)));
   /** Stops listening to the consumer's AbortSignal. */
   cleanup: (() => void) | undefined = undefined;
 
@@ -96,13 +96,15 @@ export class Handler {
     private readonly handler: MessageHandler<unknown>,
     private readonly autoAck: boolean,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.#slotOfTag = timeoutMs === wire.NONE ? undefined : new Map();
+  }
 
   deliver(message: Message): void {
     const context = new HandlerContext(message);
     const slot = this.#free.pop() ?? this.#running.length;
     this.#running[slot] = context;
-    this.#ticket[slot] = NO_TICKET;
+    this.#slotOfTag?.set(tagOf(message), slot);
     let result: unknown;
     try {
       result = this.handler(message, context);
@@ -112,7 +114,7 @@ export class Handler {
     }
     // Ended for it while it ran (it cancelled its own consumer): nothing to wait for.
     if (this.#running[slot] !== context) return;
-    if (isThenable(result)) this.#ticket[slot] = this.#completions.wait(slot, result);
+    if (isThenable(result)) this.#completions.wait(slot, result);
     else this.#fulfilled(slot);
   }
 
@@ -123,9 +125,8 @@ export class Handler {
    * as after a lease.
    */
   timedOut(tag: number): void {
-    // A scan of at most `prefetch` slots, on a timeout only: no map to keep per delivery.
-    const slot = this.#running.findIndex((context) => context !== undefined && tagOf(messageOf(context)) === tag);
-    if (slot === -1) return;
+    const slot = this.#slotOfTag?.get(tag);
+    if (slot === undefined) return;
     const context = this.#end(slot)!;
     const id = messageOf(context).id;
     const error = new FerryError('TIMEOUT', `the handler ran past timeoutMs (${this.timeoutMs} ms) on message ${id}`);
@@ -161,9 +162,8 @@ export class Handler {
     const context = this.#running[slot];
     if (context === undefined) return undefined;
     this.#running[slot] = undefined;
-    const ticket = this.#ticket[slot]!;
-    this.#ticket[slot] = NO_TICKET;
-    if (ticket !== NO_TICKET) this.#completions.forget(ticket);
+    this.#slotOfTag?.delete(tagOf(messageOf(context)));
+    this.#completions.forget(slot);
     this.#free.push(slot);
     return context;
   }

@@ -12,7 +12,7 @@
 // allocates, its context, lives only while it runs, and at most
 // `concurrency` run.
 import type { SchedulerCore, SchedulerEffect } from '../../pkg/ferrymq.js';
-import { Completions, NO_TICKET } from '../completions.js';
+import { Completions } from '../completions.js';
 import { FerryError } from '../errors.js';
 import * as hooks from '../hooks.js';
 import { DIED, deadCore, whenDead } from '../instance.js';
@@ -39,11 +39,7 @@ export class Runner implements ProgressSink {
   readonly #timer = new HostTimer(() => this.#onTimer());
   readonly tasks = new TaskTable();
   /** Where running attempts' promises report, by task slot. */
-  readonly #completions = new Completions((slot, ok, value) => {
-    this.tasks.ticket[slot] = NO_TICKET;
-    if (ok) this.#complete(slot, value);
-    else this.#fail(slot, value);
-  });
+  readonly #completions = new Completions((slot, ok, value) => (ok ? this.#complete(slot, value) : this.#fail(slot, value)));
   /** Caller ids of unfinished tasks -> slots, for setPriority. */
   readonly byId = new Map<string, number>();
   readonly #signals = new SignalWatch<number>((slots) => this.#aborted(slots));
@@ -231,7 +227,7 @@ export class Runner implements ProgressSink {
         break;
       case wire.TIMED_OUT:
         tasks.running[slot] = false;
-        this.#forget(slot);
+        this.#completions.forget(slot);
         abortAttempt(tasks.context[slot]!, this.#hooks[hooks.timeoutError](this.timeoutOf(slot)));
         break;
       case wire.RETRY:
@@ -326,7 +322,7 @@ export class Runner implements ProgressSink {
       this.#fail(slot, error);
       return;
     }
-    if (isThenable(result)) tasks.ticket[slot] = this.#completions.wait(slot, result);
+    if (isThenable(result)) this.#completions.wait(slot, result);
     else this.#complete(slot, result);
   }
 
@@ -341,7 +337,7 @@ export class Runner implements ProgressSink {
   /**
    * The running attempt in `slot` fulfilled. Only ever the current attempt
    * of the task there: the promise of one that ended before it settled is
-   * forgotten (#forget).
+   * forgotten (Completions.forget).
    */
   #complete(slot: number, value: unknown): void {
     const tasks = this.tasks;
@@ -377,15 +373,7 @@ export class Runner implements ProgressSink {
     // Ids need not be unique: only the task the id leads to forgets it.
     if (o.id !== undefined && this.byId.get(o.id) === slot) this.byId.delete(o.id);
     if (o.signal !== undefined) this.#signals.forget(o.signal, slot);
-    this.#forget(slot);
+    this.#completions.forget(slot);
     this.tasks.free(slot);
-  }
-
-  /** The attempt in `slot` ended without its promise settling: a late settle is ignored. */
-  #forget(slot: number): void {
-    const ticket = this.tasks.ticket[slot]!;
-    if (ticket === NO_TICKET) return;
-    this.tasks.ticket[slot] = NO_TICKET;
-    this.#completions.forget(ticket);
   }
 }

@@ -1,6 +1,5 @@
 // The tasks as the scheduler keeps them from add() until they settle, the
 // context each attempt gets, and the parsing of a task's options.
-import { NO_TICKET } from '../completions.js';
 import { noop } from '../promises.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
@@ -59,8 +58,6 @@ export class TaskTable {
   /** An attempt is running (set at its start, cleared when it ends or is retried). */
   readonly running: boolean[] = [];
   readonly startedAt: number[] = [];
-  /** The running attempt's promise's ticket (Completions), or NO_TICKET. */
-  readonly ticket: number[] = [];
   /** What the last failed attempt threw, for the RETRY or FAILED effect its report leads to. */
   readonly error: unknown[] = [];
   readonly #free: number[] = [];
@@ -78,7 +75,6 @@ export class TaskTable {
     this.context.push(undefined);
     this.running.push(false);
     this.startedAt.push(0);
-    this.ticket.push(NO_TICKET);
     this.error.push(undefined);
     return this.fn.length - 1;
   }

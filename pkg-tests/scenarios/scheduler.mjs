@@ -159,6 +159,27 @@ export const scenarios = {
     equal(await result, 2);
   },
 
+  'a task whose promise calls back twice settles once; the next task keeps its own result': async ({ Scheduler }) => {
+    // A Promise subclass whose then() runs its callbacks twice.
+    class Twice extends Promise {
+      then(onFulfilled, onRejected) {
+        super.then(onFulfilled, onRejected);
+        return super.then(onFulfilled, onRejected);
+      }
+    }
+    const scheduler = new Scheduler({ concurrency: 1 });
+    const completed = [];
+    scheduler.on('completed', (e) => completed.push(e.result));
+    const first = scheduler.add(() => new Twice((resolve) => resolve(1)));
+    const second = scheduler.add(async () => {
+      await null;
+      return 2;
+    });
+    deepEqual(await Promise.all([first, second]), [1, 2]);
+    await scheduler.onIdle();
+    deepEqual(completed, [1, 2], 'each completed once');
+  },
+
   'an attempt that settles after its task ended touches no later task': async ({ Scheduler, FerryError }) => {
     await withFakeClock(async (clock) => {
       const scheduler = new Scheduler({ concurrency: 1 });
