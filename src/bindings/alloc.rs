@@ -26,7 +26,9 @@ const PAGE: usize = 64 * 1024;
 /// Memory grows by at least this fraction of its current size.
 const GROWTH_DIVISOR: usize = 32;
 
-/// Where dlmalloc gets its memory from: `memory.grow`, geometrically.
+/// Where dlmalloc gets its memory from: `memory.grow`, geometrically. (The
+/// crate's own also hands out the linker's spare heap first; that is less
+/// than a page, so this one does not bother.)
 struct GeometricGrowth;
 
 unsafe impl Allocator for GeometricGrowth {
@@ -37,7 +39,12 @@ unsafe impl Allocator for GeometricGrowth {
         for pages in [preferred, needed] {
             let previous = wasm32::memory_grow(0, pages);
             if previous != usize::MAX {
-                return ((previous * PAGE) as *mut u8, pages * PAGE, 0);
+                let (base, size) = (previous * PAGE, pages * PAGE);
+                // As the crate's own wasm allocator does: a region must not
+                // end exactly at 4 GiB, where the address one past its end
+                // wraps to 0; dlmalloc keeps out of the last 16 bytes.
+                let size = if base.wrapping_add(size) == 0 { size - 16 } else { size };
+                return (base as *mut u8, size, 0);
             }
         }
         (ptr::null_mut(), 0, 0)
