@@ -6,7 +6,11 @@
 -- is made here too, and tests/redis checks them against a real server.
 --
 -- Redis keeps the writes a function made before an error, so every function
--- checks all of its arguments before its first write.
+-- checks its arguments before it changes anything the caller asked for (the
+-- only writes before are the clock's high-water mark and catching up with it).
+--
+-- P:clock, the tests' clock, is honoured whenever it exists: whoever may
+-- write a broker's keys may change its state anyway.
 --
 -- Every function takes KEYS[1] = '{<prefix>}:meta' and builds its other keys
 -- from that prefix: all of a broker's keys share the hash tag, so a Redis
@@ -324,7 +328,11 @@ end
 -- that saw the change is left.
 local function register(name, body)
   redis.register_function('ferrymq_1_' .. name, function(keys, args)
-    local P = string.sub(keys[1], 1, -6) -- strip ':meta'
+    local meta = keys[1]
+    if type(meta) ~= 'string' or string.sub(meta, -5) ~= ':meta' then
+      return bad("KEYS[1] must be the broker's '{prefix}:meta'")
+    end
+    local P = string.sub(meta, 1, -6)
     caught, touched = {}, {}
     local t = now(P)
     local result = body(P, args, t)
@@ -469,8 +477,11 @@ end)
 local function send_one(P, args, t, request)
   local msg, bad_msg = outgoing(args[2], args[3], args[4], args[5], args[6])
   if not msg then return bad_msg end
-  if request and (type(request.inbox) ~= 'string' or type(request.id) ~= 'string') then
-    return bad('a request needs an inbox and an id')
+  -- The reply is pushed to the inbox after the ack: it must be a list of
+  -- this broker's inboxes, never another key.
+  if request and (type(request.inbox) ~= 'string' or type(request.id) ~= 'string'
+      or string.sub(request.inbox, 1, #P + 7) ~= P .. ':inbox:') then
+    return bad("a request needs an id and an inbox under '" .. P .. ":inbox:'")
   end
   local q = args[1]
   local c, err = open_queue(P, q, t)
@@ -741,13 +752,17 @@ register('publish', function(P, args, t)
   if version ~= (tonumber(redis.call('GET', P .. ':bver')) or 0) then
     return redis.error_reply('BINDINGS_CHANGED the bindings changed: route again')
   end
+  -- Every target caught up before any is admitted, as the core catches up
+  -- the whole broker first: catching one up can dead-letter into another.
   local targets = {}
   for i = 1, n do
     local q = args[2 + i]
-    local c = open_queue(P, q, t)
-    local fresh, full = admit(P, q, c, msg, t, first_admission())
+    targets[i] = { q = q, c = open_queue(P, q, t) }
+  end
+  for _, target in ipairs(targets) do
+    local fresh, full = admit(P, target.q, target.c, msg, t, first_admission())
     if full then return full end
-    targets[i] = { q = q, c = c, fresh = fresh }
+    target.fresh = fresh
   end
   local out = { t }
   for i, target in ipairs(targets) do

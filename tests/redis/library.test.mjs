@@ -462,6 +462,8 @@ test('a malformed call is refused before it changes anything', async () => {
   await assert.rejects(b.call('send_batch', q, '', 0, 0, '', 'x', ''), /INVALID_ARGUMENT a batch takes 5 arguments per message/);
   await assert.rejects(b.claim('99'), /^ReplyError: INVALID_ARGUMENT unknown queue 99/);
   await assert.rejects(b.call('ack', q, 'x', d.tag), /INVALID_ARGUMENT a delivery is named by its seq and tag/);
+  await assert.rejects(b.request(q, 'c', `${b.prefix}:bindings`, 1), /INVALID_ARGUMENT a request needs an id and an inbox under/);
+  await assert.rejects(redis.call('FCALL', 'ferrymq_1_stats', 1, `${b.prefix}:queues`, q), /INVALID_ARGUMENT KEYS\[1\] must be/);
   const stats = await b.stats(q);
   assert.deepEqual([stats.ready, stats.inFlight, stats.sent, stats.deadLettered], [1, 1, 2, 0], 'nothing lost, nothing sent');
   assert.equal(await b.ack(q, d), 1, 'the delivery is still held');
@@ -546,4 +548,17 @@ test('the broker\'s clock never goes back, even if the server\'s does', async ()
   await b.tick(q);
   await b.setNow(T0 + 50);
   assert.deepEqual(bodies(await b.claim(q)), ['later'], 'due once, due for good');
+});
+
+test('publish catches every target up before admitting any: a dead letter may fill one first', async () => {
+  const b = await broker();
+  const a = await b.declare('a', { maxLength: 1 });
+  const c = await b.declare('c', { ttl: 10, deadLetter: 'a' });
+  await b.send(c, 'expiring');
+  await b.bind(a, 'k');
+  await b.bind(c, 'k');
+  await b.setNow(T0 + 10);
+  await assert.rejects(b.publish(2, [a, c], 'x'), /QUEUE_FULL queue "a" is full/);
+  assert.deepEqual(bodies(await b.claim(a, 5)), ['expiring'], 'a holds the dead letter only');
+  assert.equal((await b.stats(c)).sent, 1, 'c got no copy either');
 });
