@@ -273,19 +273,18 @@ export const scenarios = {
   },
 
   'extendLease keeps a message invisible past its first lease': async ({ Broker }, { newBroker, settled }) => {
-    const broker = await newBroker();
-    const queue = broker.queue('long-job', { leaseMs: 300 });
-    await queue.send('work');
-    const message = await queue.receive();
-    message.extendLease(60_000);
-    // A delayed message on another queue serves as a clock: when it arrives,
-    // the first lease has long run out.
-    const clock = broker.queue('clock');
-    await clock.send('tick', { delayMs: 400 });
-    await clock.receive({ waitMs: 10_000 });
-    equal(await queue.receive(), null, 'still leased');
-    await message.ack();
-    await broker.close();
+    await withFakeClock(async (clock) => {
+      const broker = await newBroker();
+      const queue = broker.queue('long-job', { leaseMs: 300 });
+      await queue.send('work');
+      const message = await queue.receive();
+      await clock.advance(299);
+      message.extendLease(60_000);
+      await clock.advance(1_000);
+      equal(await queue.receive(), null, 'still leased');
+      await message.ack();
+      await broker.close();
+    });
   },
 
   'maxLength with reject refuses sends with QUEUE_FULL and keeps what it has': async ({ Broker, FerryError }, { newBroker, settled }) => {

@@ -111,12 +111,15 @@ impl Consumers {
         self.by_id.get_mut(&c)
     }
 
-    /// Takes consumer `c` out of its queue's round-robin; the deliveries it
-    /// holds are still owned by it until each is forgotten or released.
+    /// Takes consumer `c` out of its queue's round-robin; nobody holds the
+    /// deliveries it held (`tags` of the consumer returned) any more.
     pub fn remove(&mut self, c: ConsumerId) -> Option<Consumer> {
         let consumer = self.by_id.remove(&c)?;
         if let Some(ring) = self.rings.get_mut(&consumer.queue) {
             ring.retain(|&k| k != c);
+        }
+        for tag in &consumer.tags {
+            self.owners.remove(tag);
         }
         Some(consumer)
     }
@@ -153,12 +156,6 @@ impl Consumers {
 
     pub fn owner(&self, tag: DeliveryTag) -> Option<ConsumerId> {
         self.owners.get(&tag).copied()
-    }
-
-    /// Delivery `tag` is no longer held by anyone (its consumer is gone or
-    /// done with it), without giving its consumer room back.
-    pub fn forget_owner(&mut self, tag: DeliveryTag) {
-        self.owners.remove(&tag);
     }
 
     /// The consumer holding `tag` (if any) no longer does, and has room

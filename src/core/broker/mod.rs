@@ -326,7 +326,6 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         }
         if let Some(consumer) = self.consumers.remove(c) {
             for tag in consumer.tags {
-                self.consumers.forget_owner(tag);
                 self.fail_delivery(tag, false, None);
             }
         }
@@ -507,7 +506,6 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
                 }
                 match self.consumers.get(*consumer) {
                     Some(k) if k.once => {
-                        self.consumers.forget_owner(delivery.tag);
                         self.consumers.remove(*consumer);
                     }
                     Some(k) => self.arm_timeout(delivery.tag, k.timeout),
