@@ -34,11 +34,11 @@ step "core: the same tests on wasm32 (32-bit usize, as in browsers), under Node'
 CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings --no-liftoff scripts/wasi-run.mjs" \
   cargo test --quiet --target wasm32-wasip1
 
-step "Redis function library against a real redis-server (tests/redis)"
-node_tests tests/redis/*.test.mjs
-
 step "build the package"
 bash scripts/build.sh
+
+step "Redis function library against a real redis-server, and against the core (tests/redis)"
+node_tests tests/redis/*.test.mjs
 
 step "pack and install into a fresh consumer project"
 # A folder of this run's own, so two test runs on one machine never collide.

@@ -20,7 +20,8 @@
 --   P:meta            HASH  schema
 --   P:clock           STRING  tests only: the time (ms) in place of TIME
 --   P:now             STRING  the latest time a function ran at: the clock never goes back
---   P:seq, P:tag, P:qseq    counters: message seq (= generated id), delivery tag, queue id
+--   P:seq, P:tag, P:qseq, P:lset  counters: message seq (= generated id), delivery tag,
+--                           queue id, lease deadlines set
 --   P:queues, P:qnames      HASH  name -> qid, qid -> name
 --   P:due             ZSET  qid -> its next deadline: when some process should tick it
 --   P:q:<qid>:cfg     HASH  options (see declare) and explicit 0/1
@@ -34,7 +35,8 @@
 --   P:q:<qid>:d       ZSET  caller ids inside the dedup window, by window end
 --   P:q:<qid>:wake    LIST  at most one marker while the queue has due messages:
 --                           what blocked consumers wait on (BLPOP), no polling
---   P:m:<seq>         HASH  q id pri enq rdy exp dlv tag body, and for a request
+--   P:m:<seq>         HASH  q id pri enq rdy exp dlv tag body, lset (when its lease
+--                           deadline was set: ties run in that order), and for a request
 --                           rq (the requester's inbox) and rid (its request id)
 --   P:events          STREAM  redelivered, expired and dead-letter events
 --   P:bindings        HASH  '<qid>:<pattern>' -> 1, the topic bindings
@@ -270,6 +272,23 @@ end
 -- time, as the core's catch_up does: a lease that ran out returns its
 -- message (a counted failure), a waiting message past its TTL is
 -- dead-lettered. Each entry leaves its index first, so none is seen twice.
+-- Of the leases that end at the same time, the one whose deadline was set
+-- first: the core's timers run ties in the order they were scheduled.
+local function first_set(P, members)
+  local first, order
+  for _, s in ipairs(members) do
+    local set = tonumber(redis.call('HGET', mkey(P, tonumber(s)), 'lset')) or 0
+    if not order or set < order then first, order = tonumber(s), set end
+  end
+  return first
+end
+
+-- A lease of message seq in queue q now ends at `at`.
+local function lease_until(P, q, seq, at)
+  redis.call('ZADD', qkey(P, q, 'l'), int(at), member(seq))
+  redis.call('HSET', mkey(P, seq), 'lset', redis.call('INCR', P .. ':lset'))
+end
+
 catch_up = function(P, q, now)
   caught[q] = true
   touched[q] = true
@@ -278,8 +297,9 @@ catch_up = function(P, q, now)
     local lease, expiry = redis.call('ZRANGE', l, 0, 0, 'WITHSCORES'), redis.call('ZRANGE', x, 0, 0, 'WITHSCORES')
     local at_l, at_x = tonumber(lease[2]), tonumber(expiry[2])
     if at_l and at_l <= now and (not at_x or at_l <= at_x) then
-      redis.call('ZREM', l, lease[1])
-      fail_delivery(P, tonumber(lease[1]), false, 0, at_l)
+      local seq = first_set(P, redis.call('ZRANGE', l, at_l, at_l, 'BYSCORE'))
+      redis.call('ZREM', l, member(seq))
+      fail_delivery(P, seq, false, 0, at_l)
     elseif at_x and at_x <= now then
       redis.call('ZREM', x, expiry[1])
       dead_letter(P, tonumber(expiry[1]), 'expired', false, at_x)
@@ -554,7 +574,7 @@ register('claim', function(P, args, t)
     local tag = int(redis.call('INCR', P .. ':tag'))
     local dlv = redis.call('HINCRBY', mkey(P, seq), 'dlv', 1)
     redis.call('HSET', mkey(P, seq), 'tag', tag)
-    redis.call('ZADD', qkey(P, q, 'l'), int(t + c.lease), member(seq))
+    lease_until(P, q, seq, t + c.lease)
     local f = redis.call('HMGET', mkey(P, seq), 'id', 'enq', 'body')
     for _, v in ipairs({ seq, tag, f[1] or '', dlv, tonumber(f[2]), f[3] }) do out[#out + 1] = v end
   end
@@ -613,7 +633,7 @@ end)
 on_delivery('extend', function(P, q, seq, t, _, ms)
   local by = whole(ms, 0)
   if not by then return bad('ms must be a whole number, at least 0') end
-  redis.call('ZADD', qkey(P, q, 'l'), 'XX', int(t + by), member(seq))
+  lease_until(P, q, seq, t + by)
   catch_up(P, q, t)
 end)
 

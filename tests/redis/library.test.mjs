@@ -3,28 +3,18 @@
 // checked with the server's clock replaced by the test clock key, so no
 // result depends on how fast the machine is.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { startRedis } from './server.mjs';
+import { withLibrary } from './server.mjs';
 
-const LIBRARY = readFileSync(new URL('../../js/redis/library.lua', import.meta.url), 'utf8');
 const T0 = 1_700_000_000_000;
 
 let server;
 let redis;
 let prefixes = 0;
-
-before(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url, { lazyConnect: true });
-  await redis.connect();
-  await redis.call('FUNCTION', 'LOAD', 'REPLACE', LIBRARY);
-});
-
-after(async () => {
-  redis?.disconnect();
-  await server?.stop();
+withLibrary((s, r) => {
+  server = s;
+  redis = r;
 });
 
 /** A fresh broker prefix on `client`, its clock at T0, and its functions as methods. */

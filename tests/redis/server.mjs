@@ -3,10 +3,12 @@
 // talks to any other server.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { Redis } from 'ioredis';
 
 /** A port nothing listens on right now (the server may still lose a race for it: start() retries). */
 async function freePort() {
@@ -87,4 +89,27 @@ export async function startRedis({ args = [] } = {}) {
     kill: () => end('SIGKILL'),
     restart: launch,
   };
+}
+
+const LIBRARY = readFileSync(new URL('../../js/redis/library.lua', import.meta.url), 'utf8');
+
+/**
+ * For a test file: a server of its own with the function library loaded,
+ * started before its tests and stopped after them. `ready(server, redis)`
+ * gets the server and a connected client.
+ */
+export function withLibrary(ready) {
+  let server;
+  let redis;
+  before(async () => {
+    server = await startRedis();
+    redis = new Redis(server.url, { lazyConnect: true });
+    await redis.connect();
+    await redis.call('FUNCTION', 'LOAD', 'REPLACE', LIBRARY);
+    ready(server, redis);
+  });
+  after(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
 }
