@@ -1,5 +1,6 @@
 // The Redis library against the core it restates: the same seeded random
-// operations (send, receive, ack, nack, extendLease, time passing) run on
+// operations (send, sendBatch, purge, receive, ack, nack, extendLease, time
+// passing) run on
 // an in-memory ferrymq broker (the built package, the core in wasm) and on
 // the Redis functions, and every outcome must agree: what each receive
 // delivers, which calls fail and with which code, the queues' counters at
@@ -63,6 +64,8 @@ function memorySide(options, now) {
   const held = new Map();
   return {
     send: (body, o) => queue.send(body, o).then(() => 'ok'),
+    sendBatch: (items) => queue.sendBatch(items).then(() => 'ok'),
+    purge: () => queue.purge(),
     receive: async () => {
       const m = await queue.receive();
       if (m === null) return null;
@@ -108,6 +111,10 @@ async function redisSide(options, prefix) {
   return {
     setNow: (ms) => redis.set(`{${prefix}}:clock`, String(ms)),
     send: (body, o) => call('send', q, o.id ?? '', o.priority ?? 0, o.delayMs ?? 0, o.ttlMs ?? '', body).then(() => 'ok'),
+    sendBatch: (items) => call('send_batch', q, ...items.flatMap(({ payload, id, priority, delayMs, ttlMs }) => [
+      id ?? '', priority ?? 0, delayMs ?? 0, ttlMs ?? '', payload,
+    ])).then(() => 'ok'),
+    purge: () => call('purge', q),
     receive: async () => {
       const [, , , ...flat] = await call('claim', q, 1);
       if (flat.length === 0) return null;
@@ -157,15 +164,21 @@ test(`the Redis functions agree with the core on ${SEEDS} seeded runs of ${STEPS
       for (let step = 0; step < STEPS; step++) {
         const r = rand();
         let op;
-        if (r < 0.35) {
-          const o = {
-            priority: Math.floor(rand() * 3) * 4,
-            ...(rand() < 0.3 ? { delayMs: Math.floor(rand() * 150) } : {}),
-            ...(rand() < 0.3 ? { ttlMs: 1 + Math.floor(rand() * 200) } : {}),
-            ...(rand() < 0.3 ? { id: `k${Math.floor(rand() * 4)}` } : {}),
-          };
+        const draw = () => ({
+          priority: Math.floor(rand() * 3) * 4,
+          ...(rand() < 0.3 ? { delayMs: Math.floor(rand() * 150) } : {}),
+          ...(rand() < 0.3 ? { ttlMs: 1 + Math.floor(rand() * 200) } : {}),
+          ...(rand() < 0.3 ? { id: `k${Math.floor(rand() * 4)}` } : {}),
+        });
+        if (r < 0.3) {
+          const o = draw();
           const body = `m${step}`;
           op = ['send', body, o, () => mem.send(body, o), () => red.send(body, o)];
+        } else if (r < 0.35) {
+          const items = Array.from({ length: 1 + Math.floor(rand() * 4) }, (_, i) => ({ payload: `b${step}.${i}`, ...draw() }));
+          op = ['sendBatch', items, () => mem.sendBatch(items), () => red.sendBatch(items)];
+        } else if (r < 0.36) {
+          op = ['purge', () => mem.purge(), () => red.purge()];
         } else if (r < 0.6) {
           op = ['receive', () => mem.receive(), () => red.receive()];
         } else if (r < 0.85 && keys.length > 0) {
