@@ -22,8 +22,6 @@ export class Completions {
   readonly #rejected: Array<(error: unknown) => void> = [];
   /** Bumped when a ticket's wait is forgotten; callbacks report only in their own generation. */
   readonly #generation: number[] = [];
-  /** Whether the ticket's wait is still to be reported. */
-  readonly #live: boolean[] = [];
   /** The owner's id for each ticket's wait. */
   readonly #id: number[] = [];
   /** Each owner id's ticket, or NO_TICKET. */
@@ -42,15 +40,14 @@ export class Completions {
     if (ticket === undefined) {
       ticket = this.#id.length;
       this.#generation.push(0);
-      this.#live.push(false);
       this.#arm(ticket);
     }
     this.#id[ticket] = id;
-    this.#live[ticket] = true;
     this.#ticketOf[id] = ticket;
     // A plain native promise is itself; anything else (a thenable, a
     // subclass) is adopted by one, which settles once, and a `then` that
-    // throws becomes a rejection.
+    // throws becomes a rejection. So each wait reports at most once, and a
+    // ticket is reused only after its report or its forget.
     void then.call(Promise.resolve(result), this.#fulfilled[ticket], this.#rejected[ticket]);
   }
 
@@ -59,7 +56,6 @@ export class Completions {
     const ticket = this.#ticketOf[id] ?? NO_TICKET;
     if (ticket === NO_TICKET) return;
     this.#ticketOf[id] = NO_TICKET;
-    this.#live[ticket] = false;
     this.#generation[ticket]!++;
     this.#arm(ticket);
     this.#free.push(ticket);
@@ -74,9 +70,8 @@ export class Completions {
   }
 
   #report(ticket: number, generation: number, ok: boolean, value: unknown): void {
-    if (this.#generation[ticket] !== generation || !this.#live[ticket]) return;
+    if (this.#generation[ticket] !== generation) return;
     const id = this.#id[ticket]!;
-    this.#live[ticket] = false;
     this.#ticketOf[id] = NO_TICKET;
     this.#free.push(ticket);
     this.#settled(id, ok, value);

@@ -159,6 +159,18 @@ local function unplace(P, q, seq, pri)
   redis.call('ZREM', qkey(P, q, 'x'), s)
 end
 
+-- The seq of queue q's earliest sent waiting message, or nil.
+local function oldest_waiting(P, q)
+  local oldest = redis.call('ZRANGE', qkey(P, q, 'w'), 0, 0)[1]
+  return oldest and tonumber(oldest)
+end
+
+-- Message seq of queue q is no longer in flight.
+local function end_lease(P, q, seq)
+  redis.call('ZREM', qkey(P, q, 'l'), member(seq))
+  redis.call('HDEL', mkey(P, seq), 'tag')
+end
+
 local function message(P, seq)
   local f = redis.call('HMGET', mkey(P, seq), 'q', 'pri', 'rdy', 'exp', 'dlv')
   if not f[1] then return nil end
@@ -201,9 +213,9 @@ local function make_room(P, t, now)
   local c = cfg(P, t)
   if not is_full(P, t, c, 0) then return true end
   if c.overflow ~= 'drop-oldest' then return false end
-  local oldest = redis.call('ZRANGE', qkey(P, t, 'w'), 0, 0)[1]
+  local oldest = oldest_waiting(P, t)
   if not oldest then return false end
-  remove_message(P, tonumber(oldest), 'maxlen', false, nil, now)
+  remove_message(P, oldest, 'maxlen', false, nil, now)
   return true
 end
 
@@ -252,8 +264,7 @@ local function fail_delivery(P, seq, nacked, wait, now)
   local m = message(P, seq)
   if not m then return end
   local c = cfg(P, m.q)
-  redis.call('ZREM', qkey(P, m.q, 'l'), member(seq))
-  redis.call('HDEL', mkey(P, seq), 'tag')
+  end_lease(P, m.q, seq)
   touched[m.q] = true
   if m.dlv >= c.maxDeliveries then return dead_letter(P, seq, 'delivery-limit', nacked, now) end
   if m.exp and m.exp <= now then return dead_letter(P, seq, 'expired', nacked, now) end
@@ -413,9 +424,9 @@ end
 -- oldest on overflow makes room first.
 local function enqueue(P, q, c, msg, t, request)
   while c.overflow == 'drop-oldest' and is_full(P, q, c, 0) do
-    local oldest = redis.call('ZRANGE', qkey(P, q, 'w'), 0, 0)[1]
+    local oldest = oldest_waiting(P, q)
     if not oldest then break end
-    dead_letter(P, tonumber(oldest), 'maxlen', false, t)
+    dead_letter(P, oldest, 'maxlen', false, t)
   end
   local seq = redis.call('INCR', P .. ':seq')
   local ttl = msg.ttl
@@ -642,8 +653,7 @@ end)
 -- not a failed delivery.
 on_delivery('release', function(P, q, seq, t)
   local m = message(P, seq)
-  redis.call('ZREM', qkey(P, q, 'l'), member(seq))
-  redis.call('HDEL', mkey(P, seq), 'tag')
+  end_lease(P, q, seq)
   redis.call('HINCRBY', mkey(P, seq), 'dlv', -1)
   if m.exp and m.exp <= t then
     dead_letter(P, seq, 'expired', false, t)
@@ -748,7 +758,7 @@ binding('unbind')
 
 -- bindings(): { version, '<qid>:<pattern>'... }, for the client to route by.
 register('bindings', function(P)
-  local out = { tonumber(redis.call('GET', P .. ':bver')) or 0 }
+  local out = { bindings_version(P, 0) }
   for _, b in ipairs(redis.call('HKEYS', P .. ':bindings')) do out[#out + 1] = b end
   return out
 end)
@@ -769,7 +779,7 @@ register('publish', function(P, args, t)
     if not cfg(P, q) then return bad('unknown queue ' .. q) end
     seen[q] = true
   end
-  if version ~= (tonumber(redis.call('GET', P .. ':bver')) or 0) then
+  if version ~= bindings_version(P, 0) then
     return redis.error_reply('BINDINGS_CHANGED the bindings changed: route again')
   end
   -- Every target caught up before any is admitted, as the core catches up

@@ -14,12 +14,13 @@ const folder = mkdtempSync(join(tmpdir(), 'ferrymq-test-'));
 let logs = 0;
 const newStorage = () => ({ file: join(folder, `log-${++logs}`) });
 
+const memory = environment(ferrymq, newStorage, 'memory');
 const RUNS = [
-  ['broker', environment(ferrymq, newStorage, 'memory'), ['scenarios', 'inMemory']],
+  ['broker', memory, ['scenarios', 'inMemory']],
   ['broker on file', environment(ferrymq, newStorage, 'durable'), ['scenarios']],
-  ['bad-input', environment(ferrymq, newStorage, 'memory'), ['scenarios']],
-  ['scheduler', environment(ferrymq, newStorage, 'memory'), ['scenarios']],
-  ['durable', environment(ferrymq, newStorage, 'memory'), ['scenarios']],
+  ['bad-input', memory, ['scenarios']],
+  ['scheduler', memory, ['scenarios']],
+  ['durable', memory, ['scenarios']],
 ];
 
 for (const [label, env, sets] of RUNS) {

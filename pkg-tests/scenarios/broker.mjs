@@ -30,7 +30,7 @@ async function drain(queue) {
 const isCode = (FerryError, code) => (e) => e instanceof FerryError && e.code === code;
 
 export const scenarios = {
-  'messages come out in the order they were sent': async ({ Broker }, { newBroker, settled }) => {
+  'messages come out in the order they were sent': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('orders');
     const ids = [];
@@ -48,7 +48,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'a payload stays with its message while the broker reuses the places of finished ones': async ({ Broker }, { newBroker, settled }) => {
+  'a payload stays with its message while the broker reuses the places of finished ones': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const [a, b, churn] = ['a', 'b', 'churn'].map((name) => broker.queue(name));
     const dedup = broker.queue('dedup', { dedupWindowMs: 60_000 });
@@ -76,7 +76,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'an acked message is gone; acking it again is a STALE_DELIVERY': async ({ Broker, FerryError }, { newBroker, settled }) => {
+  'an acked message is gone; acking it again is a STALE_DELIVERY': async ({ Broker, FerryError }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('once');
     await queue.send('x');
@@ -87,7 +87,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'an unacked message comes back after its lease, marked redelivered': async ({ Broker }, { newBroker, settled }) => {
+  'an unacked message comes back after its lease, marked redelivered': async ({ Broker }, { newBroker }) => {
     await withFakeClock(async (clock) => {
       const broker = await newBroker();
       const queue = broker.queue('leased', { leaseMs: 300 });
@@ -106,7 +106,7 @@ export const scenarios = {
     });
   },
 
-  'receive with waitMs resolves as soon as a message is sent': async ({ Broker }, { newBroker, settled }) => {
+  'receive with waitMs resolves as soon as a message is sent': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('waiting');
     const pending = queue.receive({ waitMs: 60_000 });
@@ -117,7 +117,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'a consumer gets every message and a handler may send re-entrantly': async ({ Broker }, { newBroker, settled }) => {
+  'a consumer gets every message and a handler may send re-entrantly': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('chain');
     const seen = [];
@@ -134,7 +134,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'bad arguments throw errors that name them, and the broker keeps working': async ({ Broker }, { newBroker, settled }) => {
+  'bad arguments throw errors that name them, and the broker keeps working': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('strict');
     throws(() => broker.queue(''), RangeError);
@@ -152,7 +152,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'after close every call rejects with CLOSED': async ({ Broker, FerryError }, { newBroker, settled }) => {
+  'after close every call rejects with CLOSED': async ({ Broker, FerryError }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('q');
     const waiting = rejects(queue.receive({ waitMs: 60_000 }), { code: 'CLOSED' });
@@ -163,7 +163,7 @@ export const scenarios = {
     throws(() => broker.queue('other'), { code: 'CLOSED' });
   },
 
-  'higher priority is delivered first, FIFO within a priority': async ({ Broker }, { newBroker, settled }) => {
+  'higher priority is delivered first, FIFO within a priority': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('jobs');
     for (const [payload, priority] of [['low-1', 0], ['high-1', 9], ['mid', 5], ['low-2', 0], ['high-2', 9]]) {
@@ -173,7 +173,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'a delayed message is not delivered before its time': async ({ Broker }, { newBroker, settled }) => {
+  'a delayed message is not delivered before its time': async ({ Broker }, { newBroker }) => {
     await withFakeClock(async (clock) => {
       const broker = await newBroker();
       const queue = broker.queue('later');
@@ -191,7 +191,7 @@ export const scenarios = {
     });
   },
 
-  'an expired message is never delivered; it is counted and dead-lettered': async ({ Broker }, { newBroker, settled }) => {
+  'an expired message is never delivered; it is counted and dead-lettered': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('fresh');
     const expired = next(broker, 'expired');
@@ -206,7 +206,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'a queue TTL applies to every message': async ({ Broker }, { newBroker, settled }) => {
+  'a queue TTL applies to every message': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('short-lived', { ttlMs: 10 });
     const expired = next(broker, 'expired');
@@ -216,7 +216,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'a failing handler is retried with backoff, then dead-lettered with its reason': async ({ Broker }, { newBroker, settled }) => {
+  'a failing handler is retried with backoff, then dead-lettered with its reason': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('flaky', { maxDeliveries: 3, backoff: { type: 'fixed', baseMs: 5 } });
     const deliveries = [];
@@ -238,7 +238,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'nack without requeue dead-letters with reason rejected; nack with delay redelivers later': async ({ Broker }, { newBroker, settled }) => {
+  'nack without requeue dead-letters with reason rejected; nack with delay redelivers later': async ({ Broker }, { newBroker }) => {
     await withFakeClock(async (clock) => {
       const broker = await newBroker();
       const queue = broker.queue('review', { deadLetter: 'rejected-items' });
@@ -262,7 +262,7 @@ export const scenarios = {
     });
   },
 
-  'an expired lease is reported as redelivered': async ({ Broker }, { newBroker, settled }) => {
+  'an expired lease is reported as redelivered': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('slow', { leaseMs: 10 });
     const redelivered = next(broker, 'redelivered');
@@ -272,7 +272,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'extendLease keeps a message invisible past its first lease': async ({ Broker }, { newBroker, settled }) => {
+  'extendLease keeps a message invisible past its first lease': async ({ Broker }, { newBroker }) => {
     await withFakeClock(async (clock) => {
       const broker = await newBroker();
       const queue = broker.queue('long-job', { leaseMs: 300 });
@@ -287,7 +287,7 @@ export const scenarios = {
     });
   },
 
-  'maxLength with reject refuses sends with QUEUE_FULL and keeps what it has': async ({ Broker, FerryError }, { newBroker, settled }) => {
+  'maxLength with reject refuses sends with QUEUE_FULL and keeps what it has': async ({ Broker, FerryError }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('bounded', { maxLength: 2 });
     await queue.send(1);
@@ -298,7 +298,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'maxLength with drop-oldest dead-letters the oldest with reason maxlen': async ({ Broker }, { newBroker, settled }) => {
+  'maxLength with drop-oldest dead-letters the oldest with reason maxlen': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('latest', { maxLength: 2, overflow: 'drop-oldest' });
     const deadLetter = next(broker, 'dead-letter');
@@ -309,7 +309,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'a repeated id inside the dedup window is accepted but enqueued once': async ({ Broker }, { newBroker, settled }) => {
+  'a repeated id inside the dedup window is accepted but enqueued once': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('payments', { dedupWindowMs: 60_000 });
     equal(await queue.send({ amount: 5 }, { id: 'pay-1' }), 'pay-1');
@@ -320,7 +320,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'topic routing follows RabbitMQ rules and delivers once per queue': async ({ Broker }, { newBroker, settled }) => {
+  'topic routing follows RabbitMQ rules and delivers once per queue': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     broker.bind('*.orange.*', 'orange');
     broker.bind('*.*.rabbit', 'rabbits');
@@ -350,7 +350,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'request resolves with the reply; with no reply it times out': async ({ Broker, FerryError }, { newBroker, settled }) => {
+  'request resolves with the reply; with no reply it times out': async ({ Broker, FerryError }, { newBroker }) => {
     const broker = await newBroker();
     broker.queue('double').consume((message) => message.reply(message.payload * 2));
     equal(await broker.request('double', 21), 42);
@@ -362,7 +362,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'an AbortSignal ends a waiting receive without losing the next message': async ({ Broker, FerryError }, { newBroker, settled }) => {
+  'an AbortSignal ends a waiting receive without losing the next message': async ({ Broker, FerryError }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('q');
     const controller = new AbortController();
@@ -411,7 +411,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'sendBatch sends all or nothing; receiveBatch takes up to max': async ({ Broker }, { newBroker, settled }) => {
+  'sendBatch sends all or nothing; receiveBatch takes up to max': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('bulk');
     await rejects(queue.sendBatch([{ payload: 'ok' }, { payload: 'bad', priority: 12 }]), /items\[1\]\.priority/);
@@ -457,7 +457,7 @@ export const scenarios = {
     deepEqual(await loop, ['last'], 'closing the broker ends the loop');
   },
 
-  'a for await loop that breaks or throws hands its unsettled message back at once': async ({ Broker }, { newBroker, settled }) => {
+  'a for await loop that breaks or throws hands its unsettled message back at once': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('loop', { leaseMs: 600_000 });
     await queue.send('first');
@@ -481,7 +481,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'counts above 2^32 are taken as they are, never truncated': async ({ Broker }, { newBroker, settled }) => {
+  'counts above 2^32 are taken as they are, never truncated': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     for (const maxLength of [2 ** 32, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER]) {
       const queue = broker.queue(`big-${maxLength}`, { maxLength });
@@ -492,7 +492,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'drop-oldest dead-letters the message enqueued earliest, whatever its priority': async ({ Broker }, { newBroker, settled }) => {
+  'drop-oldest dead-letters the message enqueued earliest, whatever its priority': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const dropped = [];
     broker.on('dead-letter', (e) => dropped.push([e.id, e.reason]));
@@ -505,7 +505,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'Symbol.asyncDispose closes the broker, as await using does': async ({ Broker, FerryError }, { newBroker, settled }) => {
+  'Symbol.asyncDispose closes the broker, as await using does': async ({ Broker, FerryError }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('disposed');
     const waiting = rejects(queue.receive({ waitMs: 60_000 }), isCode(FerryError, 'CLOSED'));
@@ -514,7 +514,7 @@ export const scenarios = {
     await rejects(queue.send(1), isCode(FerryError, 'CLOSED'));
   },
 
-  'stats count dead letters on the queue they left and on the broker': async ({ Broker }, { newBroker, settled }) => {
+  'stats count dead letters on the queue they left and on the broker': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('counted');
     for (const n of [1, 2, 3]) await queue.send(n);
@@ -528,7 +528,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'exponential backoff doubles from baseMs up to maxMs; with jitter it never waits longer': async ({ Broker }, { newBroker, settled }) => {
+  'exponential backoff doubles from baseMs up to maxMs; with jitter it never waits longer': async ({ Broker }, { newBroker }) => {
     await withFakeClock(async (clock) => {
       const broker = await newBroker();
       const queue = broker.queue('backing-off', { maxDeliveries: 10, backoff: { type: 'exponential', baseMs: 100, maxMs: 250 } });
@@ -557,7 +557,7 @@ export const scenarios = {
     });
   },
 
-  'a caller id is a duplicate inside dedupWindowMs and new again after it': async ({ Broker }, { newBroker, settled }) => {
+  'a caller id is a duplicate inside dedupWindowMs and new again after it': async ({ Broker }, { newBroker }) => {
     await withFakeClock(async (clock) => {
       const broker = await newBroker();
       const queue = broker.queue('once', { dedupWindowMs: 1_000 });
@@ -574,7 +574,7 @@ export const scenarios = {
     });
   },
 
-  'a queue may be named __proto__: stats().queues has no prototype': async ({ Broker }, { newBroker, settled }) => {
+  'a queue may be named __proto__: stats().queues has no prototype': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     await broker.queue('__proto__').send(1);
     await broker.queue('toString').send(2);
@@ -585,7 +585,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'a failing handler with no error listener is reported on console.error, never silent': async ({ Broker }, { newBroker, settled }) => {
+  'a failing handler with no error listener is reported on console.error, never silent': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('loud', { maxDeliveries: 1, deadLetter: null });
     const logged = [];
@@ -617,7 +617,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'queue names, ids and routing keys come back exactly as sent, up to 255 UTF-8 bytes': async ({ Broker }, { newBroker, settled }) => {
+  'queue names, ids and routing keys come back exactly as sent, up to 255 UTF-8 bytes': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const names = ['é'.repeat(127), '😀'.repeat(63), 'a'.repeat(255)];
     for (const name of names) {
@@ -633,7 +633,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'purge removes ready and delayed messages, not in-flight ones': async ({ Broker }, { newBroker, settled }) => {
+  'purge removes ready and delayed messages, not in-flight ones': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('trash');
     await queue.send('held');
@@ -647,7 +647,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'stats count what happened and measure send-to-ack latency': async ({ Broker }, { newBroker, settled }) => {
+  'stats count what happened and measure send-to-ack latency': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('measured');
     for (const n of [1, 2, 3]) await queue.send(n);
@@ -661,7 +661,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'headers travel with the message; re-declaring with other options throws': async ({ Broker, FerryError }, { newBroker, settled }) => {
+  'headers travel with the message; re-declaring with other options throws': async ({ Broker, FerryError }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('typed', { leaseMs: 5_000 });
     equal(broker.queue('typed', { leaseMs: 5_000 }), queue, 'same options: the same queue');
@@ -674,7 +674,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'a handler that throws is reported on error and the broker keeps working': async ({ Broker }, { newBroker, settled }) => {
+  'a handler that throws is reported on error and the broker keeps working': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('careful', { maxDeliveries: 1, deadLetter: null });
     const error = next(broker, 'error');
@@ -692,7 +692,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'closing one broker leaves another untouched': async ({ Broker, FerryError }, { newBroker, settled }) => {
+  'closing one broker leaves another untouched': async ({ Broker, FerryError }, { newBroker }) => {
     const a = await newBroker();
     const b = await newBroker();
     await a.queue('q').send('from a');
@@ -705,7 +705,7 @@ export const scenarios = {
     await b.close();
   },
 
-  'a handler may close the broker it runs in': async ({ Broker, FerryError }, { newBroker, settled }) => {
+  'a handler may close the broker it runs in': async ({ Broker, FerryError }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('q');
     const closed = new Promise((resolve) => queue.consume(() => resolve(broker.close())));
@@ -714,7 +714,7 @@ export const scenarios = {
     await rejects(queue.send('after'), isCode(FerryError, 'CLOSED'));
   },
 
-  'a wait aborted or a consumer cancelled before delivery gives the message back uncounted': async ({ Broker }, { newBroker, settled }) => {
+  'a wait aborted or a consumer cancelled before delivery gives the message back uncounted': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     // One delivery allowed: counting an undelivered message would dead-letter it unseen.
     const queue = broker.queue('q', { maxDeliveries: 1, deadLetter: null });
@@ -735,7 +735,7 @@ export const scenarios = {
     await broker.close();
   },
 
-  'a consumer with a rate limit never gets more than max deliveries in any window': async ({ Broker }, { newBroker, settled }) => {
+  'a consumer with a rate limit never gets more than max deliveries in any window': async ({ Broker }, { newBroker }) => {
     await withFakeClock(async (clock) => {
       const broker = await newBroker();
       const queue = broker.queue('metered');
@@ -759,7 +759,7 @@ export const scenarios = {
     });
   },
 
-  'a handler past timeoutMs sees its signal abort with TIMEOUT; the message is redelivered and the late ack is harmless': async ({ Broker, FerryError }, { newBroker, settled }) => {
+  'a handler past timeoutMs sees its signal abort with TIMEOUT; the message is redelivered and the late ack is harmless': async ({ Broker, FerryError }, { newBroker }) => {
     await withFakeClock(async (clock) => {
       const broker = await newBroker();
       const queue = broker.queue('slow', { backoff: { type: 'fixed', baseMs: 100 } });
@@ -798,7 +798,7 @@ export const scenarios = {
     });
   },
 
-  'a handler that finishes after its timeout does not settle the delivery running in its place': async ({ Broker }, { newBroker, settled }) => {
+  'a handler that finishes after its timeout does not settle the delivery running in its place': async ({ Broker }, { newBroker }) => {
     await withFakeClock(async (clock) => {
       const broker = await newBroker();
       broker.on('error', () => {});
@@ -821,7 +821,7 @@ export const scenarios = {
     });
   },
 
-  'a late manual ack after a timeout rejects STALE_DELIVERY; a handler in time is not aborted': async ({ Broker, FerryError }, { newBroker, settled }) => {
+  'a late manual ack after a timeout rejects STALE_DELIVERY; a handler in time is not aborted': async ({ Broker, FerryError }, { newBroker }) => {
     await withFakeClock(async (clock) => {
       const broker = await newBroker();
       broker.on('error', () => {});

@@ -48,12 +48,11 @@ function ready(port, proc) {
 }
 
 /**
- * Starts a server; `options.args` adds command-line settings. Returns
- * { url, port, dir, pid, stop(), kill(), restart() }: stop sends SIGTERM,
- * kill SIGKILL, and restart starts it again on the same port and dir, so it
- * replays its append-only file.
+ * Starts a server. Returns { url, stop(), kill(), restart() }: stop sends
+ * SIGTERM, kill SIGKILL, and restart starts it again on the same port and
+ * dir, so it replays its append-only file.
  */
-export async function startRedis({ args = [] } = {}) {
+async function startRedis() {
   const dir = mkdtempSync(join(tmpdir(), 'ferrymq-redis-'));
   let proc;
   let port;
@@ -61,7 +60,6 @@ export async function startRedis({ args = [] } = {}) {
     proc = spawn('redis-server', [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
       '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no',
-      ...args,
     ], { stdio: ['ignore', 'ignore', 'inherit'] });
     await ready(port, proc);
   };
@@ -82,9 +80,6 @@ export async function startRedis({ args = [] } = {}) {
   };
   return {
     url: `redis://127.0.0.1:${port}`,
-    port,
-    dir,
-    get pid() { return proc.pid; },
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
     restart: launch,

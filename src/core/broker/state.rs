@@ -69,9 +69,8 @@ impl<P> State<P> {
     }
 
     /// Applies one record. `now` only decides whether a message entering a
-    /// queue is due or still delayed; `timers` receives its deadlines.
-    /// Applies one record. The payloads of messages it removes for good go
-    /// to `dropped`.
+    /// queue is due or still delayed; `timers` receives its deadlines; the
+    /// payloads of messages it removes for good go to `dropped`.
     pub fn apply(
         &mut self,
         rec: Record<P>,
