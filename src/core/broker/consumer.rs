@@ -146,6 +146,21 @@ impl Consumers {
         None
     }
 
+    /// How many deliveries the consumers of `q` could take at `now`: the
+    /// spare prefetch of each one whose rate window is open.
+    pub fn room_for(&mut self, q: QueueId, now: Millis) -> u32 {
+        let Some(ring) = self.rings.get(&q) else { return 0 };
+        let mut room = 0u32;
+        for c in ring {
+            if let Some(k) = self.by_id.get_mut(c) {
+                if let Room::Yes = k.room(now) {
+                    room = room.saturating_add(k.prefetch.saturating_sub(k.tags.len() as u32));
+                }
+            }
+        }
+        room
+    }
+
     /// Delivery `tag` was made to `c` at `now`, after `pick` chose it.
     pub fn delivered(&mut self, c: ConsumerId, tag: DeliveryTag, now: Millis) {
         if let Some(k) = self.by_id.get_mut(&c) {

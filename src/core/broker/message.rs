@@ -3,6 +3,8 @@
 use std::num::NonZeroU64;
 
 use super::ids::{DeliveryTag, MessageId, Priority, QueueId, RequestId};
+use super::options::{check_name, positive};
+use crate::core::error::{CoreError, Field};
 use crate::core::time::Millis;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -20,6 +22,16 @@ pub struct Outgoing<P> {
 impl<P> Outgoing<P> {
     pub fn new(payload: P) -> Self {
         Self { id: None, payload, priority: 0, delay: 0, ttl: None }
+    }
+
+    /// Its priority, once its fields are known to be valid.
+    pub(super) fn check(&self) -> Result<Priority, CoreError> {
+        let priority = Priority::new(self.priority)?;
+        positive(Field::Ttl, self.ttl)?;
+        if let Some(id) = &self.id {
+            check_name(Field::MessageId, id)?;
+        }
+        Ok(priority)
     }
 }
 

@@ -23,6 +23,7 @@ mod options;
 mod queue;
 mod ready;
 mod record;
+mod remote;
 mod snapshot;
 mod state;
 mod stats;
@@ -36,6 +37,7 @@ pub use ids::{ConsumerId, DeliveryTag, MessageId, Priority, QueueId, RequestId};
 pub use message::{DeadLetterReason, Delivery, Outgoing};
 pub use options::{DeadLetterTarget, Overflow, QueueOptions, Subscription, MAX_NAME_BYTES};
 pub use record::Record;
+pub use remote::{Claimed, Command, RemoteBroker, ServerRef, Settlement, MAX_CLAIM};
 pub use snapshot::{CounterSnapshot, LeaseSnapshot, MessageSnapshot};
 pub use stats::{QueueStats, THROUGHPUT_SLOTS};
 pub use crate::core::rate::{RateLimit, Window};
@@ -45,7 +47,7 @@ use consumer::Consumers;
 use deadlines::Deadline;
 use durability::Logged;
 use crate::core::int_map::IntMap;
-use options::{check_name, default_dead_letter_queue, invalid, positive, within_name_limit};
+use options::{declaration, default_dead_letter_queue, invalid, positive, within_name_limit};
 use queue::Queue;
 use state::State;
 use topic::Pattern;
@@ -156,11 +158,7 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     // ---- queues and bindings -------------------------------------------
 
     pub fn declare_queue(&mut self, name: &str, opts: Option<QueueOptions>) -> Result<QueueId, CoreError> {
-        check_name(Field::QueueName, name)?;
-        if let Some(o) = &opts {
-            o.validate(name)?;
-        }
-        let opts = opts.map(|o| o.normalized(name));
+        let opts = declaration(name, opts)?;
         let existing = self.state.names.get(name).copied();
         match (existing, opts) {
             (Some(q), None) => Ok(q),
@@ -837,10 +835,8 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
     /// count of new messages a batch has already admitted before it.
     fn admit(&self, q: QueueId, msg: &Outgoing<P>, batch_ids: &HashSet<&str>, batch_new: usize) -> Result<Admission, CoreError> {
         let queue = self.queue(q)?;
-        let priority = Priority::new(msg.priority)?;
-        positive(Field::Ttl, msg.ttl)?;
+        let priority = msg.check()?;
         if let Some(id) = &msg.id {
-            check_name(Field::MessageId, id)?;
             if queue.options.dedup_window.is_some() && (queue.dedup.contains(id, self.now) || batch_ids.contains(&**id)) {
                 return Ok(Admission::Duplicate(id.clone()));
             }

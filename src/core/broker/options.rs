@@ -140,6 +140,16 @@ impl Subscription {
     }
 }
 
+/// A declaration's options, checked and spelled one way (see
+/// `normalized`); None for a queue declared without options.
+pub(super) fn declaration(name: &str, opts: Option<QueueOptions>) -> Result<Option<QueueOptions>, CoreError> {
+    check_name(Field::QueueName, name)?;
+    if let Some(o) = &opts {
+        o.validate(name)?;
+    }
+    Ok(opts.map(|o| o.normalized(name)))
+}
+
 /// Where [`DeadLetterTarget::Default`] sends the dead letters of `queue`.
 pub(super) fn default_dead_letter_queue(queue: &str) -> String {
     format!("{queue}.dlq")
