@@ -2,10 +2,10 @@ use js_sys::{Array, Float64Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::clock::HostClock;
-use super::decode;
 use super::errors::{to_js, to_js_naming};
 use super::options::{self, Options};
 use super::outbox::Outbox;
+use super::waker::Waker;
 use super::wire::{self, flag, millis, BrokerEffect, Code, DeadLetterReason, DeliveryFlag, STRIDE};
 use crate::core::broker::{
     Broker, ConsumerId, Delivery, DeliveryTag, Effect, MessageId, Outgoing, QueueId, QueueStats, RequestId,
@@ -18,7 +18,6 @@ use crate::core::storage::compaction::CompactionPolicy;
 use crate::core::storage::io::IoStep;
 use crate::core::storage::journal::Journal;
 use crate::core::storage::recovery;
-use crate::core::time::Millis;
 
 /// A message body: the slot of the wrapper's payload table that holds its
 /// payload and headers as the JS values they are (js/broker/payloads.ts),
@@ -38,6 +37,11 @@ pub struct Body {
 const NO_SLOT: u32 = u32::MAX;
 
 impl Body {
+    /// A body with JS values only: in memory, or on a server that keeps the bytes.
+    pub(super) fn of_slot(slot: u32) -> Self {
+        Self { slot, bytes: None }
+    }
+
     fn slot(&self) -> f64 {
         if self.slot == NO_SLOT { wire::NONE } else { f64::from(self.slot) }
     }
@@ -60,16 +64,9 @@ pub struct BrokerCore {
     core: Core,
     /// Present on a durable broker: turns recorded changes into file steps.
     journal: Option<Journal>,
-    /// Called (at most once between two flushes) when a call left work for
-    /// the host: effects to drain, records to commit. It only schedules the
-    /// host's flush (queueMicrotask) and never calls back in, so calling it
-    /// while this object is borrowed is safe. No caller has to remember to
-    /// pump: a state change the host never hears of cannot happen.
-    wake: Function,
-    woken: bool,
-    /// The deadline the host last armed its timer for (`nextDeadline`): a
-    /// call that makes an earlier one wakes the host to re-arm.
-    armed: Option<Millis>,
+    /// Wakes the host when a call left work for it: effects to drain,
+    /// records to commit, an earlier deadline.
+    waker: Waker,
     /// Effects, filled by `drain`.
     out: Outbox,
     /// Deliveries taken by `take`: apart from `out`, because a receive() may
@@ -84,7 +81,7 @@ fn invalid(message: &str) -> JsValue {
 /// One outgoing message from the wrapper's validated arguments. A priority
 /// out of u8's range stays out of range (255) rather than saturating into
 /// it, so the core refuses it instead of sending at priority 0.
-fn outgoing(body: Body, id: Option<String>, priority: f64, delay: f64, ttl: f64) -> Outgoing<Body> {
+pub(super) fn outgoing<P>(body: P, id: Option<String>, priority: f64, delay: f64, ttl: f64) -> Outgoing<P> {
     Outgoing {
         id: id.map(String::into_boxed_str),
         payload: body,
@@ -137,7 +134,7 @@ impl BrokerCore {
     fn around(mut core: Core, journal: Option<Journal>, wake: Function) -> Self {
         // The wrapper keeps the payloads; it frees a slot when told.
         core.report_drops(true);
-        BrokerCore { core, journal, wake, woken: false, armed: None, out: Outbox::default(), taken: Outbox::default() }
+        BrokerCore { core, journal, waker: Waker::new(wake), out: Outbox::default(), taken: Outbox::default() }
     }
 
     #[wasm_bindgen(getter)]
@@ -151,7 +148,7 @@ impl BrokerCore {
     /// it, and the effects that waited for those records can be drained.
     /// An error means the broker is ahead of what its log can hold: stop it.
     pub fn commit(&mut self, steps: &Array) -> Result<f64, JsValue> {
-        self.woken = false;
+        self.waker.drained();
         let journal = self.journal.as_mut().ok_or_else(|| invalid("an in-memory broker has nothing to commit"))?;
         let commit = journal.commit(&mut self.core).map_err(to_js)?;
         encode_steps(steps, commit.steps);
@@ -311,14 +308,7 @@ impl BrokerCore {
     /// `prefetch`, `rateLimit` and `timeoutMs` (the rest are the wrapper's).
     #[wasm_bindgen(js_name = subscribeConsumer)]
     pub fn subscribe_consumer(&mut self, queue: u32, options: JsValue) -> Result<u32, JsValue> {
-        let o = Options::new(options, "options".into())?;
-        let defaults = Subscription::default();
-        let subscription = Subscription {
-            prefetch: o.number("prefetch", decode::count)?.unwrap_or(defaults.prefetch),
-            rate_limit: options::rate_limit(&o)?,
-            timeout: o.duration("timeoutMs")?,
-            ..defaults
-        };
+        let subscription = options::subscription(&Options::new(options, "options".into())?)?;
         self.act(|core| core.subscribe(QueueId(queue), subscription)).map(|c| c.0).map_err(to_js)
     }
 
@@ -336,7 +326,7 @@ impl BrokerCore {
 
     /// `slot`: the reply's payload slot; a reply is never stored.
     pub fn reply(&mut self, tag: f64, slot: u32) -> Result<(), JsValue> {
-        let body = Body { slot, bytes: None };
+        let body = Body::of_slot(slot);
         self.act(|core| core.reply(DeliveryTag(tag as u64), body)).map_err(to_js)
     }
 
@@ -394,14 +384,14 @@ impl BrokerCore {
     /// Epoch ms of the next deadline, or NONE.
     #[wasm_bindgen(js_name = nextDeadline)]
     pub fn next_deadline(&mut self) -> f64 {
-        self.armed = self.core.next_deadline();
-        wire::from_millis(self.armed)
+        let at = self.core.next_deadline();
+        self.waker.armed(at)
     }
 
     /// Moves every pending effect into the outbox (read at `outPtr`); the
     /// JS values they carry are appended to `vals`. Returns how many numbers.
     pub fn drain(&mut self, vals: &Array) -> u32 {
-        self.woken = false;
+        self.waker.drained();
         self.out.begin();
         for effect in self.core.drain_effects() {
             encode_effect(&mut self.out, vals, effect);
@@ -428,20 +418,8 @@ impl BrokerCore {
 
     /// Wakes the host if the last calls left work for it or an earlier deadline.
     fn woke(&mut self) {
-        if !self.woken && (self.core.has_work() || self.sooner()) {
-            self.woken = true;
-            // Only schedules a flush; see the field. It cannot fail but by a
-            // host bug, and a broker must not trap over one.
-            let _ = self.wake.call0(&JsValue::UNDEFINED);
-        }
-    }
-
-    fn sooner(&mut self) -> bool {
-        match (self.core.next_deadline(), self.armed) {
-            (Some(next), Some(armed)) => next < armed,
-            (next, None) => next.is_some(),
-            (None, Some(_)) => false,
-        }
+        let core = &mut self.core;
+        self.waker.after(core.has_work(), || core.next_deadline());
     }
 
     /// A durable broker stores every message, so it takes none without its bytes.
@@ -499,7 +477,7 @@ fn encode_delivery(out: &mut Outbox, vals: &Array, consumer: f64, d: Delivery<Bo
     push_given_id(vals, &d.id);
 }
 
-fn encode_effect(out: &mut Outbox, vals: &Array, effect: Effect<Body>) {
+pub(super) fn encode_effect(out: &mut Outbox, vals: &Array, effect: Effect<Body>) {
     const N: f64 = wire::NONE;
     let kind = BrokerEffect::from(&effect).code();
     match effect {

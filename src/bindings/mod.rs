@@ -10,7 +10,9 @@ mod decode;
 mod errors;
 mod options;
 mod outbox;
+mod remote;
 mod scheduler;
+mod waker;
 mod wire;
 
 use std::cell::RefCell;

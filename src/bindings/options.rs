@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use super::decode;
 use super::errors::{range_error, type_error};
 use crate::core::backoff::{Backoff, BackoffKind};
-use crate::core::broker::{DeadLetterTarget, Overflow, QueueOptions};
+use crate::core::broker::{DeadLetterTarget, Overflow, QueueOptions, Subscription};
 use crate::core::rate::{RateLimit, Window};
 use crate::core::time::Millis;
 
@@ -150,6 +150,18 @@ pub fn rate_limit(options: &Options) -> Result<Option<RateLimit>, JsValue> {
         (false, Some(true)) => return Err(range_error(&o.path("carryover"), "must be unset unless window is 'fixed', got true")),
     };
     Ok(Some(RateLimit { max, interval, window }))
+}
+
+/// `subscribeConsumer`'s options: this reads `prefetch`, `rateLimit` and
+/// `timeoutMs` (the rest are the wrapper's).
+pub fn subscription(o: &Options) -> Result<Subscription, JsValue> {
+    let defaults = Subscription::default();
+    Ok(Subscription {
+        prefetch: o.number("prefetch", decode::count)?.unwrap_or(defaults.prefetch),
+        rate_limit: rate_limit(o)?,
+        timeout: o.duration("timeoutMs")?,
+        ..defaults
+    })
 }
 
 /// `declareQueue`'s options; each absent one takes the core's default.

@@ -27,11 +27,19 @@ pub enum Wire {
     SchedulerStride = 4,
     /// f64s per broker effect record (unused trailing fields hold None).
     BrokerStride = 9,
+    /// f64s per command of a broker kept on a server: [kind, queue, seq, tag, extra].
+    CommandStride = 5,
+    /// f64s per delivery a claim brought, as the wrapper hands them over:
+    /// [seq, tag, message id (None: given, the next JS value), delivery
+    /// count, enqueued at (epoch ms), payload slot].
+    ClaimedStride = 6,
 }
 
 pub const NONE: f64 = Wire::None as i32 as f64;
 pub const STRIDE: usize = Wire::BrokerStride as usize;
 pub const SCHEDULER_STRIDE: usize = Wire::SchedulerStride as usize;
+pub const COMMAND_STRIDE: usize = Wire::CommandStride as usize;
+pub const CLAIMED_STRIDE: usize = Wire::ClaimedStride as usize;
 
 /// The kind of a broker effect record, its field 0. A message id field is
 /// the generated id's number, or None for a caller-given id, which is then
@@ -77,6 +85,37 @@ impl<P> From<&broker::Effect<P>> for BrokerEffect {
             broker::Effect::HandlerTimedOut { .. } => Self::HandlerTimedOut,
             broker::Effect::Dropped { .. } => Self::Dropped,
         }
+    }
+}
+
+/// What a broker kept on a server asks the host to do there, a command
+/// record's field 0. Each names a queue, and a delivery by the server's
+/// seq and tag (None for a claim); `extra` is as listed.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemoteCommand {
+    /// extra: the most to claim; the host answers with `claimed`.
+    Claim = 1,
+    /// Back as it was, uncounted: nobody received it.
+    Release = 2,
+    /// Back as after its lease: its consumer went away.
+    Fail = 3,
+    /// Failed as a nack: extra, the wait before it is due again (ms).
+    Nack = 4,
+}
+
+impl RemoteCommand {
+    /// The record of `command`.
+    pub fn record(command: broker::Command) -> [f64; COMMAND_STRIDE] {
+        use broker::Command as C;
+        let at = |at: broker::ServerRef| (at.seq as f64, at.tag as f64);
+        let (kind, queue, (seq, tag), extra) = match command {
+            C::Claim { queue, max } => (Self::Claim, queue, (NONE, NONE), f64::from(max)),
+            C::Release { queue, at: a } => (Self::Release, queue, at(a), NONE),
+            C::Fail { queue, at: a } => (Self::Fail, queue, at(a), NONE),
+            C::Nack { queue, at: a, wait } => (Self::Nack, queue, at(a), wait as f64),
+        };
+        [kind.code(), f64::from(queue.0), seq, tag, extra]
     }
 }
 
@@ -217,7 +256,7 @@ macro_rules! impl_code {
     )*};
 }
 
-impl_code!(BrokerEffect, SchedulerEffect, DeliveryFlag, DeadLetterReason, StorageOp, StorageFile);
+impl_code!(BrokerEffect, SchedulerEffect, DeliveryFlag, DeadLetterReason, StorageOp, StorageFile, RemoteCommand);
 
 /// A JS duration or deadline; the wrapper passes NONE (or any negative or
 /// non-finite number) for "absent".
@@ -328,6 +367,18 @@ mod tests {
         let all = every!(BrokerEffect:
             Deliver, WaitExpired, DeadLettered, Expired, Redelivered, Reply, RequestTimedOut, HandlerTimedOut, Dropped);
         one_to_one(effects.iter().map(BrokerEffect::from), &all);
+    }
+
+    #[test]
+    fn remote_commands_mirror_the_core() {
+        use broker::Command as C;
+        let (queue, at) = (QueueId(3), broker::ServerRef { seq: 7, tag: 9 });
+        let commands = [C::Claim { queue, max: 5 }, C::Release { queue, at }, C::Fail { queue, at }, C::Nack { queue, at, wait: 40 }];
+        let records = commands.map(RemoteCommand::record);
+        let kinds: Vec<f64> = records.iter().map(|r| r[0]).collect();
+        assert_eq!(kinds, every!(RemoteCommand: Claim, Release, Fail, Nack).map(Code::code));
+        assert_eq!(records[0], [1.0, 3.0, NONE, NONE, 5.0]);
+        assert_eq!(records[3], [4.0, 3.0, 7.0, 9.0, 40.0]);
     }
 
     #[test]

@@ -236,7 +236,7 @@ impl<P, C: Clock, R: Rng> RemoteBroker<P, C, R> {
 
     /// Checks a message for `q` as the in-memory broker checks it, before
     /// the host sends it.
-    pub fn check_send(&self, q: QueueId, msg: &Outgoing<P>) -> Result<(), CoreError> {
+    pub fn check_send<T>(&self, q: QueueId, msg: &Outgoing<T>) -> Result<(), CoreError> {
         self.queue(q)?;
         msg.check().map(|_| ())
     }
@@ -427,6 +427,11 @@ impl<P, C: Clock, R: Rng> RemoteBroker<P, C, R> {
         let (held, consumers, requests) = (&self.held, &self.consumers, &self.requests);
         self.timers.prune(|at, key| is_live(held, consumers, requests, at, key));
         self.timers.next_deadline()
+    }
+
+    /// Whether the host has effects to drain or commands to run.
+    pub fn has_work(&self) -> bool {
+        !self.effects.is_empty() || !self.commands.is_empty()
     }
 
     pub fn drain_effects(&mut self) -> std::vec::Drain<'_, Effect<P>> {
