@@ -129,7 +129,7 @@ fn stale(tag: DeliveryTag) -> CoreError {
     )
 }
 
-impl<P, C: Clock, R: Rng> RemoteBroker<P, C, R> {
+impl<P: Clone, C: Clock, R: Rng> RemoteBroker<P, C, R> {
     pub fn new(clock: C, rng: R) -> Self {
         let now = clock.now();
         Self {
@@ -486,6 +486,7 @@ impl<P, C: Clock, R: Rng> RemoteBroker<P, C, R> {
             }
             None => {}
         }
+        let dropped = d.payload.clone();
         let delivery = Delivery {
             tag,
             queue: q,
@@ -497,6 +498,8 @@ impl<P, C: Clock, R: Rng> RemoteBroker<P, C, R> {
             request: None,
         };
         self.effects.push(Effect::Deliver { consumer: c, delivery });
+        // The delivery carries the payload on: nothing here keeps it.
+        self.effects.push(Effect::Dropped { payload: dropped });
     }
 
     /// How many deliveries `q`'s consumers could start now.

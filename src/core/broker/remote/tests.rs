@@ -26,13 +26,19 @@ fn commands(b: &mut B) -> Vec<Command> {
     b.drain_commands().collect()
 }
 
-/// (consumer, payload, tag) of each delivery; other effects as their Debug text.
+/// (consumer, payload, tag) of each delivery; other effects as their Debug
+/// text. Each delivery is followed by the drop of its payload: the core
+/// keeps none.
 fn effects(b: &mut B) -> (Vec<(ConsumerId, &'static str, DeliveryTag)>, Vec<String>) {
     let mut deliveries = Vec::new();
     let mut other = Vec::new();
-    for e in b.drain_effects() {
+    let mut effects = b.drain_effects().collect::<Vec<_>>().into_iter();
+    while let Some(e) = effects.next() {
         match e {
-            Effect::Deliver { consumer, delivery } => deliveries.push((consumer, delivery.payload, delivery.tag)),
+            Effect::Deliver { consumer, delivery } => {
+                assert_eq!(effects.next(), Some(Effect::Dropped { payload: delivery.payload }));
+                deliveries.push((consumer, delivery.payload, delivery.tag));
+            }
             e => other.push(format!("{e:?}")),
         }
     }
