@@ -21,9 +21,10 @@ import type {
 import { openStorage } from '../storage.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
-import { BROKER_OPTIONS, queueArguments, requestArguments, sendArguments, storageOption } from './options.js';
-import { makeQueue, type Queue, queueIdOf, queueStats } from './queue.js';
-import { Runtime } from './runtime.js';
+import { BROKER_OPTIONS, requestArguments, sendArguments, storageOption } from './options.js';
+import { makeQueue, type Queue, queueIdOf } from './queue.js';
+import { LocalRuntime } from './local.js';
+import type { Runtime } from './runtime.js';
 import { onAbort, operationAborted } from './signals.js';
 
 /**
@@ -51,7 +52,7 @@ export class Broker {
     if (recovered === undefined && storageOption(o.storage) !== 'memory') {
       throw typeError('options.storage', "'memory' here (durable storage opens with await Broker.open(options))", o.storage);
     }
-    this.#runtime = recovered?.runtime ?? new Runtime((wake) => new BrokerCore(wire.randomSeed(), wake));
+    this.#runtime = recovered?.runtime ?? new LocalRuntime((wake) => new BrokerCore(wire.randomSeed(), wake));
     this.recovery = recovered?.recovery;
   }
 
@@ -70,11 +71,11 @@ export class Broker {
     const storage = storageOption(o.storage);
     if (storage === 'memory') return new Broker({ storage });
     const driver = await openStorage(storage);
-    let runtime: Runtime | undefined;
+    let runtime: LocalRuntime | undefined;
     const report: number[] = [];
     try {
       const steps: unknown[] = [];
-      runtime = new Runtime((wake) => BrokerCore.openDurable(wire.randomSeed(), driver.bytes, steps, report, wake), driver);
+      runtime = new LocalRuntime((wake) => BrokerCore.openDurable(wire.randomSeed(), driver.bytes, steps, report, wake), driver);
       await driver.run(steps as Parameters<typeof driver.run>[0]);
     } catch (error) {
       runtime?.core.free();
@@ -106,12 +107,7 @@ export class Broker {
     runtime.assertOpen();
     // The core checks that it is not empty and within the byte limit, naming `argument`.
     const checked = check.wellFormed(argument, name);
-    const core = runtime.core;
-    // Without options: the existing queue, or a new one declared with the
-    // defaults, so a later declaration with other options is refused. The
-    // core checks that a re-declaration agrees with the first one.
-    const existing = options === undefined ? core.queueId(checked) : wire.NONE;
-    const id = existing !== wire.NONE ? existing : core.declareQueue(checked, queueArguments(options, runtime.durable), argument);
+    const id = runtime.declare(argument, checked, options);
     let queue = this.#queues.get(checked);
     if (queue === undefined) {
       queue = makeQueue(runtime, id, checked);
@@ -122,34 +118,25 @@ export class Broker {
 
   /** Sends to every queue bound to a pattern matching `routingKey`; resolves with their ids. */
   publish(routingKey: string, payload: unknown, options?: SendOptions): Promise<MessageId[]> {
-    let runtime, sent;
     try {
-      runtime = this.#runtime;
+      const runtime = this.#runtime;
       runtime.assertOpen();
       check.routingKey('routingKey', routingKey);
-      const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
-      const bytes = runtime.encode(payload, headers);
-      // Again: an options getter may have closed the broker meanwhile.
-      runtime.assertOpen();
-      // One stored message per matching queue (ids has one per queue).
-      const store = (slot: number): Float64Array => runtime!.core.publish(routingKey, slot, id, priority, delayMs, ttlMs, bytes);
-      const ids = runtime.withPayload(payload, headers, store, (ids) => ids.length);
-      sent = Array.from(ids, (n) => (n === wire.NONE ? id! : String(n)));
+      return runtime.publish(routingKey, payload, sendArguments('options', options));
     } catch (error) {
       return Promise.reject(error);
     }
-    return runtime.settled(sent);
   }
 
   /** Routes messages published with a key matching `pattern` to the queue: words split by '.', '*' matches exactly one word, '#' zero or more. */
   bind(pattern: string, queueName: string): void {
     check.routingKey('pattern', pattern);
-    this.#runtime.core.bind(pattern, queueIdOf(this.#declare('queueName', queueName)));
+    this.#runtime.bind(pattern, queueIdOf(this.#declare('queueName', queueName)));
   }
 
   unbind(pattern: string, queueName: string): void {
     check.routingKey('pattern', pattern);
-    this.#runtime.core.unbind(pattern, queueIdOf(this.#declare('queueName', queueName)));
+    this.#runtime.unbind(pattern, queueIdOf(this.#declare('queueName', queueName)));
   }
 
   /** Sends `payload` to the queue and resolves with the payload a consumer passes to `message.reply()`. */
@@ -159,9 +146,8 @@ export class Broker {
       const queue = this.#declare('queueName', queueName);
       const [timeoutMs, signal] = requestArguments(options);
       if (signal?.aborted) throw operationAborted(signal);
-      const bytes = runtime.encode(payload, undefined);
       return new Promise<R>((resolve, reject) => {
-        const id = runtime.withPayload(payload, undefined, (slot) => runtime.core.request(queueIdOf(queue), slot, timeoutMs, bytes));
+        const id = runtime.startRequest(queueIdOf(queue), payload, timeoutMs);
         const request = { resolve: resolve as (payload: unknown) => void, reject, cleanup: undefined as (() => void) | undefined };
         request.cleanup = onAbort(signal, () => {
           runtime.core.cancelRequest(id);
@@ -181,8 +167,8 @@ export class Broker {
     runtime.assertOpen();
     // No prototype: a queue may be named __proto__ or toString.
     const queues: Record<string, QueueStats> = Object.create(null);
-    (runtime.core.queueNames() as string[]).forEach((name, id) => {
-      queues[name] = queueStats(runtime.core.stats(id));
+    runtime.queueNames().forEach((name, id) => {
+      queues[name] = runtime.queueStats(id);
     });
     return { queues };
   }

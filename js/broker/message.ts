@@ -63,50 +63,40 @@ export class Message<T = unknown> {
 
   /** Settles the delivery. A second ack, or one after the lease ran out, rejects with code 'STALE_DELIVERY'. */
   ack(): Promise<void> {
-    let runtime;
     try {
-      runtime = this.#runtime;
-      runtime.assertOpen();
-      runtime.core.ack(this.#tag);
+      this.#runtime.assertOpen();
+      return this.#runtime.ack(this.#tag);
     } catch (error) {
       return Promise.reject(error);
     }
-    return runtime.settled(undefined);
   }
 
   /** Returns the message for redelivery (after `delayMs`, or the queue's backoff), or dead-letters it with `requeue: false`. */
   nack(options?: NackOptions): Promise<void> {
-    let runtime;
     try {
-      runtime = this.#runtime;
       const [requeue, delayMs] = nackArguments(options);
-      runtime.assertOpen();
-      runtime.core.nack(this.#tag, requeue, delayMs);
+      this.#runtime.assertOpen();
+      return this.#runtime.nack(this.#tag, requeue, delayMs);
     } catch (error) {
       return Promise.reject(error);
     }
-    return runtime.settled(undefined);
   }
 
   /** Answers the `broker.request()` this message carries, and acks it. */
   reply(payload: unknown): Promise<void> {
-    let runtime;
     try {
-      runtime = this.#runtime;
-      runtime.assertOpen();
-      // Held until the REPLY (or, with nobody left to answer, DROPPED) effect hands it on.
-      runtime.withPayload(payload, undefined, (slot) => runtime!.core.reply(this.#tag, slot));
+      this.#runtime.assertOpen();
+      return this.#runtime.reply(this.#tag, payload);
     } catch (error) {
       return Promise.reject(error);
     }
-    return runtime.settled(undefined);
   }
 
   /** Keeps the delivery for `ms` more milliseconds from now. */
   extendLease(ms: number): void {
     check.duration('ms', ms);
     this.#runtime.assertOpen();
-    this.#runtime.core.extendLease(this.#tag, ms);
+    this.#runtime.extendLease(this.#tag, ms);
   }
 }
 

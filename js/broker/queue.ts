@@ -6,7 +6,7 @@ import type { ConsumeOptions, MessageHandler, MessageId, QueueStats, ReceiveOpti
 import { Settle } from './settle.js';
 import { type Consumer, makeConsumer, type Message, tagOf } from './message.js';
 import { BATCH_ITEM, consumeArguments, MAX_BATCH, receiveArguments, sendArguments } from './options.js';
-import type { Runtime } from './runtime.js';
+import type { BatchItem, Runtime } from './runtime.js';
 import { Handler, Waiter } from './subscribers.js';
 import { onAbort, operationAborted } from './signals.js';
 
@@ -33,18 +33,13 @@ export class Queue<T = unknown> {
 
   /** Resolves with the message id once the message is accepted. */
   send(payload: T, options?: SendOptions): Promise<MessageId> {
-    let runtime, sent;
     try {
-      runtime = this.#runtime;
+      const runtime = this.#runtime;
       runtime.assertOpen();
-      const [id, priority, delayMs, ttlMs, headers] = sendArguments('options', options);
-      const bytes = runtime.encode(payload, headers);
-      const n = runtime.withPayload(payload, headers, (slot) => runtime!.core.send(this.#id, slot, id, priority, delayMs, ttlMs, bytes));
-      sent = n === wire.NONE ? id! : String(n);
+      return runtime.send(this.#id, payload, sendArguments('options', options));
     } catch (error) {
       return Promise.reject(error);
     }
-    return runtime.settled(sent);
   }
 
   /** Sends every item or none; resolves with their ids in order. */
@@ -53,37 +48,13 @@ export class Queue<T = unknown> {
     runtime.assertOpen();
     if (!Array.isArray(items)) throw typeError('items', 'an array', items);
     if (items.length > MAX_BATCH) throw rangeError('items', `at most ${MAX_BATCH} messages`, items.length);
-    const payloads = new Array<unknown>(items.length);
-    const headers = new Array<Record<string, string> | undefined>(items.length);
-    const ids = new Array<string | undefined>(items.length);
-    const encoded = new Array<Uint8Array | undefined>(items.length);
-    const numbers = new Float64Array(items.length * 3);
-    items.forEach((item: unknown, i) => {
+    const checked = Array.from(items, (item: unknown, i): BatchItem => {
       if (item === null || typeof item !== 'object' || !('payload' in item)) {
         throw typeError(`items[${i}]`, 'an object with a payload', item);
       }
-      const [id, priority, delayMs, ttlMs, h] = sendArguments(`items[${i}]`, item, BATCH_ITEM);
-      payloads[i] = item.payload;
-      headers[i] = h;
-      ids[i] = id;
-      encoded[i] = runtime.encode(item.payload, h);
-      numbers[i * 3] = priority;
-      numbers[i * 3 + 1] = delayMs;
-      numbers[i * 3 + 2] = ttlMs;
+      return { payload: item.payload, send: sendArguments(`items[${i}]`, item, BATCH_ITEM) };
     });
-    // Again: an item's getter may have closed the broker meanwhile.
-    runtime.assertOpen();
-    const table = runtime.payloads;
-    const slots = Uint32Array.from(payloads, (payload, i) => table.take(payload, headers[i]));
-    let sent;
-    try {
-      sent = runtime.core.sendBatch(this.#id, slots, ids, numbers, encoded);
-    } catch (error) {
-      for (const slot of slots) table.free(slot);
-      throw error;
-    }
-    await runtime.persisted();
-    return Array.from(sent, (n, i) => (n === wire.NONE ? ids[i]! : String(n)));
+    return runtime.sendBatch(this.#id, checked);
   }
 
   /** Resolves with the next ready message, or null once `waitMs` (default 0) passes without one. */
@@ -105,11 +76,14 @@ export class Queue<T = unknown> {
     if (signal?.aborted) throw operationAborted(signal);
     const deadline = waitMs === Infinity ? wire.NONE : Date.now() + waitMs;
     for (;;) {
-      const now = runtime.take(this.#id, max) as Message<T>[];
-      // In memory what was taken is handed out as it is: no promise per receive.
-      if ((now.length > 0 && !runtime.durable) || (now.length === 0 && waitMs === 0)) return now;
-      if (now.length === 0) break;
-      const handed = (await runtime.handOut(now)) as Message<T>[];
+      const now = runtime.takeNow(this.#id, max) as Message<T>[] | Promise<Message<T>[]> | undefined;
+      // Kept elsewhere: only a wait can tell.
+      if (now === undefined) break;
+      if (Array.isArray(now)) {
+        if (now.length > 0 || waitMs === 0) return now;
+        break;
+      }
+      const handed = await now;
       // Durable: each one may have expired while its lease was written. If
       // all did, the wait goes on for what time it has left.
       const over = waitMs === 0 || runtime.closed || (deadline !== wire.NONE && Date.now() >= deadline);
@@ -125,7 +99,7 @@ export class Queue<T = unknown> {
     });
     if (first === null) return [];
     if (max === 1 || runtime.closed) return [first as Message<T>];
-    const more = await runtime.handOut(runtime.take(this.#id, max - 1));
+    const more = (await runtime.takeNow(this.#id, max - 1)) ?? [];
     return [first, ...more] as Message<T>[];
   }
 
@@ -172,14 +146,12 @@ export class Queue<T = unknown> {
   async purge(): Promise<number> {
     const runtime = this.#runtime;
     runtime.assertOpen();
-    const purged = runtime.core.purge(this.#id);
-    await runtime.persisted();
-    return purged;
+    return runtime.purge(this.#id);
   }
 
   stats(): QueueStats {
     this.#runtime.assertOpen();
-    return queueStats(this.#runtime.core.stats(this.#id));
+    return this.#runtime.queueStats(this.#id);
   }
 }
 

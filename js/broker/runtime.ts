@@ -1,29 +1,27 @@
 // The state one broker shares with everything it hands out (queues,
 // messages, consumers): its core, the flush that hands the core's effects on,
-// the timer armed at the core's next deadline, the subscribers and requests
-// waiting on effects, and, when durable, the way to its log.
+// the timer armed at the core's next deadline, and the subscribers and
+// requests waiting on effects. Where messages are kept is a subclass's
+// business: LocalRuntime (in memory, or durable on a log) and RedisRuntime
+// (on a Redis server shared by many processes) implement the operations the
+// public classes call.
 //
 // Every core call that changes state wakes the flush (the core calls `wake`);
 // effects are handled in one flush per microtask checkpoint, so a burst of
 // calls shares one drain and handlers never run inside the caller's call,
 // nor while Rust is borrowed: a handler may send, ack, cancel or close
 // re-entrantly.
-import { BrokerCore } from '../../pkg/ferrymq.js';
-import { encode } from '../codec.js';
-import { asStorageError, FerryError } from '../errors.js';
+import { FerryError } from '../errors.js';
 import { DIED, deadCore, whenDead } from '../instance.js';
 import { Listeners } from '../listeners.js';
 import { f64 } from '../memory.js';
-import { noop } from '../promises.js';
-import type { OpenStorage } from '../storage.js';
-import type { BrokerEventType } from '../types.js';
+import type { BrokerEventType, MessageId, QueueStats } from '../types.js';
 import { HostTimer } from '../timer.js';
-import * as wire from '../wire.js';
-import { Commits } from './commits.js';
+import type { SendArguments } from './options.js';
 import { Payloads } from './payloads.js';
-import { dispatch, messageAt, valuesOf } from './effects.js';
-import { Settle } from './settle.js';
-import { type Message, tagOf } from './message.js';
+import { dispatch } from './effects.js';
+import type { Message } from './message.js';
+import type { Settle } from './settle.js';
 import type { Subscriber } from './subscribers.js';
 
 const BROKER_EVENTS = ['dead-letter', 'expired', 'redelivered', 'error'] as const satisfies readonly BrokerEventType[];
@@ -36,10 +34,31 @@ export interface PendingRequest {
   cleanup: (() => void) | undefined;
 }
 
-const closedError = (): FerryError => new FerryError('CLOSED', 'the broker is closed');
+/** What both cores (BrokerCore, RemoteCore) offer the code they share. */
+export interface SharedCore {
+  queueId(name: string): number;
+  queueName(queue: number): string | undefined;
+  subscribe(queue: number, deadline: number): number;
+  subscribeConsumer(queue: number, options: unknown): number;
+  cancel(consumer: number): void;
+  cancelRequest(request: number): void;
+  advance(): void;
+  nextDeadline(): number;
+  drain(vals: unknown[]): number;
+  outPtr(): number;
+  free(): void;
+}
 
-export class Runtime {
-  core: BrokerCore;
+/** One item of a sendBatch, checked. */
+export interface BatchItem {
+  payload: unknown;
+  send: SendArguments;
+}
+
+export const closedError = (): FerryError => new FerryError('CLOSED', 'the broker is closed');
+
+export abstract class Runtime<Core extends SharedCore = SharedCore> {
+  core: Core;
   readonly timer = new HostTimer(() => this.#onTimer());
   readonly listeners = new Listeners<BrokerEventType>(BROKER_EVENTS);
   readonly subscribers = new Map<number, Subscriber>();
@@ -48,8 +67,6 @@ export class Runtime {
   closed = false;
   /** The one shutdown every close() call waits for. */
   closing: Promise<void> | undefined = undefined;
-  /** Durable only: the way to the log. */
-  readonly commits: Commits | undefined;
   readonly #queueNames: string[] = [];
   /** JS values of the batch being dispatched, in record order. */
   readonly #vals: unknown[] = [];
@@ -58,106 +75,70 @@ export class Runtime {
   /** Why the broker stopped by itself (its instance died), for every later call. */
   #stopped: FerryError | undefined = undefined;
 
-  /**
-   * `makeCore(wake)` builds the core around the function that wakes this
-   * runtime; `storage`: the open storage of a durable broker.
-   */
-  constructor(makeCore: (wake: () => void) => BrokerCore, storage?: OpenStorage) {
+  /** `makeCore(wake)` builds the core around the function that wakes this runtime. */
+  constructor(makeCore: (wake: () => void) => Core) {
     this.core = makeCore(() => this.pump());
-    this.commits = storage && new Commits(storage, () => this.core, () => this.closed, (error) => this.fail(error));
     whenDead(this);
   }
 
-  /** The wasm instance trapped: stop, saying so, and release the storage lock. */
+  // ---- the operations, by where messages are kept ----------------------
+
+  /** Declares queue `name` (its options shape-checked or undefined); its core id. */
+  abstract declare(argument: string, name: string, options: unknown): number;
+  abstract send(queue: number, payload: unknown, send: SendArguments): Promise<MessageId>;
+  abstract sendBatch(queue: number, items: BatchItem[]): Promise<MessageId[]>;
+  abstract publish(routingKey: string, payload: unknown, send: SendArguments): Promise<MessageId[]>;
+  abstract bind(pattern: string, queue: number): void;
+  abstract unbind(pattern: string, queue: number): void;
+  /** Sends a request's message; its reply or timeout comes to the returned id's PendingRequest. */
+  abstract startRequest(queue: number, payload: unknown, timeoutMs: number): number;
+  /**
+   * Takes up to `max` messages of `queue` that are ready now, without
+   * waiting for more; undefined where only a wait can tell (the messages are
+   * elsewhere: wait with `subscribe`, a deadline of now when `waitMs` is 0).
+   */
+  abstract takeNow(queue: number, max: number): Message[] | Promise<Message[]> | undefined;
+  abstract purge(queue: number): Promise<number>;
+  abstract queueStats(queue: number): QueueStats;
+  /** Every queue's name, by core id. */
+  abstract queueNames(): string[];
+  abstract ack(tag: number): Promise<void>;
+  abstract nack(tag: number, requeue: boolean, delayMs: number): Promise<void>;
+  abstract reply(tag: number, payload: unknown): Promise<void>;
+  abstract extendLease(tag: number, ms: number): void;
+  /** For settles nobody awaits (autoAck, abandoned waits and loops). */
+  abstract settleQuietly(action: Settle, tag: number): void;
+  /** Ends everything: waits, consumers and requests end with CLOSED; resolves once nothing is left to write. */
+  abstract shutdown(): Promise<void>;
+  /** Resolves once nothing is left in flight (see `idle`): the I/O this broker has started. */
+  protected abstract ioSettled(): Promise<void> | undefined;
+  /** After each flush: run what the effects left for the storage. */
+  protected abstract afterFlush(): void;
+  /** Whether the timer should hold a Node process open besides waiters. */
+  protected abstract holdsOpen(): boolean;
+
+  // ---- shared ----------------------------------------------------------
+
+  /** The wasm instance trapped: stop, saying so. */
   [DIED](error: FerryError): void {
     if (this.closed) return;
     this.#stopped = error;
-    this.core = deadCore(error);
+    this.core = deadCore(error) as Core;
     this.listeners.emit('error', { error, queue: undefined, id: undefined });
-    this.#closeNow(error);
-    this.commits?.storage.close().catch(noop);
+    this.closeNow(error);
+    this.released();
   }
 
-  get durable(): boolean {
-    return this.commits !== undefined;
-  }
+  /** The storage this broker held is to be let go of, as it stopped by itself. */
+  protected abstract released(): void;
 
-  /**
-   * On a durable broker: resolves once everything done so far is in the
-   * log (rejects with STORAGE if writing it fails). Undefined in memory.
-   */
-  persisted(): Promise<void> | undefined {
-    if (this.commits === undefined) return undefined;
-    this.pump();
-    return this.commits.persisted();
-  }
-
-  /**
-   * The promise of an operation already done: resolved with `value` at once
-   * in memory, once written on a durable broker. The hot calls (send, ack,
-   * nack, reply, publish) end with it instead of being async functions: in
-   * memory that saves a promise and a microtask per call.
-   */
-  settled<T>(value: T): Promise<T> {
-    const persisted = this.persisted();
-    return persisted === undefined ? Promise.resolve(value) : persisted.then(() => value);
-  }
-
-  /**
-   * Makes the core call `store(slot)` for a payload and its headers. The
-   * slot holds them for one stored message, or for `count(result)` (publish
-   * makes one per matching queue); a call that throws leaves it free.
-   */
-  withPayload<R>(
-    payload: unknown,
-    headers: Record<string, string> | undefined,
-    store: (slot: number) => R,
-    count?: (result: R) => number,
-  ): R {
-    const slot = this.payloads.take(payload, headers);
-    let result: R;
-    try {
-      result = store(slot);
-    } catch (error) {
-      this.payloads.free(slot);
-      throw error;
-    }
-    if (count !== undefined) this.payloads.hold(slot, count(result));
-    return result;
-  }
-
-  /** The bytes the log stores for a message; undefined in memory. */
-  encode(payload: unknown, headers: Record<string, string> | undefined): Uint8Array | undefined {
-    return this.commits === undefined ? undefined : encode(payload, headers);
+  /** Why the broker stopped by itself, if it did. */
+  protected get stopped(): FerryError | undefined {
+    return this.#stopped;
   }
 
   assertOpen(): void {
     if (this.closed) throw this.#stopped ?? closedError();
-  }
-
-  /**
-   * Durable brokers hand a delivery out only once its lease is written:
-   * resolves with those of `messages` (taken by `take`) still deliverable
-   * then; one that expired meanwhile was dead-lettered instead.
-   */
-  handOut(messages: Message[]): Message[] | Promise<Message[]> {
-    // In memory there is nothing to wait for: no promise per receive.
-    if (this.commits === undefined || messages.length === 0) return messages;
-    return this.persisted()!.then(() => (this.closed ? messages : messages.filter((m) => this.core.handOut(tagOf(m)))));
-  }
-
-  /** For settles nobody awaits (autoAck, abandoned waits and loops). */
-  settleQuietly(action: Settle, tag: number): void {
-    if (this.closed) return;
-    try {
-      if (action === Settle.Ack) this.core.ack(tag);
-      else if (action === Settle.Nack) this.core.nack(tag, true, wire.NONE);
-      else this.core.release(tag);
-    } catch (error) {
-      // Settled already, or its lease ran out: the message is redelivered or
-      // gone, as the core decided. Anything else is not for swallowing.
-      if (!(error instanceof FerryError && error.code === 'STALE_DELIVERY')) throw error;
-    }
   }
 
   /** Cancels consumer `id`, aborting its running handlers with `reason`; nothing if it is gone. */
@@ -192,17 +173,17 @@ export class Runtime {
 
   /**
    * Resolves once nothing is left in flight inside the broker: no flush
-   * scheduled and, durable, every commit started has ended (including those
-   * the flushes of earlier commits started). For tests that must see what a
-   * write released without waiting on a clock.
+   * scheduled and the I/O started has ended (including what the flushes
+   * after it started). For tests that must see what a write released
+   * without waiting on a clock.
    */
   async idle(): Promise<void> {
     for (;;) {
-      const io = this.commits?.settled();
+      const io = this.ioSettled();
       await io;
-      // A flush scheduled by what the commit released runs in this microtask.
+      // A flush scheduled by what the I/O released runs in this microtask.
       await null;
-      if (!this.#flushScheduled && this.commits?.settled() === io) return;
+      if (!this.#flushScheduled && this.ioSettled() === io) return;
     }
   }
 
@@ -211,51 +192,8 @@ export class Runtime {
     return (this.#queueNames[id] ??= this.core.queueName(id)!);
   }
 
-  /** Takes up to `max` ready messages from queue `id` now. */
-  take(id: number, max: number): Message[] {
-    this.assertOpen();
-    const vals: unknown[] = [];
-    const n = this.core.take(id, max, vals);
-    const messages: Message[] = [];
-    if (n === 0) return messages;
-    const m = f64();
-    const base = this.core.takenPtr() / 8;
-    for (let i = 0, v = 0; i < n; i += wire.BROKER_STRIDE) {
-      messages.push(messageAt(this, m, base + i, vals, v));
-      v += valuesOf(m, base + i);
-    }
-    return messages;
-  }
-
-  /**
-   * Ends everything: waits, consumers and requests end with CLOSED. A
-   * durable broker first commits what is pending and waits for its log.
-   */
-  async shutdown(): Promise<void> {
-    // Stopped by its instance's death: nothing is left to write or free.
-    if (this.#stopped !== undefined) return;
-    // Durable: everything accepted so far goes into one last commit.
-    this.commits?.commit();
-    this.#closeNow(closedError());
-    if (this.commits !== undefined) {
-      await this.commits.settled();
-      await this.commits.storage.close();
-    }
-    this.core.free();
-  }
-
-  /** Fail-stop: memory is ahead of the log, so the broker stops; reopen it from storage. */
-  fail(error: unknown): void {
-    if (this.closed) return;
-    const failure = asStorageError(error);
-    if (this.listeners.wants('error')) this.listeners.emit('error', { error: failure, queue: undefined, id: undefined });
-    // Never silent: without a listener, say it where a developer looks.
-    else console.error('ferrymq: durable storage failed; the broker has stopped (reopen it from storage):', failure);
-    this.#closeNow(failure);
-    this.commits?.storage.close().catch(noop);
-  }
-
-  #closeNow(reason: FerryError): void {
+  /** Ends waits, consumers and requests with CLOSED (or why the broker stopped). */
+  protected closeNow(reason: FerryError): void {
     this.closed = true;
     this.timer.cancel();
     // Waits end with CLOSED, or with why the broker stopped by itself.
@@ -267,8 +205,11 @@ export class Runtime {
       request.reject(ended);
     }
     this.requests.clear();
-    this.commits?.abandon(reason);
+    this.abandon(reason);
   }
+
+  /** Whatever was waiting on the storage ends with `reason`. */
+  protected abstract abandon(reason: FerryError): void;
 
   #onTimer(): void {
     if (this.closed) return;
@@ -294,14 +235,14 @@ export class Runtime {
     }
     // A handler may have closed the broker, which frees the core.
     if (this.closed) return;
-    this.commits?.commit();
+    this.afterFlush();
     this.#armTimer();
   }
 
   #armTimer(): void {
     // Keep a Node process alive only while someone waits for the broker: a
     // consumer, a receive, a request or an event listener.
-    const keepAlive = this.subscribers.size > 0 || this.requests.size > 0 || this.listeners.any;
+    const keepAlive = this.subscribers.size > 0 || this.requests.size > 0 || this.listeners.any || this.holdsOpen();
     this.timer.arm(this.core.nextDeadline(), keepAlive);
   }
 }
