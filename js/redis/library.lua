@@ -39,6 +39,7 @@
 --                           deadline was set: ties run in that order), and for a request
 --                           rq (the requester's inbox) and rid (its request id)
 --   P:events          STREAM  redelivered, expired and dead-letter events
+--   P:deadline        CHANNEL a deadline earlier than every other was set (ms): look at due() again
 --   P:bindings        HASH  '<qid>:<pattern>' -> 1, the topic bindings
 --   P:bver            STRING  bumped on every change of the bindings
 --   P:inbox:<proc>    LIST  replies to the requests of one process: rid, body
@@ -357,6 +358,12 @@ end
 -- state fresh, and afterwards every queue it touched files its next
 -- deadline in P:due, so some process ticks it in time even if no process
 -- that saw the change is left.
+-- The earliest deadline of any queue, or nil.
+local function earliest_due(P)
+  local first = redis.call('ZRANGE', P .. ':due', 0, 0, 'WITHSCORES')
+  return first[2] and tonumber(first[2])
+end
+
 local function register(name, body)
   redis.register_function('ferrymq_1_' .. name, function(keys, args)
     local meta = keys[1]
@@ -367,9 +374,16 @@ local function register(name, body)
     caught, touched = {}, {}
     local t = now(P)
     local result = body(P, args, t)
-    for q in pairs(touched) do
-      local at = next_deadline(P, q, t)
-      if at then redis.call('ZADD', P .. ':due', int(at), q) else redis.call('ZREM', P .. ':due', q) end
+    if next(touched) then
+      local before = earliest_due(P)
+      for q in pairs(touched) do
+        local at = next_deadline(P, q, t)
+        if at then redis.call('ZADD', P .. ':due', int(at), q) else redis.call('ZREM', P .. ':due', q) end
+      end
+      -- Every process arms its one timer from due(): an earlier deadline
+      -- tells them to look again.
+      local after = earliest_due(P)
+      if after and (not before or after < before) then redis.call('PUBLISH', P .. ':deadline', int(after)) end
     end
     return result
   end)
@@ -569,7 +583,8 @@ register('send_batch', function(P, args, t)
 end)
 
 -- claim(qid, max): up to max deliveries, each { seq, tag, id, deliveryCount,
--- enqueuedAt, body } (id '' for a generated one), after { now, leaseMs,
+-- enqueuedAt, request (1 if it carries one, else 0), body } (id '' for a
+-- generated one), after { now, leaseMs,
 -- nextIn } (ms to the queue's next deadline, -1 for none). Due messages
 -- left behind wake the next blocked consumer.
 register('claim', function(P, args, t)
@@ -586,8 +601,8 @@ register('claim', function(P, args, t)
     local dlv = redis.call('HINCRBY', mkey(P, seq), 'dlv', 1)
     redis.call('HSET', mkey(P, seq), 'tag', tag)
     lease_until(P, q, seq, t + c.lease)
-    local f = redis.call('HMGET', mkey(P, seq), 'id', 'enq', 'body')
-    for _, v in ipairs({ seq, tag, f[1] or '', dlv, tonumber(f[2]), f[3] }) do out[#out + 1] = v end
+    local f = redis.call('HMGET', mkey(P, seq), 'id', 'enq', 'rq', 'body')
+    for _, v in ipairs({ seq, tag, f[1] or '', dlv, tonumber(f[2]), f[3] and 1 or 0, f[4] }) do out[#out + 1] = v end
   end
   if next_due(P, q, t) then wake(P, q) end
   local at = next_deadline(P, q, t)

@@ -347,22 +347,7 @@ impl BrokerCore {
     /// [ready, inFlight, delayed, deadLettered, sent, acked, nacked, expired,
     /// redelivered, throughputPerSec, p50, p95, p99]
     pub fn stats(&self, queue: u32) -> Result<Vec<f64>, JsValue> {
-        let s: QueueStats = self.core.queue_stats(QueueId(queue)).map_err(to_js)?;
-        Ok(vec![
-            s.ready as f64,
-            s.in_flight as f64,
-            s.delayed as f64,
-            s.dead_lettered as f64,
-            s.sent as f64,
-            s.acked as f64,
-            s.nacked as f64,
-            s.expired as f64,
-            s.redelivered as f64,
-            s.throughput_per_sec,
-            s.latency_p50,
-            s.latency_p95,
-            s.latency_p99,
-        ])
+        self.core.queue_stats(QueueId(queue)).map(stats_numbers).map_err(to_js)
     }
 
     /// The name of queue `queue` (undefined for an unknown id).
@@ -429,6 +414,25 @@ impl BrokerCore {
         }
         Ok(Body { slot, bytes: bytes.map(Box::new) })
     }
+}
+
+/// A queue's stats as `stats` returns them (js/broker/queue.ts `queueStats`).
+pub(super) fn stats_numbers(s: QueueStats) -> Vec<f64> {
+    vec![
+        s.ready as f64,
+        s.in_flight as f64,
+        s.delayed as f64,
+        s.dead_lettered as f64,
+        s.sent as f64,
+        s.acked as f64,
+        s.nacked as f64,
+        s.expired as f64,
+        s.redelivered as f64,
+        s.throughput_per_sec,
+        s.latency_p50,
+        s.latency_p95,
+        s.latency_p99,
+    ]
 }
 
 /// Each step as [`StorageOp`, `StorageFile`, bytes?], for js/storage-*.ts.

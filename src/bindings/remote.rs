@@ -7,7 +7,7 @@
 use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 
-use super::broker::{encode_effect, outgoing, Body};
+use super::broker::{encode_effect, outgoing, stats_numbers, Body};
 use super::errors::{to_js, to_js_naming};
 use super::options::{self, Options};
 use super::outbox::Outbox;
@@ -15,8 +15,8 @@ use super::waker::Waker;
 use super::wire::{self, millis, RemoteCommand, CLAIMED_STRIDE};
 use crate::core::backoff::BackoffKind;
 use crate::core::broker::{
-    Claimed, ConsumerId, DeadLetterTarget, DeliveryTag, MessageId, Overflow, QueueId, QueueOptions, RemoteBroker,
-    RequestId, ServerRef, Settlement, Subscription,
+    Claimed, ConsumerId, CounterSnapshot, DeadLetterTarget, DeliveryTag, MessageId, Overflow, QueueId, QueueOptions,
+    QueueStats, RemoteBroker, RequestId, ServerRef, Settlement, Subscription, THROUGHPUT_SLOTS,
 };
 use crate::core::error::{CoreError, ErrorCode, Field};
 use crate::core::rng::SplitMix64;
@@ -260,6 +260,7 @@ impl RemoteCore {
                 payload: Body::of_slot(d[5] as u32),
                 delivery_count: d[3] as u32,
                 enqueued_at: d[4] as u64,
+                request: d[6] == 1.0,
             });
         }
         self.act(|core| core.claimed(QueueId(queue), millis(lease).unwrap_or(0), deliveries)).map_err(to_js)
@@ -284,10 +285,14 @@ impl RemoteCore {
         self.core.starved().into_iter().map(|q| q.0).collect()
     }
 
-    /// Ends a delivery here for an ack, a reply or a release on the server:
-    /// [queue, seq, tag].
+    /// Ends a delivery here for an ack or a release on the server: [queue, seq, tag].
     pub fn settle(&mut self, tag: f64) -> Result<Vec<f64>, JsValue> {
         self.act(|core| core.settle(DeliveryTag(tag as u64))).map(settlement).map_err(to_js)
+    }
+
+    /// As `settle`, for a reply: refused for a delivery without a request.
+    pub fn reply(&mut self, tag: f64) -> Result<Vec<f64>, JsValue> {
+        self.act(|core| core.reply(DeliveryTag(tag as u64))).map(settlement).map_err(to_js)
     }
 
     /// [queue, seq, tag, wait (NONE: dead-letter)].
@@ -302,6 +307,31 @@ impl RemoteCore {
     #[wasm_bindgen(js_name = extendLease)]
     pub fn extend_lease(&mut self, tag: f64, by: f64) -> Result<Vec<f64>, JsValue> {
         self.act(|core| core.extend_lease(DeliveryTag(tag as u64), millis(by).unwrap_or(0))).map(settlement).map_err(to_js)
+    }
+
+    /// A queue's stats, as `BrokerCore.stats` gives them, from the numbers
+    /// the server's `stats` answers (js/redis/library.lua).
+    pub fn stats(reply: &[f64]) -> Result<Vec<f64>, JsValue> {
+        let malformed = || to_js(CoreError::new(ErrorCode::Storage, "the server's stats are malformed"));
+        let (head, rest) = reply.split_at_checked(10).ok_or_else(malformed)?;
+        let (ring, latency) = rest.split_at_checked(2 * THROUGHPUT_SLOTS).ok_or_else(malformed)?;
+        let n = |i: usize| head[i] as u64;
+        let mut throughput = [(0, 0); THROUGHPUT_SLOTS];
+        for (slot, pair) in throughput.iter_mut().zip(ring.chunks_exact(2)) {
+            *slot = (pair[0] as u64, pair[1] as u64);
+        }
+        let counts = CounterSnapshot {
+            sent: n(3),
+            acked: n(4),
+            nacked: n(5),
+            expired: n(6),
+            redelivered: n(7),
+            dead_lettered: n(8),
+            latency: latency.chunks_exact(2).map(|p| (p[0] as u32, p[1] as u64)).collect(),
+            throughput,
+        };
+        let stats = QueueStats::from_counts(n(0), n(2), n(1), &counts, n(9)).map_err(to_js)?;
+        Ok(stats_numbers(stats))
     }
 
     pub fn advance(&mut self) {

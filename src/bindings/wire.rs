@@ -31,8 +31,8 @@ pub enum Wire {
     CommandStride = 5,
     /// f64s per delivery a claim brought, as the wrapper hands them over:
     /// [seq, tag, message id (None: given, the next JS value), delivery
-    /// count, enqueued at (epoch ms), payload slot].
-    ClaimedStride = 6,
+    /// count, enqueued at (epoch ms), payload slot, 1 if it carries a request].
+    ClaimedStride = 7,
 }
 
 pub const NONE: f64 = Wire::None as i32 as f64;

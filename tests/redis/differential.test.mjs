@@ -117,7 +117,7 @@ async function redisSide(options, prefix) {
     receive: async () => {
       const [, , , ...flat] = await call('claim', q, 1);
       if (flat.length === 0) return null;
-      const [seq, tag, , deliveryCount, , body] = flat;
+      const [seq, tag, , deliveryCount, , , body] = flat;
       const key = deliveryCount + ':' + body + ':' + held.size;
       held.set(key, { seq, tag });
       return { key, body, deliveryCount };

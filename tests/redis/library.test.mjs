@@ -37,9 +37,9 @@ async function broker(client = redis, prefix = `{t${++prefixes}}`) {
     claimed: async (q, max = 1) => {
       const [, , nextIn, ...flat] = await call('claim', q, max);
       const out = [];
-      for (let i = 0; i < flat.length; i += 6) {
-        const [seq, tag, id, deliveryCount, enqueuedAt, body] = flat.slice(i, i + 6);
-        out.push({ seq, tag, id, deliveryCount, enqueuedAt, body });
+      for (let i = 0; i < flat.length; i += 7) {
+        const [seq, tag, id, deliveryCount, enqueuedAt, request, body] = flat.slice(i, i + 7);
+        out.push({ seq, tag, id, deliveryCount, enqueuedAt, request, body });
       }
       return { deliveries: out, nextIn };
     },
@@ -393,6 +393,7 @@ test('a reply reaches the requester\'s inbox and acks the request; a plain messa
   await b.request(q, 'question', inbox, 7);
   await b.send(q, 'plain');
   const [asked, plain] = await b.claim(q, 2);
+  assert.deepEqual([asked.request, plain.request], [1, 0], 'a claim says which deliveries carry a request');
   assert.equal(await b.reply(q, asked, 'answer'), 1);
   assert.deepEqual(await redis.lrange(inbox, 0, -1), ['7', 'answer']);
   assert.ok((await redis.pttl(inbox)) > 0, 'an inbox nobody reads expires');
@@ -528,6 +529,25 @@ test('every process learns the earliest deadline of any queue, whoever made it',
   await b.setNow(T0 + 300);
   await b.tick(c);
   assert.deepEqual((await b.due()).slice(1), [200, a], 'then the lease');
+});
+
+test('a deadline earlier than every other is announced on the deadline channel, a later one is not', async () => {
+  const b = await broker();
+  const q = await b.declare('q');
+  const listener = redis.duplicate();
+  const heard = [];
+  listener.on('message', (_, at) => heard.push(Number(at)));
+  await listener.subscribe(`${b.prefix}:deadline`);
+  try {
+    await b.send(q, 'in 300', { delayMs: 300 });
+    await b.send(q, 'in 500', { delayMs: 500 });
+    await b.send(q, 'in 100', { delayMs: 100 });
+    // A round trip on the listener's connection: every message published before it has arrived.
+    await listener.ping();
+    assert.deepEqual(heard, [T0 + 300, T0 + 100]);
+  } finally {
+    listener.disconnect();
+  }
 });
 
 test('the broker\'s clock never goes back, even if the server\'s does', async () => {

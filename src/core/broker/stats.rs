@@ -25,6 +25,16 @@ pub struct QueueStats {
     pub latency_p99: f64,
 }
 
+impl QueueStats {
+    /// A queue's statistics from counts kept elsewhere (a server shared by
+    /// many brokers), as of `now`: rates and percentiles as here.
+    pub fn from_counts(ready: u64, in_flight: u64, delayed: u64, counts: &CounterSnapshot, now: Millis) -> Result<Self, CoreError> {
+        let mut stats = QueueStats { ready, in_flight, delayed, ..Default::default() };
+        Counters::restore(counts)?.fill(&mut stats, now);
+        Ok(stats)
+    }
+}
+
 /// Seconds in the throughput window, one slot each.
 pub const THROUGHPUT_SLOTS: usize = 10;
 const SLOTS: usize = THROUGHPUT_SLOTS;
@@ -116,6 +126,20 @@ impl Counters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_kept_elsewhere_read_as_counts_kept_here() {
+        let mut here = Counters { sent: 5, acked: 3, ..Default::default() };
+        for (at, latency) in [(1_000, 4), (1_200, 40), (2_500, 400)] {
+            here.throughput.record(at);
+            here.latency.record(latency);
+        }
+        let mut expected = QueueStats { ready: 1, in_flight: 1, ..Default::default() };
+        here.fill(&mut expected, 3_000);
+        assert_eq!(QueueStats::from_counts(1, 1, 0, &here.snapshot(), 3_000).unwrap(), expected);
+        let bad = CounterSnapshot { latency: vec![(u32::MAX, 1)], ..here.snapshot() };
+        assert!(QueueStats::from_counts(0, 0, 0, &bad, 0).is_err());
+    }
 
     #[test]
     fn throughput_slides_over_ten_seconds() {

@@ -52,6 +52,8 @@ pub struct Claimed<P> {
     pub payload: P,
     pub delivery_count: u32,
     pub enqueued_at: Millis,
+    /// It carries a request: it may be replied to.
+    pub request: bool,
 }
 
 /// A server call the host makes on the broker's behalf.
@@ -96,6 +98,7 @@ struct Held {
     queue: QueueId,
     at: ServerRef,
     delivery_count: u32,
+    request: bool,
     /// When this process stops counting on its lease (the server's lease
     /// length, from when the claim came back: never before the server's end).
     deadline: Millis,
@@ -375,9 +378,18 @@ impl<P: Clone, C: Clock, R: Rng> RemoteBroker<P, C, R> {
         out
     }
 
+    /// As `settle`, for a reply: only a delivery that carries a request.
+    pub fn reply(&mut self, tag: DeliveryTag) -> Result<Settlement, CoreError> {
+        self.catch_up();
+        if !self.held(tag)?.request {
+            return Err(invalid(format!("delivery {} is not a request", tag.0)));
+        }
+        self.settle(tag)
+    }
+
     /// Ends delivery `tag` here, its consumer having room again, for the
-    /// host to ack it, reply to it or release it on the server (a release:
-    /// its receiver went away before it was handed out).
+    /// host to ack it or release it on the server (a release: its receiver
+    /// went away before it was handed out).
     pub fn settle(&mut self, tag: DeliveryTag) -> Result<Settlement, CoreError> {
         self.catch_up();
         let h = self.held(tag)?;
@@ -472,7 +484,7 @@ impl<P: Clone, C: Clock, R: Rng> RemoteBroker<P, C, R> {
         let tag = DeliveryTag(self.next_tag);
         self.next_tag += 1;
         let deadline = self.now.saturating_add(lease);
-        self.held.insert(tag, Held { queue: q, at: d.at, delivery_count: d.delivery_count, deadline });
+        self.held.insert(tag, Held { queue: q, at: d.at, delivery_count: d.delivery_count, request: d.request, deadline });
         self.timers.schedule(deadline, Deadline::Lease(tag));
         match self.consumers.get(c).map(|k| (k.once, k.timeout)) {
             Some((true, _)) => {

@@ -19,7 +19,7 @@ fn broker() -> (B, ManualClock, QueueId) {
 }
 
 fn claimed(seq: u64, payload: &'static str) -> Claimed<&'static str> {
-    Claimed { at: ServerRef { seq, tag: 100 + seq }, id: MessageId::Auto(seq), payload, delivery_count: 1, enqueued_at: 500 }
+    Claimed { at: ServerRef { seq, tag: 100 + seq }, id: MessageId::Auto(seq), payload, delivery_count: 1, enqueued_at: 500, request: false }
 }
 
 fn commands(b: &mut B) -> Vec<Command> {
@@ -312,4 +312,15 @@ fn after_a_failed_claim_queues_claim_again_once_reconnected() {
     assert_eq!(commands(&mut b), []);
     b.reconnected();
     assert_eq!(commands(&mut b), [Command::Claim { queue: q, max: 2 }]);
+}
+
+#[test]
+fn only_a_delivery_that_carries_a_request_is_replied_to_and_a_refused_reply_keeps_it() {
+    let (mut b, _, q) = broker();
+    b.subscribe(q, consumer(2)).unwrap();
+    b.claimed(q, LEASE, vec![claimed(1, "plain"), Claimed { request: true, ..claimed(2, "asked") }]).unwrap();
+    let tags: Vec<DeliveryTag> = effects(&mut b).0.into_iter().map(|d| d.2).collect();
+    assert_eq!(b.reply(tags[0]).map_err(|e| e.code), Err(ErrorCode::InvalidArgument));
+    assert_eq!(b.reply(tags[1]).unwrap().at.seq, 2);
+    assert_eq!(b.settle(tags[0]).unwrap().at.seq, 1, "still held after the refused reply");
 }
