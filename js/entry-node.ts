@@ -4,10 +4,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initSync } from '../pkg/ferrymq.js';
 import { boot } from './boot.js';
-import { registerStorage } from './storage.js';
+import { RedisRuntime } from './redis/runtime.js';
+import { registerRemote, registerStorage } from './storage.js';
 import { openFile } from './storage-file.js';
 
 boot(initSync({ module: readFileSync(join(__dirname, 'ferrymq_bg.wasm')) }));
 registerStorage('file', openFile);
+registerRemote(RedisRuntime.open);
 
 export * from './api.js';

@@ -4,6 +4,7 @@
 // the core decides (src/bindings/broker.rs, encode_steps), in order.
 import { StorageFile, StorageOp } from '../pkg/ferrymq.js';
 import { typeError } from './errors.js';
+import type { Runtime } from './broker/runtime.js';
 
 /** One file step as the core encodes it: what to do, to which file, with which bytes. */
 export type Step = readonly [op: StorageOp, file: StorageFile, data: Uint8Array];
@@ -36,6 +37,20 @@ export const { Log: LOG, Compact: COMPACT, Corrupt: CORRUPT } = StorageFile;
 /** For the `default` of a switch that handles every member of an enum: tsc rejects one that is missed. */
 export function unhandled(value: never): never {
   throw new TypeError(`unknown ${String(value)}`);
+}
+
+/** Opens a broker kept on a server: registered by the Node entry, the one platform that has it. */
+export type RemoteOpener = (url: string, prefix: string) => Promise<Runtime>;
+let remote: RemoteOpener | undefined;
+
+export function registerRemote(open: RemoteOpener): void {
+  remote = open;
+}
+
+/** A runtime on the Redis server at `url`, for the broker named by `prefix`. */
+export function openRemote(url: string, prefix: string): Promise<Runtime> {
+  if (remote === undefined) throw typeError('options.storage', 'available on this platform ({ redis } is for Node)', 'redis');
+  return remote(url, prefix);
 }
 
 /**

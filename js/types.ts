@@ -17,7 +17,19 @@ export interface Backoff {
 }
 
 /** Where a broker keeps its messages: in memory (the default), a log file in Node, or IndexedDB in browsers and workers. */
-export type Storage = 'memory' | { file: string } | { indexedDb: string };
+export type Storage = 'memory' | { file: string } | { indexedDb: string } | RedisStorage;
+
+/**
+ * Node only: a broker kept on a Redis server (7.0 or later), shared by every
+ * process that opens the same server and prefix. Needs the npm package
+ * `ioredis`.
+ */
+export interface RedisStorage {
+  /** e.g. 'redis://127.0.0.1:6379/0' */
+  redis: string;
+  /** Names this broker's keys on the server: `{prefix}:…`. Default 'ferrymq'. */
+  prefix?: string;
+}
 
 export interface BrokerOptions {
   storage?: Storage;

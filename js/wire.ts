@@ -9,6 +9,7 @@ import {
   BrokerEffect,
   DeadLetterReason,
   DeliveryFlag,
+  RemoteCommand,
   SchedulerEffect,
   Wire,
 } from '../pkg/ferrymq.js';
@@ -20,7 +21,13 @@ import {
 export type Covers<E, Named> = [Exclude<E, Named>] extends [never] ? true : Exclude<E, Named>;
 
 /** Numeric fields that may be absent hold NONE; records are BROKER_STRIDE (or SCHEDULER_STRIDE) f64s. */
-export const { None: NONE, BrokerStride: BROKER_STRIDE, SchedulerStride: SCHEDULER_STRIDE } = Wire;
+export const {
+  None: NONE,
+  BrokerStride: BROKER_STRIDE,
+  SchedulerStride: SCHEDULER_STRIDE,
+  CommandStride: COMMAND_STRIDE,
+  ClaimedStride: CLAIMED_STRIDE,
+} = Wire;
 
 // Broker effect kinds; a message id field holds NONE for a caller-given id,
 // which is then the record's last value.
@@ -93,6 +100,12 @@ true satisfies Covers<
   | typeof RATE_LIMITED
   | typeof RATE_LIMIT_CLEARED
 >;
+
+// What a broker kept on a server asks its host to run there: records of
+// [kind, queue, seq, tag, extra] (COMMAND_STRIDE).
+export const { Claim: CLAIM, Release: RELEASE, Fail: FAIL, Nack: NACK } = RemoteCommand;
+export type { RemoteCommand };
+true satisfies Covers<RemoteCommand, typeof CLAIM | typeof RELEASE | typeof FAIL | typeof NACK>;
 
 /** Seeds the core's random number generator (backoff jitter). */
 export const randomSeed = (): number => Math.floor(Math.random() * 2 ** 52);

@@ -24,6 +24,10 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node18',
+  // The Redis client is the user's optional peer dependency, loaded when a
+  // Redis broker opens; the function library ships inside the bundle.
+  external: ['ioredis'],
+  loader: { '.lua': 'text' },
   // The web glue's default init() mentions import.meta.url; Node never calls it.
   logOverride: { 'empty-import-meta': 'silent' },
 });

@@ -18,7 +18,7 @@ import type {
   SendOptions,
   Storage,
 } from '../types.js';
-import { openStorage } from '../storage.js';
+import { openRemote, openStorage } from '../storage.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
 import { BROKER_OPTIONS, requestArguments, sendArguments, storageOption } from './options.js';
@@ -36,7 +36,8 @@ const RECOVERED = Symbol('recovered runtime');
 
 interface Recovered {
   runtime: Runtime;
-  recovery: Recovery;
+  /** What a durable broker's recovery found; undefined for one on a server. */
+  recovery: Recovery | undefined;
 }
 
 export class Broker {
@@ -70,6 +71,10 @@ export class Broker {
     if (o.storage === undefined) throw typeError('options.storage', "{ file: path }, { indexedDb: name } or 'memory'", undefined);
     const storage = storageOption(o.storage);
     if (storage === 'memory') return new Broker({ storage });
+    if ('redis' in storage) {
+      const runtime = await openRemote(storage.redis, storage.prefix);
+      return new Broker({ [RECOVERED]: { runtime, recovery: undefined } } as { storage?: 'memory' });
+    }
     const driver = await openStorage(storage);
     let runtime: LocalRuntime | undefined;
     const report: number[] = [];

@@ -120,14 +120,23 @@ export function nackArguments(options: unknown): NackArguments {
   ];
 }
 
-/** Where a broker keeps its log, checked: 'memory', { file: path } or { indexedDb: name }. */
-export type StorageOption = 'memory' | Record<'file' | 'indexedDb', string>;
+/** Where a broker keeps its messages, checked: 'memory', { file: path }, { indexedDb: name } or { redis: url, prefix }. */
+export type StorageOption = 'memory' | Record<'file' | 'indexedDb', string> | { redis: string; prefix: string };
+
+const STORAGE_KINDS = "'memory', { file: path }, { indexedDb: name } or { redis: url, prefix? }";
 
 export function storageOption(value: unknown): StorageOption {
   if (value === undefined || value === 'memory') return 'memory';
-  const o = check.options('options.storage', value, ['file', 'indexedDb']);
+  const o = check.options('options.storage', value, ['file', 'indexedDb', 'redis', 'prefix']);
+  if (o.redis !== undefined) {
+    if (o.file !== undefined || o.indexedDb !== undefined) throw typeError('options.storage', STORAGE_KINDS, value);
+    return {
+      redis: check.string('options.storage.redis', o.redis),
+      prefix: o.prefix === undefined ? 'ferrymq' : check.wellFormed('options.storage.prefix', o.prefix),
+    };
+  }
   const keys = Object.keys(o) as ('file' | 'indexedDb')[];
-  if (keys.length !== 1) throw typeError('options.storage', "'memory', { file: path } or { indexedDb: name }", value);
+  if (keys.length !== 1 || o.prefix !== undefined) throw typeError('options.storage', STORAGE_KINDS, value);
   check.string(`options.storage.${keys[0]}`, o[keys[0]!]);
   return o as Record<'file' | 'indexedDb', string>;
 }
