@@ -37,7 +37,7 @@ CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings --no-liftoff scripts/wasi-
 step "build the package"
 bash scripts/build.sh
 
-step "Redis function library against a real redis-server, and against the core (tests/redis)"
+step "Redis: the function library, the broker scenarios and several processes against a real redis-server (tests/redis)"
 node_tests tests/redis/*.test.mjs
 
 step "pack and install into a fresh consumer project"

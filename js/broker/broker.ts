@@ -166,7 +166,7 @@ export class Broker {
     }
   }
 
-  /** Counts and rates of every queue, by name. */
+  /** Counts and rates of every queue, by name (on Redis: of the queues this process knows, as last read; see fetchStats). */
   stats(): BrokerStats {
     const runtime = this.#runtime;
     runtime.assertOpen();
@@ -174,6 +174,19 @@ export class Broker {
     const queues: Record<string, QueueStats> = Object.create(null);
     runtime.queueNames().forEach((name, id) => {
       queues[name] = runtime.queueStats(id);
+    });
+    return { queues };
+  }
+
+  /** `stats()` as of now, wherever the queues are kept. */
+  async fetchStats(): Promise<BrokerStats> {
+    const runtime = this.#runtime;
+    runtime.assertOpen();
+    const names = await runtime.fetchQueueNames();
+    const all = await Promise.all(names.map((_, id) => runtime.fetchQueueStats(id)));
+    const queues: Record<string, QueueStats> = Object.create(null);
+    names.forEach((name, id) => {
+      queues[name] = all[id]!;
     });
     return { queues };
   }
@@ -203,6 +216,11 @@ export class Broker {
   /** @internal For the package's tests: resolves once the broker has nothing in flight (see Runtime.idle). */
   [Symbol.for('ferrymq.idle')](): Promise<void> {
     return this.#runtime.idle();
+  }
+
+  /** @internal For the package's tests: see Runtime.useHostClock. */
+  [Symbol.for('ferrymq.hostClock')](): void {
+    this.#runtime.useHostClock();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -181,6 +181,14 @@ export class LocalRuntime extends Runtime<BrokerCore> {
     return queueStats(this.core.stats(queue));
   }
 
+  fetchQueueStats(queue: number): Promise<QueueStats> {
+    return Promise.resolve(this.queueStats(queue));
+  }
+
+  fetchQueueNames(): Promise<string[]> {
+    return Promise.resolve(this.queueNames());
+  }
+
   queueNames(): string[] {
     return this.core.queueNames() as string[];
   }

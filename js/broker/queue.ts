@@ -99,8 +99,19 @@ export class Queue<T = unknown> {
     });
     if (first === null) return [];
     if (max === 1 || runtime.closed) return [first as Message<T>];
-    const more = (await runtime.takeNow(this.#id, max - 1)) ?? [];
+    const more = (await runtime.takeNow(this.#id, max - 1)) ?? (await this.#eachReady(max - 1));
     return [first, ...more] as Message<T>[];
+  }
+
+  /** Up to `max` messages ready now, one receive at a time: where only a wait can tell what is ready. */
+  async #eachReady(max: number): Promise<Message[]> {
+    const messages: Message[] = [];
+    while (messages.length < max && !this.#runtime.closed) {
+      const [message] = await this.#take(1, 0, undefined, false);
+      if (message === undefined) break;
+      messages.push(message);
+    }
+    return messages;
   }
 
   /**
@@ -149,9 +160,20 @@ export class Queue<T = unknown> {
     return runtime.purge(this.#id);
   }
 
+  /**
+   * Counts and rates. On a broker kept on Redis: as last read from the
+   * server (each call reads them again for the next); `fetchStats()` gives
+   * them as of now.
+   */
   stats(): QueueStats {
     this.#runtime.assertOpen();
     return this.#runtime.queueStats(this.#id);
+  }
+
+  /** Counts and rates as of now, wherever the queue is kept. */
+  async fetchStats(): Promise<QueueStats> {
+    this.#runtime.assertOpen();
+    return this.#runtime.fetchQueueStats(this.#id);
   }
 }
 

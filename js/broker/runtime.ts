@@ -100,8 +100,12 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
   abstract takeNow(queue: number, max: number): Message[] | Promise<Message[]> | undefined;
   abstract purge(queue: number): Promise<number>;
   abstract queueStats(queue: number): QueueStats;
+  /** The stats as of now, where they are kept. */
+  abstract fetchQueueStats(queue: number): Promise<QueueStats>;
   /** Every queue's name, by core id. */
   abstract queueNames(): string[];
+  /** `queueNames()` with every queue where they are kept (a server may have queues other processes made). */
+  abstract fetchQueueNames(): Promise<string[]>;
   abstract ack(tag: number): Promise<void>;
   abstract nack(tag: number, requeue: boolean, delayMs: number): Promise<void>;
   abstract reply(tag: number, payload: unknown): Promise<void>;
@@ -140,6 +144,13 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
   assertOpen(): void {
     if (this.closed) throw this.#stopped ?? closedError();
   }
+
+  /**
+   * For the package's tests: a broker kept elsewhere reads this process's
+   * clock (Date.now) there too, so a fake clock moves both. Local brokers
+   * read it anyway.
+   */
+  useHostClock(): void {}
 
   /** Cancels consumer `id`, aborting its running handlers with `reason`; nothing if it is gone. */
   stopConsumer(id: number, reason: FerryError): void {

@@ -50,13 +50,16 @@ async function loadClient(): Promise<typeof import('ioredis')> {
 /**
  * Connection settings. Reconnects for ever, a little later each time. A
  * command made while the server is away waits for it, but not long: it is
- * refused (STORAGE) after two failed reconnections, and a command sent when
- * the connection dropped is not sent again, since it may have been done.
+ * refused (STORAGE) after two failed reconnections. A command in flight
+ * when the connection dropped is sent again once it is back: it may then
+ * run twice, which every call allows for (a second send is a duplicate the
+ * guarantee allows, or one the dedup window drops; a second ack finds its
+ * delivery settled and reports it stale), where not sending it would leave
+ * its caller waiting for ever.
  */
 const OPTIONS: RedisOptions = {
   lazyConnect: true,
   maxRetriesPerRequest: 2,
-  autoResendUnfulfilledCommands: false,
   retryStrategy: (times) => Math.min(50 * times, 1000),
   enableReadyCheck: true,
 };

@@ -60,6 +60,11 @@ export class RedisRuntime extends Runtime<RemoteCore> {
   #blocking = false;
   #dueTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #readingEvents = false;
+  /** The id of the last event read, and calls waiting for the reader to pass an id. */
+  #eventsRead = '0-0';
+  readonly #eventWaits: { id: string; resolve: () => void }[] = [];
+  /** Tests only: the server's clock is this process's (see useHostClock). */
+  #hostClock = false;
 
   private constructor(redis: RedisClient, prefix: string) {
     super((wake) => new RemoteCore(wire.randomSeed(), wake));
@@ -88,6 +93,13 @@ export class RedisRuntime extends Runtime<RemoteCore> {
     }
     const runtime = new RedisRuntime(redis, prefix);
     runtime.#watchDeadlines();
+    // Back after a lost connection: what failed meanwhile is asked again.
+    redis.on('ready', () => {
+      if (runtime.closed) return;
+      runtime.core.reconnected();
+      runtime.pump();
+      runtime.#armDue();
+    });
     return runtime;
   }
 
@@ -97,7 +109,12 @@ export class RedisRuntime extends Runtime<RemoteCore> {
     const given = options === undefined ? undefined : queueArguments(options, true);
     const known = this.core.queueId(name);
     const q = this.core.declareQueue(name, given, argument);
-    if (known === wire.NONE || given !== undefined) this.#serverIds[q] = this.#declareOnServer(q, name, known === wire.NONE ? undefined : this.#serverIds[q]);
+    if (known === wire.NONE || given !== undefined) {
+      const declared = this.#declareOnServer(q, name, known === wire.NONE ? undefined : this.#serverIds[q]);
+      // Its failure is each later call's on the queue; unhandled if none comes.
+      declared.catch(noop);
+      this.#serverIds[q] = declared;
+    }
     return q;
   }
 
@@ -251,10 +268,19 @@ export class RedisRuntime extends Runtime<RemoteCore> {
     return (await this.#track(async () => this.#call('purge', [await this.#serverId(queue)]))) as number;
   }
 
-  /** The shared counts as last read; every call reads them again for the next. */
+  /** The shared counts as last read; every call reads them again for the next (fetchQueueStats: as of now). */
   queueStats(queue: number): QueueStats {
     this.#refreshStats(queue);
     return this.#stats[queue] ?? NO_STATS;
+  }
+
+  /** Every queue on the server, this process knowing each from now on. */
+  fetchQueueNames(): Promise<string[]> {
+    return this.#track(async () => {
+      const names = (await this.#redis.hgetall(`${this.#P}:qnames`)) as Record<string, string>;
+      for (const [sid, name] of Object.entries(names)) this.#localId(sid, name);
+      return this.queueNames();
+    });
   }
 
   queueNames(): string[] {
@@ -266,11 +292,15 @@ export class RedisRuntime extends Runtime<RemoteCore> {
     }
   }
 
-  #refreshStats(queue: number): Promise<void> {
+  fetchQueueStats(queue: number): Promise<QueueStats> {
     return this.#track(async () => {
       const reply = (await this.#call('stats', [await this.#serverId(queue)])) as number[];
-      this.#stats[queue] = queueStats(RemoteCore.stats(Float64Array.from(reply)));
-    }).catch(noop);
+      return (this.#stats[queue] = queueStats(RemoteCore.stats(Float64Array.from(reply))));
+    });
+  }
+
+  #refreshStats(queue: number): void {
+    this.fetchQueueStats(queue).catch(noop);
   }
 
   // ---- settling ----------------------------------------------------------
@@ -390,7 +420,9 @@ export class RedisRuntime extends Runtime<RemoteCore> {
       this.pump();
     }).catch((error: unknown) => {
       if (this.closed) return;
+      // It claims again once the connection is back (see open), or when woken.
       this.core.claimFailed(queue);
+      this.pump();
       this.#report(error);
     });
   }
@@ -474,7 +506,10 @@ export class RedisRuntime extends Runtime<RemoteCore> {
       }, inMs);
       // The timer keeps nobody's process open by itself.
       this.#dueTimer.unref?.();
-    }).catch((error: unknown) => this.#report(error));
+    }).catch((error: unknown) => {
+      // Asked again when the connection is back ('ready').
+      this.#report(error);
+    });
   }
 
   /** Reads the events stream while anyone listens. */
@@ -488,25 +523,60 @@ export class RedisRuntime extends Runtime<RemoteCore> {
     this.#reader ??= duplicate(this.#redis);
     const reader = this.#reader;
     const stream = `${this.#P}:events`;
-    let last = '$';
+    // Where the stream ends now, asked on the command connection: every
+    // call this process makes after it comes later, so none of their events
+    // is missed, and none from before is reported.
+    const start = this.#redis.xrevrange(stream, '+', '-', 'COUNT', 1).then((last) => last[0]?.[0] ?? '0-0');
+    let started = false;
     const next = (): void => {
       if (this.closed || !EVENT_TYPES.some((type) => this.listeners.wants(type))) {
         this.#readingEvents = false;
+        for (const wait of this.#eventWaits.splice(0)) wait.resolve();
         return;
       }
-      reader
-        .xread('BLOCK', BLOCK_SECONDS * 1000, 'STREAMS', stream, last)
+      (started ? Promise.resolve(this.#eventsRead) : start)
+        .then((from) => {
+          started = true;
+          this.#eventsRead = from;
+          this.#eventsPassed();
+          return reader.xread('BLOCK', BLOCK_SECONDS * 1000, 'STREAMS', stream, from);
+        })
         .then((streams) => {
           for (const [, entries] of streams ?? []) {
             for (const [id, fields] of entries) {
-              last = id;
+              this.#eventsRead = id;
               this.#emitEvent(fields);
             }
           }
+          this.#eventsPassed();
         }, (error: unknown) => this.#report(error))
         .finally(next);
     };
     next();
+  }
+
+  /** Resolves the waits for events the reader has read past. */
+  #eventsPassed(): void {
+    for (let i = this.#eventWaits.length - 1; i >= 0; i--) {
+      const wait = this.#eventWaits[i]!;
+      if (streamIdAtMost(wait.id, this.#eventsRead)) {
+        this.#eventWaits.splice(i, 1);
+        wait.resolve();
+      }
+    }
+  }
+
+  /**
+   * While anyone listens: resolves once the events the calls so far made
+   * are emitted, so a call's events come before its promise resolves, as
+   * in memory. The stream's end is asked on the command connection, after
+   * those calls.
+   */
+  async #eventsEmitted(): Promise<void> {
+    if (!this.#readingEvents) return;
+    const [last] = await this.#redis.xrevrange(`${this.#P}:events`, '+', '-', 'COUNT', 1);
+    if (last === undefined || streamIdAtMost(last[0], this.#eventsRead) || !this.#readingEvents) return;
+    await new Promise<void>((resolve) => this.#eventWaits.push({ id: last[0], resolve }));
   }
 
   #emitEvent(fields: string[]): void {
@@ -522,10 +592,35 @@ export class RedisRuntime extends Runtime<RemoteCore> {
 
   // ---- plumbing ----------------------------------------------------------
 
-  #call(fn: string, args: (string | number | Buffer)[], binary = false): Promise<Reply> {
-    return call(this.#redis, this.#meta, fn, args, binary).catch((error: unknown) => {
+  override useHostClock(): void {
+    this.#hostClock = true;
+  }
+
+  /**
+   * After a wait on the server, what it woke: a wake-up on its way to the
+   * blocked connection is not something `idle` can see, so every queue
+   * still waiting asks once more.
+   */
+  override async idle(): Promise<void> {
+    await super.idle();
+    if (this.closed) return;
+    for (const q of Array.from(this.core.starved())) this.core.woken(q);
+    await super.idle();
+  }
+
+  async #call(fn: string, args: (string | number | Buffer)[], binary = false): Promise<Reply> {
+    // Sent first on the same connection, so the function runs at this time.
+    if (this.#hostClock) this.#redis.set(`${this.#P}:clock`, String(Date.now())).catch(noop);
+    const reply = call(this.#redis, this.#meta, fn, args, binary);
+    // Asked right behind the call, on the same connection.
+    const emitted = this.#eventsEmitted();
+    try {
+      return await reply;
+    } catch (error) {
       throw error instanceof LibraryError && error.code === 'BINDINGS_CHANGED' ? error : asFerryError(error);
-    });
+    } finally {
+      await emitted.catch(noop);
+    }
   }
 
   /** Runs `work`, which `idle` waits for. */
@@ -578,6 +673,13 @@ export class RedisRuntime extends Runtime<RemoteCore> {
   #disconnect(): void {
     for (const client of [this.#redis, this.#blocker, this.#subscriber, this.#reader]) client?.disconnect();
   }
+}
+
+/** Whether stream id `a` is at or before `b` ('<ms>-<seq>'). */
+function streamIdAtMost(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am < bm || (am === bm && as <= bs);
 }
 
 /** Before the first answer from the server. */

@@ -69,7 +69,8 @@ export const scenarios = {
       }
     }
     const fromB = await b.receive();
-    equal(fromB.payload, shared, 'the copy the other queue holds is the published value');
+    // Equal, not the same value: a broker kept on a server hands out copies (in memory: 'payloads stay the same JS values').
+    deepEqual(fromB.payload, shared, 'the copy the other queue holds is the published value');
     deepEqual(fromB.headers, { h: 'shared' });
     deepEqual((await dedup.receive()).payload, { p: 'first' });
     equal(await dedup.receive(), null, 'the duplicate was never queued');
@@ -178,11 +179,11 @@ export const scenarios = {
       const broker = await newBroker();
       const queue = broker.queue('later');
       await queue.send('soon', { delayMs: 30 });
-      equal(queue.stats().delayed, 1);
+      equal((await queue.fetchStats()).delayed, 1);
       const waiting = queue.receive({ waitMs: 10_000 });
       await clock.advance(29);
       equal(await queue.receive(), null, 'not ready a millisecond before');
-      equal(queue.stats().delayed, 1);
+      equal((await queue.fetchStats()).delayed, 1);
       await clock.advance(1);
       const message = await waiting;
       equal(message.payload, 'soon');
@@ -201,7 +202,7 @@ export const scenarios = {
     deepEqual(await expired, { type: 'expired', queue: 'fresh', id: 'm-1' });
     deepEqual(await deadLetter, { type: 'dead-letter', queue: 'fresh', id: 'm-1', reason: 'expired', deadLetterQueue: 'fresh.dlq' });
     deepEqual(await drain(queue), ['kept']);
-    equal(queue.stats().expired, 1);
+    equal((await queue.fetchStats()).expired, 1);
     deepEqual(await drain(broker.queue('fresh.dlq')), ['stale']);
     await broker.close();
   },
@@ -384,7 +385,7 @@ export const scenarios = {
     await queue.send('b');
     await settled();
     deepEqual(heldByFirst, ['a', 'b'], 'the first consumer holds both, unacked');
-    equal(queue.stats().inFlight, 2);
+    equal((await queue.fetchStats()).inFlight, 2);
     controller.abort();
     equal(first.active, false);
     const got = [];
@@ -404,7 +405,7 @@ export const scenarios = {
     await settled();
     deepEqual(held.a.map((m) => m.payload), [1, 3]);
     deepEqual(held.b.map((m) => m.payload), [2, 4]);
-    equal(queue.stats().ready, 2, 'two wait for a free slot');
+    equal((await queue.fetchStats()).ready, 2, 'two wait for a free slot');
     await held.a[0].ack();
     await settled();
     deepEqual(held.a.map((m) => m.payload), [1, 3, 5]);
@@ -415,7 +416,7 @@ export const scenarios = {
     const broker = await newBroker();
     const queue = broker.queue('bulk');
     await rejects(queue.sendBatch([{ payload: 'ok' }, { payload: 'bad', priority: 12 }]), /items\[1\]\.priority/);
-    equal(queue.stats().ready, 0, 'the valid item was not sent either');
+    equal((await queue.fetchStats()).ready, 0, 'the valid item was not sent either');
     const ids = await queue.sendBatch([{ payload: 'a' }, { payload: 'b', id: 'b-id', headers: { k: 'v' } }, { payload: 'c' }]);
     equal(ids.length, 3);
     equal(ids[1], 'b-id');
@@ -465,7 +466,7 @@ export const scenarios = {
       equal(message.payload, 'first');
       break;
     }
-    equal(queue.stats().inFlight, 0, 'not held for the lease');
+    equal((await queue.fetchStats()).inFlight, 0, 'not held for the lease');
     const stop = new Error('stop');
     try {
       for await (const message of queue) {
@@ -487,7 +488,7 @@ export const scenarios = {
       const queue = broker.queue(`big-${maxLength}`, { maxLength });
       await queue.send(1);
       await queue.send(2);
-      equal(queue.stats().ready, 2, `maxLength ${maxLength} holds more than one message`);
+      equal((await queue.fetchStats()).ready, 2, `maxLength ${maxLength} holds more than one message`);
     }
     await broker.close();
   },
@@ -521,10 +522,10 @@ export const scenarios = {
     await (await queue.receive()).nack({ requeue: false });
     await (await queue.receive()).nack({ requeue: false });
     await (await queue.receive()).ack();
-    const s = queue.stats();
+    const s = await queue.fetchStats();
     deepEqual([s.deadLettered, s.nacked, s.acked, s.sent, s.ready], [2, 2, 1, 3, 0]);
-    equal(broker.stats().queues.counted.deadLettered, 2);
-    equal(broker.stats().queues['counted.dlq'].ready, 2);
+    equal((await broker.fetchStats()).queues.counted.deadLettered, 2);
+    equal((await broker.fetchStats()).queues['counted.dlq'].ready, 2);
     await broker.close();
   },
 
@@ -563,10 +564,10 @@ export const scenarios = {
       const queue = broker.queue('once', { dedupWindowMs: 1_000 });
       equal(await queue.send('first', { id: 'order-1' }), 'order-1');
       equal(await queue.send('again', { id: 'order-1' }), 'order-1');
-      equal(queue.stats().ready, 1, 'the duplicate was accepted, not enqueued');
+      equal((await queue.fetchStats()).ready, 1, 'the duplicate was accepted, not enqueued');
       await clock.advance(999);
       await queue.send('still inside', { id: 'order-1' });
-      equal(queue.stats().ready, 1);
+      equal((await queue.fetchStats()).ready, 1);
       await clock.advance(1);
       await queue.send('after the window', { id: 'order-1' });
       deepEqual(await drain(queue), ['first', 'after the window']);
@@ -578,7 +579,7 @@ export const scenarios = {
     const broker = await newBroker();
     await broker.queue('__proto__').send(1);
     await broker.queue('toString').send(2);
-    const { queues } = broker.stats();
+    const { queues } = await broker.fetchStats();
     equal(Object.getPrototypeOf(queues), null);
     equal(queues.__proto__.ready, 1);
     equal(queues.toString.ready, 1);
@@ -627,7 +628,7 @@ export const scenarios = {
       equal(m.id, name);
       await m.ack();
     }
-    deepEqual(Object.keys(broker.stats().queues).sort(), [...names].sort());
+    deepEqual(Object.keys((await broker.fetchStats()).queues).sort(), [...names].sort());
     broker.bind('é'.repeat(127), names[0]);
     equal((await broker.publish('é'.repeat(127), 1)).length, 1);
     await broker.close();
@@ -641,7 +642,7 @@ export const scenarios = {
     await queue.send('ready');
     await queue.send('delayed', { delayMs: 60_000 });
     equal(await queue.purge(), 2);
-    equal(queue.stats().inFlight, 1);
+    equal((await queue.fetchStats()).inFlight, 1);
     await held.ack();
     equal(await queue.receive(), null);
     await broker.close();
@@ -653,11 +654,11 @@ export const scenarios = {
     for (const n of [1, 2, 3]) await queue.send(n);
     await (await queue.receive()).ack();
     await (await queue.receive()).nack();
-    const s = queue.stats();
+    const s = await queue.fetchStats();
     deepEqual([s.ready, s.inFlight, s.sent, s.acked, s.nacked, s.redelivered], [2, 0, 3, 1, 1, 1]);
     ok(s.throughputPerSec > 0, 'an ack in the last 10 s');
     ok(s.latencyMs.p50 >= 0 && s.latencyMs.p99 >= s.latencyMs.p50, 'percentiles are ordered');
-    deepEqual(Object.keys(broker.stats().queues), ['measured']);
+    deepEqual(Object.keys((await broker.fetchStats()).queues), ['measured']);
     await broker.close();
   },
 
@@ -731,7 +732,7 @@ export const scenarios = {
     await Promise.all([sentB, cancelled]);
     const back = [await queue.receive(), await queue.receive()];
     deepEqual(back.map((m) => [m.payload, m.deliveryCount, m.redelivered]), [['a', 1, false], ['b', 1, false]]);
-    equal(queue.stats().redelivered, 0);
+    equal((await queue.fetchStats()).redelivered, 0);
     await broker.close();
   },
 
@@ -792,7 +793,7 @@ export const scenarios = {
       finishFirst();
       await clock.advance(0);
       equal(errors.length, 1, 'nothing more reported');
-      const stats = queue.stats();
+      const stats = await queue.fetchStats();
       deepEqual([stats.acked, stats.nacked, stats.ready, stats.inFlight], [1, 1, 0, 0]);
       await broker.close();
     });
@@ -811,11 +812,11 @@ export const scenarios = {
       equal(finish.length, 2, 'timed out, then delivered again');
       finish[0]();
       await clock.advance(0);
-      let stats = queue.stats();
+      let stats = await queue.fetchStats();
       deepEqual([stats.acked, stats.inFlight], [0, 1], 'the late first run acks nothing');
       finish[1]();
       await clock.advance(0);
-      stats = queue.stats();
+      stats = await queue.fetchStats();
       deepEqual([stats.acked, stats.inFlight], [1, 0], 'the second run acks its own delivery');
       await broker.close();
     });
@@ -854,7 +855,7 @@ export const scenarios = {
     await queue.send('a');
     await settled();
     ok(isCode(FerryError, 'ABORTED')(signal?.reason), 'its signal aborted');
-    const stats = queue.stats();
+    const stats = await queue.fetchStats();
     deepEqual([stats.ready, stats.inFlight, stats.acked], [1, 0, 0], 'the message went back, unacked');
     deepEqual(errors, []);
     equal((await queue.receive()).payload, 'a');

@@ -2,13 +2,16 @@
 // (newStorage), a broker on the storage under test (newBroker) and a wait
 // for everything queued so far to have run (settled), in Node and in pages.
 const IDLE = Symbol.for('ferrymq.idle');
+const HOST_CLOCK = Symbol.for('ferrymq.hostClock');
 // Taken before any scenario installs its fake clock.
 const realSetTimeout = globalThis.setTimeout.bind(globalThis);
 
 /**
- * `storage`: 'memory', or 'durable' for brokers opened on newStorage().
- * `idle` waits for the writes of every broker made here; the fake clock
- * awaits it between timers (fake-clock.mjs whenIdle).
+ * `storage`: 'memory', or 'durable' for brokers opened on newStorage() (a
+ * log, or a server: a broker kept on a server then reads this process's
+ * clock there too, so a fake clock moves both). `idle` waits for the I/O
+ * of every broker made here; the fake clock awaits it between timers
+ * (fake-clock.mjs whenIdle).
  */
 export function environment({ Broker }, newStorage, storage) {
   const brokers = [];
@@ -19,6 +22,7 @@ export function environment({ Broker }, newStorage, storage) {
     newStorage,
     newBroker: async () => {
       const broker = storage === 'durable' ? await Broker.open({ storage: newStorage() }) : new Broker();
+      broker[HOST_CLOCK]();
       brokers.push(broker);
       return broker;
     },
