@@ -27,6 +27,7 @@ const GROUPS = [
   ['scheduler', 'Scheduler: no-op async tasks', './scheduler.mjs'],
   ['broker', 'Broker, in memory: throughput', './broker.mjs'],
   ['durable', 'Durable broker: send throughput', './durable.mjs'],
+  ['redis', 'Through Redis: send, consume and ack', './redis.mjs'],
   ['latency', 'Latency at low load', './latency.mjs'],
   ['memory', 'Memory per queued message', './memory.mjs'],
   ['size', 'Package size', './size.mjs'],

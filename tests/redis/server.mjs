@@ -48,11 +48,11 @@ function ready(port, proc) {
 }
 
 /**
- * Starts a server. Returns { url, stop(), kill(), restart() }: stop sends
+ * Starts a server (the benchmarks start theirs here too). Returns { url, stop(), kill(), restart() }: stop sends
  * SIGTERM, kill SIGKILL, and restart starts it again on the same port and
  * dir, so it replays its append-only file.
  */
-async function startRedis() {
+export async function startRedis() {
   const dir = mkdtempSync(join(tmpdir(), 'ferrymq-redis-'));
   let proc;
   let port;
