@@ -189,10 +189,6 @@ export class LocalRuntime extends Runtime<BrokerCore> {
     return Promise.resolve(this.queueNames());
   }
 
-  queueNames(): string[] {
-    return this.core.queueNames() as string[];
-  }
-
   ack(tag: number): Promise<void> {
     try {
       this.core.ack(tag);

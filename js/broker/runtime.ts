@@ -38,6 +38,7 @@ export interface PendingRequest {
 export interface SharedCore {
   queueId(name: string): number;
   queueName(queue: number): string | undefined;
+  queueNames(): unknown[];
   subscribe(queue: number, deadline: number): number;
   subscribeConsumer(queue: number, options: unknown): number;
   cancel(consumer: number): void;
@@ -102,8 +103,6 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
   abstract queueStats(queue: number): QueueStats;
   /** The stats as of now, where they are kept. */
   abstract fetchQueueStats(queue: number): Promise<QueueStats>;
-  /** Every queue's name, by core id. */
-  abstract queueNames(): string[];
   /** `queueNames()` with every queue where they are kept (a server may have queues other processes made). */
   abstract fetchQueueNames(): Promise<string[]>;
   abstract ack(tag: number): Promise<void>;
@@ -196,6 +195,11 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
       await null;
       if (!this.#flushScheduled && this.ioSettled() === io) return;
     }
+  }
+
+  /** Every queue's name, by core id. */
+  queueNames(): string[] {
+    return this.core.queueNames() as string[];
   }
 
   /** A queue's name by core id; names never change, so each is fetched once. */

@@ -114,7 +114,7 @@ export async function call(redis: RedisClient, meta: string, name: string, args:
 }
 
 /** Loads the library unless the server has this version already. */
-export async function loadLibrary(redis: RedisClient): Promise<void> {
+async function loadLibrary(redis: RedisClient): Promise<void> {
   try {
     await redis.call('FUNCTION', 'LOAD', LIBRARY);
   } catch (error) {

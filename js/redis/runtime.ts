@@ -22,7 +22,7 @@ import { queueArguments, type SendArguments } from '../broker/options.js';
 import { queueStats } from '../broker/queue.js';
 import { closedError, type BatchItem, Runtime } from '../broker/runtime.js';
 import { Settle } from '../broker/settle.js';
-import { asFerryError, call, connect, duplicate, evictionPolicy, LibraryError, loadLibrary, type RedisClient, type Reply } from './client.js';
+import { asFerryError, call, connect, duplicate, evictionPolicy, LibraryError, type RedisClient, type Reply } from './client.js';
 
 /** Seconds a blocked wait lasts before this process looks again by itself: a safety net for a lost wake-up. */
 const BLOCK_SECONDS = 5;
@@ -78,7 +78,7 @@ export class RedisRuntime extends Runtime<RemoteCore> {
   static async open(url: string, prefix: string): Promise<RedisRuntime> {
     const redis = await connect(url);
     try {
-      await loadLibrary(redis);
+      // Loads the library first if the server lacks it (see call).
       await call(redis, `{${prefix}}:meta`, 'open', []);
       const policy = await evictionPolicy(redis);
       if (policy !== undefined && policy !== 'noeviction') {
@@ -281,15 +281,6 @@ export class RedisRuntime extends Runtime<RemoteCore> {
       for (const [sid, name] of Object.entries(names)) this.#localId(sid, name);
       return this.queueNames();
     });
-  }
-
-  queueNames(): string[] {
-    const names: string[] = [];
-    for (let q = 0; ; q++) {
-      const name = this.core.queueName(q);
-      if (name === undefined) return names;
-      names.push(name);
-    }
   }
 
   fetchQueueStats(queue: number): Promise<QueueStats> {

@@ -180,6 +180,12 @@ impl RemoteCore {
         self.core.queue_name(QueueId(queue)).map(str::to_owned)
     }
 
+    /// Names of every queue, in id order: index i is queue id i.
+    #[wasm_bindgen(js_name = queueNames)]
+    pub fn queue_names(&self) -> Array {
+        self.core.queues().map(|(_, name)| JsValue::from_str(name)).collect()
+    }
+
     /// Checks a message's fields as a send on the in-memory broker would.
     #[wasm_bindgen(js_name = checkSend)]
     pub fn check_send(&self, queue: u32, id: Option<String>, priority: f64, ttl: f64) -> Result<(), JsValue> {

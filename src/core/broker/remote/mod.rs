@@ -198,6 +198,11 @@ impl<P: Clone, C: Clock, R: Rng> RemoteBroker<P, C, R> {
         self.queues.get(q.0 as usize).map(|queue| &*queue.name)
     }
 
+    /// Every queue known here, in id order.
+    pub fn queues(&self) -> impl Iterator<Item = (QueueId, &str)> {
+        self.queues.iter().enumerate().map(|(i, q)| (QueueId(i as u32), &*q.name))
+    }
+
     /// The options the queue was declared with here (the defaults for one
     /// made implicitly), and whether explicitly.
     pub fn queue_options(&self, q: QueueId) -> Option<(&QueueOptions, bool)> {
