@@ -88,7 +88,7 @@ export function duplicate(redis: RedisClient): RedisClient {
 }
 
 /** The library's error reply as a LibraryError, or the error as it is. */
-function libraryError(error: unknown): unknown {
+export function libraryError(error: unknown): unknown {
   const message = error instanceof Error ? error.message : '';
   const code = CODES.find((c) => message.startsWith(`${c} `));
   return code === undefined ? error : new LibraryError(code, message.slice(code.length + 1));

@@ -23,7 +23,10 @@
 --   P:seq, P:tag, P:qseq, P:lset  counters: message seq (= generated id), delivery tag,
 --                           queue id, lease deadlines set
 --   P:queues, P:qnames      HASH  name -> qid, qid -> name
---   P:due             ZSET  qid -> its next deadline: when some process should tick it
+--   P:due             ZSET  qid -> its next deadline: when some process should tick it.
+--                           Never late, but may be early: only changes that can bring a
+--                           deadline forward (placing, leasing) file it again; a tick that
+--                           finds nothing due files the real one.
 --   P:q:<qid>:cfg     HASH  options (see declare) and explicit 0/1
 --   P:q:<qid>:st      HASH  counters: sent acked nacked expired redelivered deadLettered
 --   P:q:<qid>:lat     HASH  send-to-ack latency: the core's histogram bucket -> count
@@ -48,7 +51,7 @@ local SCHEMA = '1'
 local LEVELS = 10
 
 -- Per call: the queues caught up with the clock, and those whose next
--- deadline may have moved. Reset as each function starts.
+-- deadline may have moved earlier. Reset as each function starts.
 local caught, touched = {}, {}
 
 -- Integers as Redis stores them: never in exponent form.
@@ -98,7 +101,7 @@ local function now(P)
   -- The core's clock never goes back; a server's can (an NTP step, a
   -- failover to a replica): leases must not grow, due messages not wait.
   local seen = tonumber(redis.call('GET', P .. ':now'))
-  if seen and seen > t then return seen end
+  if seen and seen >= t then return seen end
   redis.call('SET', P .. ':now', int(t))
   return t
 end
@@ -228,7 +231,6 @@ remove_message = function(P, seq, reason, nacked, target, now)
   if not m then return end
   unplace(P, m.q, seq, m.pri)
   redis.call('ZREM', qkey(P, m.q, 'l'), member(seq))
-  touched[m.q] = true
   count(P, m.q, 'deadLettered')
   if reason == 'expired' then
     count(P, m.q, 'expired')
@@ -266,7 +268,6 @@ local function fail_delivery(P, seq, nacked, wait, now)
   if not m then return end
   local c = cfg(P, m.q)
   end_lease(P, m.q, seq)
-  touched[m.q] = true
   if m.dlv >= c.maxDeliveries then return dead_letter(P, seq, 'delivery-limit', nacked, now) end
   if m.exp and m.exp <= now then return dead_letter(P, seq, 'expired', nacked, now) end
   -- Without a wait the message keeps its old ready time, hence its old place.
@@ -299,11 +300,11 @@ end
 local function lease_until(P, q, seq, at)
   redis.call('ZADD', qkey(P, q, 'l'), int(at), member(seq))
   redis.call('HSET', mkey(P, seq), 'lset', redis.call('INCR', P .. ':lset'))
+  touched[q] = true
 end
 
 catch_up = function(P, q, now)
   caught[q] = true
-  touched[q] = true
   local l, x = qkey(P, q, 'l'), qkey(P, q, 'x')
   while true do
     local lease, expiry = redis.call('ZRANGE', l, 0, 0, 'WITHSCORES'), redis.call('ZRANGE', x, 0, 0, 'WITHSCORES')
@@ -322,9 +323,10 @@ catch_up = function(P, q, now)
 end
 
 -- The message to deliver next: the head of the highest priority lane whose
--- head is due; expired heads are dead-lettered on the way.
-local function next_due(P, q, now)
-  for pri = LEVELS - 1, 0, -1 do
+-- head is due, looking from lane `top` down (LEVELS - 1 for all); expired
+-- heads are dead-lettered on the way.
+local function next_due(P, q, now, top)
+  for pri = top, 0, -1 do
     local lane = qkey(P, q, 'r' .. pri)
     while true do
       local head = redis.call('ZRANGE', lane, 0, 0, 'WITHSCORES')
@@ -593,9 +595,13 @@ register('claim', function(P, args, t)
   local c, err = open_queue(P, q, t)
   if not c then return err end
   local out = { t, c.lease, -1 }
+  -- Claiming adds nothing to q's lanes, so a lane found with nothing due
+  -- stays so: each next look starts at the lane of the last one found.
+  local top = LEVELS - 1
   for _ = 1, max do
-    local seq, pri = next_due(P, q, t)
+    local seq, pri = next_due(P, q, t, top)
     if not seq then break end
+    top = pri
     unplace(P, q, seq, pri)
     local tag = int(redis.call('INCR', P .. ':tag'))
     local dlv = redis.call('HINCRBY', mkey(P, seq), 'dlv', 1)
@@ -604,7 +610,7 @@ register('claim', function(P, args, t)
     local f = redis.call('HMGET', mkey(P, seq), 'id', 'enq', 'rq', 'body')
     for _, v in ipairs({ seq, tag, f[1] or '', dlv, tonumber(f[2]), f[3] and 1 or 0, f[4] }) do out[#out + 1] = v end
   end
-  if next_due(P, q, t) then wake(P, q) end
+  if next_due(P, q, t, top) then wake(P, q) end
   local at = next_deadline(P, q, t)
   if at then out[3] = at - t end
   return out
@@ -621,23 +627,54 @@ local function latency_bucket(v)
   return 32 + shift * 32 + math.floor(v / 2 ^ shift) - 32
 end
 
-local function acked(P, q, seq, t)
-  local enq = tonumber(redis.call('HGET', mkey(P, seq), 'enq'))
+-- Message seq of queue q, sent at `enq`, is done: gone, counted by
+-- `acks` (a table of latency bucket -> count) for `counted`.
+local function finish(P, q, seq, enq, t, acks)
   redis.call('ZREM', qkey(P, q, 'l'), member(seq))
   redis.call('DEL', mkey(P, seq))
-  count(P, q, 'acked')
-  redis.call('HINCRBY', qkey(P, q, 'lat'), latency_bucket(math.max(0, t - enq)), 1)
+  local bucket = latency_bucket(math.max(0, t - enq))
+  acks[bucket] = (acks[bucket] or 0) + 1
+end
+
+-- Counts the acks `finish` gathered in `acks`, `n` of them, at time t.
+local function counted(P, q, acks, n, t)
+  redis.call('HINCRBY', qkey(P, q, 'st'), 'acked', n)
+  for bucket, k in pairs(acks) do redis.call('HINCRBY', qkey(P, q, 'lat'), bucket, k) end
   -- The throughput ring, as the core's (stats.rs): slot second % 10 counts that second.
   local second = math.floor(t / 1000)
   local tp, slot = qkey(P, q, 'tp'), second % 10
-  local s, n = string.match(redis.call('HGET', tp, slot) or '', '^(%d+):(%d+)$')
-  n = (tonumber(s) == second) and tonumber(n) + 1 or 1
-  redis.call('HSET', tp, slot, int(second) .. ':' .. n)
+  local s, was = string.match(redis.call('HGET', tp, slot) or '', '^(%d+):(%d+)$')
+  was = (tonumber(s) == second) and tonumber(was) or 0
+  redis.call('HSET', tp, slot, int(second) .. ':' .. int(was + n))
 end
 
--- ack(qid, seq, tag): the delivery is done; STALE_DELIVERY if its lease ran
--- out (even if not reclaimed yet) or it was settled already.
-on_delivery('ack', acked)
+-- ack(qid, seq, tag, seq, tag, ...): deliveries of queue qid are done, as
+-- many as a client gathered while its previous ack call was out. Per
+-- delivery 1, or STALE_DELIVERY if its lease ran out (even if not
+-- reclaimed yet) or it was settled already.
+register('ack', function(P, args, t)
+  if #args < 3 or #args % 2 ~= 1 then return bad('ack takes a queue, then a seq and a tag per delivery') end
+  for i = 2, #args, 2 do
+    if not whole(args[i], 1) or type(args[i + 1]) ~= 'string' then return bad('a delivery is named by its seq and tag') end
+  end
+  local q = args[1]
+  local _, err = open_queue(P, q, t)
+  if err then return err end
+  local out, acks, n = {}, {}, 0
+  for i = 2, #args, 2 do
+    local seq, tag = tonumber(args[i]), args[i + 1]
+    local held = redis.call('HMGET', mkey(P, seq), 'q', 'tag', 'enq')
+    if held[1] == q and held[2] == tag then
+      finish(P, q, seq, tonumber(held[3]), t, acks)
+      n = n + 1
+      out[#out + 1] = 1
+    else
+      out[#out + 1] = stale(tag)
+    end
+  end
+  if n > 0 then counted(P, q, acks, n, t) end
+  return out
+end)
 
 -- nack(qid, seq, tag, requeue, waitMs): back after waitMs ('' for none: the
 -- caller's delay, or the queue's backoff as the client's core computed it),
@@ -687,9 +724,11 @@ end)
 -- acks it. The inbox outlives a requester that went away by an hour at most.
 on_delivery('reply', function(P, q, seq, t, tag, body)
   if type(body) ~= 'string' then return bad('a reply needs a body') end
-  local request = redis.call('HMGET', mkey(P, seq), 'rq', 'rid')
+  local request = redis.call('HMGET', mkey(P, seq), 'rq', 'rid', 'enq')
   if not request[1] then return bad('delivery ' .. tag .. ' is not a request') end
-  acked(P, q, seq, t)
+  local acks = {}
+  finish(P, q, seq, tonumber(request[3]), t, acks)
+  counted(P, q, acks, 1, t)
   redis.call('RPUSH', request[1], request[2], body)
   redis.call('PEXPIRE', request[1], 3600000)
 end)
@@ -737,7 +776,9 @@ register('tick', function(P, args, t)
   local q = args[1]
   local _, err = open_queue(P, q, t)
   if err then return err end
-  if next_due(P, q, t) then wake(P, q) end
+  -- Its entry in P:due was due: filed again, even if nothing changed.
+  touched[q] = true
+  if next_due(P, q, t, LEVELS - 1) then wake(P, q) end
   local at = next_deadline(P, q, t)
   return { t, at and at - t or -1 }
 end)

@@ -22,7 +22,7 @@ import { queueArguments, type SendArguments } from '../broker/options.js';
 import { queueStats } from '../broker/queue.js';
 import { closedError, type BatchItem, Runtime } from '../broker/runtime.js';
 import { Settle } from '../broker/settle.js';
-import { asFerryError, call, connect, duplicate, evictionPolicy, LibraryError, type RedisClient, type Reply } from './client.js';
+import { asFerryError, call, connect, duplicate, evictionPolicy, LibraryError, libraryError, type RedisClient, type Reply } from './client.js';
 
 /** Seconds a blocked wait lasts before this process looks again by itself: a safety net for a lost wake-up. */
 const BLOCK_SECONDS = 5;
@@ -52,6 +52,8 @@ export class RedisRuntime extends Runtime<RemoteCore> {
   #bindingsChanged: Promise<unknown> = Promise.resolve();
   /** Stats as last read from the server, by local queue id. */
   readonly #stats: QueueStats[] = [];
+  /** Acks on their way to the server, by local queue id. */
+  readonly #acks: PendingAcks[] = [];
   /** Calls in flight that `idle` waits for. */
   readonly #pending = new Set<Promise<unknown>>();
   #pendingSettled: Promise<void> | undefined = undefined;
@@ -298,10 +300,42 @@ export class RedisRuntime extends Runtime<RemoteCore> {
 
   ack(tag: number): Promise<void> {
     try {
-      return this.#onDelivery('ack', this.core.settle(tag));
+      const at = this.core.settle(tag);
+      const queue = at[0]!;
+      return this.#track(() => new Promise((resolve, reject) => {
+        const acks = (this.#acks[queue] ??= { out: false, deliveries: [], waits: [] });
+        acks.deliveries.push(at[1]!, at[2]!);
+        acks.waits.push({ resolve, reject });
+        if (!acks.out) {
+          acks.out = true;
+          // Sent after the acks of this turn, which go with it.
+          queueMicrotask(() => void this.#sendAcks(queue, acks));
+        }
+      }));
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Group commit: one ack call per queue is out at a time; the acks made
+   * meanwhile go together in the next, each answered on its own.
+   */
+  async #sendAcks(queue: number, acks: PendingAcks): Promise<void> {
+    while (acks.waits.length > 0) {
+      const deliveries = acks.deliveries.splice(0);
+      const waits = acks.waits.splice(0);
+      try {
+        const answers = (await this.#call('ack', [this.#known[queue]!, ...deliveries])) as Reply[];
+        answers.forEach((answer, i) => {
+          if (answer instanceof Error) waits[i]!.reject(asFerryError(libraryError(answer)));
+          else waits[i]!.resolve();
+        });
+      } catch (error) {
+        for (const wait of waits) wait.reject(error);
+      }
+    }
+    acks.out = false;
   }
 
   nack(tag: number, requeue: boolean, delayMs: number): Promise<void> {
@@ -671,6 +705,13 @@ function streamIdAtMost(a: string, b: string): boolean {
   const [am, as] = a.split('-').map(Number) as [number, number];
   const [bm, bs] = b.split('-').map(Number) as [number, number];
   return am < bm || (am === bm && as <= bs);
+}
+
+/** A queue's acks: whether its ack call is out, and those gathered for the next (seq, tag pairs) with their callers. */
+interface PendingAcks {
+  out: boolean;
+  readonly deliveries: number[];
+  readonly waits: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
 /** Before the first answer from the server. */

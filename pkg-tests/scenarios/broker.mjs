@@ -107,6 +107,27 @@ export const scenarios = {
     });
   },
 
+  'acks made together are answered each on its own: one whose lease ran out is stale, the others count': async ({ Broker }, { newBroker }) => {
+    await withFakeClock(async (clock) => {
+      const broker = await newBroker();
+      const queue = broker.queue('together', { leaseMs: 100 });
+      await queue.sendBatch([{ payload: 'a' }, { payload: 'b' }, { payload: 'c' }]);
+      const a = await queue.receive();
+      await clock.advance(60);
+      const [b, c] = await queue.receiveBatch(2);
+      await clock.advance(40);
+      const answers = await Promise.allSettled([b.ack(), a.ack(), c.ack()]);
+      deepEqual(answers.map((x) => x.status), ['fulfilled', 'rejected', 'fulfilled']);
+      equal(answers[1].reason.code, 'STALE_DELIVERY');
+      const stats = await queue.fetchStats();
+      deepEqual([stats.acked, stats.redelivered], [2, 1]);
+      const again = await queue.receive();
+      deepEqual([again.payload, again.deliveryCount], ['a', 2]);
+      await again.ack();
+      await broker.close();
+    });
+  },
+
   'receive with waitMs resolves as soon as a message is sent': async ({ Broker }, { newBroker }) => {
     const broker = await newBroker();
     const queue = broker.queue('waiting');

@@ -122,7 +122,10 @@ async function redisSide(options, prefix) {
       held.set(key, { seq, tag });
       return { key, body, deliveryCount };
     },
-    ack: (key) => call('ack', q, held.get(key).seq, held.get(key).tag).then(() => 'ok'),
+    ack: (key) => call('ack', q, held.get(key).seq, held.get(key).tag).then(([answer]) => {
+      if (answer instanceof Error) throw answer;
+      return 'ok';
+    }),
     nack: (key, requeue, delayMs) => call('nack', q, held.get(key).seq, held.get(key).tag, requeue ? 1 : 0, requeue && delayMs ? delayMs : '').then(() => 'ok'),
     extend: (key, ms) => call('extend', q, held.get(key).seq, held.get(key).tag, ms).then(() => 'ok'),
     counters: async () => {

@@ -63,7 +63,12 @@ async function broker(client = redis, prefix = `{t${++prefixes}}`) {
     /** Publishes to the queues `qids`, as routed by bindings `version`; resolves with the seqs. */
     publish: async (version, qids, body, { id = '' } = {}) =>
       (await call('publish', version, qids.length, ...qids, id, 0, 0, '', body)).slice(1),
-    ack: (q, d) => call('ack', q, d.seq, d.tag),
+    /** Acks one delivery: 1, or rejects with its error. */
+    ack: async (q, d) => {
+      const [answer] = await call('ack', q, d.seq, d.tag);
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
     nack: (q, d, requeue = true, waitMs = '') => call('nack', q, d.seq, d.tag, requeue ? 1 : 0, waitMs),
     extend: (q, d, ms) => call('extend', q, d.seq, d.tag, ms),
     /** The counters by name, plus `ring` (second -> acks, non-empty slots) and `latency` (bucket -> count). */
@@ -139,6 +144,32 @@ test('an unacked message comes back after its lease, redelivered; the old ack is
   await assert.rejects(b.ack(q, second), /STALE_DELIVERY/, 'a second ack is stale too');
   const stats = await b.stats(q);
   assert.deepEqual([stats.acked, stats.redelivered, stats.inFlight], [1, 1, 0]);
+});
+
+test('one ack call settles many deliveries, each answered on its own', async () => {
+  const b = await broker();
+  const q = await b.declare('jobs', { lease: 100 });
+  for (const body of ['a', 'b', 'c']) await b.send(q, body);
+  const [a, bee, c] = await b.claim(q, 3);
+  await b.setNow(T0 + 50);
+  const answers = await b.call('ack', q, a.seq, a.tag, c.seq, c.tag, a.seq, a.tag, bee.seq, 'no-such-tag');
+  assert.equal(answers.length, 4);
+  assert.deepEqual([answers[0], answers[1]], [1, 1]);
+  assert.match(String(answers[2]), /STALE_DELIVERY delivery .* is not in flight/, 'the same delivery twice: the second is stale');
+  assert.match(String(answers[3]), /STALE_DELIVERY/);
+  const stats = await b.stats(q);
+  assert.deepEqual([stats.acked, stats.inFlight, stats.ready], [2, 1, 0]);
+  assert.deepEqual([...stats.latency], [[50, 2]], 'both acks counted in the latency histogram');
+  assert.equal([...stats.ring.values()].reduce((x, y) => x + y, 0), 2, 'and in the throughput ring');
+  assert.equal(await b.ack(q, bee), 1, 'the stale answer left the held delivery alone');
+});
+
+test('an ack call with a malformed delivery changes nothing', async () => {
+  const { b, q, d } = await oneClaimed({ lease: 100 });
+  await assert.rejects(b.call('ack', q, d.seq, d.tag, 'x', d.tag), /INVALID_ARGUMENT a delivery is named by its seq and tag/);
+  await assert.rejects(b.call('ack', q, d.seq), /INVALID_ARGUMENT ack takes a queue, then a seq and a tag per delivery/);
+  assert.equal((await b.stats(q)).inFlight, 1);
+  assert.equal(await b.ack(q, d), 1);
 });
 
 test('an ack after the lease ran out is stale even before anyone reclaims the message', async () => {
