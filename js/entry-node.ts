@@ -8,7 +8,8 @@ import { RedisRuntime } from './redis/runtime.js';
 import { registerRemote, registerStorage } from './storage.js';
 import { openFile } from './storage-file.js';
 
-boot(initSync({ module: readFileSync(join(__dirname, 'ferrymq_bg.wasm')) }));
+// The module with the Redis broker's core (browsers load a leaner one).
+boot(initSync({ module: readFileSync(join(__dirname, 'ferrymq_node_bg.wasm')) }));
 registerStorage('file', openFile);
 registerRemote(RedisRuntime.open);
 

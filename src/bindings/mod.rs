@@ -10,6 +10,7 @@ mod decode;
 mod errors;
 mod options;
 mod outbox;
+#[cfg(feature = "remote")]
 mod remote;
 mod scheduler;
 mod waker;
