@@ -5,33 +5,20 @@
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import LIBRARY from './library.lua';
 import { FerryError, storageError } from '../errors.js';
+import { type Arg, type Reply, ServerError } from '../remote/runtime.js';
 
 /** The library's name, as its first line declares it: its functions are `${LIBRARY_NAME}_<name>`. */
 const LIBRARY_NAME = /^#!lua name=(\w+)/.exec(LIBRARY)![1]!;
 
 export type { RedisClient };
 
-/** A reply the library can give: numbers, strings (Buffers when binary), arrays of them. */
-export type Reply = number | string | Buffer | null | Reply[];
-
 // Codes the library's error replies start with (js/redis/library.lua).
 const CODES = ['QUEUE_FULL', 'STALE_DELIVERY', 'INVALID_ARGUMENT', 'STORAGE', 'BINDINGS_CHANGED'] as const;
-type Code = (typeof CODES)[number];
-
-/** An error reply of the library: BINDINGS_CHANGED is for the runtime (route again); the others are FerryErrors. */
-export class LibraryError extends Error {
-  constructor(
-    readonly code: Code,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** `error` as what a caller sees: the library's own code, else STORAGE (the server is unreachable or failed). */
 export function asFerryError(error: unknown): FerryError {
   if (error instanceof FerryError) return error;
-  if (error instanceof LibraryError && error.code !== 'BINDINGS_CHANGED') return new FerryError(error.code, error.message);
+  if (error instanceof ServerError && error.code !== 'BINDINGS_CHANGED') return new FerryError(error.code, error.message);
   return storageError(`redis: ${error instanceof Error ? error.message : String(error)}`, error);
 }
 
@@ -87,11 +74,11 @@ export function duplicate(redis: RedisClient): RedisClient {
   return copy;
 }
 
-/** The library's error reply as a LibraryError, or the error as it is. */
+/** The library's error reply as a ServerError, or the error as it is. */
 export function libraryError(error: unknown): unknown {
   const message = error instanceof Error ? error.message : '';
   const code = CODES.find((c) => message.startsWith(`${c} `));
-  return code === undefined ? error : new LibraryError(code, message.slice(code.length + 1));
+  return code === undefined ? error : new ServerError(code, message.slice(code.length + 1));
 }
 
 /**
@@ -99,9 +86,11 @@ export function libraryError(error: unknown): unknown {
  * (its '{prefix}:meta'); `binary`: bulk strings come back as Buffers. A
  * server that lost the library (restarted without its files) gets it again.
  */
-export async function call(redis: RedisClient, meta: string, name: string, args: (string | number | Buffer)[], binary = false): Promise<Reply> {
+export async function call(redis: RedisClient, meta: string, name: string, args: Arg[], binary = false): Promise<Reply> {
   const fn = `${LIBRARY_NAME}_${name}`;
-  const run = () => (binary ? redis.callBuffer('FCALL', fn, 1, meta, ...args) : redis.call('FCALL', fn, 1, meta, ...args)) as Promise<Reply>;
+  // Bytes as the client sends them unchanged (it would stringify a plain Uint8Array).
+  const sent = args.map((a) => (typeof a === 'object' && !Buffer.isBuffer(a) ? Buffer.from(a.buffer, a.byteOffset, a.byteLength) : a));
+  const run = () => (binary ? redis.callBuffer('FCALL', fn, 1, meta, ...sent) : redis.call('FCALL', fn, 1, meta, ...sent)) as Promise<Reply>;
   try {
     return await run();
   } catch (error) {

@@ -549,8 +549,9 @@ register('send', function(P, args, t)
   return send_one(P, args, t, nil)
 end)
 
--- request(qid, id, priority, delayMs, ttlMs, body, inbox, rid): a send whose
--- reply goes to list `inbox` as rid, body.
+-- request(qid, id, priority, delayMs, ttlMs, body, inbox, rid, timeoutMs): a
+-- send whose reply goes to list `inbox` as rid, body. The timeout is the
+-- requester's to keep; a server of its own (js/share/host.ts) uses it.
 register('request', function(P, args, t)
   return send_one(P, args, t, { inbox = args[7], id = args[8] })
 end)
