@@ -5,12 +5,15 @@ import { join } from 'node:path';
 import { initSync } from '../pkg/ferrymq.js';
 import { boot } from './boot.js';
 import { RedisRuntime } from './redis/runtime.js';
-import { registerRemote, registerStorage } from './storage.js';
+import { Host } from './share/host.js';
+import { PortRuntime } from './share/follower.js';
+import { registerRemote, registerSharing, registerStorage } from './storage.js';
 import { openFile } from './storage-file.js';
 
 // The module with the Redis broker's core (browsers load a leaner one).
 boot(initSync({ module: readFileSync(join(__dirname, 'ferrymq_node_bg.wasm')) }));
 registerStorage('file', openFile);
 registerRemote(RedisRuntime.open);
+registerSharing({ host: (runtime) => new Host(runtime), follower: PortRuntime.open });
 
 export * from './api.js';

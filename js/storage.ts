@@ -4,6 +4,7 @@
 // the core decides (src/bindings/broker.rs, encode_steps), in order.
 import { StorageFile, StorageOp } from '../pkg/ferrymq.js';
 import { typeError } from './errors.js';
+import type { LocalRuntime } from './broker/local.js';
 import type { Runtime } from './broker/runtime.js';
 
 /** One file step as the core encodes it: what to do, to which file, with which bytes. */
@@ -45,6 +46,25 @@ let remote: RemoteOpener | undefined;
 
 export function registerRemote(open: RemoteOpener): void {
   remote = open;
+}
+
+/** Brokers shared across threads: registered by the Node entry (worker_threads) for now. */
+export interface Sharing {
+  /** Serves the followers of a broker kept in this context; `share()` makes a port for each. */
+  host(runtime: LocalRuntime): { share(): MessagePort; close(): void };
+  /** A follower of the leader at the other end of `port`. */
+  follower(port: MessagePort): Promise<Runtime>;
+}
+let sharing: Sharing | undefined;
+
+export function registerSharing(s: Sharing): void {
+  sharing = s;
+}
+
+/** How this platform shares brokers, or a TypeError naming `argument`. */
+export function sharingFor(argument: string, value: unknown): Sharing {
+  if (sharing === undefined) throw typeError(argument, 'available on this platform (sharing is for Node worker_threads for now)', value);
+  return sharing;
 }
 
 /** A runtime on the Redis server at `url`, for the broker named by `prefix`. */

@@ -17,7 +17,16 @@ export interface Backoff {
 }
 
 /** Where a broker keeps its messages: in memory (the default), a log file in Node, or IndexedDB in browsers and workers. */
-export type Storage = 'memory' | { file: string } | { indexedDb: string } | RedisStorage;
+export type Storage = 'memory' | { file: string } | { indexedDb: string } | RedisStorage | PortStorage;
+
+/**
+ * A follower of a broker in another thread: `port` is what the leader's
+ * `broker.share()` returned, passed to this thread (a Node worker_thread's
+ * workerData and transferList). Every call goes to the leader.
+ */
+export interface PortStorage {
+  port: MessagePort;
+}
 
 /**
  * Node only: a broker kept on a Redis server (7.0 or later), shared by every

@@ -4,7 +4,7 @@
 // its queues turn calls into numbers for it, and the Runtime turns its
 // effects into promises, handler calls and events.
 import { BrokerCore } from '../../pkg/ferrymq.js';
-import { asStorageError, typeError } from '../errors.js';
+import { asStorageError, FerryError, typeError } from '../errors.js';
 import type {
   BrokerEvent,
   BrokerEventType,
@@ -18,7 +18,7 @@ import type {
   SendOptions,
   Storage,
 } from '../types.js';
-import { openRemote, openStorage } from '../storage.js';
+import { openRemote, openStorage, type Sharing, sharingFor } from '../storage.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
 import { BROKER_OPTIONS, requestArguments, sendArguments, storageOption } from './options.js';
@@ -43,6 +43,8 @@ interface Recovered {
 export class Broker {
   readonly #runtime: Runtime;
   readonly #queues = new Map<string, Queue>();
+  /** Serves the followers of `share()`, once there is one. */
+  #host: ReturnType<Sharing['host']> | undefined = undefined;
   /** What recovery found when a durable broker opened; undefined in memory. */
   readonly recovery: Recovery | undefined;
 
@@ -75,6 +77,10 @@ export class Broker {
       const runtime = await openRemote(storage.redis, storage.prefix);
       return new Broker({ [RECOVERED]: { runtime, recovery: undefined } } as { storage?: 'memory' });
     }
+    if ('port' in storage) {
+      const runtime = await sharingFor('options.storage', storage).follower(storage.port);
+      return new Broker({ [RECOVERED]: { runtime, recovery: undefined } } as { storage?: 'memory' });
+    }
     const driver = await openStorage(storage);
     let runtime: LocalRuntime | undefined;
     const report: number[] = [];
@@ -99,6 +105,27 @@ export class Broker {
     runtime.core.committed(runtime.core.lastSealed);
     runtime.pump();
     return broker;
+  }
+
+  /** 'follower' when this broker's calls go to a leader in another thread (opened with `{ port }`); else 'leader'. */
+  get role(): 'leader' | 'follower' {
+    return this.#runtime.role;
+  }
+
+  /**
+   * A port for another thread to share this broker through: pass it to the
+   * thread (in Node, a worker's `workerData` and `transferList`), which
+   * opens `Broker.open({ storage: { port } })`. That broker is a follower:
+   * its calls are done here. One port per follower.
+   */
+  share(): MessagePort {
+    const runtime = this.#runtime;
+    runtime.assertOpen();
+    if (!(runtime instanceof LocalRuntime)) {
+      throw new FerryError('INVALID_ARGUMENT', 'only a broker kept in this context can be shared (this one is a follower, or on Redis)');
+    }
+    this.#host ??= sharingFor('share()', undefined).host(runtime);
+    return this.#host.share();
   }
 
   /** Declares a queue, or returns the one declared under `name`; different options throw INVALID_ARGUMENT. */
@@ -209,7 +236,8 @@ export class Broker {
   /** Ends every wait and consumer; later calls reject with code CLOSED. A durable broker writes what is pending first. */
   close(): Promise<void> {
     const runtime = this.#runtime;
-    runtime.closing ??= runtime.shutdown();
+    // Followers hear of it once the last writes are done.
+    runtime.closing ??= runtime.shutdown().finally(() => this.#host?.close());
     return runtime.closing;
   }
 

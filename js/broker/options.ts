@@ -120,14 +120,25 @@ export function nackArguments(options: unknown): NackArguments {
   ];
 }
 
-/** Where a broker keeps its messages, checked: 'memory', { file: path }, { indexedDb: name } or { redis: url, prefix }. */
-export type StorageOption = 'memory' | Record<'file' | 'indexedDb', string> | { redis: string; prefix: string };
+/** Where a broker keeps its messages, checked: 'memory', { file: path }, { indexedDb: name }, { redis: url, prefix } or { port }. */
+export type StorageOption =
+  | 'memory'
+  | Record<'file' | 'indexedDb', string>
+  | { redis: string; prefix: string }
+  | { port: MessagePort };
 
-const STORAGE_KINDS = "'memory', { file: path }, { indexedDb: name } or { redis: url, prefix? }";
+const STORAGE_KINDS = "'memory', { file: path }, { indexedDb: name }, { redis: url, prefix? } or { port }";
 
 export function storageOption(value: unknown): StorageOption {
   if (value === undefined || value === 'memory') return 'memory';
-  const o = check.options('options.storage', value, ['file', 'indexedDb', 'redis', 'prefix']);
+  const o = check.options('options.storage', value, ['file', 'indexedDb', 'redis', 'prefix', 'port']);
+  if (o.port !== undefined) {
+    if (Object.keys(o).length !== 1) throw typeError('options.storage', STORAGE_KINDS, value);
+    if (typeof MessagePort === 'undefined' || !(o.port instanceof MessagePort)) {
+      throw typeError('options.storage.port', "a MessagePort from the leader's broker.share()", o.port);
+    }
+    return { port: o.port };
+  }
   if (o.redis !== undefined) {
     if (o.file !== undefined || o.indexedDb !== undefined) throw typeError('options.storage', STORAGE_KINDS, value);
     return {

@@ -75,6 +75,8 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
   readonly #flush = (): void => this.#flushNow();
   /** Why the broker stopped by itself (its instance died), for every later call. */
   #stopped: FerryError | undefined = undefined;
+  /** Called after every flush: a leader's host looks for queues its followers wait on. */
+  flushed: (() => void) | undefined = undefined;
 
   /** `makeCore(wake)` builds the core around the function that wakes this runtime. */
   constructor(makeCore: (wake: () => void) => Core) {
@@ -135,9 +137,20 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
   /** The storage this broker held is to be let go of, as it stopped by itself. */
   protected abstract released(): void;
 
+  /** Stops by itself for `reason`: waits end with it, and so does every later call. */
+  protected stopWith(reason: FerryError): void {
+    this.#stopped = reason;
+    this.closeNow(reason);
+  }
+
   /** Why the broker stopped by itself, if it did. */
   protected get stopped(): FerryError | undefined {
     return this.#stopped;
+  }
+
+  /** 'follower' where another context's broker does the work (see PortRuntime). */
+  get role(): 'leader' | 'follower' {
+    return 'leader';
   }
 
   assertOpen(): void {
@@ -251,6 +264,7 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
     // A handler may have closed the broker, which frees the core.
     if (this.closed) return;
     this.afterFlush();
+    this.flushed?.();
     this.#armTimer();
   }
 

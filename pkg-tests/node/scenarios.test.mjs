@@ -1,6 +1,7 @@
 // The scenarios in Node, against the installed package (browser/scenarios.test.mjs
-// runs them in Chromium). The broker scenarios run twice: in memory, and on
-// a log file.
+// runs them in Chromium). The broker scenarios run three times: in memory,
+// on a log file, and on a follower whose calls go to a leader over a
+// MessagePort (as a worker_thread's would).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +16,13 @@ let logs = 0;
 const newStorage = () => ({ file: join(folder, `log-${++logs}`) });
 
 const memory = environment(ferrymq, newStorage, 'memory');
+const follower = environment(ferrymq, newStorage, 'follower');
 const RUNS = [
   ['broker', memory, ['scenarios', 'inMemory']],
   ['broker on file', environment(ferrymq, newStorage, 'durable'), ['scenarios']],
+  ['broker on a follower', follower, ['scenarios']],
   ['bad-input', memory, ['scenarios']],
+  ['bad-input on a follower', follower, ['scenarios']],
   ['scheduler', memory, ['scenarios']],
   ['durable', memory, ['scenarios']],
 ];

@@ -129,8 +129,8 @@ const ROWS = [
 export const scenarios = Object.fromEntries(
   ROWS.map(([name, call, expected, how, given]) => [
     name,
-    async (ferrymq) => {
-      const broker = new ferrymq.Broker();
+    async (ferrymq, { newBroker }) => {
+      const broker = await newBroker();
       const main = broker.queue('main');
       await main.send('kept', { id: 'kept' });
       const ctx = { ...ferrymq, broker, main, message: await delivery(broker) };
@@ -147,7 +147,7 @@ export const scenarios = Object.fromEntries(
         ok(result instanceof Promise, `${name}: returns a promise`);
         await rejects(result, expected, name);
       }
-      const stats = main.stats();
+      const stats = await main.fetchStats();
       deepEqual([stats.ready, stats.inFlight, stats.delayed], [1, 0, 0], 'nothing added, nothing lost');
       const kept = await main.receive();
       equal(kept.id, 'kept');

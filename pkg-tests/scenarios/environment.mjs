@@ -9,9 +9,10 @@ const realSetTimeout = globalThis.setTimeout.bind(globalThis);
 /**
  * `storage`: 'memory', or 'durable' for brokers opened on newStorage() (a
  * log, or a server: a broker kept on a server then reads this process's
- * clock there too, so a fake clock moves both). `idle` waits for the I/O
- * of every broker made here; the fake clock awaits it between timers
- * (fake-clock.mjs whenIdle).
+ * clock there too, so a fake clock moves both), or 'follower' for brokers
+ * whose calls go to a leader of their own (in memory) over a MessagePort.
+ * `idle` waits for the I/O of every broker made here; the fake clock
+ * awaits it between timers (fake-clock.mjs whenIdle).
  */
 export function environment({ Broker }, newStorage, storage) {
   const brokers = [];
@@ -21,7 +22,12 @@ export function environment({ Broker }, newStorage, storage) {
   return {
     newStorage,
     newBroker: async () => {
-      const broker = storage === 'durable' ? await Broker.open({ storage: newStorage() }) : new Broker();
+      let broker;
+      if (storage === 'follower') {
+        const leader = new Broker();
+        brokers.push(leader);
+        broker = await Broker.open({ storage: { port: leader.share() } });
+      } else broker = storage === 'durable' ? await Broker.open({ storage: newStorage() }) : new Broker();
       broker[HOST_CLOCK]();
       brokers.push(broker);
       return broker;

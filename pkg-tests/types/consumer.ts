@@ -131,6 +131,16 @@ export async function durable(): Promise<void> {
   void new Broker({ storage: { file: 'x' } });
 }
 
+export async function sharedAcrossThreads(): Promise<void> {
+  const leader = await Broker.open({ storage: { file: './data/jobs.log' } });
+  const port: MessagePort = leader.share();
+  const follower = await Broker.open({ storage: { port } });
+  const roles: ['leader' | 'follower', 'leader' | 'follower'] = [leader.role, follower.role];
+  const onRedis = await Broker.open({ storage: { redis: 'redis://127.0.0.1:6379/0', prefix: 'app' } });
+  void roles;
+  await Promise.all([follower.close(), leader.close(), onRedis.close()]);
+}
+
 export function codeOf(error: unknown): string | undefined {
   return error instanceof FerryError ? error.code : undefined;
 }

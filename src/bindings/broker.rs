@@ -1,6 +1,7 @@
 use js_sys::{Array, Float64Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
 
+use super::canon;
 use super::clock::HostClock;
 use super::errors::{to_js, to_js_naming};
 use super::options::{self, Options};
@@ -333,6 +334,19 @@ impl BrokerCore {
     /// Gives back a delivery JS could not hand out, uncounted.
     pub fn release(&mut self, tag: f64) -> Result<(), JsValue> {
         self.act(|core| core.release(DeliveryTag(tag as u64))).map_err(to_js)
+    }
+
+    /// Whether delivery `tag` is in flight with a request to answer.
+    #[wasm_bindgen(js_name = carriesRequest)]
+    pub fn carries_request(&self, tag: f64) -> bool {
+        self.core.carries_request(DeliveryTag(tag as u64))
+    }
+
+    /// Queue `queue`'s options, as a declaration elsewhere compares and
+    /// adopts them (RemoteCore.declaration's canon).
+    #[wasm_bindgen(js_name = describeQueue)]
+    pub fn describe_queue(&self, queue: u32) -> Result<String, JsValue> {
+        self.core.queue_options(QueueId(queue)).map(canon::canonical).map_err(to_js)
     }
 
     #[wasm_bindgen(js_name = extendLease)]

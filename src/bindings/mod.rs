@@ -5,6 +5,7 @@
 #[cfg(target_os = "unknown")]
 mod alloc;
 mod broker;
+mod canon;
 mod clock;
 mod decode;
 mod errors;

@@ -8,15 +8,15 @@ use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 
 use super::broker::{encode_effect, outgoing, stats_numbers, Body};
+use super::canon;
 use super::errors::{to_js, to_js_naming};
 use super::options::{self, Options};
 use super::outbox::Outbox;
 use super::waker::Waker;
 use super::wire::{self, millis, RemoteCommand, CLAIMED_STRIDE};
-use crate::core::backoff::BackoffKind;
 use crate::core::broker::{
-    Claimed, ConsumerId, CounterSnapshot, DeadLetterTarget, DeliveryTag, MessageId, Overflow, QueueId, QueueOptions,
-    QueueStats, RemoteBroker, RequestId, ServerRef, Settlement, Subscription, THROUGHPUT_SLOTS,
+    Claimed, ConsumerId, CounterSnapshot, DeadLetterTarget, DeliveryTag, MessageId, QueueId, QueueStats, RemoteBroker,
+    RequestId, ServerRef, Settlement, Subscription, THROUGHPUT_SLOTS,
 };
 use crate::core::error::{CoreError, ErrorCode, Field};
 use crate::core::rng::SplitMix64;
@@ -36,69 +36,6 @@ pub struct RemoteCore {
 /// [queue, seq, tag]: where the host settles a delivery on the server.
 fn settlement(s: Settlement) -> Vec<f64> {
     vec![f64::from(s.queue.0), s.at.seq as f64, s.at.tag as f64]
-}
-
-/// A queue's options as the JS API spells them, normalized, in one fixed
-/// order: what the server compares declarations by, and what a process
-/// that declared a queue without options adopts.
-fn describe(o: &QueueOptions) -> String {
-    let mut out = String::from("{");
-    let mut field = |name: &str, value: String| {
-        if out.len() > 1 {
-            out.push(',');
-        }
-        out.push_str(&format!("{name:?}:{value}"));
-    };
-    if let Some(n) = o.max_length {
-        field("maxLength", n.to_string());
-        field("overflow", format!("{:?}", overflow(o.overflow)));
-    }
-    if let Some(ttl) = o.ttl {
-        field("ttlMs", ttl.to_string());
-    }
-    field("leaseMs", o.lease.to_string());
-    field("maxDeliveries", o.max_deliveries.to_string());
-    let b = o.backoff;
-    if b.base > 0 {
-        let kind = match b.kind {
-            BackoffKind::Fixed => "fixed",
-            BackoffKind::Exponential => "exponential",
-        };
-        let max = b.max.map_or(String::new(), |m| format!(",\"maxMs\":{m}"));
-        field("backoff", format!("{{\"type\":{kind:?},\"baseMs\":{}{max},\"jitter\":{}}}", b.base, b.jitter));
-    }
-    match &o.dead_letter {
-        DeadLetterTarget::Default => {}
-        DeadLetterTarget::Named(name) => field("deadLetter", json_string(name)),
-        DeadLetterTarget::Discard => field("deadLetter", "null".into()),
-    }
-    if let Some(d) = o.dedup_window {
-        field("dedupWindowMs", d.to_string());
-    }
-    out.push('}');
-    out
-}
-
-fn overflow(o: Overflow) -> &'static str {
-    match o {
-        Overflow::Reject => "reject",
-        Overflow::DropOldest => "drop-oldest",
-    }
-}
-
-/// A JSON string: Rust's `{:?}` escapes differently (`\u{1}`).
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[wasm_bindgen]
@@ -137,12 +74,12 @@ impl RemoteCore {
         };
         push(if explicit { "1" } else { "0" });
         push("canon");
-        push(&describe(o));
+        push(&canon::canonical(o));
         if let Some(n) = o.max_length {
             push("maxLength");
             push(&n.to_string());
             push("overflow");
-            push(overflow(o.overflow));
+            push(canon::overflow(o.overflow));
         }
         if let Some(ttl) = o.ttl {
             push("ttl");

@@ -396,6 +396,13 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         Ok(())
     }
 
+    /// Whether delivery `tag` is in flight with a request to answer (what
+    /// `reply` takes): a broker that hands its deliveries to another
+    /// context says so with each.
+    pub fn carries_request(&self, tag: DeliveryTag) -> bool {
+        self.leased(tag).is_ok_and(|seq| self.state.requests.contains_key(&seq))
+    }
+
     /// New deadline = now + `by` (SQS ChangeMessageVisibility); 0 returns it at once.
     pub fn extend_lease(&mut self, tag: DeliveryTag, by: Millis) -> Result<(), CoreError> {
         self.catch_up();
@@ -629,6 +636,11 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
                 }
             }
         }
+    }
+
+    /// The options queue `q` has.
+    pub fn queue_options(&self, q: QueueId) -> Result<&QueueOptions, CoreError> {
+        self.queue(q).map(|queue| &queue.options)
     }
 
     fn queue(&self, q: QueueId) -> Result<&Queue, CoreError> {

@@ -818,7 +818,9 @@ fn request_reply_resolves_and_acks() {
     let r = b.request(q, msg("ping"), Some(1_000)).unwrap();
     let d = get(&mut b, q).unwrap();
     assert_eq!(d.request, Some(r));
+    assert!(b.carries_request(d.tag));
     b.reply(d.tag, "pong").unwrap();
+    assert!(!b.carries_request(d.tag), "answered: no longer in flight");
     assert_eq!(b.drain_effects().collect::<Vec<_>>(), [Effect::Reply { request: r, payload: "pong" }]);
     assert_eq!(code(b.ack(d.tag)), ErrorCode::StaleDelivery);
     assert_eq!(b.queue_stats(q).unwrap().acked, 1);
@@ -826,6 +828,7 @@ fn request_reply_resolves_and_acks() {
 
     b.send(q, msg("plain")).unwrap();
     let d = get(&mut b, q).unwrap();
+    assert!(!b.carries_request(d.tag));
     assert_eq!(code(b.reply(d.tag, "x")), ErrorCode::InvalidArgument);
     b.ack(d.tag).unwrap();
     assert_eq!(code(b.request(q, msg("x"), Some(0))), ErrorCode::InvalidArgument);

@@ -1,0 +1,170 @@
+// A follower: a broker whose messages are kept by a leader in another
+// thread, reached over a MessagePort (the leader's `broker.share()`). Every
+// call goes to the leader, which answers it from its own broker (host.ts);
+// consumers, prefetch, waits and timeouts run here, in RemoteCore, as for a
+// broker kept on Redis.
+import { FerryError } from '../errors.js';
+import type { MessageId, QueueStats } from '../types.js';
+import * as wire from '../wire.js';
+import type { SendArguments } from '../broker/options.js';
+import { queueStats } from '../broker/queue.js';
+import { type Arg, RemoteRuntime, type Reply } from '../remote/runtime.js';
+import { PROTOCOL, type ToFollower, type ToLeader, type WireError } from './protocol.js';
+
+const EVENT_TYPES = ['dead-letter', 'expired', 'redelivered'] as const;
+
+/** How long opening waits for the leader's first answer: a port nobody serves must not hang the caller. */
+const HELLO_MS = 10_000;
+
+export class PortRuntime extends RemoteRuntime {
+  readonly #port: MessagePort;
+  readonly #calls = new Map<number, { resolve: (value: Reply) => void; reject: (error: unknown) => void }>();
+  #nextCall = 0;
+  /** The queues the leader was last told this follower waits on, as sent. */
+  #watching = '';
+  #listening = false;
+  protected readonly inbox = '';
+
+  private constructor(port: MessagePort) {
+    super();
+    this.#port = port;
+    port.addEventListener('message', (e) => this.#received(e.data as ToFollower));
+    // Node: the leader closed, or its thread ended.
+    port.addEventListener('close', () => this.#leaderGone());
+    port.start();
+  }
+
+  override get role(): 'follower' {
+    return 'follower';
+  }
+
+  /** A follower of the leader at the other end of `port`, once it answered (STORAGE if none does within HELLO_MS). */
+  static async open(port: MessagePort): Promise<PortRuntime> {
+    const runtime = new PortRuntime(port);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new FerryError('STORAGE', `no leader answered on this port within ${HELLO_MS} ms`)), HELLO_MS);
+    });
+    try {
+      await Promise.race([runtime.call('hello', []), silent]);
+    } catch (error) {
+      runtime.disconnect();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return runtime;
+  }
+
+  protected call(fn: string, args: Arg[]): Promise<Reply> {
+    if (this.closed && fn !== 'hello') return Promise.reject(this.stopped ?? new FerryError('CLOSED', 'the broker is closed'));
+    return new Promise((resolve, reject) => {
+      const id = this.#nextCall++;
+      this.#calls.set(id, { resolve, reject });
+      this.#send({ v: PROTOCOL, call: id, fn, args });
+      this.#holdOpen();
+    });
+  }
+
+  protected async serverOptions(sid: string): Promise<string> {
+    return (await this.call('options', [sid])) as string;
+  }
+
+  protected async serverQueues(): Promise<Record<string, string>> {
+    return (await this.call('queues', [])) as unknown as Record<string, string>;
+  }
+
+  /** The leader routes: its bindings are the only ones. */
+  protected override async publishRouted(routingKey: string, body: Uint8Array, [id, priority, delayMs, ttlMs]: SendArguments): Promise<MessageId[]> {
+    return (await this.call('publish_key', [routingKey, id ?? '', priority, delayMs, ttlMs === wire.NONE ? '' : ttlMs, body])) as unknown as MessageId[];
+  }
+
+  /** The leader's stats are a broker's own. */
+  protected override statsOf(reply: number[]): QueueStats {
+    return queueStats(Float64Array.from(reply));
+  }
+
+  protected block(): void {
+    if (this.closed) return;
+    this.#holdOpen();
+    const watching = this.starvedOn().join(',');
+    if (watching === this.#watching) return;
+    this.#watching = watching;
+    this.#send({ v: PROTOCOL, watch: watching === '' ? [] : watching.split(',') });
+  }
+
+  override pump(): void {
+    super.pump();
+    const listening = EVENT_TYPES.some((type) => this.listeners.wants(type)) && !this.closed;
+    if (listening === this.#listening) return;
+    this.#listening = listening;
+    this.#send({ v: PROTOCOL, events: listening });
+  }
+
+  /**
+   * Node: the port keeps this thread alive while a call waits for its
+   * answer or someone waits for the broker (a consumer, a receive, a
+   * request, an event listener), as a socket would; not otherwise.
+   */
+  #holdOpen(): void {
+    const wanted = this.#calls.size > 0 || this.subscribers.size > 0 || this.requests.size > 0 || this.listeners.any;
+    const port = this.#port as { ref?(): void; unref?(): void };
+    if (wanted) port.ref?.();
+    else port.unref?.();
+  }
+
+  #send(message: ToLeader): void {
+    this.#port.postMessage(message);
+  }
+
+  #received(message: ToFollower): void {
+    if (message?.v !== PROTOCOL) return;
+    if ('answer' in message) {
+      const call = this.#calls.get(message.answer);
+      this.#calls.delete(message.answer);
+      this.#holdOpen();
+      if (message.error === undefined) call?.resolve(fromWire(message.value));
+      else call?.reject(errorFrom(message.error));
+    } else if ('wake' in message) {
+      // Already told: a watch is one wake-up.
+      this.#watching = '';
+      this.woken(message.wake);
+    } else if ('reply' in message) this.replied(message.reply, message.body);
+    else if ('event' in message) {
+      const { type, ...event } = message.event;
+      this.listeners.emit(type as (typeof EVENT_TYPES)[number], event);
+    }
+  }
+
+  /** The leader closed or its thread ended: this broker stops, saying why. */
+  #leaderGone(): void {
+    const gone = new FerryError('STORAGE', 'the leader of this shared broker went away');
+    for (const call of this.#calls.values()) call.reject(gone);
+    this.#calls.clear();
+    if (this.closed) return;
+    this.report(gone);
+    this.stopWith(gone);
+  }
+
+  protected disconnect(): void {
+    this.#port.close();
+  }
+}
+
+/** ack's answers carry errors, as the Redis library's do. */
+function fromWire(value: unknown): Reply {
+  if (!Array.isArray(value)) return value as Reply;
+  return value.map((v: unknown) => (isWireError(v) ? errorFrom(v) : v)) as Reply;
+}
+
+function isWireError(v: unknown): v is WireError {
+  return typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && 'message' in v && 'name' in v;
+}
+
+/** The error the leader met, as the caller would have met it there. */
+function errorFrom({ name, code, message }: WireError): Error {
+  if (name === 'FerryError') return new FerryError(code as FerryError['code'], message);
+  const error = name === 'RangeError' ? new RangeError(message) : name === 'TypeError' ? new TypeError(message) : new Error(message);
+  if (code !== undefined) Object.assign(error, { code });
+  return error;
+}
