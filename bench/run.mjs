@@ -28,6 +28,7 @@ const GROUPS = [
   ['broker', 'Broker, in memory: throughput', './broker.mjs'],
   ['durable', 'Durable broker: send throughput', './durable.mjs'],
   ['redis', 'Through Redis: send, consume and ack', './redis.mjs'],
+  ['shared', 'Shared with worker_threads: a follower next to its leader', './shared.mjs'],
   ['latency', 'Latency at low load', './latency.mjs'],
   ['memory', 'Memory per queued message', './memory.mjs'],
   ['size', 'Package size', './size.mjs'],
