@@ -257,6 +257,7 @@ export class LocalRuntime extends Runtime<BrokerCore> {
     else console.error('ferrymq: durable storage failed; the broker has stopped (reopen it from storage):', failure);
     this.closeNow(failure);
     this.released();
+    this.onStop?.(failure);
   }
 
   protected ioSettled(): Promise<void> | undefined {

@@ -77,6 +77,8 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
   #stopped: FerryError | undefined = undefined;
   /** Called after every flush: a leader's host looks for queues its followers wait on. */
   flushed: (() => void) | undefined = undefined;
+  /** Called when the broker stops by itself (not by close()), with why: a leader's host tells its followers. */
+  onStop: ((reason: FerryError) => void) | undefined = undefined;
 
   /** `makeCore(wake)` builds the core around the function that wakes this runtime. */
   constructor(makeCore: (wake: () => void) => Core) {
@@ -132,6 +134,7 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
     this.listeners.emit('error', { error, queue: undefined, id: undefined });
     this.closeNow(error);
     this.released();
+    this.onStop?.(error);
   }
 
   /** The storage this broker held is to be let go of, as it stopped by itself. */

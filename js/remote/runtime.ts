@@ -124,7 +124,8 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
 
   /** The server ids of the queues the core waits on the server for. */
   protected starvedOn(): string[] {
-    return (Array.from(this.core.starved()) as number[]).map((q) => this.#known[q]!);
+    // A queue whose declaration failed has no server id: there is nothing to wait on.
+    return (Array.from(this.core.starved()) as number[]).flatMap((q) => this.#known[q] ?? []);
   }
 
   /** The server says queue `sid` has due messages: whether this process wants them. */

@@ -48,7 +48,10 @@ export class PortRuntime extends RemoteRuntime {
     try {
       await Promise.race([runtime.call('hello', []), silent]);
     } catch (error) {
+      // Stopped before the port closes: its close is then nobody's news.
+      runtime.stopWith(error instanceof FerryError ? error : new FerryError('STORAGE', String(error)));
       runtime.disconnect();
+      runtime.core.free();
       throw error;
     } finally {
       clearTimeout(timer);
@@ -118,7 +121,15 @@ export class PortRuntime extends RemoteRuntime {
   }
 
   #received(message: ToFollower): void {
-    if (message?.v !== PROTOCOL) return;
+    if (message?.v !== PROTOCOL) {
+      // Another build of ferrymq leads: the call it answered says so.
+      const answer = (message as { answer?: unknown } | undefined)?.answer;
+      const call = typeof answer === 'number' ? this.#calls.get(answer) : undefined;
+      if (call === undefined) return;
+      this.#calls.delete(answer as number);
+      call.reject(new FerryError('STORAGE', `the leader speaks another protocol than this follower's ${PROTOCOL}: use one ferrymq build`));
+      return;
+    }
     if ('answer' in message) {
       const call = this.#calls.get(message.answer);
       this.#calls.delete(message.answer);
@@ -129,21 +140,34 @@ export class PortRuntime extends RemoteRuntime {
       // Already told: a watch is one wake-up.
       this.#watching = '';
       this.woken(message.wake);
-    } else if ('reply' in message) this.replied(message.reply, message.body);
+    } else if ('reply' in message) {
+      if ('body' in message) this.replied(message.reply, message.body);
+      else if (this.core.replied(message.reply)) this.endRequest(message.reply)?.reject(errorFrom(message.error));
+    } else if ('closed' in message) this.#leaderClosed(message.closed);
     else if ('event' in message) {
       const { type, ...event } = message.event;
       this.listeners.emit(type as (typeof EVENT_TYPES)[number], event);
     }
   }
 
-  /** The leader closed or its thread ended: this broker stops, saying why. */
+  /** The leader's broker closed (null) or stopped by itself (why): so does this one. */
+  #leaderClosed(why: WireError | null): void {
+    if (why === null) this.#stop(new FerryError('CLOSED', 'the leader closed the shared broker'), false);
+    else this.#stop(errorFrom(why) as FerryError, true);
+  }
+
+  /** The port closed with no word from the leader: its thread ended. */
   #leaderGone(): void {
-    const gone = new FerryError('STORAGE', 'the leader of this shared broker went away');
-    for (const call of this.#calls.values()) call.reject(gone);
+    this.#stop(new FerryError('STORAGE', 'the leader of this shared broker went away'), true);
+  }
+
+  /** Stops for `reason`: calls waiting for the leader end with it, and so does everything later. */
+  #stop(reason: FerryError, unexpected: boolean): void {
+    for (const call of this.#calls.values()) call.reject(reason);
     this.#calls.clear();
     if (this.closed) return;
-    this.report(gone);
-    this.stopWith(gone);
+    if (unexpected) this.report(reason);
+    this.stopWith(reason);
   }
 
   protected disconnect(): void {

@@ -6,7 +6,6 @@
 // was handed to. Nothing here decides anything the core does not.
 import { decode, encode } from '../codec.js';
 import { FerryError, rangeError } from '../errors.js';
-import { noop } from '../promises.js';
 import * as wire from '../wire.js';
 import type { LocalRuntime } from '../broker/local.js';
 import { tagOf } from '../broker/message.js';
@@ -28,6 +27,7 @@ export class Host {
     runtime.flushed = () => {
       for (const follower of this.#followers) follower.wakeDue();
     };
+    runtime.onStop = (reason) => this.close(reason);
   }
 
   /** A new follower's end of a channel whose other end this host serves. */
@@ -38,9 +38,9 @@ export class Host {
     return port2;
   }
 
-  /** The leader closes: every follower's calls end with CLOSED from now on. */
-  close(): void {
-    for (const follower of this.#followers) follower.close();
+  /** The leader closed (or stopped by itself for `reason`): so do its followers. */
+  close(reason?: FerryError): void {
+    for (const follower of this.#followers) follower.close(reason);
   }
 }
 
@@ -55,6 +55,8 @@ class Follower {
   #watching = new Set<number>();
   #unlisten: (() => void) | undefined = undefined;
   #ended = false;
+  /** The leader's ids of the requests this follower made that wait for a reply. */
+  readonly #requests = new Set<number>();
 
   constructor(runtime: LocalRuntime, port: MessagePort, gone: () => void) {
     this.#runtime = runtime;
@@ -68,7 +70,8 @@ class Follower {
     (port as { unref?(): void }).unref?.();
   }
 
-  close(): void {
+  close(reason: FerryError | undefined): void {
+    this.#post({ v: PROTOCOL, closed: reason === undefined ? null : wireError(reason) });
     this.#port.close();
     this.#closed();
   }
@@ -88,9 +91,15 @@ class Follower {
     this.#unlisten?.();
     this.#unlisten = undefined;
     this.#watching.clear();
-    // What it held comes back at once, as from a cancelled consumer.
+    if (this.#runtime.closed) return;
+    // What it held comes back at once, as from a cancelled consumer; what it asked is forgotten.
     for (const tag of this.#held) this.#fail(tag);
     this.#held.clear();
+    for (const rid of this.#requests) {
+      this.#runtime.core.cancelRequest(rid);
+      this.#runtime.endRequest(rid);
+    }
+    this.#requests.clear();
   }
 
   #post(message: ToFollower): void {
@@ -98,6 +107,15 @@ class Follower {
   }
 
   #received(message: ToLeader): void {
+    // A follower's mistake is its own: nothing it sends may throw here, in the leader's event loop.
+    try {
+      this.#handle(message);
+    } catch {
+      // A malformed watch or events message: ignored, as a server ignores a bad frame.
+    }
+  }
+
+  #handle(message: ToLeader): void {
     if (message?.v !== PROTOCOL) {
       // Another build of ferrymq: say so to a call, ignore anything else.
       const call = (message as { call?: unknown } | undefined)?.call;
@@ -110,13 +128,15 @@ class Follower {
     else if ('watch' in message) {
       this.#watching = new Set(message.watch.map((sid) => this.#queue(sid)));
       this.wakeDue();
-    } else if ('events' in message) this.#listen(message.events);
+    } else if ('events' in message) this.#listen(message.events === true);
   }
 
   #call(id: number, fn: string, args: unknown[]): void {
     let answer: unknown;
     try {
-      const run = this.#functions[fn];
+      // Nothing changes on a broker that stopped: the follower hears why.
+      this.#runtime.assertOpen();
+      const run = Object.hasOwn(this.#functions, fn) ? this.#functions[fn] : undefined;
       if (run === undefined || !Array.isArray(args)) throw rangeError('fn', 'a function of the protocol', fn);
       answer = run.call(this, args);
     } catch (error) {
@@ -161,12 +181,22 @@ class Follower {
       const timeoutMs = message[7] === wire.NONE ? wire.NONE : whole(message[7], 1);
       const runtime = this.#runtime;
       const leaderRid = runtime.startRequest(this.#queue(sid), payload, timeoutMs);
+      this.#requests.add(leaderRid);
       // The requester times out by itself; this end only forwards a reply.
       runtime.requests.set(leaderRid, {
         resolve: (reply) => {
-          this.#post({ v: PROTOCOL, reply: rid, body: encode(reply, undefined) });
+          this.#requests.delete(leaderRid);
+          let body;
+          try {
+            body = encode(reply, undefined);
+          } catch (error) {
+            // Answered with a value that cannot leave the leader's context.
+            this.#post({ v: PROTOCOL, reply: rid, error: wireError(error) });
+            return;
+          }
+          this.#post({ v: PROTOCOL, reply: rid, body });
         },
-        reject: noop,
+        reject: () => this.#requests.delete(leaderRid),
         cleanup: undefined,
       });
       runtime.pump();
@@ -235,7 +265,10 @@ class Follower {
       return this.#settle(tag, (t) => this.#runtime.reply(t, payload)).then(() => 1);
     },
     extend([, , tag, ms]) {
-      this.#runtime.extendLease(this.#heldTag(tag), whole(ms, 0));
+      const [t, by] = [this.#heldTag(tag), whole(ms, 0)];
+      this.#runtime.extendLease(t, by);
+      // 0 gives it back at once: no longer this follower's.
+      if (by === 0) this.#held.delete(t);
       return 1;
     },
     release([, , tag]) {

@@ -29,7 +29,10 @@ export type ToFollower =
   | { v: typeof PROTOCOL; answer: number; value?: unknown; error?: WireError }
   /** Queue `wake` (a server id) has due messages. */
   | { v: typeof PROTOCOL; wake: string }
-  /** The reply to request `reply`, encoded. */
+  /** The reply to request `reply`, encoded; or why it cannot cross (a value only the leader's context can hold). */
   | { v: typeof PROTOCOL; reply: number; body: Uint8Array }
+  | { v: typeof PROTOCOL; reply: number; error: WireError }
+  /** The leader's broker closed (null), or stopped by itself (why): so does this follower. */
+  | { v: typeof PROTOCOL; closed: WireError | null }
   /** An event of the leader's broker. */
   | { v: typeof PROTOCOL; event: Record<string, unknown> & { type: string } };

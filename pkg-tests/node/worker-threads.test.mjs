@@ -83,7 +83,7 @@ test('a worker request is answered by a consumer in the main thread', async () =
   await broker.close();
 });
 
-test('a follower of a closed leader stops with STORAGE; share() is the leader\'s alone', async () => {
+test('a follower of a closed leader stops with CLOSED; share() is the leader\'s alone', async () => {
   const leader = new Broker();
   const broker = await Broker.open({ storage: { port: leader.share() } });
   assert.equal(broker.role, 'follower');
@@ -92,10 +92,20 @@ test('a follower of a closed leader stops with STORAGE; share() is the leader\'s
   const errors = [];
   broker.on('error', ({ error }) => errors.push(error.code));
   await leader.close();
-  await assert.rejects(waiting, (e) => e instanceof FerryError && e.code === 'STORAGE');
-  assert.deepEqual(errors, ['STORAGE']);
-  assert.throws(() => broker.queue('q'), (e) => e instanceof FerryError && e.code === 'STORAGE', 'later calls say why');
+  await assert.rejects(waiting, (e) => e instanceof FerryError && e.code === 'CLOSED');
+  assert.deepEqual(errors, [], 'a leader closing is no error');
+  assert.throws(() => broker.queue('q'), (e) => e instanceof FerryError && e.code === 'CLOSED');
   await broker.close();
+});
+
+test('a reply only the leader\'s context can hold rejects the follower\'s request, and both keep working', async () => {
+  const leader = new Broker();
+  leader.queue('rpc').consume((m) => m.reply(m.payload === 'fn' ? { run: () => 1 } : 'plain'));
+  const broker = await Broker.open({ storage: { port: leader.share() } });
+  await assert.rejects(broker.request('rpc', 'fn', { timeoutMs: 60_000 }), (e) => e instanceof FerryError && e.code === 'NOT_SERIALIZABLE');
+  assert.equal(await broker.request('rpc', 'again', { timeoutMs: 60_000 }), 'plain');
+  await broker.close();
+  await leader.close();
 });
 
 test('a port nobody serves is refused at open; so is anything but a port', async () => {
