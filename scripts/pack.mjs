@@ -3,7 +3,7 @@
 // user would; the package tests run there so `import 'ferrymq'` resolves
 // through the real exports map.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const artifacts = resolve('.artifacts');
@@ -16,6 +16,10 @@ const npm = (args, cwd) => execFileSync('npm', [...args, '--no-audit', '--no-fun
 // Packed into the consumer folder: concurrent runs never share a tarball.
 const [{ filename }] = JSON.parse(npm(['pack', '--json', '--pack-destination', consumer], '.'));
 writeFileSync(resolve(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
-npm(['install', '--no-package-lock', resolve(consumer, filename)], consumer);
+// And the Redis client, as a user of a Redis broker adds it (an optional peer
+// dependency), at the version this repository tests with.
+const { version: ioredis } = JSON.parse(readFileSync('node_modules/ioredis/package.json', 'utf8'));
+npm(['install', '--no-package-lock', '--prefer-offline', resolve(consumer, filename), `ioredis@${ioredis}`], consumer);
 cpSync('pkg-tests', consumer, { recursive: true });
+cpSync('examples', resolve(consumer, 'examples'), { recursive: true });
 console.log(`installed ${filename} into ${consumer}`);
