@@ -103,15 +103,14 @@ export class Queue<T = unknown> {
     return [first, ...more] as Message<T>[];
   }
 
-  /** Up to `max` messages ready now, one receive at a time: where only a wait can tell what is ready. */
+  /**
+   * Up to `max` messages ready now, where only a wait can tell what is
+   * ready (a broker kept elsewhere): `max` waits of no time at once, which
+   * its core answers with one claim, each in the order it was made.
+   */
   async #eachReady(max: number): Promise<Message[]> {
-    const messages: Message[] = [];
-    while (messages.length < max && !this.#runtime.closed) {
-      const [message] = await this.#take(1, 0, undefined, false);
-      if (message === undefined) break;
-      messages.push(message);
-    }
-    return messages;
+    const taken = await Promise.all(Array.from({ length: max }, () => this.#take(1, 0, undefined, false)));
+    return taken.flat();
   }
 
   /**

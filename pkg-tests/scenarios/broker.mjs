@@ -453,6 +453,19 @@ export const scenarios = {
     await broker.close();
   },
 
+  'receiveBatch takes every ready message up to max, in order, however many': async ({ Broker }, { newBroker }) => {
+    const broker = await newBroker();
+    const queue = broker.queue('many');
+    await queue.sendBatch(Array.from({ length: 50 }, (_, i) => ({ payload: i })));
+    const first = await queue.receiveBatch(20);
+    deepEqual(first.map((m) => m.payload), Array.from({ length: 20 }, (_, i) => i));
+    const rest = await queue.receiveBatch(50, { waitMs: 1_000 });
+    deepEqual(rest.map((m) => m.payload), Array.from({ length: 30 }, (_, i) => 20 + i));
+    await Promise.all([...first, ...rest].map((m) => m.ack()));
+    deepEqual(await queue.receiveBatch(5), []);
+    await broker.close();
+  },
+
   'for await yields messages until the loop breaks, then the rest stay queued': async ({ Broker }, { newBroker, settled }) => {
     const broker = await newBroker();
     const queue = broker.queue('stream');

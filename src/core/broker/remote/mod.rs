@@ -88,7 +88,8 @@ struct RemoteQueue {
     /// subscriber asks.
     starved: bool,
     /// Waits whose deadline came while a claim was in flight: they end after
-    /// it, if it brought them nothing.
+    /// it if it brought them nothing and came back short; after a full one
+    /// they wait for the next claim's answer.
     late_waits: Vec<ConsumerId>,
 }
 
@@ -331,8 +332,17 @@ impl<P: Clone, C: Clock, R: Rng> RemoteBroker<P, C, R> {
         }
         let queue = &mut self.queues[q.0 as usize];
         queue.starved = found < asked as usize;
-        for c in std::mem::take(&mut queue.late_waits) {
-            self.end_wait(c);
+        let late = std::mem::take(&mut queue.late_waits);
+        if queue.starved {
+            for c in late {
+                self.end_wait(c);
+            }
+        } else {
+            // Full: the server may have more. The waits still open (many
+            // made at once, as receiveBatch does) go with the next claim's
+            // answer, planned below; each full claim hands something out.
+            let open = late.into_iter().filter(|&c| self.consumers.get(c).is_some()).collect();
+            self.queues[q.0 as usize].late_waits = open;
         }
         self.mark_dirty(q);
         self.catch_up();

@@ -231,6 +231,25 @@ fn a_wait_that_ends_while_a_claim_is_out_ends_with_its_answer() {
 }
 
 #[test]
+fn waits_of_no_time_made_together_claim_again_while_the_claims_come_back_full() {
+    // receiveBatch on a broker kept elsewhere: one wait, then more of no time at once.
+    let (mut b, _, q) = broker();
+    let first = b.subscribe(q, wait_until(1_000)).unwrap();
+    let rest: Vec<_> = (0..3).map(|_| b.subscribe(q, wait_until(1_000)).unwrap()).collect();
+    assert_eq!(commands(&mut b), [Command::Claim { queue: q, max: 1 }], "one claim out at a time");
+    b.claimed(q, LEASE, vec![claimed(1, "a")]).unwrap();
+    let (delivered, other) = effects(&mut b);
+    assert_eq!((delivered.len(), delivered[0].0), (1, first));
+    assert!(other.is_empty(), "the claim came back full: the others wait for the next, {other:?}");
+    assert_eq!(commands(&mut b), [Command::Claim { queue: q, max: 3 }]);
+    b.claimed(q, LEASE, vec![claimed(2, "b"), claimed(3, "c")]).unwrap();
+    let (delivered, other) = effects(&mut b);
+    assert_eq!(delivered.iter().map(|d| (d.0, d.1)).collect::<Vec<_>>(), [(rest[0], "b"), (rest[1], "c")]);
+    assert_eq!(other, [format!("{:?}", Effect::<&str>::WaitExpired { consumer: rest[2] })], "short: the server had no more");
+    assert_eq!(commands(&mut b), []);
+}
+
+#[test]
 fn a_rate_limited_consumer_claims_nothing_until_its_window_reopens() {
     let (mut b, clock, q) = broker();
     let rate = RateLimit::sliding(1, 1_000);
