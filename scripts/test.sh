@@ -37,6 +37,9 @@ CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings --no-liftoff scripts/wasi-
 step "build the package"
 bash scripts/build.sh
 
+step "API reference: TypeDoc on the published declarations (a warning fails)"
+node_modules/.bin/typedoc --options scripts/typedoc.json --treatWarningsAsErrors --logLevel Warn
+
 step "Redis: the function library, the broker scenarios and several processes against a real redis-server (tests/redis)"
 node_tests tests/redis/*.test.mjs
 
