@@ -1,7 +1,8 @@
 // A worker pool over Redis: jobs are retried with backoff, and the ones that
-// keep failing end in a dead-letter queue instead of blocking the rest. Run
-// it in as many processes and on as many machines as you like, all with the
-// same REDIS_URL: they share the queues.
+// keep failing end in a dead-letter queue instead of blocking the rest.
+// Here one process is both the producer and the pool; the consume() part
+// runs the same in any number of processes on any number of machines that
+// open the same REDIS_URL and prefix: they share the queues.
 //
 //   npm install ferrymq ioredis
 //   REDIS_URL=redis://127.0.0.1:6379/0 node redis-worker-pool.mjs
@@ -15,6 +16,9 @@ const thumbnails = broker.queue('thumbnails', {
   leaseMs: 10_000, // a worker that dies holding a job: another gets it after 10 s
 });
 const dead = broker.queue('thumbnails.dlq');
+
+// An example's leftovers from an earlier run (one killed midway) go first.
+await Promise.all([thumbnails.purge(), dead.purge()]);
 
 // Producers: anywhere.
 await thumbnails.sendBatch(['cat.png', 'dog.png', 'broken.png', 'bird.png'].map((file) => ({ payload: { file } })));

@@ -1,6 +1,7 @@
 // Node worker_threads sharing the main thread's broker: the main thread
-// keeps the messages (here in a file that survives restarts) and each
-// worker consumes through a port from broker.share().
+// keeps the messages (here on a log file, a fresh one per run; reopen the
+// same path and what was not acked is still there) and each worker
+// consumes through a port from broker.share().
 //
 //   node worker-threads.mjs
 import { mkdtempSync } from 'node:fs';
