@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -96,6 +97,35 @@ test('a follower of a closed leader stops with CLOSED; share() is the leader\'s 
   assert.deepEqual(errors, [], 'a leader closing is no error');
   assert.throws(() => broker.queue('q'), (e) => e instanceof FerryError && e.code === 'CLOSED');
   await broker.close();
+});
+
+test('a leader whose storage fails stops its followers with that error', async () => {
+  const path = join(folder, `log-${++logs}`);
+  const leader = await Broker.open({ storage: { file: path } });
+  leader.on('error', () => {});
+  const broker = await Broker.open({ storage: { port: leader.share() } });
+  const errors = [];
+  broker.on('error', ({ error }) => errors.push(error.code));
+  const [jobs, other] = [broker.queue('jobs'), broker.queue('other')];
+  await Promise.all([jobs.fetchStats(), other.fetchStats()]);
+  const waiting = other.receive({ waitMs: 60_000 });
+  await leader[Symbol.for('ferrymq.idle')]();
+  // The next write's sync fails: the leader stops (fail-stop), and says why.
+  const handle = await open(path, 'r');
+  const FileHandle = handle.constructor;
+  await handle.close();
+  const datasync = FileHandle.prototype.datasync;
+  FileHandle.prototype.datasync = () => Promise.reject(Object.assign(new Error('EIO: injected'), { code: 'EIO' }));
+  try {
+    await assert.rejects(jobs.send('x'), (e) => e instanceof FerryError && e.code === 'STORAGE');
+  } finally {
+    FileHandle.prototype.datasync = datasync;
+  }
+  await assert.rejects(waiting, (e) => e instanceof FerryError && e.code === 'STORAGE');
+  assert.deepEqual(errors, ['STORAGE']);
+  assert.throws(() => broker.queue('jobs'), (e) => e.code === 'STORAGE');
+  await broker.close();
+  await leader.close();
 });
 
 test('a reply only the leader\'s context can hold rejects the follower\'s request, and both keep working', async () => {
