@@ -12,18 +12,7 @@ import { Queue, Worker } from 'bullmq';
 import { startRedis } from '../tests/redis/server.mjs';
 import { Broker } from './ferrymq.mjs';
 import { count } from './table.mjs';
-
-const BATCH = 1_000;
-const PREFETCH = 64;
-const chunks = (n) => Array.from({ length: Math.ceil(n / BATCH) }, (_, c) => Math.min(BATCH, n - c * BATCH));
-
-const ferrymqSend = async (broker, n) => {
-  const queue = broker.queue('jobs');
-  let sent = 0;
-  for (const size of chunks(n)) {
-    await queue.sendBatch(Array.from({ length: size }, () => ({ payload: { i: sent++ } })));
-  }
-};
+import { chunks, PREFETCH, sendAll, work } from './work.mjs';
 
 const bullmqSend = async (queue, n) => {
   let sent = 0;
@@ -38,18 +27,7 @@ const ferrymq = {
     const server = await startRedis();
     return { server, broker: await Broker.open({ storage: { redis: server.url, prefix: 'bench' } }) };
   },
-  run: async ({ broker }, n) => {
-    await ferrymqSend(broker, n);
-    const queue = broker.queue('jobs');
-    let acked = 0;
-    let consumer;
-    await new Promise((resolve) => {
-      consumer = queue.consume(() => {
-        if (++acked === n) resolve();
-      }, { prefetch: PREFETCH });
-    });
-    await consumer.cancel();
-  },
+  run: ({ broker }, n) => work(broker, n),
   teardown: async ({ server, broker }) => {
     await broker.close();
     await server.stop();
@@ -122,7 +100,7 @@ const ferrymqProcesses = {
   },
   run: async ({ broker, children }, n) => {
     const done = allAcked(children, n);
-    await ferrymqSend(broker, n);
+    await sendAll(broker, n);
     await done;
   },
   teardown: async ({ server, children, broker }) => {

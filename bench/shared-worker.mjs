@@ -3,7 +3,7 @@
 // consumes and acks them, then says 'done'.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Broker } from './ferrymq.mjs';
-import { work } from './shared.mjs';
+import { work } from './work.mjs';
 
 const broker = await Broker.open({ storage: { port: workerData.port } });
 parentPort.on('message', async ({ n }) => {

@@ -8,25 +8,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { Broker } from './ferrymq.mjs';
 import { count } from './table.mjs';
-
-const BATCH = 1_000;
-const PREFETCH = 64;
-
-/** Sends n messages to 'jobs' on `broker`, then consumes and acks them all. */
-export async function work(broker, n) {
-  const queue = broker.queue('jobs');
-  for (let sent = 0; sent < n; sent += BATCH) {
-    await queue.sendBatch(Array.from({ length: Math.min(BATCH, n - sent) }, (_, i) => ({ payload: { i: sent + i } })));
-  }
-  let acked = 0;
-  let consumer;
-  await new Promise((resolve) => {
-    consumer = queue.consume(() => {
-      if (++acked === n) resolve();
-    }, { prefetch: PREFETCH });
-  });
-  await consumer.cancel();
-}
+import { PREFETCH, work } from './work.mjs';
 
 const leader = {
   impl: "ferrymq in the main thread (the leader's own calls)",

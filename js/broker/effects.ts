@@ -13,7 +13,8 @@ import { makeMessage, type Message, tagOf } from './message.js';
 import type { Runtime } from './runtime.js';
 import { Waiter } from './subscribers.js';
 
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+/** The headers of a message sent without any: one object for all of them. */
+export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * How many JS values the record at `i` carries: a recovered delivery's
@@ -48,6 +49,7 @@ export function messageAt(runtime: Runtime, m: Float64Array, i: number, vals: un
     m[i + 4]!,
     (flags & wire.FLAG_REDELIVERED) !== 0,
     m[i + 6]!,
+    m[i + 7]! !== wire.NONE,
   );
 }
 

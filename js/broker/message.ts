@@ -10,6 +10,8 @@ import type { Runtime } from './runtime.js';
 // from outside; a symbol-keyed property could).
 /** @internal The delivery tag of a message in the core. */
 export let tagOf: (message: Message) => number;
+/** @internal Whether the delivery carries a request (a reply answers it): a leader says so to the follower it hands it to. */
+export let carriesRequest: (message: Message) => boolean;
 /** @internal A Message for a delivery the core made. */
 export let makeMessage: <T>(
   runtime: Runtime,
@@ -20,6 +22,7 @@ export let makeMessage: <T>(
   deliveryCount: number,
   redelivered: boolean,
   enqueuedAt: number,
+  request: boolean,
 ) => Message<T>;
 /** @internal The Consumer for core consumer `id`. */
 export let makeConsumer: (runtime: Runtime, id: number) => Consumer;
@@ -27,6 +30,7 @@ export let makeConsumer: (runtime: Runtime, id: number) => Consumer;
 export class Message<T = unknown> {
   readonly #runtime: Runtime;
   readonly #tag: number;
+  readonly #request: boolean;
   readonly id: MessageId;
   readonly payload: T;
   readonly headers: Readonly<Record<string, string>>;
@@ -45,9 +49,11 @@ export class Message<T = unknown> {
     deliveryCount: number,
     redelivered: boolean,
     enqueuedAt: number,
+    request: boolean,
   ) {
     this.#runtime = runtime;
     this.#tag = tag;
+    this.#request = request;
     this.id = id;
     this.payload = payload;
     this.headers = headers;
@@ -58,6 +64,7 @@ export class Message<T = unknown> {
 
   static {
     tagOf = (message) => message.#tag;
+    carriesRequest = (message) => message.#request;
     makeMessage = (...args) => new Message(...args);
   }
 

@@ -129,21 +129,22 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
   /** The wasm instance trapped: stop, saying so. */
   [DIED](error: FerryError): void {
     if (this.closed) return;
+    // Set before the listeners run: one may close the broker, which must see it stopped.
     this.#stopped = error;
     this.core = deadCore(error) as Core;
     this.listeners.emit('error', { error, queue: undefined, id: undefined });
-    this.closeNow(error);
-    this.released();
-    this.onStop?.(error);
+    this.stopWith(error);
   }
 
   /** The storage this broker held is to be let go of, as it stopped by itself. */
   protected abstract released(): void;
 
-  /** Stops by itself for `reason`: waits end with it, and so does every later call. */
+  /** Stops by itself for `reason`: waits end with it, and so does every later call; the storage is let go of. */
   protected stopWith(reason: FerryError): void {
     this.#stopped = reason;
     this.closeNow(reason);
+    this.released();
+    this.onStop?.(reason);
   }
 
   /** Why the broker stopped by itself, if it did. */

@@ -9,14 +9,12 @@
 // whichever process made it; one reading events while anyone listens.
 import { randomUUID } from 'node:crypto';
 import { noop } from '../promises.js';
-import type { BrokerEventType } from '../types.js';
-import { type Arg, RemoteRuntime, type Reply, ServerError } from '../remote/runtime.js';
+import { type Arg, EVENT_TYPES, RemoteRuntime, type Reply, ServerError } from '../remote/runtime.js';
 import { asFerryError, call, connect, duplicate, evictionPolicy, libraryError, type RedisClient } from './client.js';
 
 /** Seconds a blocked wait lasts before this process looks again by itself: a safety net for a lost wake-up. */
 const BLOCK_SECONDS = 5;
 
-const EVENT_TYPES = ['dead-letter', 'expired', 'redelivered'] as const satisfies readonly BrokerEventType[];
 
 /** The empty element this process pushes to its own inbox to end its blocked wait early. */
 const INTERRUPT = '';
@@ -76,6 +74,11 @@ export class RedisRuntime extends RemoteRuntime {
       runtime.#armDue();
     });
     return runtime;
+  }
+
+  /** The library answers a delivery it could not settle with an error reply (STALE_DELIVERY). */
+  protected deliveryError(answer: Reply): Error | undefined {
+    return answer instanceof Error ? asFerryError(libraryError(answer)) : undefined;
   }
 
   protected async serverOptions(sid: string): Promise<string> {
@@ -260,9 +263,7 @@ export class RedisRuntime extends RemoteRuntime {
     // Asked right behind the call, on the same connection.
     const emitted = this.#eventsEmitted();
     try {
-      const answer = await reply;
-      // ack answers each delivery on its own: 1 or an error.
-      return fn === 'ack' ? (answer as Reply[]).map((a) => (a instanceof Error ? asFerryError(libraryError(a)) : a)) : answer;
+      return await reply;
     } catch (error) {
       throw error instanceof ServerError && error.code === 'BINDINGS_CHANGED' ? error : asFerryError(error);
     } finally {

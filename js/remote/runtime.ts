@@ -10,12 +10,15 @@ import { decode, encode } from '../codec.js';
 import { asStorageError, FerryError } from '../errors.js';
 import { f64 } from '../memory.js';
 import { noop } from '../promises.js';
-import type { MessageId, QueueStats } from '../types.js';
+import type { BrokerEventType, MessageId, QueueStats } from '../types.js';
 import * as wire from '../wire.js';
 import { queueArguments, type SendArguments } from '../broker/options.js';
 import { queueStats } from '../broker/queue.js';
 import { closedError, type BatchItem, Runtime } from '../broker/runtime.js';
 import { Settle } from '../broker/settle.js';
+
+/** The broker events a server (or leader) reports to the processes and threads that listen. */
+export const EVENT_TYPES = ['dead-letter', 'expired', 'redelivered'] as const satisfies readonly BrokerEventType[];
 
 /** An argument of a server function. */
 export type Arg = string | number | Uint8Array;
@@ -59,10 +62,11 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
 
   /**
    * Calls server function `fn`; `binary`: strings come back as bytes.
-   * Rejects with a FerryError, or a ServerError BINDINGS_CHANGED; errors
-   * inside an array answer (ack's) are FerryErrors too.
+   * Rejects with a FerryError, or a ServerError BINDINGS_CHANGED.
    */
   protected abstract call(fn: string, args: Arg[], binary?: boolean): Promise<Reply>;
+  /** One delivery's answer in an ack call's: undefined if it was settled, else why not (a FerryError). */
+  protected abstract deliveryError(answer: Reply): Error | undefined;
   /** The options queue `sid` has on the server, as RemoteCore.declaration's canon ('' for an implicit dead-letter queue). */
   protected abstract serverOptions(sid: string): Promise<string>;
   /** Every queue on the server: its name by server id. */
@@ -283,13 +287,13 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
 
   fetchQueueStats(queue: number): Promise<QueueStats> {
     return this.track(async () => {
-      const reply = (await this.call('stats', [await this.serverId(queue)])) as number[];
+      const reply = (await this.call('stats', [await this.serverId(queue)])) as unknown as ArrayLike<number>;
       return (this.#stats[queue] = this.statsOf(reply));
     });
   }
 
   /** A queue's stats from the server's answer (the Redis library's counts, ring and histogram). */
-  protected statsOf(reply: number[]): QueueStats {
+  protected statsOf(reply: ArrayLike<number>): QueueStats {
     return queueStats(RemoteCore.stats(Float64Array.from(reply)));
   }
 
@@ -325,8 +329,9 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
       try {
         const answers = (await this.call('ack', [this.#known[queue]!, ...deliveries])) as Reply[];
         answers.forEach((answer, i) => {
-          if (answer instanceof Error) waits[i]!.reject(answer);
-          else waits[i]!.resolve();
+          const error = this.deliveryError(answer);
+          if (error === undefined) waits[i]!.resolve();
+          else waits[i]!.reject(error);
         });
       } catch (error) {
         for (const wait of waits) wait.reject(error);
@@ -520,4 +525,4 @@ interface PendingAcks {
 const NO_STATS = queueStats(new Float64Array(13));
 
 /** A send's ttlMs as the server takes it: '' for none. */
-const ttl = (ttlMs: number): number | string => (ttlMs === wire.NONE ? '' : ttlMs);
+export const ttl = (ttlMs: number): number | string => (ttlMs === wire.NONE ? '' : ttlMs);

@@ -5,13 +5,11 @@
 // broker kept on Redis.
 import { FerryError } from '../errors.js';
 import type { MessageId, QueueStats } from '../types.js';
-import * as wire from '../wire.js';
 import type { SendArguments } from '../broker/options.js';
 import { queueStats } from '../broker/queue.js';
-import { type Arg, RemoteRuntime, type Reply } from '../remote/runtime.js';
+import { type Arg, EVENT_TYPES, RemoteRuntime, type Reply, ttl } from '../remote/runtime.js';
 import { PROTOCOL, type ToFollower, type ToLeader, type WireError } from './protocol.js';
 
-const EVENT_TYPES = ['dead-letter', 'expired', 'redelivered'] as const;
 
 /** How long opening waits for the leader's first answer: a port nobody serves must not hang the caller. */
 const HELLO_MS = 10_000;
@@ -19,6 +17,8 @@ const HELLO_MS = 10_000;
 export class PortRuntime extends RemoteRuntime {
   readonly #port: MessagePort;
   readonly #calls = new Map<number, { resolve: (value: Reply) => void; reject: (error: unknown) => void }>();
+  /** Whether the port holds this thread open now (Node): changed only when that should change. */
+  #holding = false;
   #nextCall = 0;
   /** The queues the leader was last told this follower waits on, as sent. */
   #watching = '';
@@ -48,9 +48,8 @@ export class PortRuntime extends RemoteRuntime {
     try {
       await Promise.race([runtime.call('hello', []), silent]);
     } catch (error) {
-      // Stopped before the port closes: its close is then nobody's news.
+      // Stopped (which closes the port) before its close event: that is then nobody's news.
       runtime.stopWith(error instanceof FerryError ? error : new FerryError('STORAGE', String(error)));
-      runtime.disconnect();
       runtime.core.free();
       throw error;
     } finally {
@@ -69,6 +68,11 @@ export class PortRuntime extends RemoteRuntime {
     });
   }
 
+  /** The leader answers a delivery it could not settle with the error it met. */
+  protected deliveryError(answer: Reply): Error | undefined {
+    return answer === 1 ? undefined : errorFrom(answer as unknown as WireError);
+  }
+
   protected async serverOptions(sid: string): Promise<string> {
     return (await this.call('options', [sid])) as string;
   }
@@ -79,12 +83,12 @@ export class PortRuntime extends RemoteRuntime {
 
   /** The leader routes: its bindings are the only ones. */
   protected override async publishRouted(routingKey: string, body: Uint8Array, [id, priority, delayMs, ttlMs]: SendArguments): Promise<MessageId[]> {
-    return (await this.call('publish_key', [routingKey, id ?? '', priority, delayMs, ttlMs === wire.NONE ? '' : ttlMs, body])) as unknown as MessageId[];
+    return (await this.call('publish_key', [routingKey, id ?? '', priority, delayMs, ttl(ttlMs), body])) as unknown as MessageId[];
   }
 
   /** The leader's stats are a broker's own. */
-  protected override statsOf(reply: number[]): QueueStats {
-    return queueStats(Float64Array.from(reply));
+  protected override statsOf(reply: ArrayLike<number>): QueueStats {
+    return queueStats(reply as Float64Array);
   }
 
   protected block(): void {
@@ -111,6 +115,8 @@ export class PortRuntime extends RemoteRuntime {
    */
   #holdOpen(): void {
     const wanted = this.#calls.size > 0 || this.subscribers.size > 0 || this.requests.size > 0 || this.listeners.any;
+    if (wanted === this.#holding) return;
+    this.#holding = wanted;
     const port = this.#port as { ref?(): void; unref?(): void };
     if (wanted) port.ref?.();
     else port.unref?.();
@@ -134,8 +140,9 @@ export class PortRuntime extends RemoteRuntime {
       const call = this.#calls.get(message.answer);
       this.#calls.delete(message.answer);
       this.#holdOpen();
-      if (message.error === undefined) call?.resolve(fromWire(message.value));
-      else call?.reject(errorFrom(message.error));
+      if (call === undefined) return;
+      if (message.error !== undefined) call.reject(errorFrom(message.error));
+      else call.resolve(message.value as Reply);
     } else if ('wake' in message) {
       // Already told: a watch is one wake-up.
       this.#watching = '';
@@ -173,16 +180,6 @@ export class PortRuntime extends RemoteRuntime {
   protected disconnect(): void {
     this.#port.close();
   }
-}
-
-/** ack's answers carry errors, as the Redis library's do. */
-function fromWire(value: unknown): Reply {
-  if (!Array.isArray(value)) return value as Reply;
-  return value.map((v: unknown) => (isWireError(v) ? errorFrom(v) : v)) as Reply;
-}
-
-function isWireError(v: unknown): v is WireError {
-  return typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && 'message' in v && 'name' in v;
 }
 
 /** The error the leader met, as the caller would have met it there. */

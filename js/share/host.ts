@@ -8,13 +8,13 @@ import { decode, encode } from '../codec.js';
 import { FerryError, rangeError } from '../errors.js';
 import * as wire from '../wire.js';
 import type { LocalRuntime } from '../broker/local.js';
-import { tagOf } from '../broker/message.js';
+import { NO_HEADERS } from '../broker/effects.js';
+import { carriesRequest, tagOf } from '../broker/message.js';
 import { sendArguments, type SendArguments } from '../broker/options.js';
-import { queueStats } from '../broker/queue.js';
 import { Settle } from '../broker/settle.js';
+import { EVENT_TYPES } from '../remote/runtime.js';
 import { PROTOCOL, type ToFollower, type ToLeader, type WireError } from './protocol.js';
 
-const EVENT_TYPES = ['dead-letter', 'expired', 'redelivered'] as const;
 
 export class Host {
   readonly #runtime: LocalRuntime;
@@ -79,13 +79,15 @@ class Follower {
   /** Wakes this follower for each queue it waits on that has due messages now. */
   wakeDue(): void {
     for (const q of this.#watching) {
-      if (queueStats(this.#runtime.core.stats(q)).ready === 0) continue;
+      if (!this.#runtime.core.hasReady(q)) continue;
       this.#watching.delete(q);
       this.#post({ v: PROTOCOL, wake: String(q) });
     }
   }
 
   #closed(): void {
+    // Once: close() and then the port's own 'close' event both come here.
+    if (this.#ended) return;
     this.#ended = true;
     this.#gone();
     this.#unlisten?.();
@@ -173,7 +175,7 @@ class Follower {
     },
     async send([sid, ...message]) {
       const [payload, send] = outgoing(message);
-      return [sequence(await this.#runtime.send(this.#queue(sid), payload, send)), Date.now()];
+      return [sequence(await this.#runtime.send(this.#queue(sid), payload, send), send), Date.now()];
     },
     async request([sid, ...message]) {
       const [payload] = outgoing(message.slice(0, 5));
@@ -204,13 +206,13 @@ class Follower {
     },
     async send_batch([sid, ...messages]) {
       if (messages.length % 5 !== 0) throw rangeError('args', 'five per message', messages.length);
-      const items = [];
+      const items: { payload: unknown; send: SendArguments }[] = [];
       for (let i = 0; i < messages.length; i += 5) {
         const [payload, send] = outgoing(messages.slice(i, i + 5));
         items.push({ payload, send });
       }
       const ids = await this.#runtime.sendBatch(this.#queue(sid), items);
-      return [Date.now(), ...ids.map(sequence)];
+      return [Date.now(), ...ids.map((id, i) => sequence(id, items[i]!.send))];
     },
     async publish_key([routingKey, ...message]) {
       const [payload, send] = outgoing(message);
@@ -239,7 +241,7 @@ class Follower {
         }
         let body;
         try {
-          body = encode(m.payload, Object.keys(m.headers).length === 0 ? undefined : m.headers);
+          body = encode(m.payload, m.headers === NO_HEADERS ? undefined : m.headers);
         } catch {
           // A payload only this context can hold (a function, a class):
           // a failed delivery, so it ends in the dead-letter queue.
@@ -247,7 +249,7 @@ class Follower {
           continue;
         }
         this.#held.add(tag);
-        out.push(tag, tag, m.id, m.deliveryCount, m.enqueuedAt, runtime.core.carriesRequest(tag) ? 1 : 0, body);
+        out.push(tag, tag, m.id, m.deliveryCount, m.enqueuedAt, carriesRequest(m) ? 1 : 0, body);
       }
       return out;
     },
@@ -284,7 +286,8 @@ class Follower {
       return 1;
     },
     async stats([sid]) {
-      return Array.from(this.#runtime.core.stats(this.#queue(sid)));
+      // The core's numbers as they are: a typed array crosses as one.
+      return this.#runtime.core.stats(this.#queue(sid));
     },
     purge([sid]) {
       return this.#runtime.purge(this.#queue(sid));
@@ -358,8 +361,8 @@ function whole(value: unknown, min: number): number {
   return n;
 }
 
-/** A message id as the calls answer it: its number when generated, 0 when given (the caller knows it). */
-const sequence = (id: string): number => (/^\d+$/.test(id) ? Number(id) : 0);
+/** A message id as the calls answer it: its number when generated, 0 when the caller gave it (and knows it). */
+const sequence = (id: string, [given]: SendArguments): number => (given === undefined ? Number(id) : 0);
 
 function wireError(error: unknown): WireError {
   const e = error instanceof Error ? error : new Error(String(error));

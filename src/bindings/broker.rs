@@ -336,12 +336,6 @@ impl BrokerCore {
         self.act(|core| core.release(DeliveryTag(tag as u64))).map_err(to_js)
     }
 
-    /// Whether delivery `tag` is in flight with a request to answer.
-    #[wasm_bindgen(js_name = carriesRequest)]
-    pub fn carries_request(&self, tag: f64) -> bool {
-        self.core.carries_request(DeliveryTag(tag as u64))
-    }
-
     /// Queue `queue`'s options, as a declaration elsewhere compares and
     /// adopts them (RemoteCore.declaration's canon).
     #[wasm_bindgen(js_name = describeQueue)]
@@ -362,6 +356,12 @@ impl BrokerCore {
     /// redelivered, throughputPerSec, p50, p95, p99]
     pub fn stats(&self, queue: u32) -> Result<Vec<f64>, JsValue> {
         self.core.queue_stats(QueueId(queue)).map(stats_numbers).map_err(to_js)
+    }
+
+    /// Whether queue `queue` has messages ready now.
+    #[wasm_bindgen(js_name = hasReady)]
+    pub fn has_ready(&self, queue: u32) -> bool {
+        self.core.has_ready(QueueId(queue))
     }
 
     /// The name of queue `queue` (undefined for an unknown id).

@@ -396,13 +396,6 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         Ok(())
     }
 
-    /// Whether delivery `tag` is in flight with a request to answer (what
-    /// `reply` takes): a broker that hands its deliveries to another
-    /// context says so with each.
-    pub fn carries_request(&self, tag: DeliveryTag) -> bool {
-        self.leased(tag).is_ok_and(|seq| self.state.requests.contains_key(&seq))
-    }
-
     /// New deadline = now + `by` (SQS ChangeMessageVisibility); 0 returns it at once.
     pub fn extend_lease(&mut self, tag: DeliveryTag, by: Millis) -> Result<(), CoreError> {
         self.catch_up();
@@ -474,6 +467,12 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
 
     pub fn queue_stats(&self, q: QueueId) -> Result<QueueStats, CoreError> {
         Ok(self.queue(q)?.stats(self.now.max(self.clock.now())))
+    }
+
+    /// Whether queue `q` has messages ready to deliver now (stats' `ready`,
+    /// without computing the rest): what a leader wakes its followers for.
+    pub fn has_ready(&self, q: QueueId) -> bool {
+        self.queue(q).is_ok_and(|queue| queue.ready.due_len() > 0)
     }
 
     // ---- log ---------------------------------------------------------------

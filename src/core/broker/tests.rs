@@ -347,10 +347,12 @@ fn stats_count_ready_delayed_in_flight() {
     let d = get(&mut b, q).unwrap();
     let s = b.queue_stats(q).unwrap();
     assert_eq!((s.ready, s.delayed, s.in_flight), (0, 1, 1));
+    assert!(!b.has_ready(q), "has_ready is stats' ready > 0");
     clock.advance(100);
     b.advance();
     let s = b.queue_stats(q).unwrap();
     assert_eq!((s.ready, s.delayed, s.in_flight), (1, 0, 1));
+    assert!(b.has_ready(q));
     b.nack(d.tag, true, None).unwrap();
     let s = b.queue_stats(q).unwrap();
     assert_eq!((s.ready, s.nacked, s.redelivered), (2, 1, 1));
@@ -818,9 +820,7 @@ fn request_reply_resolves_and_acks() {
     let r = b.request(q, msg("ping"), Some(1_000)).unwrap();
     let d = get(&mut b, q).unwrap();
     assert_eq!(d.request, Some(r));
-    assert!(b.carries_request(d.tag));
     b.reply(d.tag, "pong").unwrap();
-    assert!(!b.carries_request(d.tag), "answered: no longer in flight");
     assert_eq!(b.drain_effects().collect::<Vec<_>>(), [Effect::Reply { request: r, payload: "pong" }]);
     assert_eq!(code(b.ack(d.tag)), ErrorCode::StaleDelivery);
     assert_eq!(b.queue_stats(q).unwrap().acked, 1);
@@ -828,7 +828,6 @@ fn request_reply_resolves_and_acks() {
 
     b.send(q, msg("plain")).unwrap();
     let d = get(&mut b, q).unwrap();
-    assert!(!b.carries_request(d.tag));
     assert_eq!(code(b.reply(d.tag, "x")), ErrorCode::InvalidArgument);
     b.ack(d.tag).unwrap();
     assert_eq!(code(b.request(q, msg("x"), Some(0))), ErrorCode::InvalidArgument);
