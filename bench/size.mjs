@@ -42,8 +42,7 @@ const dist = (...names) => () => names.map((name) => join(DIST, name));
 
 export function cases() {
   return [
-    { impl: 'ferrymq wasm for browsers (ferrymq_bg.wasm)', files: dist('ferrymq_bg.wasm') },
-    { impl: 'ferrymq wasm for Node, with the Redis core (ferrymq_node_bg.wasm)', files: dist('ferrymq_node_bg.wasm') },
+    { impl: 'ferrymq wasm (ferrymq_bg.wasm)', files: dist('ferrymq_bg.wasm') },
     { impl: 'ferrymq browser glue (browser.js)', files: dist('browser.js') },
     { impl: 'ferrymq Node glue (ferrymq.cjs + .mjs)', files: dist('ferrymq.cjs', 'ferrymq.mjs') },
     { impl: 'ferrymq browser load (wasm + browser.js)', files: dist('ferrymq_bg.wasm', 'browser.js') },

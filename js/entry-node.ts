@@ -10,8 +10,7 @@ import { PortRuntime } from './share/follower.js';
 import { registerRemote, registerSharing, registerStorage } from './storage.js';
 import { openFile } from './storage-file.js';
 
-// The module with the Redis broker's core (browsers load a leaner one).
-boot(initSync({ module: readFileSync(join(__dirname, 'ferrymq_node_bg.wasm')) }));
+boot(initSync({ module: readFileSync(join(__dirname, 'ferrymq_bg.wasm')) }));
 registerStorage('file', openFile);
 registerRemote(RedisRuntime.open);
 registerSharing({ host: (runtime) => new Host(runtime), follower: PortRuntime.open });

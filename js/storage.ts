@@ -3,19 +3,38 @@
 // opens a location, returns the log's bytes, and later runs the file steps
 // the core decides (src/bindings/broker.rs, encode_steps), in order.
 import { StorageFile, StorageOp } from '../pkg/ferrymq.js';
-import { typeError } from './errors.js';
+import { FerryError, typeError } from './errors.js';
 import type { LocalRuntime } from './broker/local.js';
 import type { Runtime } from './broker/runtime.js';
+import type { Recovery } from './types.js';
 
 /** One file step as the core encodes it: what to do, to which file, with which bytes. */
 export type Step = readonly [op: StorageOp, file: StorageFile, data: Uint8Array];
+
+/**
+ * What a shared broker's leader keeps of its followers' calls, written with
+ * the commit that holds the change a call made: its answer (so the call,
+ * resent to the next leader after a hand-over, is answered from here and
+ * never done twice), or that a client has every answer up to call `upTo`.
+ */
+export type CallNote = { client: string; call: number; answer: unknown } | { client: string; upTo: number };
+
+/** Why a storage refused a write: another writer opened it since (a shared broker's next leader). */
+export class Superseded extends Error {
+  override name = 'Superseded';
+}
+
+/** Whether a broker stopped because another writer took its storage over: then its callers are the next writer's to answer. */
+export const wasSuperseded = (reason: unknown): boolean => reason instanceof FerryError && reason.cause instanceof Superseded;
 
 /** An open storage, locked until `close`. */
 export interface OpenStorage {
   /** The log as it was found. */
   bytes: Uint8Array;
-  /** Runs the core's file steps (src/bindings/broker.rs, encode_steps), in order. */
-  run(steps: readonly Step[]): Promise<void>;
+  /** The answers noted by earlier leaders (CallNote), by client and call; storages that are never shared have none. */
+  answers?: Map<string, Map<number, unknown>>;
+  /** Runs the core's file steps (src/bindings/broker.rs, encode_steps), in order, and writes `notes` with them. */
+  run(steps: readonly Step[], notes?: readonly CallNote[]): Promise<void>;
   /** Once only; every call waits for the same closing. */
   close(): Promise<void>;
 }
@@ -65,6 +84,19 @@ export function registerSharing(s: Sharing): void {
 export function sharingFor(argument: string, value: unknown): Sharing {
   if (sharing === undefined) throw typeError(argument, 'available on this platform (sharing is for Node worker_threads for now)', value);
   return sharing;
+}
+
+/** Opens an IndexedDB database shared by the pages and workers that open it (js/share/tabs.ts): registered by the browser entry. */
+export type SharedOpener = (name: string) => Promise<{ runtime: Runtime; recovery: Recovery | undefined }>;
+let shared: SharedOpener | undefined;
+
+export function registerShared(open: SharedOpener): void {
+  shared = open;
+}
+
+/** The opener of shared IndexedDB brokers, where there is one. */
+export function sharedOpener(): SharedOpener | undefined {
+  return shared;
 }
 
 /** A runtime on the Redis server at `url`, for the broker named by `prefix`. */

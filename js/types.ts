@@ -42,6 +42,13 @@ export interface RedisStorage {
 
 export interface BrokerOptions {
   storage?: Storage;
+  /**
+   * `{ indexedDb }` only: open the database for this broker alone, refused
+   * with STORAGE while another broker (in any tab or worker) has it open.
+   * By default every broker that opens it shares it: one leads, the others
+   * follow (`broker.role`).
+   */
+  exclusive?: boolean;
 }
 
 /** What a durable broker found in its log when it opened. */
@@ -172,7 +179,9 @@ export type BrokerEvent =
   | { type: 'expired'; queue: string; id: MessageId }
   | { type: 'redelivered'; queue: string; id: MessageId; deliveryCount: number }
   /** A handler threw or rejected (queue and id set), or durable storage failed (the broker then closes). */
-  | { type: 'error'; queue?: string; id?: MessageId; error: unknown };
+  | { type: 'error'; queue?: string; id?: MessageId; error: unknown }
+  /** A broker shared by pages and workers: this context became the leader, or stopped leading (`broker.role`). */
+  | { type: 'role'; role: 'leader' | 'follower' };
 
 export type BrokerEventType = BrokerEvent['type'];
 

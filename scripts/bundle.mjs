@@ -1,9 +1,8 @@
-// Assembles dist/ from the wasm-bindgen output in pkg/ and pkg-browser/ and
-// the wrapper in js/:
+// Assembles dist/ from the wasm-bindgen output in pkg/ and the wrapper in js/:
 //   ferrymq.cjs  Node (require and, through ferrymq.mjs, import): loads
-//                ferrymq_node_bg.wasm (pkg/, everything) synchronously
+//                ferrymq_bg.wasm synchronously
 //   browser.js   browsers, workers and bundlers: one ES module, top-level
-//                await instantiation of ferrymq_bg.wasm (pkg-browser/: no Redis core)
+//                await instantiation of the same ferrymq_bg.wasm
 //   p-queue.*    ferrymq/p-queue, the same three ways; it imports the main entry
 //                next to it, so it shares its wasm instance instead of loading another
 import { build } from 'esbuild';
@@ -21,16 +20,6 @@ execFileSync('node', ['scripts/declarations.mjs'], { stdio: 'inherit' });
 // what users see in stack traces and `constructor.name`. FERRYMQ_NO_MINIFY=1
 // keeps the bundles readable, for profiling.
 const common = { bundle: true, legalComments: 'none', logLevel: 'warning', minify: process.env.FERRYMQ_NO_MINIFY === undefined, keepNames: true };
-// The wrapper imports pkg/ (and is type-checked against it); browser
-// bundles take the glue of the lean module in its place.
-const browserGlue = {
-  name: 'browser-glue',
-  setup(b) {
-    b.onResolve({ filter: /\/pkg\/ferrymq\.js$/ }, (args) => ({
-      path: join(args.resolveDir, args.path).replace(/\/pkg\/ferrymq\.js$/, '/pkg-browser/ferrymq.js'),
-    }));
-  },
-};
 await build({
   ...common,
   entryPoints: ['js/entry-node.ts'],
@@ -52,7 +41,6 @@ await build({
   format: 'esm',
   platform: 'neutral',
   target: 'es2022',
-  plugins: [browserGlue],
 });
 // ferrymq/p-queue's `../api.js` is the main entry built above, not a copy of it.
 const mainEntry = (file) => ({
@@ -77,7 +65,7 @@ await build({
   format: 'esm',
   platform: 'neutral',
   target: 'es2022',
-  plugins: [mainEntry('./browser.js'), browserGlue],
+  plugins: [mainEntry('./browser.js')],
 });
 writeFileSync(
   'dist/p-queue.mjs',
@@ -85,5 +73,4 @@ writeFileSync(
 );
 // One instance for import and require in Node, so `instanceof FerryError` holds across both.
 writeFileSync('dist/ferrymq.mjs', "export * from './ferrymq.cjs';\n");
-copyFileSync('pkg/ferrymq_bg.wasm', 'dist/ferrymq_node_bg.wasm');
-copyFileSync('pkg-browser/ferrymq_bg.wasm', 'dist/ferrymq_bg.wasm');
+copyFileSync('pkg/ferrymq_bg.wasm', 'dist/ferrymq_bg.wasm');

@@ -915,7 +915,7 @@ impl Harness {
                         self.allowed.failing.insert(tag);
                     }
                 }
-                let opened = recovery::open::<Pay, _, _>(&bytes, self.clock.clone(), SplitMix64::new(1), CompactionPolicy::default())
+                let opened = recovery::open::<Pay, _, _>(&bytes, self.clock.clone(), SplitMix64::new(1), CompactionPolicy::default(), recovery::InFlight::Redeliver)
                     .map_err(|e| TestCaseError::fail(format!("reopen failed: {e}")))?;
                 prop_assert_eq!((opened.report.torn_tail, opened.report.corrupt), (None, None));
                 self.broker = opened.broker;

@@ -20,7 +20,7 @@ use ferrymq::core::storage::compaction::CompactionPolicy;
 use ferrymq::core::storage::io::{File, IoStep};
 use ferrymq::core::storage::journal::Journal;
 use ferrymq::core::storage::log::{append_frames, header, Damage};
-use ferrymq::core::storage::recovery::{open, Opened};
+use ferrymq::core::storage::recovery::{open, InFlight, Opened};
 use ferrymq::core::time::{ManualClock, Millis};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -174,7 +174,7 @@ struct Harness {
 impl Harness {
     fn new() -> Result<Self, TestCaseError> {
         let clock = ManualClock::new(1_700_000_000_000);
-        let opened = open::<P, _, _>(&[], clock.clone(), SplitMix64::new(1), POLICY).map_err(fail)?;
+        let opened = open::<P, _, _>(&[], clock.clone(), SplitMix64::new(1), POLICY, InFlight::Redeliver).map_err(fail)?;
         let (mut broker, journal) = (opened.broker, opened.journal);
         let options = QueueOptions {
             lease: 100,
@@ -272,7 +272,7 @@ impl Harness {
             self.fs.power_loss(keep);
         }
         let Opened { broker, journal, report, steps, epoch } =
-            open::<P, _, _>(&self.fs.log(), self.clock.clone(), SplitMix64::new(1), POLICY).map_err(fail)?;
+            open::<P, _, _>(&self.fs.log(), self.clock.clone(), SplitMix64::new(1), POLICY, InFlight::Redeliver).map_err(fail)?;
         prop_assert_eq!(report.corrupt, None, "a crash tears the end of a log, it never damages it");
         let acked = self.states.iter().rposition(|(need, _)| *need <= done).unwrap_or(0);
         let matches = |s: &[Rec]| reopened(&self.clock, s).same_durable_state(&broker);
@@ -444,21 +444,21 @@ fn open_reports_corruption_and_keeps_the_damaged_rest() {
     log = h.fs.log();
     assert!(log.len() > committed);
     log[committed + 20] ^= 0x10;
-    let opened = open::<P, _, _>(&log, h.clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
+    let opened = open::<P, _, _>(&log, h.clock.clone(), SplitMix64::new(1), POLICY, InFlight::Redeliver).expect("opens");
     assert_eq!(opened.report.corrupt, Some((committed, Damage::BadChecksum)));
     assert_eq!(opened.steps[1], IoStep::Write { file: File::Corrupt, bytes: log[committed..].to_vec() });
     assert!(opened.steps.contains(&IoStep::ReplaceLog), "the log is rewritten without the damage");
 
     // A torn tail is no corruption, and also rewritten so appends follow good frames.
-    let torn = open::<P, _, _>(&log[..committed + 3], h.clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
+    let torn = open::<P, _, _>(&log[..committed + 3], h.clock.clone(), SplitMix64::new(1), POLICY, InFlight::Redeliver).expect("opens");
     assert_eq!((torn.report.torn_tail, torn.report.corrupt), (Some(committed), None));
     assert!(torn.steps.contains(&IoStep::ReplaceLog));
 
     // A clean log is appended to, not rewritten.
-    let clean = open::<P, _, _>(&h.fs.log(), h.clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
+    let clean = open::<P, _, _>(&h.fs.log(), h.clock.clone(), SplitMix64::new(1), POLICY, InFlight::Redeliver).expect("opens");
     assert_eq!(clean.steps[..3], [IoStep::Remove(File::Compact), IoStep::Sync(File::Log), IoStep::SyncDir]);
     assert!(matches!(clean.steps[3..], [IoStep::AppendLog(_), IoStep::Sync(File::Log)]), "the leases it returned");
-    assert!(open::<P, _, _>(b"hello", h.clock.clone(), SplitMix64::new(1), POLICY).is_err(), "not a log: refused");
+    assert!(open::<P, _, _>(b"hello", h.clock.clone(), SplitMix64::new(1), POLICY, InFlight::Redeliver).is_err(), "not a log: refused");
     assert_eq!(header().len(), 12);
 }
 
@@ -481,10 +481,10 @@ fn two_writers_on_one_log_leave_the_first_writers_prefix_readable() {
     // and both appended: the second's records reuse the first's sequence
     // numbers. Opening keeps every whole frame before the first misfit.
     let clock = ManualClock::new(1_700_000_000_000);
-    let fresh = open::<P, _, _>(&[], clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
+    let fresh = open::<P, _, _>(&[], clock.clone(), SplitMix64::new(1), POLICY, InFlight::Redeliver).expect("opens");
     let mut log = written(&fresh.steps);
     let mut writers: Vec<_> = (0..2)
-        .map(|_| open::<P, _, _>(&log, clock.clone(), SplitMix64::new(1), POLICY).expect("opens"))
+        .map(|_| open::<P, _, _>(&log, clock.clone(), SplitMix64::new(1), POLICY, InFlight::Redeliver).expect("opens"))
         .collect();
     let mut first_state = None;
     for (n, w) in writers.iter_mut().enumerate() {
@@ -496,7 +496,7 @@ fn two_writers_on_one_log_leave_the_first_writers_prefix_readable() {
             first_state = Some(w.broker.snapshot_records());
         }
     }
-    let opened = open::<P, _, _>(&log, clock.clone(), SplitMix64::new(1), POLICY).expect("opens, not refused");
+    let opened = open::<P, _, _>(&log, clock.clone(), SplitMix64::new(1), POLICY, InFlight::Redeliver).expect("opens, not refused");
     let (at, damage) = opened.report.corrupt.clone().expect("the misfit is reported");
     assert!(matches!(damage, Damage::Unfit(_)), "{damage:?}");
     assert!(at < log.len());
@@ -512,7 +512,7 @@ fn opening_a_clean_log_compacts_only_when_due_judged_by_an_estimate_of_the_live_
     let clock = ManualClock::new(1_700_000_000_000);
     let never = CompactionPolicy { min_bytes: usize::MAX, growth: 2 };
     let write = |ack: bool| {
-        let mut w = open::<P, _, _>(&[], clock.clone(), SplitMix64::new(1), never).expect("opens");
+        let mut w = open::<P, _, _>(&[], clock.clone(), SplitMix64::new(1), never, InFlight::Redeliver).expect("opens");
         let mut log = written(&w.steps);
         let q = w.broker.declare_queue("jobs", None).expect("declare");
         for n in 0..40u8 {
@@ -528,7 +528,7 @@ fn opening_a_clean_log_compacts_only_when_due_judged_by_an_estimate_of_the_live_
     let (live, history) = (write(false), write(true));
     assert!(live.len() > POLICY.min_bytes && history.len() > POLICY.min_bytes);
 
-    let opened = open::<P, _, _>(&live, clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
+    let opened = open::<P, _, _>(&live, clock.clone(), SplitMix64::new(1), POLICY, InFlight::Redeliver).expect("opens");
     assert!(!opened.steps.contains(&IoStep::ReplaceLog), "mostly live: appended to, not compacted");
     let hint = opened.broker.snapshot_size_hint(|p| p.len());
     let mut real = Vec::new();
@@ -536,7 +536,7 @@ fn opening_a_clean_log_compacts_only_when_due_judged_by_an_estimate_of_the_live_
     let real = real.len();
     assert!(hint * 2 >= real && hint <= real * 2, "estimate {hint} for a snapshot of about {real} bytes");
 
-    let opened = open::<P, _, _>(&history, clock, SplitMix64::new(1), POLICY).expect("opens");
+    let opened = open::<P, _, _>(&history, clock, SplitMix64::new(1), POLICY, InFlight::Redeliver).expect("opens");
     assert!(opened.steps.contains(&IoStep::ReplaceLog), "mostly acked history: compacted at once");
 }
 
@@ -562,7 +562,7 @@ fn a_log_reopened_after_every_short_session_still_compacts() {
     let mut q = None;
     for _ in 0..400 {
         let log = fs.live.get(&File::Log).map(|&i| fs.inodes[i].data.clone()).unwrap_or_default();
-        let mut o = open::<P, _, _>(&log, clock.clone(), SplitMix64::new(1), POLICY).expect("opens");
+        let mut o = open::<P, _, _>(&log, clock.clone(), SplitMix64::new(1), POLICY, InFlight::Redeliver).expect("opens");
         for step in &o.steps {
             fs.run(step, None);
         }
@@ -577,4 +577,44 @@ fn a_log_reopened_after_every_short_session_still_compacts() {
     }
     let log_len = fs.live.get(&File::Log).map_or(0, |&i| fs.inodes[i].data.len());
     assert!(log_len <= POLICY.min_bytes * POLICY.growth * 4, "after 400 short sessions the log holds {log_len} bytes of acked history");
+}
+
+#[test]
+fn a_new_leader_keeps_the_leases_other_contexts_hold_and_lets_them_expire_on_time() {
+    // A shared broker's leader died with deliveries out: a follower holding
+    // one must still be able to ack it, and one nobody acks comes back at
+    // its lease's deadline, counted, as after any lease.
+    let clock = ManualClock::new(1_700_000_000_000);
+    let mut fs = SimFs::default();
+    let mut o = open::<P, _, _>(&[], clock.clone(), SplitMix64::new(1), POLICY, InFlight::Redeliver).expect("opens");
+    let q = o.broker.declare_queue("jobs", Some(QueueOptions { lease: 1_000, ..QueueOptions::default() })).expect("declare");
+    for n in [1u8, 2] {
+        o.broker.send(q, Outgoing::new(vec![n].into())).expect("send");
+    }
+    let held = [o.broker.take(q).expect("get").expect("one"), o.broker.take(q).expect("get").expect("two")];
+    for step in o.steps.iter().chain(&o.journal.commit(&mut o.broker).expect("commit").steps) {
+        fs.run(step, None);
+    }
+    let log = fs.live.get(&File::Log).map(|&i| fs.inodes[i].data.clone()).expect("a log");
+
+    clock.advance(400);
+    let mut next = open::<P, _, _>(&log, clock.clone(), SplitMix64::new(1), POLICY, InFlight::KeepLeases).expect("opens");
+    next.broker.committed(next.epoch);
+    assert_eq!(next.broker.queue_stats(q).expect("stats").in_flight, 2, "both leases run on");
+    assert!(held.iter().all(|d| d.tag.0 < next.broker.tag_floor()), "the earlier leader's tags are below the floor");
+    next.broker.ack(held[0].tag).expect("the holder's ack counts");
+    assert!(next.broker.take(q).expect("get").is_none(), "nothing is ready before the other lease ends");
+
+    clock.advance(599);
+    next.broker.advance();
+    assert!(next.broker.take(q).expect("get").is_none(), "still leased 1 ms before its deadline");
+    clock.advance(1);
+    next.broker.advance();
+    let back = next.broker.take(q).expect("get").expect("back at its deadline");
+    assert_eq!((&back.id, back.delivery_count), (&held[1].id, 2));
+    assert!(next.broker.ack(held[1].tag).is_err(), "the old tag is stale once its lease ended");
+
+    // Today's reopen by the only writer is unchanged: what was out is back at once.
+    let again = open::<P, _, _>(&log, clock.clone(), SplitMix64::new(1), POLICY, InFlight::Redeliver).expect("opens");
+    assert_eq!(again.broker.queue_stats(q).map(|s| s.in_flight).expect("stats"), 0);
 }

@@ -18,7 +18,7 @@ import type {
   SendOptions,
   Storage,
 } from '../types.js';
-import { openRemote, openStorage, type Sharing, sharingFor } from '../storage.js';
+import { openRemote, openStorage, type Sharing, sharedOpener, sharingFor } from '../storage.js';
 import * as check from '../validate.js';
 import * as wire from '../wire.js';
 import { BROKER_OPTIONS, requestArguments, sendArguments, storageOption } from './options.js';
@@ -63,9 +63,14 @@ export class Broker {
    * A durable broker: recovers its queues and messages from storage
    * ({ file: path } in Node, { indexedDb: name } in browsers and workers)
    * before it resolves. Sends, acks and nacks resolve once persisted;
-   * deliveries in flight at a crash come back as redeliveries. A second
-   * broker on the same storage is refused with STORAGE; payloads must be
-   * JSON values, Uint8Array or ArrayBuffer (else NOT_SERIALIZABLE).
+   * deliveries in flight at a crash come back as redeliveries. Payloads
+   * must be JSON values, Uint8Array or ArrayBuffer (else NOT_SERIALIZABLE).
+   *
+   * `{ indexedDb }` is shared by every broker that opens it, in any tab or
+   * dedicated worker of the origin: one leads, the others follow
+   * (`broker.role`, the 'role' event), and a follower takes over when the
+   * leader goes. With `exclusive: true`, and for `{ file }`, a second broker
+   * on the same storage is refused with STORAGE.
    */
   static async open(options: BrokerOptions & { storage: Storage }): Promise<Broker> {
     const o = check.options('options', options, BROKER_OPTIONS);
@@ -81,30 +86,22 @@ export class Broker {
       const runtime = await sharingFor('options.storage', storage).follower(storage.port);
       return new Broker({ [RECOVERED]: { runtime, recovery: undefined } } as { storage?: 'memory' });
     }
+    const exclusive = o.exclusive === undefined ? false : check.boolean('options.exclusive', o.exclusive);
+    const shared = sharedOpener();
+    if ('indexedDb' in storage && !exclusive && shared !== undefined) {
+      const { runtime, recovery } = await shared(storage.indexedDb);
+      return new Broker({ [RECOVERED]: { runtime, recovery } } as { storage?: 'memory' });
+    }
     const driver = await openStorage(storage);
-    let runtime: LocalRuntime | undefined;
-    const report: number[] = [];
+    let opened;
     try {
-      const steps: unknown[] = [];
-      runtime = new LocalRuntime((wake) => BrokerCore.openDurable(wire.randomSeed(), driver.bytes, steps, report, wake), driver);
-      await driver.run(steps as Parameters<typeof driver.run>[0]);
+      opened = LocalRuntime.recover(driver, false);
+      await opened.start();
     } catch (error) {
-      runtime?.core.free();
       await driver.close();
       throw asStorageError(error);
     }
-    const [records, tornTail, corruptAt, damage] = report as [number, number, number, string];
-    const recovery: Recovery = {
-      records,
-      tornTail: tornTail === wire.NONE ? undefined : tornTail,
-      corrupt: corruptAt === wire.NONE ? undefined : { offset: corruptAt, damage },
-    };
-    const broker = new Broker({ [RECOVERED]: { runtime, recovery } } as { storage?: 'memory' });
-    // What opening wrote is in the log: the redeliveries of what was in
-    // flight may go out, and the timer is armed for what is due.
-    runtime.core.committed(runtime.core.lastSealed);
-    runtime.pump();
-    return broker;
+    return new Broker({ [RECOVERED]: { runtime: opened.runtime, recovery: opened.recovery } } as { storage?: 'memory' });
   }
 
   /** 'follower' when this broker's calls go to a leader in another thread (opened with `{ port }`); else 'leader'. */

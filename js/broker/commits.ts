@@ -5,7 +5,7 @@
 // records. JS only runs the file steps the core decides, in order.
 import type { BrokerCore } from '../../pkg/ferrymq.js';
 import { asStorageError, type FerryError } from '../errors.js';
-import type { OpenStorage, Step } from '../storage.js';
+import type { CallNote, OpenStorage, Step } from '../storage.js';
 
 interface CommitWaiter {
   resolve(): void;
@@ -17,6 +17,8 @@ export class Commits {
   #io: Promise<void> = Promise.resolve();
   /** Calls waiting for the next commit to be persisted. */
   #waiters: CommitWaiter[] = [];
+  /** Notes for the next commit: they are written with the changes they answer. */
+  #notes: CallNote[] = [];
   /** The storage error that stopped the broker; later commits must not run. */
   #failure: FerryError | undefined = undefined;
 
@@ -36,11 +38,18 @@ export class Commits {
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
+  /** Writes `note` with the next commit, which holds everything recorded so far. */
+  note(note: CallNote): void {
+    this.#notes.push(note);
+  }
+
   /** Seals what was recorded since the last commit and writes it behind the earlier ones. */
   commit(): void {
     const steps: Step[] = [];
     const waiters = this.#waiters;
     this.#waiters = [];
+    const notes = this.#notes;
+    this.#notes = [];
     let epoch: number;
     let refused: unknown;
     try {
@@ -53,7 +62,7 @@ export class Commits {
         // After a failure the log is behind memory: nothing more may be written.
         if (this.#failure !== undefined) throw this.#failure;
         if (refused !== undefined) throw refused;
-        return steps.length > 0 ? this.storage.run(steps) : undefined;
+        return steps.length > 0 || notes.length > 0 ? this.storage.run(steps, notes) : undefined;
       })
       .then(() => {
         for (const waiter of waiters) waiter.resolve();

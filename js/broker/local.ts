@@ -8,7 +8,7 @@ import { asStorageError, FerryError } from '../errors.js';
 import { f64 } from '../memory.js';
 import { noop } from '../promises.js';
 import type { OpenStorage } from '../storage.js';
-import type { MessageId, QueueStats } from '../types.js';
+import type { MessageId, QueueStats, Recovery } from '../types.js';
 import * as wire from '../wire.js';
 import { Commits } from './commits.js';
 import { messageAt, valuesOf } from './effects.js';
@@ -26,6 +26,40 @@ export class LocalRuntime extends Runtime<BrokerCore> {
   constructor(makeCore: (wake: () => void) => BrokerCore, storage?: OpenStorage) {
     super(makeCore);
     this.commits = storage && new Commits(storage, () => this.core, () => this.closed, (error) => this.fail(error));
+  }
+
+  /**
+   * A durable broker recovered from `storage`, and what recovery found.
+   * `keepLeases`: a shared broker's new leader, whose followers may still
+   * hold deliveries (their leases run on); else what was in flight comes
+   * back at once. Call `start()` once whoever listens to it is in place.
+   */
+  static recover(storage: OpenStorage, keepLeases: boolean): { runtime: LocalRuntime; recovery: Recovery; start(): Promise<void> } {
+    const report: number[] = [];
+    const steps: unknown[] = [];
+    const runtime = new LocalRuntime(
+      (wake) => BrokerCore.openDurable(wire.randomSeed(), storage.bytes, keepLeases, steps, report, wake),
+      storage,
+    );
+    const [records, tornTail, corruptAt, damage] = report as [number, number, number, string];
+    const recovery: Recovery = {
+      records,
+      tornTail: tornTail === wire.NONE ? undefined : tornTail,
+      corrupt: corruptAt === wire.NONE ? undefined : { offset: corruptAt, damage },
+    };
+    const start = async (): Promise<void> => {
+      try {
+        await storage.run(steps as Parameters<typeof storage.run>[0]);
+      } catch (error) {
+        runtime.core.free();
+        throw asStorageError(error);
+      }
+      // What opening wrote is in the log: the redeliveries of what was in
+      // flight may go out, and the timer is armed for what is due.
+      runtime.core.committed(runtime.core.lastSealed);
+      runtime.pump();
+    };
+    return { runtime, recovery, start };
   }
 
   get durable(): boolean {
@@ -90,19 +124,35 @@ export class LocalRuntime extends Runtime<BrokerCore> {
     return existing !== wire.NONE ? existing : core.declareQueue(name, queueArguments(options, this.durable), argument);
   }
 
-  send(queue: number, payload: unknown, [id, priority, delayMs, ttlMs, headers]: SendArguments): Promise<MessageId> {
+  send(queue: number, payload: unknown, send: SendArguments): Promise<MessageId> {
     let sent;
     try {
-      const bytes = this.encode(payload, headers);
-      const n = this.withPayload(payload, headers, (slot) => this.core.send(queue, slot, id, priority, delayMs, ttlMs, bytes));
-      sent = n === wire.NONE ? id! : String(n);
+      sent = this.sendNow(queue, payload, send);
     } catch (error) {
       return Promise.reject(error);
     }
     return this.settled(sent);
   }
 
+  /**
+   * The synchronous part of `send`: the message is queued (throws when
+   * refused), not yet persisted; `persisted()` tells when it is. A shared
+   * broker's host notes the answer in the same commit.
+   */
+  sendNow(queue: number, payload: unknown, [id, priority, delayMs, ttlMs, headers]: SendArguments): MessageId {
+    const bytes = this.encode(payload, headers);
+    const n = this.withPayload(payload, headers, (slot) => this.core.send(queue, slot, id, priority, delayMs, ttlMs, bytes));
+    return n === wire.NONE ? id! : String(n);
+  }
+
   async sendBatch(queue: number, items: BatchItem[]): Promise<MessageId[]> {
+    const ids = this.sendBatchNow(queue, items);
+    await this.persisted();
+    return ids;
+  }
+
+  /** The synchronous part of `sendBatch` (see `sendNow`). */
+  sendBatchNow(queue: number, items: BatchItem[]): MessageId[] {
     const ids = items.map((item) => item.send[0]);
     const encoded = items.map((item) => this.encode(item.payload, item.send[4]));
     const numbers = new Float64Array(items.length * 3);
@@ -118,24 +168,28 @@ export class LocalRuntime extends Runtime<BrokerCore> {
       for (const slot of slots) table.free(slot);
       throw error;
     }
-    await this.persisted();
     return Array.from(sent, (n, i) => (n === wire.NONE ? ids[i]! : String(n)));
   }
 
-  publish(routingKey: string, payload: unknown, [id, priority, delayMs, ttlMs, headers]: SendArguments): Promise<MessageId[]> {
+  publish(routingKey: string, payload: unknown, send: SendArguments): Promise<MessageId[]> {
     let sent;
     try {
-      const bytes = this.encode(payload, headers);
-      // Again: an options getter may have closed the broker meanwhile.
-      this.assertOpen();
-      // One stored message per matching queue (ids has one per queue).
-      const store = (slot: number): Float64Array => this.core.publish(routingKey, slot, id, priority, delayMs, ttlMs, bytes);
-      const ids = this.withPayload(payload, headers, store, (ids) => ids.length);
-      sent = Array.from(ids, (n) => (n === wire.NONE ? id! : String(n)));
+      sent = this.publishNow(routingKey, payload, send);
     } catch (error) {
       return Promise.reject(error);
     }
     return this.settled(sent);
+  }
+
+  /** The synchronous part of `publish` (see `sendNow`). */
+  publishNow(routingKey: string, payload: unknown, [id, priority, delayMs, ttlMs, headers]: SendArguments): MessageId[] {
+    const bytes = this.encode(payload, headers);
+    // Again: an options getter may have closed the broker meanwhile.
+    this.assertOpen();
+    // One stored message per matching queue (ids has one per queue).
+    const store = (slot: number): Float64Array => this.core.publish(routingKey, slot, id, priority, delayMs, ttlMs, bytes);
+    const ids = this.withPayload(payload, headers, store, (ids) => ids.length);
+    return Array.from(ids, (n) => (n === wire.NONE ? id! : String(n)));
   }
 
   bind(pattern: string, queue: number): void {
@@ -209,12 +263,17 @@ export class LocalRuntime extends Runtime<BrokerCore> {
 
   reply(tag: number, payload: unknown): Promise<void> {
     try {
-      // Held until the REPLY (or, with nobody left to answer, DROPPED) effect hands it on.
-      this.withPayload(payload, undefined, (slot) => this.core.reply(tag, slot));
+      this.replyNow(tag, payload);
     } catch (error) {
       return Promise.reject(error);
     }
     return this.settled(undefined);
+  }
+
+  /** The synchronous part of `reply` (see `sendNow`). */
+  replyNow(tag: number, payload: unknown): void {
+    // Held until the REPLY (or, with nobody left to answer, DROPPED) effect hands it on.
+    this.withPayload(payload, undefined, (slot) => this.core.reply(tag, slot));
   }
 
   extendLease(tag: number, ms: number): void {

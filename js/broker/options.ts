@@ -16,7 +16,7 @@ const RECEIVE_OPTIONS = ['waitMs', 'signal'] as const;
 const CONSUME_OPTIONS = ['prefetch', 'autoAck', 'signal', 'rateLimit', 'timeoutMs'] as const;
 const REQUEST_OPTIONS = ['timeoutMs', 'signal'] as const;
 const NACK_OPTIONS = ['requeue', 'delayMs'] as const;
-export const BROKER_OPTIONS = ['storage'] as const;
+export const BROKER_OPTIONS = ['storage', 'exclusive'] as const;
 export const BATCH_ITEM = ['payload', ...SEND_OPTIONS] as const;
 
 /** `declareQueue`'s options: numbers still to be checked by Rust, `durable` only on a durable broker. */

@@ -24,7 +24,7 @@ import type { Message } from './message.js';
 import type { Settle } from './settle.js';
 import type { Subscriber } from './subscribers.js';
 
-const BROKER_EVENTS = ['dead-letter', 'expired', 'redelivered', 'error'] as const satisfies readonly BrokerEventType[];
+const BROKER_EVENTS = ['dead-letter', 'expired', 'redelivered', 'error', 'role'] as const satisfies readonly BrokerEventType[];
 
 /** A request() waiting for its reply. */
 export interface PendingRequest {

@@ -116,6 +116,10 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
   }
 
   /** The local id of the queue with server id `id`, declaring it here if this process has not. */
+  protected localId(id: string, name: string): number {
+    return this.#localId(id, name);
+  }
+
   #localId(id: string, name: string): number {
     const q = this.#byServerId.get(id);
     if (q !== undefined) return q;

@@ -1,12 +1,15 @@
-// A follower: a broker whose messages are kept by a leader in another
-// thread, reached over a MessagePort (the leader's `broker.share()`). Every
-// call goes to the leader, which answers it from its own broker (host.ts);
-// consumers, prefetch, waits and timeouts run here, in RemoteCore, as for a
-// broker kept on Redis.
+// A follower: a broker whose messages are kept by a leader elsewhere,
+// reached over a MessagePort (another thread: the leader's `broker.share()`)
+// or a page's link to whichever context leads (tabs.ts). Every call goes to
+// the leader, which answers it from its own broker (host.ts); consumers,
+// prefetch, waits and timeouts run here, in RemoteCore, as for a broker
+// kept on Redis.
 import { FerryError } from '../errors.js';
 import type { MessageId, QueueStats } from '../types.js';
 import type { SendArguments } from '../broker/options.js';
+import type { LocalRuntime } from '../broker/local.js';
 import { queueStats } from '../broker/queue.js';
+import * as wire from '../wire.js';
 import { type Arg, EVENT_TYPES, RemoteRuntime, type Reply, ttl } from '../remote/runtime.js';
 import { PROTOCOL, type ToFollower, type ToLeader, type WireError } from './protocol.js';
 
@@ -14,8 +17,23 @@ import { PROTOCOL, type ToFollower, type ToLeader, type WireError } from './prot
 /** How long opening waits for the leader's first answer: a port nobody serves must not hang the caller. */
 const HELLO_MS = 10_000;
 
+/** The way to the leader: a MessagePort, or a page's link (tabs.ts), which survives hand-overs and says what this context is. */
+export interface LeaderPort {
+  postMessage(message: ToLeader): void;
+  addEventListener(type: 'message', listener: (e: { data: unknown }) => void): void;
+  addEventListener(type: 'close', listener: () => void): void;
+  start(): void;
+  close(): void;
+  /** A link: the role this context has now. */
+  readonly role?: 'leader' | 'follower';
+  /** A link: while this context leads, the broker it keeps (synchronous reads come from it). */
+  readonly leader?: LocalRuntime | undefined;
+  /** A link calls it when this context's role changed, or when its leader part met an error the application should hear of. */
+  onChange?: (change: { role: 'leader' | 'follower' } | { error: unknown }) => void;
+}
+
 export class PortRuntime extends RemoteRuntime {
-  readonly #port: MessagePort;
+  readonly #port: LeaderPort;
   readonly #calls = new Map<number, { resolve: (value: Reply) => void; reject: (error: unknown) => void }>();
   /** Whether the port holds this thread open now (Node): changed only when that should change. */
   #holding = false;
@@ -25,21 +43,25 @@ export class PortRuntime extends RemoteRuntime {
   #listening = false;
   protected readonly inbox = '';
 
-  private constructor(port: MessagePort) {
+  private constructor(port: LeaderPort) {
     super();
     this.#port = port;
+    port.onChange = (change) => {
+      if ('role' in change) this.listeners.emit('role', change);
+      else this.report(change.error);
+    };
     port.addEventListener('message', (e) => this.#received(e.data as ToFollower));
     // Node: the leader closed, or its thread ended.
     port.addEventListener('close', () => this.#leaderGone());
     port.start();
   }
 
-  override get role(): 'follower' {
-    return 'follower';
+  override get role(): 'leader' | 'follower' {
+    return this.#port.role ?? 'follower';
   }
 
   /** A follower of the leader at the other end of `port`, once it answered (STORAGE if none does within HELLO_MS). */
-  static async open(port: MessagePort): Promise<PortRuntime> {
+  static async open(port: LeaderPort): Promise<PortRuntime> {
     const runtime = new PortRuntime(port);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const silent = new Promise<never>((_, reject) => {
@@ -89,6 +111,19 @@ export class PortRuntime extends RemoteRuntime {
   /** The leader's stats are a broker's own. */
   protected override statsOf(reply: ArrayLike<number>): QueueStats {
     return queueStats(reply as Float64Array);
+  }
+
+  /** Leading, a queue's stats as of now, as a broker kept here has them; else the last ones read. */
+  override queueStats(queue: number): QueueStats {
+    const leader = this.#port.leader;
+    const kept = leader?.core.queueId(this.queueName(queue)) ?? wire.NONE;
+    return kept === wire.NONE ? super.queueStats(queue) : leader!.queueStats(kept);
+  }
+
+  /** Leading, every queue the broker kept here has; else those this context knows. */
+  override queueNames(): string[] {
+    this.#port.leader?.queueNames().forEach((name, sid) => this.localId(String(sid), name));
+    return super.queueNames();
   }
 
   protected block(): void {

@@ -1,9 +1,15 @@
 // The leader's side of a shared broker: answers the calls of followers on
-// other threads (or, later, pages) from its own broker, as a server would
+// other threads or pages from its own broker, as a server would
 // (js/remote/runtime.ts makes them; js/redis/library.lua documents each
 // function's arguments and answer). Follower input is checked as the public
 // API checks a caller's; a delivery may only be settled by the follower it
-// was handed to. Nothing here decides anything the core does not.
+// was handed to, or (after a hand-over) by anyone who names a delivery an
+// earlier leader handed out. Nothing here decides anything the core does not.
+//
+// Followers in pages (js/share/tabs.ts) resend a call until it is answered,
+// to this leader or the next: each call that changes the broker has its
+// answer noted in the same commit as its change (storage.ts CallNote), so a
+// resend is answered, never done twice.
 import { decode, encode } from '../codec.js';
 import { FerryError, rangeError } from '../errors.js';
 import * as wire from '../wire.js';
@@ -13,29 +19,68 @@ import { carriesRequest, tagOf } from '../broker/message.js';
 import { sendArguments, type SendArguments } from '../broker/options.js';
 import { Settle } from '../broker/settle.js';
 import { EVENT_TYPES } from '../remote/runtime.js';
+import { wasSuperseded } from '../storage.js';
 import { PROTOCOL, type ToFollower, type ToLeader, type WireError } from './protocol.js';
 
+/** The calls whose answers are noted for resends: those that change the broker, each done synchronously. */
+const NOTED = new Set(['send', 'send_batch', 'publish_key', 'request', 'ack', 'nack', 'reply', 'release', 'fail']);
+
+/** Where a follower's messages go. */
+export interface FollowerEnd {
+  post(message: ToFollower): void;
+  close(): void;
+}
+
+/** A leader after a hand-over: the answers earlier leaders noted, and the first tag it hands out itself. */
+export interface Inherited {
+  answers: Map<string, Map<number, unknown>>;
+  tagFloor: number;
+}
 
 export class Host {
   readonly #runtime: LocalRuntime;
   readonly #followers = new Set<Follower>();
+  readonly #inherited: Inherited | undefined;
+  /** Stopped because another leader took the storage over: what it did not answer is the next leader's. */
+  #superseded = false;
 
-  constructor(runtime: LocalRuntime) {
+  /** `inherited`: a broker shared by pages, whose followers resend their calls. */
+  constructor(runtime: LocalRuntime, inherited?: Inherited) {
     this.#runtime = runtime;
+    this.#inherited = inherited;
     // A queue a follower waits on may have become due in any flush: a send,
     // a nack, a timer.
     runtime.flushed = () => {
       for (const follower of this.#followers) follower.wakeDue();
     };
-    runtime.onStop = (reason) => this.close(reason);
+    runtime.onStop = (reason) => {
+      this.#superseded = wasSuperseded(reason);
+      this.close(reason);
+    };
   }
 
   /** A new follower's end of a channel whose other end this host serves. */
   share(): MessagePort {
     const { port1, port2 } = new MessageChannel();
-    const follower = new Follower(this.#runtime, port1, () => this.#followers.delete(follower));
-    this.#followers.add(follower);
+    const follower = this.serve({ post: (m) => port1.postMessage(m), close: () => port1.close() }, undefined);
+    port1.addEventListener('message', (e) => follower.received(e.data as ToLeader));
+    // Node: the other end closed, or its thread ended.
+    port1.addEventListener('close', () => follower.closed());
+    port1.start();
+    // Node: followers do not keep the leader's thread alive; their own ends keep theirs.
+    (port1 as { unref?(): void }).unref?.();
     return port2;
+  }
+
+  /** Serves a follower reached through `end`; `client` names one that resends its calls (a page's). */
+  serve(end: FollowerEnd, client: string | undefined): Follower {
+    const inherited = this.#inherited;
+    const follower = new Follower(this.#runtime, end, () => this.#followers.delete(follower), () => this.#superseded, client, inherited && {
+      answers: client === undefined ? undefined : inherited.answers.get(client),
+      tagFloor: inherited.tagFloor,
+    });
+    this.#followers.add(follower);
+    return follower;
   }
 
   /** The leader closed (or stopped by itself for `reason`): so do its followers. */
@@ -44,11 +89,25 @@ export class Host {
   }
 }
 
-/** One follower, served over `port`. */
-class Follower {
+/** What an answer was: a value, or the error as it crossed. */
+type Answer = { value: unknown } | { error: WireError };
+/** A call being done: its answer is on its way. */
+const PENDING = 0;
+
+/** One follower, served through its end. */
+export class Follower {
   readonly #runtime: LocalRuntime;
-  readonly #port: MessagePort;
+  readonly #end: FollowerEnd;
   readonly #gone: () => void;
+  readonly #superseded: () => boolean;
+  /** A follower that resends its calls (a page's): named, and answered again from `#answers`. */
+  readonly #client: string | undefined;
+  /** Answers not yet known to have arrived, by call id (calls of a client only). */
+  readonly #answers = new Map<number, Answer | typeof PENDING>();
+  /** The highest call whose answer is noted in storage and not yet forgotten; -1 for none. */
+  #lastNoted = -1;
+  /** Tags below it were handed out by an earlier leader: anyone may settle them. */
+  readonly #tagFloor: number;
   /** The deliveries handed to this follower and not settled yet (leader tags). */
   readonly #held = new Set<number>();
   /** The queues it waits on. */
@@ -58,22 +117,30 @@ class Follower {
   /** The leader's ids of the requests this follower made that wait for a reply. */
   readonly #requests = new Set<number>();
 
-  constructor(runtime: LocalRuntime, port: MessagePort, gone: () => void) {
+  constructor(
+    runtime: LocalRuntime,
+    end: FollowerEnd,
+    gone: () => void,
+    superseded: () => boolean,
+    client: string | undefined,
+    inherited: { answers: Map<number, unknown> | undefined; tagFloor: number } | undefined,
+  ) {
     this.#runtime = runtime;
-    this.#port = port;
+    this.#end = end;
     this.#gone = gone;
-    port.addEventListener('message', (e) => this.#received(e.data as ToLeader));
-    // Node: the other end closed, or its thread ended.
-    port.addEventListener('close', () => this.#closed());
-    port.start();
-    // Node: followers do not keep the leader's thread alive; their own ends keep theirs.
-    (port as { unref?(): void }).unref?.();
+    this.#superseded = superseded;
+    this.#client = client;
+    this.#tagFloor = inherited?.tagFloor ?? 0;
+    for (const [call, value] of inherited?.answers ?? []) {
+      this.#answers.set(call, { value });
+      this.#lastNoted = Math.max(this.#lastNoted, call);
+    }
   }
 
   close(reason: FerryError | undefined): void {
     this.#post({ v: PROTOCOL, closed: reason === undefined ? null : wireError(reason) });
-    this.#port.close();
-    this.#closed();
+    this.#end.close();
+    this.closed();
   }
 
   /** Wakes this follower for each queue it waits on that has due messages now. */
@@ -85,7 +152,8 @@ class Follower {
     }
   }
 
-  #closed(): void {
+  /** Its end closed, or its context ended: what it held comes back. */
+  closed(): void {
     // Once: close() and then the port's own 'close' event both come here.
     if (this.#ended) return;
     this.#ended = true;
@@ -105,10 +173,10 @@ class Follower {
   }
 
   #post(message: ToFollower): void {
-    this.#port.postMessage(message);
+    this.#end.post(message);
   }
 
-  #received(message: ToLeader): void {
+  received(message: ToLeader): void {
     // A follower's mistake is its own: nothing it sends may throw here, in the leader's event loop.
     try {
       this.#handle(message);
@@ -126,11 +194,37 @@ class Follower {
       }
       return;
     }
-    if ('call' in message) this.#call(message.call, message.fn, message.args);
+    if ('call' in message) {
+      if (this.#client !== undefined && this.#answered(message.call, message.done)) return;
+      this.#call(message.call, message.fn, message.args);
+    }
     else if ('watch' in message) {
       this.#watching = new Set(message.watch.map((sid) => this.#queue(sid)));
       this.wakeDue();
     } else if ('events' in message) this.#listen(message.events === true);
+  }
+
+  /**
+   * A client's call `id` seen before: answered again (or, still being done,
+   * left to its answer). `done`: the client has every answer up to it.
+   */
+  #answered(id: number, done: number | undefined): boolean {
+    if (typeof done === 'number') this.#forget(done);
+    const known = this.#answers.get(id);
+    if (known === undefined) {
+      this.#answers.set(id, PENDING);
+      return false;
+    }
+    if (known !== PENDING) this.#post({ v: PROTOCOL, answer: id, ...known });
+    return true;
+  }
+
+  /** The client has every answer up to call `done`: they need not be kept, here or in storage. */
+  #forget(done: number): void {
+    for (const call of this.#answers.keys()) if (call <= done) this.#answers.delete(call);
+    if (this.#lastNoted === -1 || done < this.#lastNoted) return;
+    this.#lastNoted = -1;
+    this.#runtime.commits?.note({ client: this.#client!, upTo: done });
   }
 
   #call(id: number, fn: string, args: unknown[]): void {
@@ -141,6 +235,14 @@ class Follower {
       const run = Object.hasOwn(this.#functions, fn) ? this.#functions[fn] : undefined;
       if (run === undefined || !Array.isArray(args)) throw rangeError('fn', 'a function of the protocol', fn);
       answer = run.call(this, args);
+      if (NOTED.has(fn)) {
+        // Done now; noted in the commit that holds the change; answered once that is written.
+        if (this.#client !== undefined && this.#runtime.commits !== undefined) {
+          this.#runtime.commits.note({ client: this.#client, call: id, answer });
+          this.#lastNoted = Math.max(this.#lastNoted, id);
+        }
+        answer = this.#runtime.settled(answer);
+      }
     } catch (error) {
       this.#answer(id, undefined, error);
       return;
@@ -149,8 +251,12 @@ class Follower {
   }
 
   #answer(id: number, value: unknown, error?: unknown): void {
-    if (error === undefined) this.#post({ v: PROTOCOL, answer: id, value });
-    else this.#post({ v: PROTOCOL, answer: id, error: wireError(error) });
+    // A leader another one superseded did not do the call (its write was
+    // refused): a page's follower resends it to the next leader.
+    if (this.#client !== undefined && this.#superseded()) return;
+    const answer: Answer = error === undefined ? { value } : { error: wireError(error) };
+    if (this.#client !== undefined && this.#answers.has(id)) this.#answers.set(id, answer);
+    this.#post({ v: PROTOCOL, answer: id, ...answer });
   }
 
   /** The server functions, as the Redis library has them; each takes the call's arguments. */
@@ -173,11 +279,11 @@ class Follower {
       });
       return names;
     },
-    async send([sid, ...message]) {
+    send([sid, ...message]) {
       const [payload, send] = outgoing(message);
-      return [sequence(await this.#runtime.send(this.#queue(sid), payload, send), send), Date.now()];
+      return [sequence(this.#runtime.sendNow(this.#queue(sid), payload, send), send), Date.now()];
     },
-    async request([sid, ...message]) {
+    request([sid, ...message]) {
       const [payload] = outgoing(message.slice(0, 5));
       const rid = whole(message[6], 0);
       const timeoutMs = message[7] === wire.NONE ? wire.NONE : whole(message[7], 1);
@@ -204,19 +310,19 @@ class Follower {
       runtime.pump();
       return [0, Date.now()];
     },
-    async send_batch([sid, ...messages]) {
+    send_batch([sid, ...messages]) {
       if (messages.length % 5 !== 0) throw rangeError('args', 'five per message', messages.length);
       const items: { payload: unknown; send: SendArguments }[] = [];
       for (let i = 0; i < messages.length; i += 5) {
         const [payload, send] = outgoing(messages.slice(i, i + 5));
         items.push({ payload, send });
       }
-      const ids = await this.#runtime.sendBatch(this.#queue(sid), items);
+      const ids = this.#runtime.sendBatchNow(this.#queue(sid), items);
       return [Date.now(), ...ids.map((id, i) => sequence(id, items[i]!.send))];
     },
-    async publish_key([routingKey, ...message]) {
+    publish_key([routingKey, ...message]) {
       const [payload, send] = outgoing(message);
-      return this.#runtime.publish(String(routingKey), payload, send);
+      return this.#runtime.publishNow(String(routingKey), payload, send);
     },
     bind([sid, pattern]) {
       this.#runtime.bind(String(pattern), this.#queue(sid));
@@ -255,16 +361,25 @@ class Follower {
     },
     ack([, ...deliveries]) {
       const answers = [];
-      for (let i = 0; i < deliveries.length; i += 2) answers.push(this.#settle(deliveries[i + 1], (tag) => this.#runtime.ack(tag)));
-      return Promise.all(answers.map((a) => a.then(() => 1, (error: unknown) => wireError(error))));
+      for (let i = 0; i < deliveries.length; i += 2) {
+        try {
+          this.#settle(deliveries[i + 1], (tag) => this.#runtime.core.ack(tag));
+          answers.push(1);
+        } catch (error) {
+          answers.push(wireError(error));
+        }
+      }
+      return answers;
     },
     nack([, , tag, requeue, wait]) {
       const delay = wait === '' ? wire.NONE : whole(wait, 0);
-      return this.#settle(tag, (t) => this.#runtime.nack(t, requeue === 1 || requeue === '1', delay)).then(() => 1);
+      this.#settle(tag, (t) => this.#runtime.core.nack(t, requeue === 1 || requeue === '1', delay));
+      return 1;
     },
     reply([, , tag, body]) {
       const [payload] = decode(bytes(body));
-      return this.#settle(tag, (t) => this.#runtime.reply(t, payload)).then(() => 1);
+      this.#settle(tag, (t) => this.#runtime.replyNow(t, payload));
+      return 1;
     },
     extend([, , tag, ms]) {
       const [t, by] = [this.#heldTag(tag), whole(ms, 0)];
@@ -294,20 +409,22 @@ class Follower {
     },
   };
 
-  /** Settles delivery `tag` of this follower with `settle`; it is no longer this follower's either way. */
-  #settle(tag: unknown, settle: (tag: number) => Promise<void>): Promise<void> {
+  /** Settles delivery `tag` of this follower with `settle` (which throws when refused); it is no longer this follower's either way. */
+  #settle(tag: unknown, settle: (tag: number) => void): void {
+    const t = this.#heldTag(tag);
     try {
-      const t = this.#heldTag(tag);
-      return settle(t).finally(() => this.#held.delete(t));
-    } catch (error) {
-      return Promise.reject(error);
+      settle(t);
+    } finally {
+      this.#held.delete(t);
     }
   }
 
-  /** A delivery this follower holds, else STALE_DELIVERY. */
+  /** A delivery this follower holds (or one an earlier leader handed out), else STALE_DELIVERY. */
   #heldTag(tag: unknown): number {
     const t = Number(tag);
-    if (!this.#held.has(t)) throw new FerryError('STALE_DELIVERY', `delivery ${String(tag)} is not in flight here: already settled, or never handed to this follower`);
+    if (!this.#held.has(t) && !(Number.isInteger(t) && t >= 0 && t < this.#tagFloor)) {
+      throw new FerryError('STALE_DELIVERY', `delivery ${String(tag)} is not in flight here: already settled, or never handed to this follower`);
+    }
     return t;
   }
 

@@ -6,7 +6,7 @@
 // speak differently refuse each other instead of misreading.
 
 /** Bumped whenever a message or a call changes meaning. */
-export const PROTOCOL = 1;
+export const PROTOCOL = 2;
 
 /** An error as it crosses: its class, code and message. */
 export interface WireError {
@@ -17,8 +17,12 @@ export interface WireError {
 
 /** Follower -> leader. */
 export type ToLeader =
-  /** Calls server function `fn`; the leader answers with `answer: id`. */
-  | { v: typeof PROTOCOL; call: number; fn: string; args: unknown[] }
+  /**
+   * Calls server function `fn`; the leader answers with `answer: id`. A
+   * page's follower resends a call until answered, and says with `done`
+   * that it has every answer up to that call.
+   */
+  | { v: typeof PROTOCOL; call: number; fn: string; args: unknown[]; done?: number }
   /** The queues (server ids) this follower waits on now: a wake comes when one has due messages. */
   | { v: typeof PROTOCOL; watch: string[] }
   /** Whether this follower listens to the broker's events. */

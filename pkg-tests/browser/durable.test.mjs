@@ -2,20 +2,10 @@
 // middle of a stream of sends, and a tab closed with deliveries unacked.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { useBrowser } from './harness.mjs';
+import { packagePage, useBrowser } from './harness.mjs';
 
 // Runs from the consumer project the package was installed into.
 const fixture = useBrowser([['/', '.']]);
-
-/** A page of a shared context (so pages share IndexedDB) with the package loaded; collects console errors. */
-async function packagePage(context, errors) {
-  const page = await context.newPage();
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${fixture.server.url}/browser/slice.html`);
-  await page.waitForSelector('body[data-ready="function"]', { state: 'attached' });
-  return page;
-}
 
 /** In the page: opens the broker on `name`, receives and acks everything in `queue`; returns [id, redelivered, deliveryCount] each. */
 const drainIn = (page, name, queue) =>
@@ -37,7 +27,7 @@ const drainIn = (page, name, queue) =>
 test('every message accepted before a reload mid-stream is there after it', async () => {
   const context = await fixture.browser.newContext();
   const errors = [];
-  const page = await packagePage(context, errors);
+  const page = await packagePage(fixture, context, errors);
   const name = `reload-${Date.now()}`;
   const accepted = [];
   let enough;
@@ -68,7 +58,7 @@ test('closing a tab with unacked deliveries redelivers them in the next one', as
   const context = await fixture.browser.newContext();
   const errors = [];
   const name = `tabs-${Date.now()}`;
-  const first = await packagePage(context, errors);
+  const first = await packagePage(fixture, context, errors);
   const held = await first.evaluate(async (name) => {
     const broker = await window.ferrymq.Broker.open({ storage: { indexedDb: name } });
     const queue = broker.queue('work', { leaseMs: 600_000 });
@@ -80,7 +70,7 @@ test('closing a tab with unacked deliveries redelivers them in the next one', as
   assert.deepEqual(held, ['w1', 'w2']);
   await first.close();
 
-  const second = await packagePage(context, errors);
+  const second = await packagePage(fixture, context, errors);
   assert.deepEqual(await drainIn(second, name, 'work'), [
     ['w1', true, 2],
     ['w2', true, 2],
@@ -90,32 +80,48 @@ test('closing a tab with unacked deliveries redelivers them in the next one', as
   await context.close();
 });
 
-test('a write over the storage quota rejects with STORAGE, stops the broker and loses nothing accepted', async () => {
+/** Opens a broker on `name` under a 200 kB quota; sends a small message, then 1 MiB and another together, then one more. */
+async function overQuota(name, exclusive) {
   const context = await fixture.browser.newContext();
   const errors = [];
-  const page = await packagePage(context, errors);
-  const name = `quota-${Date.now()}`;
+  const page = await packagePage(fixture, context, errors);
   // A real QuotaExceededError: room for the log and a small message, not for 1 MiB.
   // Chromium applies it to IndexedDB connections opened after it.
   const cdp = await context.newCDPSession(page);
   const origin = fixture.server.url;
   await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 200_000 });
-  const outcome = await page.evaluate(async (name) => {
-    const broker = await window.ferrymq.Broker.open({ storage: { indexedDb: name } });
-    const events = [];
-    broker.on('error', (e) => events.push(e.error.code));
-    const queue = broker.queue('q');
-    const settle = (send) => send.then(() => 'accepted', (e) => e.code);
-    const small = await settle(queue.send('stored', { id: 'ok' }));
-    // Sent together, so they share one commit, which fails.
-    const together = await Promise.all([settle(queue.send('x'.repeat(1 << 20), { id: 'big' })), settle(queue.send('b', { id: 'b' }))]);
-    const later = await settle(queue.send('later'));
-    return { small, together, later, events };
-  }, name);
-  assert.deepEqual(outcome, { small: 'accepted', together: ['STORAGE', 'STORAGE'], later: 'CLOSED', events: ['STORAGE'] });
+  const outcome = await page.evaluate(
+    async ([name, exclusive]) => {
+      const broker = await window.ferrymq.Broker.open({ storage: { indexedDb: name }, exclusive });
+      const events = [];
+      broker.on('error', (e) => events.push(e.error.code));
+      const queue = broker.queue('q');
+      const settle = (send) => send.then(() => 'accepted', (e) => e.code);
+      const small = await settle(queue.send('stored', { id: 'ok' }));
+      // Sent together, so they share one commit, which fails.
+      const together = await Promise.all([settle(queue.send('x'.repeat(1 << 20), { id: 'big' })), settle(queue.send('b', { id: 'b' }))]);
+      const later = await settle(queue.send('later', { id: 'later' }));
+      return { small, together, later, events };
+    },
+    [name, exclusive],
+  );
   await cdp.send('Storage.overrideQuotaForOrigin', { origin });
-  const second = await packagePage(context, errors);
-  assert.deepEqual((await drainIn(second, name, 'q')).map(([id]) => id), ['ok'], 'nothing unaccepted was stored');
-  assert.deepEqual(errors, []);
+  const second = await packagePage(fixture, context, errors);
+  const kept = (await drainIn(second, name, 'q')).map(([id]) => id);
   await context.close();
+  return { outcome, kept, errors };
+}
+
+test('a write over the storage quota rejects with STORAGE, stops an exclusive broker and loses nothing accepted', async () => {
+  const { outcome, kept, errors } = await overQuota(`quota-${Date.now()}`, true);
+  assert.deepEqual(outcome, { small: 'accepted', together: ['STORAGE', 'STORAGE'], later: 'CLOSED', events: ['STORAGE'] });
+  assert.deepEqual(kept, ['ok'], 'nothing unaccepted was stored');
+  assert.deepEqual(errors, []);
+});
+
+test('a shared broker whose write went over the quota rejects those sends with STORAGE and goes on under a new leader', async () => {
+  const { outcome, kept, errors } = await overQuota(`quota-shared-${Date.now()}`, false);
+  assert.deepEqual(outcome, { small: 'accepted', together: ['STORAGE', 'STORAGE'], later: 'accepted', events: ['STORAGE'] });
+  assert.deepEqual(kept, ['ok', 'later'], 'nothing unaccepted was stored');
+  assert.deepEqual(errors, []);
 });

@@ -72,3 +72,17 @@ export function usePage(mounts, path, readySelector) {
     },
   });
 }
+
+/**
+ * A page of `context` (pages of one context share IndexedDB, Web Locks and
+ * BroadcastChannel) with the installed package loaded as `window.ferrymq`;
+ * `errors` collects its console errors.
+ */
+export async function packagePage(fixture, context, errors) {
+  const page = await context.newPage();
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${fixture.server.url}/browser/slice.html`);
+  await page.waitForSelector('body[data-ready="function"]', { state: 'attached' });
+  return page;
+}

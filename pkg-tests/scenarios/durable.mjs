@@ -203,10 +203,11 @@ export const scenarios = {
     await broker.close();
   },
 
-  'a second broker cannot open the same storage until the first closes': async ({ Broker, FerryError }, { newStorage }) => {
+  'an exclusive broker cannot open the same storage until the first closes': async ({ Broker, FerryError }, { newStorage }) => {
     const storage = newStorage();
     const first = await Broker.open({ storage });
-    await rejects(Broker.open({ storage }), isCode(FerryError, 'STORAGE'));
+    // (Files are always exclusive; IndexedDB is shared unless asked.)
+    await rejects(Broker.open({ storage, exclusive: true }), isCode(FerryError, 'STORAGE'));
     await first.queue('q').send('still fine');
     await first.close();
     const second = await Broker.open({ storage });

@@ -18,7 +18,7 @@ use crate::core::storage::codec::Payload;
 use crate::core::storage::compaction::CompactionPolicy;
 use crate::core::storage::io::IoStep;
 use crate::core::storage::journal::Journal;
-use crate::core::storage::recovery;
+use crate::core::storage::recovery::{self, InFlight};
 
 /// A message body: the slot of the wrapper's payload table that holds its
 /// payload and headers as the JS values they are (js/broker/payloads.ts),
@@ -113,15 +113,19 @@ impl BrokerCore {
     /// (see `encode_steps`), after which the host calls `committed(lastSealed)`;
     /// what recovery found is pushed to `report` as [records,
     /// tornTailOffset, corruptOffset, corruptReason] (NONE/undefined when absent).
+    /// `keepLeases`: a shared broker's new leader, whose followers may still
+    /// hold deliveries (see `InFlight`).
     #[wasm_bindgen(js_name = openDurable)]
     pub fn open_durable(
         seed: f64,
         bytes: &[u8],
+        keep_leases: bool,
         steps: &Array,
         report: &Array,
         wake: Function,
     ) -> Result<BrokerCore, JsValue> {
-        let opened = recovery::open(bytes, HostClock, SplitMix64::new(seed as u64), CompactionPolicy::default())
+        let in_flight = if keep_leases { InFlight::KeepLeases } else { InFlight::Redeliver };
+        let opened = recovery::open(bytes, HostClock, SplitMix64::new(seed as u64), CompactionPolicy::default(), in_flight)
             .map_err(to_js)?;
         encode_steps(steps, opened.steps);
         let r = opened.report;
@@ -362,6 +366,12 @@ impl BrokerCore {
     #[wasm_bindgen(js_name = hasReady)]
     pub fn has_ready(&self, queue: u32) -> bool {
         self.core.has_ready(QueueId(queue))
+    }
+
+    /// Every tag handed out so far is below it (see `Broker::tag_floor`).
+    #[wasm_bindgen(getter, js_name = tagFloor)]
+    pub fn tag_floor(&self) -> f64 {
+        self.core.tag_floor() as f64
     }
 
     /// The name of queue `queue` (undefined for an unknown id).

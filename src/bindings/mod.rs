@@ -11,7 +11,6 @@ mod decode;
 mod errors;
 mod options;
 mod outbox;
-#[cfg(feature = "remote")]
 mod remote;
 mod scheduler;
 mod waker;

@@ -39,7 +39,6 @@ pub const NONE: f64 = Wire::None as i32 as f64;
 pub const STRIDE: usize = Wire::BrokerStride as usize;
 pub const SCHEDULER_STRIDE: usize = Wire::SchedulerStride as usize;
 pub const COMMAND_STRIDE: usize = Wire::CommandStride as usize;
-#[cfg(feature = "remote")]
 pub const CLAIMED_STRIDE: usize = Wire::ClaimedStride as usize;
 
 /// The kind of a broker effect record, its field 0. A message id field is

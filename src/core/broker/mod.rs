@@ -475,6 +475,13 @@ impl<P: Clone, C: Clock, R: Rng> Broker<P, C, R> {
         self.queue(q).is_ok_and(|queue| queue.ready.due_len() > 0)
     }
 
+    /// Every delivery tag handed out so far is below this one (tags are
+    /// never reused): a shared broker's new leader tells the tags an earlier
+    /// leader handed out from its own by it.
+    pub fn tag_floor(&self) -> u64 {
+        self.state.next_tag
+    }
+
     // ---- log ---------------------------------------------------------------
 
     /// Turns recording (durable mode) on: every change is kept as a record

@@ -25,9 +25,22 @@ pub struct RecoveryReport {
     pub corrupt: Option<(usize, Damage)>,
 }
 
+/// What becomes of the deliveries that were in flight when the log was last written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InFlight {
+    /// Nobody holds them any more (the only writer restarted): they come
+    /// back at once as failed deliveries.
+    Redeliver,
+    /// Other contexts may still hold some (a shared broker's new leader):
+    /// each lease runs on to its stored deadline, and a holder's settle of
+    /// its tag still counts.
+    KeepLeases,
+}
+
 pub struct Opened<P, C, R> {
-    /// Recording, with leases held at the crash returned as redeliveries
-    /// (their `Redelivered` effects wait for `epoch` to be committed).
+    /// Recording; with [`InFlight::Redeliver`], leases held at the crash are
+    /// returned as redeliveries (their `Redelivered` effects wait for `epoch`
+    /// to be committed).
     pub broker: Broker<P, C, R>,
     pub journal: Journal,
     pub report: RecoveryReport,
@@ -44,7 +57,13 @@ pub struct Opened<P, C, R> {
 /// exist). Fails only on a file that is not a log this version can read.
 /// Damage (a bad frame, or records that do not fit the state before them)
 /// keeps the longest valid prefix of whole frames and reports the rest.
-pub fn open<P, C, R>(bytes: &[u8], clock: C, rng: R, policy: CompactionPolicy) -> Result<Opened<P, C, R>, CoreError>
+pub fn open<P, C, R>(
+    bytes: &[u8],
+    clock: C,
+    rng: R,
+    policy: CompactionPolicy,
+    in_flight: InFlight,
+) -> Result<Opened<P, C, R>, CoreError>
 where
     P: Payload + Clone,
     C: Clock + Clone,
@@ -75,7 +94,11 @@ where
         },
     };
     broker.set_recording(true);
-    broker.recover_in_flight();
+    match in_flight {
+        InFlight::Redeliver => broker.recover_in_flight(),
+        // Replay already armed each lease's timer at its deadline.
+        InFlight::KeepLeases => broker.advance(),
+    }
 
     let mut steps = vec![IoStep::Remove(File::Compact)];
     if let Some((at, _)) = &report.corrupt {

@@ -1,0 +1,317 @@
+// A broker shared by the pages and dedicated workers of an origin that open
+// the same IndexedDB database. Every context queues for the database's Web
+// Lock; whoever holds it leads: it recovers the broker from storage and
+// serves everyone's calls (host.ts), its own included. Every context's
+// Broker is a follower (follower.ts) of whoever leads, through a `TabLink`:
+// so a context that takes over changes nothing its application holds.
+//
+// Failure handling, in one place:
+// - A leader that dies (closed, crashed, frozen past a stolen lock) releases
+//   the lock; the next waiter takes over, raises the term (which fences any
+//   write of the old one, storage-indexeddb.ts), recovers with the leases
+//   followers hold kept, and announces itself.
+// - Messages between pages can be lost (a paused page): a call is resent
+//   until answered, at once to a newly announced leader and then every
+//   RESEND_MS. Calls that change the broker are answered from the notes a
+//   leader writes with their change (host.ts), so a resend is never done twice.
+// - A dead follower's member lock is granted to the leader, which gives back
+//   what it held.
+import { LocalRuntime } from '../broker/local.js';
+import { noop } from '../promises.js';
+import { assertIndexedDb, openLog } from '../storage-indexeddb.js';
+import type { Recovery } from '../types.js';
+import { type Follower, Host } from './host.js';
+import { PortRuntime, type LeaderPort } from './follower.js';
+import { PROTOCOL, type ToFollower, type ToLeader } from './protocol.js';
+
+/** How often an unanswered call is sent again. */
+const RESEND_MS = 1_000;
+/** How long a leader whose storage failed waits before it queues for the lock again. */
+const RETRY_MS = 250;
+
+/** What crosses the database's channel. */
+type Envelope =
+  /** A follower's message to whoever leads. */
+  | { v: typeof PROTOCOL; from: string; m: ToLeader }
+  /** The leader's message to one follower. */
+  | { v: typeof PROTOCOL; to: string; m: ToFollower }
+  /** A new leader: followers resend what is unanswered. */
+  | { v: typeof PROTOCOL; leader: string };
+
+/** Opens database `name` shared: resolves with a follower once some context (maybe this one) leads and answered it. */
+export async function openShared(name: string): Promise<{ runtime: PortRuntime; recovery: Recovery | undefined }> {
+  assertIndexedDb();
+  const link = new TabLink(name);
+  const runtime = await PortRuntime.open(link);
+  return { runtime, recovery: link.recovery };
+}
+
+/** The page's end of a shared broker; PortRuntime's port. */
+class TabLink implements LeaderPort {
+  readonly #db: string;
+  readonly #client = randomId();
+  readonly #channel: BroadcastChannel;
+  #listener: ((e: { data: unknown }) => void) | undefined = undefined;
+  /** Calls not answered yet, as sent, by id. */
+  readonly #pending = new Map<number, { message: ToLeader & { call: number }; sent: number }>();
+  /** The highest call id sent so far. */
+  #lastCall = -1;
+  /** The last watch and events messages: a new leader hears them again. */
+  #watch: ToLeader | undefined = undefined;
+  #events: ToLeader | undefined = undefined;
+  /** This context's own leader part, while it leads. */
+  #leading: Leading | undefined = undefined;
+  #closed = false;
+  /** Whether a leader answered this link yet: its own broker may hold deliveries then. */
+  #answered = false;
+  readonly #resend: ReturnType<typeof setInterval>;
+  /** Held while this link is open: the leader waits on it to learn that this context died. */
+  #releaseMember: () => void = noop;
+  /** What recovery found, when this context led first. */
+  recovery: Recovery | undefined = undefined;
+  onChange: LeaderPort['onChange'] = undefined;
+  readonly #hidden = (): void => this.#resign(false);
+  readonly #shown = (e: Event): void => {
+    if ((e as PageTransitionEvent).persisted) this.#queue();
+  };
+
+  constructor(db: string) {
+    this.#db = db;
+    this.#channel = new BroadcastChannel(`ferrymq:${db}`);
+    this.#channel.onmessage = (e) => this.#heard(e.data as Envelope);
+    this.#resend = setInterval(() => this.#resendOlder(Date.now() - RESEND_MS), RESEND_MS);
+    navigator.locks.request(memberLock(db, this.#client), () => new Promise<void>((release) => (this.#releaseMember = release))).catch(noop);
+    // A page going away hands over at once instead of leaving the others to
+    // notice its death; back from the back/forward cache, it queues again.
+    globalThis.addEventListener?.('pagehide', this.#hidden);
+    globalThis.addEventListener?.('pageshow', this.#shown);
+    this.#queue();
+  }
+
+  get role(): 'leader' | 'follower' {
+    return this.#leading === undefined ? 'follower' : 'leader';
+  }
+
+  get leader(): LocalRuntime | undefined {
+    return this.#leading?.runtime;
+  }
+
+  addEventListener(type: 'message' | 'close', listener: (e: { data: unknown }) => void): void {
+    // Nobody closes a link but its runtime: no 'close' to tell.
+    if (type === 'message') this.#listener = listener;
+  }
+
+  start(): void {}
+
+  postMessage(message: ToLeader): void {
+    if ('call' in message) {
+      this.#lastCall = Math.max(this.#lastCall, message.call);
+      this.#pending.set(message.call, { message, sent: Date.now() });
+      this.#toLeader(this.#withDone(message));
+    } else {
+      if ('watch' in message) this.#watch = message;
+      else this.#events = message;
+      this.#toLeader(message);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#resend);
+    globalThis.removeEventListener?.('pagehide', this.#hidden);
+    globalThis.removeEventListener?.('pageshow', this.#shown);
+    this.#resign(false);
+    this.#channel.close();
+    this.#releaseMember();
+  }
+
+  /** Queues for the database's lock: granted, this context leads until it resigns. */
+  #queue(): void {
+    if (this.#closed) return;
+    navigator.locks
+      .request(leaderLock(this.#db), (held) => (held === null ? undefined : this.#lead()))
+      .catch((error: unknown) => {
+        // The lock was stolen from this leader: it stops, and waits its turn again.
+        if (this.#leading !== undefined) this.#resign(true);
+        else if (!this.#closed) this.onChange?.({ error });
+      });
+  }
+
+  /** Holds the lock: recovers, serves, and announces; resolves (releasing the lock) once it stops leading. */
+  async #lead(): Promise<void> {
+    if (this.#closed) return;
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    let leading: Leading;
+    try {
+      const storage = await openLog(this.#db, stop);
+      // A takeover (this context, or another one alive, may hold
+      // deliveries) keeps the leases; the first context to open returns them.
+      const takeover = this.#answered || (await othersAlive(this.#db, this.#client));
+      const { runtime, recovery, start } = LocalRuntime.recover(storage, takeover);
+      // A leader that stops by itself hands over; its followers resend.
+      runtime.listeners.add('error', noop);
+      await start();
+      leading = new Leading(runtime, new Host(runtime, { answers: storage.answers ?? new Map(), tagFloor: runtime.core.tagFloor }), this.#channel, stop);
+      this.recovery ??= recovery;
+    } catch (error) {
+      if (!this.#closed) this.onChange?.({ error });
+      stop();
+      setTimeout(() => this.#queue(), RETRY_MS);
+      return stopped;
+    }
+    const fellBack = leading.runtime.onStop;
+    leading.runtime.onStop = (reason) => {
+      fellBack?.(reason);
+      if (this.#leading !== leading) return;
+      this.onChange?.({ error: reason });
+      this.#resign(true, RETRY_MS);
+    };
+    if (this.#closed) {
+      await leading.stop();
+      return stopped;
+    }
+    this.#leading = leading;
+    this.#channel.postMessage({ v: PROTOCOL, leader: this.#client } satisfies Envelope);
+    this.onChange?.({ role: 'leader' });
+    this.#resendOlder(Infinity);
+    return stopped;
+  }
+
+  /** Stops leading (if it does); `again`: queues for the lock again, after `after` ms. */
+  #resign(again: boolean, after = 0): void {
+    const leading = this.#leading;
+    if (leading === undefined) return;
+    this.#leading = undefined;
+    leading.stop().catch(noop);
+    if (!this.#closed) this.onChange?.({ role: 'follower' });
+    if (again) setTimeout(() => this.#queue(), after);
+  }
+
+  #heard(envelope: Envelope): void {
+    if (envelope?.v !== PROTOCOL) return;
+    if ('from' in envelope) this.#leading?.received(envelope.from, envelope.m);
+    else if ('to' in envelope) {
+      if (envelope.to === this.#client) this.#fromLeader(envelope.m);
+    } else if ('leader' in envelope && envelope.leader !== this.#client) {
+      // Another context took over: everything unanswered goes to it.
+      this.#resign(true);
+      this.#resendOlder(Infinity);
+    }
+  }
+
+  #fromLeader(message: ToFollower): void {
+    // A leader closing or stopping is a hand-over here, not the end: the
+    // next one answers what is pending.
+    if ('closed' in message) return;
+    if ('answer' in message) {
+      if (!this.#pending.delete(message.answer)) return;
+      this.#answered = true;
+    }
+    this.#listener?.({ data: message });
+  }
+
+  /** Sends again every unanswered call last sent before `before`, and what this follower waits on. */
+  #resendOlder(before: number): void {
+    const now = Date.now();
+    let resent = false;
+    for (const call of this.#pending.values()) {
+      if (call.sent >= before) continue;
+      call.sent = now;
+      resent = true;
+      this.#toLeader(this.#withDone(call.message));
+    }
+    if (before === Infinity || resent) {
+      if (this.#watch !== undefined) this.#toLeader(this.#watch);
+      if (this.#events !== undefined) this.#toLeader(this.#events);
+    }
+  }
+
+  /** The call, saying which answers this follower has: every one below the oldest pending. */
+  #withDone(message: ToLeader & { call: number }): ToLeader {
+    let done = this.#lastCall;
+    for (const id of this.#pending.keys()) done = Math.min(done, id - 1);
+    return { ...message, done };
+  }
+
+  #toLeader(m: ToLeader): void {
+    if (this.#leading !== undefined) this.#leading.local(this.#client, m, (reply) => this.#fromLeader(reply));
+    else this.#channel.postMessage({ v: PROTOCOL, from: this.#client, m } satisfies Envelope);
+  }
+}
+
+/** This context's leader part: the broker kept here, and the followers it serves. */
+class Leading {
+  readonly #followers = new Map<string, Follower>();
+  /** Stops the leader's watches on its followers' member locks. */
+  readonly #watches = new AbortController();
+  #stopped: Promise<void> | undefined = undefined;
+
+  constructor(
+    readonly runtime: LocalRuntime,
+    private readonly host: Host,
+    private readonly channel: BroadcastChannel,
+    private readonly release: () => void,
+  ) {}
+
+  /** A message of this context's own follower: no channel, no copy; answered in a later microtask, as a port would. */
+  local(client: string, message: ToLeader, deliver: (reply: ToFollower) => void): void {
+    let follower = this.#followers.get(client);
+    if (follower === undefined) {
+      follower = this.host.serve({ post: (reply) => queueMicrotask(() => deliver(reply)), close: noop }, client);
+      this.#followers.set(client, follower);
+    }
+    follower.received(message);
+  }
+
+  /** A message of follower `client`, from another context. */
+  received(client: string, message: ToLeader): void {
+    if (this.#stopped !== undefined) return;
+    let follower = this.#followers.get(client);
+    if (follower === undefined) {
+      const channel = this.channel;
+      follower = this.host.serve({ post: (m) => channel.postMessage({ v: PROTOCOL, to: client, m } satisfies Envelope), close: noop }, client);
+      this.#followers.set(client, follower);
+      const gone = follower;
+      // Granted once that context closed or died: what it held comes back.
+      navigator.locks
+        .request(memberLock(dbOf(channel), client), { signal: this.#watches.signal }, () => {
+          this.#followers.delete(client);
+          gone.closed();
+        })
+        .catch(noop);
+    }
+    follower.received(message);
+  }
+
+  /** Stops serving and closes the broker kept here (its last commit written), then releases the lock. */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.#watches.abort();
+      try {
+        if (!this.runtime.closed) await this.runtime.shutdown();
+      } finally {
+        this.release();
+      }
+    })();
+    return this.#stopped;
+  }
+}
+
+const leaderLock = (db: string): string => `ferrymq:${db}`;
+const memberLock = (db: string, client: string): string => `ferrymq:${db}:member:${client}`;
+const dbOf = (channel: BroadcastChannel): string => channel.name.slice('ferrymq:'.length);
+
+/** Whether any other context has this database open (holds a member lock): its deliveries must keep their leases. */
+async function othersAlive(db: string, client: string): Promise<boolean> {
+  const prefix = memberLock(db, '');
+  const { held = [] } = await navigator.locks.query();
+  return held.some((lock) => lock.name?.startsWith(prefix) === true && lock.name !== memberLock(db, client));
+}
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
