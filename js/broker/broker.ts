@@ -215,7 +215,7 @@ export class Broker {
     return { queues };
   }
 
-  /** Subscribes to 'dead-letter', 'expired', 'redelivered' or 'error'; returns the unsubscribe function. */
+  /** Subscribes to 'dead-letter', 'expired', 'redelivered', 'error' or 'role' (a shared broker's context took over or stopped leading); returns the unsubscribe function. */
   on<E extends BrokerEventType>(event: E, listener: (event: Extract<BrokerEvent, { type: E }>) => void): () => void {
     const runtime = this.#runtime;
     const off = runtime.listeners.add(event, listener);

@@ -308,14 +308,11 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
       const at = this.core.settle(tag);
       const queue = at[0]!;
       return this.track(() => new Promise((resolve, reject) => {
-        const acks = (this.#acks[queue] ??= { out: false, deliveries: [], waits: [] });
+        const acks = (this.#acks[queue] ??= { sending: undefined, deliveries: [], waits: [] });
         acks.deliveries.push(at[1]!, at[2]!);
         acks.waits.push({ resolve, reject });
-        if (!acks.out) {
-          acks.out = true;
-          // Sent after the acks of this turn, which go with it.
-          queueMicrotask(() => void this.#sendAcks(queue, acks));
-        }
+        // Sent after the acks of this turn, which go with it.
+        acks.sending ??= Promise.resolve().then(() => this.#sendAcks(queue, acks));
       }));
     } catch (error) {
       return Promise.reject(error);
@@ -341,7 +338,7 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
         for (const wait of waits) wait.reject(error);
       }
     }
-    acks.out = false;
+    acks.sending = undefined;
   }
 
   nack(tag: number, requeue: boolean, delayMs: number): Promise<void> {
@@ -511,6 +508,8 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
   /** Calls in flight finish first; then the connections close. */
   async shutdown(): Promise<void> {
     if (this.stopped !== undefined) return;
+    // close() writes every ack made before it, gathered ones included.
+    await Promise.all(this.#acks.map((acks) => acks?.sending));
     this.closeNow(closedError());
     await this.ioSettled();
     this.disconnect();
@@ -518,9 +517,9 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
   }
 }
 
-/** A queue's acks: whether its ack call is out, and those gathered for the next (seq, tag pairs) with their callers. */
+/** A queue's acks: its ack calls while one is out (they end when none is left), and those gathered for the next (seq, tag pairs) with their callers. */
 interface PendingAcks {
-  out: boolean;
+  sending: Promise<void> | undefined;
   readonly deliveries: number[];
   readonly waits: { resolve: () => void; reject: (error: unknown) => void }[];
 }

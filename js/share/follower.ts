@@ -115,9 +115,33 @@ export class PortRuntime extends RemoteRuntime {
 
   /** Leading, a queue's stats as of now, as a broker kept here has them; else the last ones read. */
   override queueStats(queue: number): QueueStats {
+    let stats: QueueStats | undefined;
+    this.#onLeader((leader, q) => (stats = leader.queueStats(q)), queue);
+    return stats ?? super.queueStats(queue);
+  }
+
+  /** Leading, the broker kept here declares it at once: a declaration that does not agree throws, as on a broker of one's own. */
+  override declare(argument: string, name: string, options: unknown): number {
+    this.#port.leader?.declare(argument, name, options);
+    return super.declare(argument, name, options);
+  }
+
+  /** Leading, the broker kept here binds at once, so a close right after keeps it. */
+  override bind(pattern: string, queue: number): void {
+    this.#onLeader((leader, q) => leader.bind(pattern, q), queue);
+    super.bind(pattern, queue);
+  }
+
+  override unbind(pattern: string, queue: number): void {
+    this.#onLeader((leader, q) => leader.unbind(pattern, q), queue);
+    super.unbind(pattern, queue);
+  }
+
+  /** Runs `change` on the broker kept here, if this context leads, with its id of `queue`. */
+  #onLeader(change: (leader: LocalRuntime, queue: number) => void, queue: number): void {
     const leader = this.#port.leader;
-    const kept = leader?.core.queueId(this.queueName(queue)) ?? wire.NONE;
-    return kept === wire.NONE ? super.queueStats(queue) : leader!.queueStats(kept);
+    const q = leader?.core.queueId(this.queueName(queue)) ?? wire.NONE;
+    if (q !== wire.NONE) change(leader!, q);
   }
 
   /** Leading, every queue the broker kept here has; else those this context knows. */

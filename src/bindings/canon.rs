@@ -40,6 +40,10 @@ pub fn canonical(o: &QueueOptions) -> String {
     if let Some(d) = o.dedup_window {
         field("dedupWindowMs", d.to_string());
     }
+    // Only a leader with a log tells the two apart; it must hear it.
+    if !o.durable {
+        field("durable", "false".into());
+    }
     out.push('}');
     out
 }
