@@ -29,12 +29,16 @@ const RESEND_MS = 1_000;
 /** How long a leader whose storage failed waits before it queues for the lock again. */
 const RETRY_MS = 250;
 
-/** What crosses the database's channel. */
+/**
+ * What crosses the database's channel. The messages one side posts in one
+ * turn of its event loop travel together: one channel message, and on the
+ * leader one task, so the calls in it share one commit.
+ */
 type Envelope =
-  /** A follower's message to whoever leads. */
-  | { v: typeof PROTOCOL; from: string; m: ToLeader }
-  /** The leader's message to one follower. */
-  | { v: typeof PROTOCOL; to: string; m: ToFollower }
+  /** A follower's messages to whoever leads. */
+  | { v: typeof PROTOCOL; from: string; ms: ToLeader[] }
+  /** The leader's messages to one follower. */
+  | { v: typeof PROTOCOL; to: string; ms: ToFollower[] }
   /** A new leader: followers resend what is unanswered. */
   | { v: typeof PROTOCOL; leader: string };
 
@@ -67,6 +71,7 @@ class TabLink implements LeaderPort {
   readonly #resend: ReturnType<typeof setInterval>;
   /** Held while this link is open: the leader waits on it to learn that this context died. */
   #releaseMember: () => void = noop;
+  readonly #outbox = new Outbox<ToLeader>((ms) => this.#send({ v: PROTOCOL, from: this.#client, ms }));
   /** What recovery found, when this context led first. */
   recovery: Recovery | undefined = undefined;
   onChange: LeaderPort['onChange'] = undefined;
@@ -153,7 +158,8 @@ class TabLink implements LeaderPort {
       // A leader that stops by itself hands over; its followers resend.
       runtime.listeners.add('error', noop);
       await start();
-      leading = new Leading(runtime, new Host(runtime, { answers: storage.answers ?? new Map(), tagFloor: runtime.core.tagFloor }), this.#channel, stop);
+      const host = new Host(runtime, { answers: storage.answers ?? new Map(), tagFloor: runtime.core.tagFloor });
+      leading = new Leading(runtime, host, this.#db, (envelope) => this.#send(envelope), stop);
       this.recovery ??= recovery;
     } catch (error) {
       if (!this.#closed) this.onChange?.({ error });
@@ -173,7 +179,7 @@ class TabLink implements LeaderPort {
       return stopped;
     }
     this.#leading = leading;
-    this.#channel.postMessage({ v: PROTOCOL, leader: this.#client } satisfies Envelope);
+    this.#send({ v: PROTOCOL, leader: this.#client });
     this.onChange?.({ role: 'leader' });
     this.#resendOlder(Infinity);
     return stopped;
@@ -191,9 +197,10 @@ class TabLink implements LeaderPort {
 
   #heard(envelope: Envelope): void {
     if (envelope?.v !== PROTOCOL) return;
-    if ('from' in envelope) this.#leading?.received(envelope.from, envelope.m);
-    else if ('to' in envelope) {
-      if (envelope.to === this.#client) this.#fromLeader(envelope.m);
+    if ('from' in envelope) {
+      for (const m of envelope.ms) this.#leading?.received(envelope.from, m);
+    } else if ('to' in envelope) {
+      if (envelope.to === this.#client) for (const m of envelope.ms) this.#fromLeader(m);
     } else if ('leader' in envelope && envelope.leader !== this.#client) {
       // Another context took over: everything unanswered goes to it.
       this.#resign(true);
@@ -235,9 +242,14 @@ class TabLink implements LeaderPort {
     return { ...message, done };
   }
 
+  /** Posts on the channel; nothing once this link closed (a turn's last messages may come after). */
+  #send(envelope: Envelope): void {
+    if (!this.#closed) this.#channel.postMessage(envelope);
+  }
+
   #toLeader(m: ToLeader): void {
     if (this.#leading !== undefined) this.#leading.local(this.#client, m, (reply) => this.#fromLeader(reply));
-    else this.#channel.postMessage({ v: PROTOCOL, from: this.#client, m } satisfies Envelope);
+    else this.#outbox.post(m);
   }
 }
 
@@ -251,7 +263,8 @@ class Leading {
   constructor(
     readonly runtime: LocalRuntime,
     private readonly host: Host,
-    private readonly channel: BroadcastChannel,
+    private readonly db: string,
+    private readonly send: (envelope: Envelope) => void,
     private readonly release: () => void,
   ) {}
 
@@ -270,13 +283,13 @@ class Leading {
     if (this.#stopped !== undefined) return;
     let follower = this.#followers.get(client);
     if (follower === undefined) {
-      const channel = this.channel;
-      follower = this.host.serve({ post: (m) => channel.postMessage({ v: PROTOCOL, to: client, m } satisfies Envelope), close: noop }, client);
+      const outbox = new Outbox<ToFollower>((ms) => this.send({ v: PROTOCOL, to: client, ms }));
+      follower = this.host.serve({ post: (m) => outbox.post(m), close: noop }, client);
       this.#followers.set(client, follower);
       const gone = follower;
       // Granted once that context closed or died: what it held comes back.
       navigator.locks
-        .request(memberLock(dbOf(channel), client), { signal: this.#watches.signal }, () => {
+        .request(memberLock(this.db, client), { signal: this.#watches.signal }, () => {
           this.#followers.delete(client);
           gone.closed();
         })
@@ -299,9 +312,26 @@ class Leading {
   }
 }
 
+/** Messages posted in one turn, sent together at its end. */
+class Outbox<M> {
+  #messages: M[] = [];
+
+  constructor(private readonly send: (messages: M[]) => void) {}
+
+  post(message: M): void {
+    if (this.#messages.length === 0) queueMicrotask(() => this.#flush());
+    this.#messages.push(message);
+  }
+
+  #flush(): void {
+    const messages = this.#messages;
+    this.#messages = [];
+    this.send(messages);
+  }
+}
+
 const leaderLock = (db: string): string => `ferrymq:${db}`;
 const memberLock = (db: string, client: string): string => `ferrymq:${db}:member:${client}`;
-const dbOf = (channel: BroadcastChannel): string => channel.name.slice('ferrymq:'.length);
 
 /** Whether any other context has this database open (holds a member lock): its deliveries must keep their leases. */
 async function othersAlive(db: string, client: string): Promise<boolean> {
