@@ -76,7 +76,8 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
   /** After each flush: keeps waiting on the server while the core waits for `starvedOn()` or a request for its reply. */
   protected abstract block(): void;
   /** Lets go of the connections. */
-  protected abstract disconnect(): void;
+  /** Closes the way to the server; a promise when closing takes a while (a page that led lets go). */
+  protected abstract disconnect(): Promise<void> | void;
 
   // ---- queues ------------------------------------------------------------
 
@@ -500,7 +501,7 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
   }
 
   protected released(): void {
-    this.disconnect();
+    void this.disconnect();
   }
 
   protected abandon(): void {}
@@ -512,7 +513,7 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
     await Promise.all(this.#acks.map((acks) => acks?.sending));
     this.closeNow(closedError());
     await this.ioSettled();
-    this.disconnect();
+    await this.disconnect();
     this.core.free();
   }
 }

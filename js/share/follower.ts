@@ -23,7 +23,8 @@ export interface LeaderPort {
   addEventListener(type: 'message', listener: (e: { data: unknown }) => void): void;
   addEventListener(type: 'close', listener: () => void): void;
   start(): void;
-  close(): void;
+  /** A link resolves once this context let go of what it kept as leader. */
+  close(): void | Promise<void>;
   /** A link: the role this context has now. */
   readonly role?: 'leader' | 'follower';
   /** A link: while this context leads, the broker it keeps (synchronous reads come from it). */
@@ -236,8 +237,8 @@ export class PortRuntime extends RemoteRuntime {
     this.stopWith(reason);
   }
 
-  protected disconnect(): void {
-    this.#port.close();
+  protected disconnect(): Promise<void> | void {
+    return this.#port.close();
   }
 }
 

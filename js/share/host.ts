@@ -23,7 +23,9 @@ import { wasSuperseded } from '../storage.js';
 import { PROTOCOL, type ToFollower, type ToLeader, type WireError } from './protocol.js';
 
 /** The calls whose answers are noted for resends: those that change the broker, each done synchronously. */
-const NOTED = new Set(['send', 'send_batch', 'publish_key', 'request', 'ack', 'nack', 'reply', 'release', 'fail']);
+const NOTED = new Set(['send', 'send_batch', 'publish_key', 'request', 'ack', 'nack', 'reply', 'release', 'fail', 'purge']);
+/** Calls done again harmlessly, but answered only once written: an answer must never name what a crash can undo. */
+const WRITTEN = new Set(['declare', 'bind', 'unbind']);
 
 /** Where a follower's messages go. */
 export interface FollowerEnd {
@@ -104,8 +106,8 @@ export class Follower {
   readonly #client: string | undefined;
   /** Answers not yet known to have arrived, by call id (calls of a client only). */
   readonly #answers = new Map<number, Answer | typeof PENDING>();
-  /** The highest call whose answer is noted in storage and not yet forgotten; -1 for none. */
-  #lastNoted = -1;
+  /** The calls whose answers are noted in storage and not yet forgotten. */
+  readonly #noted = new Set<number>();
   /** Tags below it were handed out by an earlier leader: anyone may settle them. */
   readonly #tagFloor: number;
   /** The deliveries handed to this follower and not settled yet (leader tags). */
@@ -133,7 +135,7 @@ export class Follower {
     this.#tagFloor = inherited?.tagFloor ?? 0;
     for (const [call, value] of inherited?.answers ?? []) {
       this.#answers.set(call, { value });
-      this.#lastNoted = Math.max(this.#lastNoted, call);
+      this.#noted.add(call);
     }
   }
 
@@ -162,6 +164,9 @@ export class Follower {
     this.#unlisten = undefined;
     this.#watching.clear();
     if (this.#runtime.closed) return;
+    // It resends nothing any more: its notes may go.
+    if (this.#noted.size > 0) this.#runtime.commits?.note({ client: this.#client!, upTo: Infinity });
+    this.#noted.clear();
     // What it held comes back at once, as from a cancelled consumer; what it asked is forgotten.
     for (const tag of this.#held) this.#fail(tag);
     this.#held.clear();
@@ -222,9 +227,13 @@ export class Follower {
   /** The client has every answer up to call `done`: they need not be kept, here or in storage. */
   #forget(done: number): void {
     for (const call of this.#answers.keys()) if (call <= done) this.#answers.delete(call);
-    if (this.#lastNoted === -1 || done < this.#lastNoted) return;
-    this.#lastNoted = -1;
-    this.#runtime.commits?.note({ client: this.#client!, upTo: done });
+    let forgotten = false;
+    for (const call of this.#noted) {
+      if (call > done) continue;
+      this.#noted.delete(call);
+      forgotten = true;
+    }
+    if (forgotten) this.#runtime.commits?.note({ client: this.#client!, upTo: done });
   }
 
   #call(id: number, fn: string, args: unknown[]): void {
@@ -239,10 +248,10 @@ export class Follower {
         // Done now; noted in the commit that holds the change; answered once that is written.
         if (this.#client !== undefined && this.#runtime.commits !== undefined) {
           this.#runtime.commits.note({ client: this.#client, call: id, answer });
-          this.#lastNoted = Math.max(this.#lastNoted, id);
+          this.#noted.add(id);
         }
         answer = this.#runtime.settled(answer);
-      }
+      } else if (WRITTEN.has(fn)) answer = this.#runtime.settled(answer);
     } catch (error) {
       this.#answer(id, undefined, error);
       return;
@@ -405,7 +414,7 @@ export class Follower {
       return this.#runtime.core.stats(this.#queue(sid));
     },
     purge([sid]) {
-      return this.#runtime.purge(this.#queue(sid));
+      return this.#runtime.core.purge(this.#queue(sid));
     },
   };
 

@@ -75,7 +75,7 @@ class TabLink implements LeaderPort {
   /** What recovery found, when this context led first. */
   recovery: Recovery | undefined = undefined;
   onChange: LeaderPort['onChange'] = undefined;
-  readonly #hidden = (): void => this.#resign(false);
+  readonly #hidden = (): void => void this.#resign(false);
   readonly #shown = (e: Event): void => {
     if ((e as PageTransitionEvent).persisted) this.#queue();
   };
@@ -85,7 +85,11 @@ class TabLink implements LeaderPort {
     this.#channel = new BroadcastChannel(`ferrymq:${db}`);
     this.#channel.onmessage = (e) => this.#heard(e.data as Envelope);
     this.#resend = setInterval(() => this.#resendOlder(Date.now() - RESEND_MS), RESEND_MS);
-    navigator.locks.request(memberLock(db, this.#client), () => new Promise<void>((release) => (this.#releaseMember = release))).catch(noop);
+    navigator.locks
+      .request(memberLock(db, this.#client), () =>
+        // Granted after close(): nothing to hold.
+        this.#closed ? undefined : new Promise<void>((release) => (this.#releaseMember = release)))
+      .catch(noop);
     // A page going away hands over at once instead of leaving the others to
     // notice its death; back from the back/forward cache, it queues again.
     globalThis.addEventListener?.('pagehide', this.#hidden);
@@ -120,15 +124,17 @@ class TabLink implements LeaderPort {
     }
   }
 
-  close(): void {
-    if (this.#closed) return;
+  /** Resolves once this context let go of the broker it kept, if it led: its last commit written, the lock released. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
     clearInterval(this.#resend);
     globalThis.removeEventListener?.('pagehide', this.#hidden);
     globalThis.removeEventListener?.('pageshow', this.#shown);
-    this.#resign(false);
+    const stopped = this.#resign(false);
     this.#channel.close();
     this.#releaseMember();
+    return stopped;
   }
 
   /** Queues for the database's lock: granted, this context leads until it resigns. */
@@ -149,8 +155,9 @@ class TabLink implements LeaderPort {
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
     let leading: Leading;
+    let storage: Awaited<ReturnType<typeof openLog>> | undefined;
     try {
-      const storage = await openLog(this.#db, stop);
+      storage = await openLog(this.#db, stop);
       // A takeover (this context, or another one alive, may hold
       // deliveries) keeps the leases; the first context to open returns them.
       const takeover = this.#answered || (await othersAlive(this.#db, this.#client));
@@ -163,6 +170,7 @@ class TabLink implements LeaderPort {
       this.recovery ??= recovery;
     } catch (error) {
       if (!this.#closed) this.onChange?.({ error });
+      await storage?.close().catch(noop);
       stop();
       setTimeout(() => this.#queue(), RETRY_MS);
       return stopped;
@@ -185,14 +193,15 @@ class TabLink implements LeaderPort {
     return stopped;
   }
 
-  /** Stops leading (if it does); `again`: queues for the lock again, after `after` ms. */
-  #resign(again: boolean, after = 0): void {
+  /** Stops leading (if it does), resolving once stopped; `again`: queues for the lock again, after `after` ms. */
+  #resign(again: boolean, after = 0): Promise<void> {
     const leading = this.#leading;
-    if (leading === undefined) return;
+    if (leading === undefined) return Promise.resolve();
     this.#leading = undefined;
-    leading.stop().catch(noop);
+    const stopped = leading.stop().catch(noop);
     if (!this.#closed) this.onChange?.({ role: 'follower' });
     if (again) setTimeout(() => this.#queue(), after);
+    return stopped;
   }
 
   #heard(envelope: Envelope): void {
@@ -229,8 +238,9 @@ class TabLink implements LeaderPort {
       resent = true;
       this.#toLeader(this.#withDone(call.message));
     }
+    // A wake lost on its way (a paused page) would leave a consumer waiting: say again what it waits on.
+    if (this.#watch !== undefined) this.#toLeader(this.#watch);
     if (before === Infinity || resent) {
-      if (this.#watch !== undefined) this.#toLeader(this.#watch);
       if (this.#events !== undefined) this.#toLeader(this.#events);
     }
   }

@@ -279,7 +279,7 @@ test('a dedicated worker leads for a page, then follows it', () =>
     assert.deepEqual(second, { worker: 'follower', roles: ['leader'], seen: Array.from({ length: 20 }, (_, i) => `w${i}`) });
   }));
 
-test('exclusive: refused while the database is shared, a bad value is a TypeError, and the shared broker goes on', () =>
+test('exclusive: refused while the database is shared, a bad value is a TypeError, the shared broker goes on, and opens once it closed', () =>
   inContext('exclusive', async ({ context, errors, name }) => {
     const page = await tab(context, errors, name);
     const refused = await page.evaluate(
@@ -300,6 +300,16 @@ test('exclusive: refused while the database is shared, a bad value is a TypeErro
     assert.match(bad[1], /options\.exclusive/);
     // Neither refusal disturbed the shared broker.
     assert.equal(await page.evaluate(() => window.broker.queue('q').send('still', { id: 'still' })), 'still');
+    // Once close() resolved, the database is free: the leader let go of it.
+    const reopened = await page.evaluate(async (name) => {
+      await window.broker.close();
+      const alone = await window.ferrymq.Broker.open({ storage: { indexedDb: name }, exclusive: true });
+      const ids = [];
+      for (let m = await alone.queue('q').receive(); m !== null; m = await alone.queue('q').receive()) ids.push(m.id);
+      await alone.close();
+      return ids;
+    }, name);
+    assert.deepEqual(reopened, ['still']);
   }));
 
 /** In a tab: opens the broker on `name` and sends and consumes on 'churn' until `window.halt`, reporting each step. */
