@@ -1,5 +1,6 @@
 // The persistence panel: a durable queue in IndexedDB whose messages survive
-// a reload.
+// a reload, shared by every tab that shows this page: one tab leads, the
+// others follow, and one of them takes over when the leader goes.
 import { Broker } from 'ferrymq';
 import { $ } from './dom.js';
 
@@ -14,14 +15,30 @@ export async function persistencePanel() {
   try {
     const broker = await Broker.open({ storage: { indexedDb: DATABASE } });
     jobs = broker.queue(QUEUE);
+    const role = () => {
+      $('p-role').textContent = broker.role === 'leader'
+        ? 'This tab leads: it keeps the queue. Open the page in another tab to watch that one follow.'
+        : 'This tab follows the tab that leads; close that one and this tab takes over.';
+      panel.dataset.role = broker.role;
+    };
+    broker.on('role', () => {
+      role();
+      render();
+    });
+    role();
+    // What this tab found in IndexedDB when it opened the broker as its first leader.
+    if (broker.recovery !== undefined) {
+      $('p-recovery').textContent = `Recovered ${broker.recovery.records} log records when this tab opened${broker.recovery.tornTail === undefined ? '' : ' (an unfinished last write was dropped)'}.`;
+    }
   } catch (error) {
     panel.dataset.state = 'error';
     status(`Could not open IndexedDB: ${error?.message ?? error}`);
     return;
   }
 
-  const render = () => {
-    const s = jobs.stats();
+  // As of now, wherever the leader is (a follower's stats() is what it last read).
+  const render = async () => {
+    const s = await jobs.fetchStats();
     $('p-count').textContent = s.ready + s.delayed + s.inFlight;
   };
   // Every button waits for its own operation, then shows the stored count.
@@ -31,7 +48,7 @@ export async function persistencePanel() {
     } catch (error) {
       status(`${error?.code ?? 'Error'}: ${error?.message ?? error}`);
     }
-    render();
+    await render();
   });
 
   action('p-send', async () => {
@@ -47,6 +64,6 @@ export async function persistencePanel() {
   $('p-reload').addEventListener('click', () => location.reload());
 
   for (const id of ['p-send', 'p-consume', 'p-reload']) $(id).disabled = false;
-  render();
+  await render();
   panel.dataset.state = 'ready';
 }

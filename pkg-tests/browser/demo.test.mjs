@@ -154,6 +154,37 @@ test('the persistence panel: durable messages survive a reload', async () => {
   assert.deepEqual(errors, []);
 });
 
+test('the persistence panel in two tabs: the second follows, sees what the first stored, and takes over when it closes', async () => {
+  // Tabs of one browser profile: pages of one context share IndexedDB and Web Locks.
+  const context = await fixture.browser.newContext({ viewport: DESKTOP });
+  const errors = [];
+  const tab = async () => {
+    const page = await context.newPage();
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(fixture.server.url);
+    await page.waitForFunction(() => document.getElementById('persistence').dataset.state === 'ready');
+    return page;
+  };
+  const first = await tab();
+  assert.equal(await first.getAttribute('#persistence', 'data-role'), 'leader');
+  assert.match(await text(first, '#p-recovery'), /^Recovered \d+ log records/);
+  const before = await number(first, '#p-count');
+  await first.click('#p-send');
+  await waitForNumber(first, '#p-count', `n === ${before + 5}`);
+  const second = await tab();
+  assert.equal(await second.getAttribute('#persistence', 'data-role'), 'follower');
+  assert.match(await text(second, '#p-role'), /follows/);
+  assert.equal(await number(second, '#p-count'), before + 5, "the follower shows the leader's count");
+  await first.close();
+  await second.waitForFunction(() => document.getElementById('persistence').dataset.role === 'leader', undefined, { polling: 50 });
+  assert.match(await text(second, '#p-role'), /leads/);
+  await second.click('#p-consume');
+  await waitForNumber(second, '#p-count', `n === ${before + 4}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('on a phone (375 px) the page fits the width and everything is there', async () => {
   const { page, errors } = await openDemo(PHONE);
   await waitForNumber(page, stat('acked'), 'n >= 1');
