@@ -63,11 +63,14 @@ function writeNotes(calls: IDBObjectStore, notes: readonly CallNote[]): void {
   }
 }
 
+/** The Web Lock its writer holds: an exclusive broker, or a shared broker's leader. */
+export const lockName = (db: string): string => `ferrymq:${db}`;
+
 /** Holds the Web Lock named after the database until `release` is called, or refuses if another holds it. */
 function lock(name: string): Promise<() => void> {
   return new Promise((resolve, reject) => {
     navigator.locks
-      .request(`ferrymq:${name}`, { ifAvailable: true }, (held) => {
+      .request(lockName(name), { ifAvailable: true }, (held) => {
         if (held === null) {
           reject(storageError(`IndexedDB database ${name} is open in another broker`));
           return undefined;

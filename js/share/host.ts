@@ -110,6 +110,8 @@ export class Follower {
   readonly #noted = new Set<number>();
   /** Tags below it were handed out by an earlier leader: anyone may settle them. */
   readonly #tagFloor: number;
+  /** Each queue's leaseMs, read once: a queue's options never change after its declaration. */
+  readonly #leases = new Map<number, number>();
   /** The deliveries handed to this follower and not settled yet (leader tags). */
   readonly #held = new Set<number>();
   /** The queues it waits on. */
@@ -345,7 +347,7 @@ export class Follower {
       const q = this.#queue(sid);
       const runtime = this.#runtime;
       const taken = await runtime.takeNow(q, whole(max, 1));
-      const lease = (JSON.parse(runtime.core.describeQueue(q)) as { leaseMs: number }).leaseMs;
+      const lease = this.#leaseOf(q);
       const out: unknown[] = [Date.now(), lease, -1];
       for (const m of taken) {
         const tag = tagOf(m);
@@ -426,6 +428,15 @@ export class Follower {
     } finally {
       this.#held.delete(t);
     }
+  }
+
+  #leaseOf(q: number): number {
+    let lease = this.#leases.get(q);
+    if (lease === undefined) {
+      lease = (JSON.parse(this.#runtime.core.describeQueue(q)) as { leaseMs: number }).leaseMs;
+      this.#leases.set(q, lease);
+    }
+    return lease;
   }
 
   /** A delivery this follower holds (or one an earlier leader handed out), else STALE_DELIVERY. */

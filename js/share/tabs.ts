@@ -18,7 +18,8 @@
 //   what it held.
 import { LocalRuntime } from '../broker/local.js';
 import { noop } from '../promises.js';
-import { assertIndexedDb, openLog } from '../storage-indexeddb.js';
+import type { OpenStorage } from '../storage.js';
+import { assertIndexedDb, lockName, openLog } from '../storage-indexeddb.js';
 import type { Recovery } from '../types.js';
 import { type Follower, Host } from './host.js';
 import { PortRuntime, type LeaderPort } from './follower.js';
@@ -58,8 +59,6 @@ class TabLink implements LeaderPort {
   #listener: ((e: { data: unknown }) => void) | undefined = undefined;
   /** Calls not answered yet, as sent, by id. */
   readonly #pending = new Map<number, { message: ToLeader & { call: number }; sent: number }>();
-  /** The highest call id sent so far. */
-  #lastCall = -1;
   /** The last watch and events messages: a new leader hears them again. */
   #watch: ToLeader | undefined = undefined;
   #events: ToLeader | undefined = undefined;
@@ -114,7 +113,6 @@ class TabLink implements LeaderPort {
 
   postMessage(message: ToLeader): void {
     if ('call' in message) {
-      this.#lastCall = Math.max(this.#lastCall, message.call);
       this.#pending.set(message.call, { message, sent: Date.now() });
       this.#toLeader(this.#withDone(message));
     } else {
@@ -141,7 +139,7 @@ class TabLink implements LeaderPort {
   #queue(): void {
     if (this.#closed) return;
     navigator.locks
-      .request(leaderLock(this.#db), (held) => (held === null ? undefined : this.#lead()))
+      .request(lockName(this.#db), (held) => (held === null ? undefined : this.#lead()))
       .catch((error: unknown) => {
         // The lock was stolen from this leader: it stops, and waits its turn again.
         if (this.#leading !== undefined) this.#resign(true);
@@ -155,7 +153,7 @@ class TabLink implements LeaderPort {
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
     let leading: Leading;
-    let storage: Awaited<ReturnType<typeof openLog>> | undefined;
+    let storage: OpenStorage | undefined;
     try {
       storage = await openLog(this.#db, stop);
       // A takeover (this context, or another one alive, may hold
@@ -247,9 +245,9 @@ class TabLink implements LeaderPort {
 
   /** The call, saying which answers this follower has: every one below the oldest pending. */
   #withDone(message: ToLeader & { call: number }): ToLeader {
-    let done = this.#lastCall;
-    for (const id of this.#pending.keys()) done = Math.min(done, id - 1);
-    return { ...message, done };
+    // Call ids only grow and each enters #pending once: its first key is the oldest (this one at the latest).
+    const oldest = this.#pending.keys().next().value!;
+    return { ...message, done: oldest - 1 };
   }
 
   /** Posts on the channel; nothing once this link closed (a turn's last messages may come after). */
@@ -340,8 +338,7 @@ class Outbox<M> {
   }
 }
 
-const leaderLock = (db: string): string => `ferrymq:${db}`;
-const memberLock = (db: string, client: string): string => `ferrymq:${db}:member:${client}`;
+const memberLock = (db: string, client: string): string => `${lockName(db)}:member:${client}`;
 
 /** Whether any other context has this database open (holds a member lock): its deliveries must keep their leases. */
 async function othersAlive(db: string, client: string): Promise<boolean> {
