@@ -1,8 +1,8 @@
 // Serves the demo page and the built package; PORT picks the port (default 8080).
-import { serve } from './serve.mjs';
+import { demoMounts, serve } from './serve.mjs';
 
 const port = Number(process.env.PORT ?? 8080);
-const mounts = [['/dist/', 'dist'], ['/vendor/uplot/', 'node_modules/uplot/dist'], ['/', 'www']];
+const mounts = demoMounts('.');
 const server = await serve(mounts, port).catch((error) => {
   if (error.code !== 'EADDRINUSE') throw error;
   console.log(`port ${port} is busy; using a free one`);

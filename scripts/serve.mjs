@@ -18,6 +18,13 @@ const TYPES = {
   '.map': 'application/json',
 };
 
+/** What the demo page needs, from the repository at `repo`: the built package, uPlot and www/. */
+export const demoMounts = (repo) => [
+  ['/dist/', join(repo, 'dist')],
+  ['/vendor/uplot/', join(repo, 'node_modules/uplot/dist')],
+  ['/', join(repo, 'www')],
+];
+
 async function locate(mounts, url) {
   const path = decodeURIComponent(new URL(url, 'http://x').pathname);
   for (const [prefix, dir] of mounts) {

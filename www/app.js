@@ -5,18 +5,19 @@ import { Broker } from 'ferrymq';
 import { createCharts } from './charts.js';
 import { Consumers } from './consumers.js';
 import { $ } from './dom.js';
-import { CallbackLog } from './log.js';
+import { CallbackLog, LABELS } from './log.js';
 import { persistencePanel } from './persistence-panel.js';
 import { Producers } from './producers.js';
-import { Rates, renderQueues } from './queue-view.js';
+import { Latencies, Rates, renderQueues } from './queue-view.js';
 import { schedulerPanel } from './scheduler-panel.js';
 
 const QUEUE = 'orders';
 const SAMPLE_MS = 500;
+const LEASE_MS = 5_000;
 
 const broker = new Broker();
 const orders = broker.queue(QUEUE, {
-  leaseMs: 15_000,
+  leaseMs: LEASE_MS,
   maxDeliveries: 3,
   backoff: { type: 'fixed', baseMs: 400 },
 });
@@ -24,10 +25,11 @@ const orders = broker.queue(QUEUE, {
 broker.queue(`${QUEUE}.dlq`);
 
 const log = new CallbackLog();
-broker.on('dead-letter', ({ id, reason }) => log.step(id, 'dead', reason));
-
+const latencies = new Latencies();
 const producers = new Producers(orders, log);
-const consumers = new Consumers(orders, log);
+const consumers = new Consumers(orders, log, { leaseMs: LEASE_MS, latencies });
+broker.on('dead-letter', ({ id, reason, deadLetterQueue }) => log.step(id, 'dead', `${reason} → ${deadLetterQueue}`));
+broker.on('redelivered', ({ id }) => consumers.redelivered(id));
 // A lively start: two producers, a quick reliable consumer and a slower flaky one.
 producers.add({ rate: 4 });
 producers.add({ rate: 2, priority: 5, delayMs: 1000 });
@@ -37,6 +39,19 @@ consumers.add({ workMs: 500, failurePercent: 30, prefetch: 1 });
 $('add-producer').addEventListener('click', () => producers.add());
 $('add-consumer').addEventListener('click', () => consumers.add());
 $('burst').addEventListener('click', () => producers.burst(50));
+// A message that makes trouble, followed step by step in the status line.
+for (const kind of ['poison', 'stall']) {
+  $(kind).addEventListener('click', () => {
+    const id = producers.trouble(kind);
+    const path = ['sent'];
+    const show = () => { $('trouble-status').textContent = `${id}: ${path.join(' → ')}`; };
+    log.follow(id, (step, detail) => {
+      path.push(detail ? `${LABELS[step]} (${detail})` : LABELS[step]);
+      show();
+    });
+    show();
+  });
+}
 $('pause').addEventListener('click', (event) => {
   producers.paused = !producers.paused;
   event.currentTarget.textContent = producers.paused ? 'Resume producers' : 'Pause producers';
@@ -51,7 +66,7 @@ function sample() {
   const stats = broker.stats();
   const now = Date.now();
   renderQueues(stats, QUEUE);
-  charts.push(now, rates.push(now, stats.queues[QUEUE]), stats.queues[QUEUE].latencyMs);
+  charts.push(now, rates.push(now, stats.queues[QUEUE]), latencies.push(now));
 }
 sample();
 setInterval(sample, SAMPLE_MS);

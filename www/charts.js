@@ -1,61 +1,84 @@
 // Throughput and latency over the last minute, drawn with uPlot. Samples
-// come from app.js every half second; the charts keep the last 120.
+// come from app.js every half second; the charts keep the last minute. The
+// x axis counts seconds back from now, so the lines scroll left and the
+// ticks stay put; units live in the captions, not over the tick values.
 import uPlot from 'uplot';
 
-const WINDOW = 120;
+const WINDOW_S = 60;
 const HEIGHT = 170;
+const FONT = '12px system-ui, sans-serif';
 
-const clock = (seconds) => new Date(seconds * 1000).toLocaleTimeString([], { hour12: false });
 const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+const ago = (v) => (v === 0 ? 'now' : `${-v} s`);
+const number = (v) => v.toLocaleString('en');
 
-function lineChart(container, unit, series) {
-  const axis = { stroke: css('--muted'), grid: { stroke: css('--line'), width: 1 }, ticks: { stroke: css('--line'), width: 1 } };
-  const data = [[], ...series.map(() => [])];
+// Measures tick values in a canvas of its own: uPlot caches its context's font.
+const measure = document.createElement('canvas').getContext('2d');
+measure.font = FONT;
+
+/** Wide enough for the longest tick value: a fixed width cut "5,000" short. */
+function valueWidth(_, values) {
+  if (values == null) return 40;
+  return Math.ceil(Math.max(...values.map((v) => measure.measureText(v).width))) + 16;
+}
+
+function lineChart(container, series) {
+  const axis = { font: FONT, stroke: css('--muted'), grid: { stroke: css('--line'), width: 1 }, ticks: { stroke: css('--line'), width: 1 } };
+  const times = [];
+  const columns = series.map(() => []);
   const chart = new uPlot({
     width: container.clientWidth || 300,
     height: HEIGHT,
     cursor: { drag: { x: false, y: false } },
     // A legend of names and colours; values are read off the axes.
     legend: { live: false },
-    scales: { x: { time: true }, y: { range: (_, min, max) => [0, Math.max(1, max * 1.15)] } },
+    scales: {
+      x: { time: false, range: [-WINDOW_S, 0] },
+      y: { range: (_, min, max) => [0, Math.max(1, (max ?? 0) * 1.15)] },
+    },
     axes: [
-      { ...axis, label: 'time', labelSize: 18, size: 34, space: 70, values: (_, ticks) => ticks.map(clock) },
-      { ...axis, label: unit, labelSize: 18, size: 46 },
+      { ...axis, size: 30, space: 50, incrs: [5, 10, 15, 20, 30], values: (_, ticks) => ticks.map(ago) },
+      { ...axis, size: valueWidth, values: (_, ticks) => ticks.map(number) },
     ],
     series: [
-      { label: 'time' },
-      ...series.map(([label, color]) => ({
+      { label: 'seconds ago' },
+      ...series.map(([label, color, dash]) => ({
         label,
         stroke: css(color),
         width: 2,
+        dash,
         points: { show: false },
       })),
     ],
-  }, data, container);
+  }, [[], ...columns], container);
   // uPlot draws at a fixed pixel size: follow the panel's width.
   new ResizeObserver(() => chart.setSize({ width: container.clientWidth, height: HEIGHT })).observe(container);
   return {
     push(time, values) {
-      data[0].push(time / 1000);
-      values.forEach((v, i) => data[i + 1].push(v));
-      if (data[0].length > WINDOW) data.forEach((column) => column.shift());
-      chart.setData(data);
+      times.push(time);
+      values.forEach((v, i) => columns[i].push(v));
+      while (time - times[0] > WINDOW_S * 1000) {
+        times.shift();
+        columns.forEach((column) => column.shift());
+      }
+      chart.setData([times.map((t) => (t - time) / 1000), ...columns]);
     },
   };
 }
 
 export function createCharts() {
-  const throughput = lineChart(document.getElementById('chart-throughput'), 'msg/s', [
+  const throughput = lineChart(document.getElementById('chart-throughput'), [
     ['sent', '--sent'], ['acked', '--acked'], ['nacked', '--nacked'],
+    ['redelivered', '--retried', [6, 3]], ['dead-lettered', '--dead', [2, 2]],
   ]);
-  const latency = lineChart(document.getElementById('chart-latency'), 'ms', [
-    ['p50', '--p50'], ['p95', '--p95'], ['p99', '--p99'],
+  const latency = lineChart(document.getElementById('chart-latency'), [
+    ['p50', '--p50'], ['p95', '--p95'], ['max', '--pmax'],
   ]);
   return {
-    /** `rates`: [sent, acked, nacked] per second; `latencyMs`: the queue's p50/p95/p99. */
+    /** `rates`: the per-second rates of `RATE_COUNTERS`; `latency`: [p50, p95, max] or nulls. */
     push(time, rates, latencyMs) {
       throughput.push(time, rates);
-      latency.push(time, [latencyMs.p50, latencyMs.p95, latencyMs.p99]);
+      latency.push(time, latencyMs);
     },
   };
 }

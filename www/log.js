@@ -1,10 +1,14 @@
 // The callback log: one row per message, newest first, and each row grows
 // a chip per callback (sent → delivered → nacked → retried → acked or
-// dead-lettered), so a person can follow one message's whole path.
+// dead-lettered), so a person can follow one message's whole path. A lease
+// that expired shows as its own step, and a late ack the broker refused.
 import { $, el } from './dom.js';
 
-const LABELS = { sent: 'sent', delivered: 'delivered', acked: 'acked', nacked: 'nacked', retried: 'retried', dead: 'dead-lettered', returned: 'returned', error: 'send failed' };
-const TROUBLE = new Set(['nacked', 'retried', 'dead', 'returned', 'error']);
+export const LABELS = {
+  sent: 'sent', delivered: 'delivered', acked: 'acked', nacked: 'nacked', retried: 'retried', lease: 'lease expired',
+  dead: 'dead-lettered', returned: 'late ack refused', error: 'send failed',
+};
+const TROUBLE = new Set(['nacked', 'retried', 'lease', 'dead', 'returned', 'error']);
 const FINISHED = new Set(['acked', 'dead', 'error']);
 const MAX_ROWS = 60;
 
@@ -12,6 +16,8 @@ export class CallbackLog {
   #list = $('log');
   /** message id -> its row, for the rows still shown. */
   #rows = new Map();
+  /** message id -> a function told each of its steps (see follow). */
+  #followers = new Map();
 
   constructor() {
     $('trouble-only').addEventListener('change', (event) => {
@@ -36,6 +42,13 @@ export class CallbackLog {
     if (TROUBLE.has(kind)) row.classList.add('trouble');
     if (FINISHED.has(kind)) row.classList.add('finished');
     if (kind === 'dead') row.classList.add('dead');
+    this.#followers.get(id)?.(kind, detail);
+  }
+
+  /** Calls `onStep(kind, detail)` for each later step of message `id`, and marks its row. */
+  follow(id, onStep) {
+    this.#followers.set(id, onStep);
+    this.#rows.get(id)?.classList.add('followed');
   }
 
   failed(id, error) {
@@ -54,6 +67,7 @@ export class CallbackLog {
       }
     }
     this.#rows.delete(victim.dataset.id);
+    this.#followers.delete(victim.dataset.id);
     victim.remove();
   }
 }

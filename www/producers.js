@@ -1,6 +1,8 @@
 // Producers: each sends to the queue at its own rate, priority and delay.
 // Messages get ids we choose (P1-17), so the log can show "sent" before
 // send() resolves — the consumer may already have the message by then.
+// Every payload says when it is due (sent, plus its delay), so the latency
+// chart can leave out the delay a producer asked for.
 import { $, clientRow, numberField } from './dom.js';
 
 export class Producers {
@@ -49,12 +51,24 @@ export class Producers {
     const id = this.#nextId(producer.name);
     const options = { id, priority: producer.priority, delayMs: producer.delayMs };
     this.#log.step(id, 'sent', options.delayMs ? `+${options.delayMs}ms` : options.priority ? `p${options.priority}` : '');
-    this.#queue.send({ from: producer.name, at: Date.now() }, options).catch((error) => this.#log.failed(id, error));
+    this.#queue.send({ from: producer.name, dueAt: Date.now() + producer.delayMs }, options).catch((error) => this.#log.failed(id, error));
+  }
+
+  /**
+   * Sends one message that makes trouble on purpose: `poison` (every
+   * consumer nacks it) or `stall` (its first consumer hangs past the lease).
+   * Returns its id.
+   */
+  trouble(kind) {
+    const id = this.#nextId(kind === 'poison' ? 'POISON' : 'STALL');
+    this.#log.step(id, 'sent', kind);
+    this.#queue.send({ from: kind, dueAt: Date.now(), [kind]: true }, { id }).catch((error) => this.#log.failed(id, error));
+    return id;
   }
 
   /** Sends `count` messages in one all-or-nothing batch: a spike the charts show. */
   burst(count) {
-    const items = Array.from({ length: count }, () => ({ id: this.#nextId('B'), payload: { from: 'burst' } }));
+    const items = Array.from({ length: count }, () => ({ id: this.#nextId('B'), payload: { from: 'burst', dueAt: Date.now() } }));
     for (const { id } of items) this.#log.step(id, 'sent', 'burst');
     this.#queue.sendBatch(items).catch((error) => items.forEach(({ id }) => this.#log.failed(id, error)));
   }

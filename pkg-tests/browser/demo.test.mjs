@@ -1,25 +1,26 @@
 // The demo page in headless Chromium, driven as a visitor would. Every wait
 // is for a DOM condition, never for time; every page must log no error.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
+import { demoMounts } from '../../../scripts/serve.mjs';
 import { open, screenshots, useBrowser } from './harness.mjs';
 
 const repo = resolve(process.env.FERRYMQ_REPO ?? '../..');
-const fixture = useBrowser([
-  ['/dist/', join(repo, 'dist')],
-  ['/vendor/uplot/', join(repo, 'node_modules/uplot/dist')],
-  ['/', join(repo, 'www')],
-]);
+const fixture = useBrowser(demoMounts(repo));
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 375, height: 812 };
 
-const openDemo = (viewport = DESKTOP) => open(fixture.browser, fixture.server.url, viewport);
+const openDemo = (viewport = DESKTOP, colorScheme = 'light') => open(fixture.browser, fixture.server.url, { viewport, colorScheme });
 const text = (page, selector) => page.textContent(selector);
 const number = async (page, selector) => Number(await text(page, selector));
 /** A counter of queue 'orders' (or another queue) in the broker.stats() table. */
 const stat = (row, queue = 'orders') => `#queues tr.${row} td[data-queue="${queue}"]`;
+
+/** The steps of a log row, by class: ['sent', 'delivered', ...]. */
+const stepsOf = (page, row) => page.$eval(row, (node) => [...node.querySelectorAll('.step')].map((s) => s.classList[1]));
 
 /** Waits until the number in `selector` satisfies `predicate` (a string, evaluated with n). */
 function waitForNumber(page, selector, predicate) {
@@ -45,11 +46,11 @@ test('messages flow from producers to consumers, with counts, charts and a callb
   assert.ok(paths.every((path) => path[0] === 'sent'), 'every path starts with sent');
   assert.ok(paths.some((path) => path.join() === 'sent,delivered,acked'), 'some message was sent, delivered, acked');
 
-  // Two uPlot charts with their series named in the legends.
+  // Two uPlot charts with their series named in the legends: dead letters
+  // and redeliveries have lines of their own.
   assert.equal(await page.locator('.uplot canvas').count(), 2);
-  const legends = await page.$$eval('.u-legend', (nodes) => nodes.map((n) => n.textContent));
-  for (const name of ['sent', 'acked', 'nacked']) assert.match(legends[0], new RegExp(name));
-  for (const name of ['p50', 'p95', 'p99']) assert.match(legends[1], new RegExp(name));
+  const legends = await page.$$eval('.u-legend', (nodes) => nodes.map((n) => [...n.querySelectorAll('.u-label')].map((l) => l.textContent)));
+  assert.deepEqual(legends, [['sent', 'acked', 'nacked', 'redelivered', 'dead-lettered'], ['p50', 'p95', 'max']]);
   assert.deepEqual(errors, []);
 });
 
@@ -63,8 +64,7 @@ test('a failing consumer shows nacks, retries and dead letters; fixing it brings
   await waitForNumber(page, stat('nacked'), 'n >= 3');
 
   // A dead letter's path is one a person can follow: three deliveries, three nacks.
-  const path = await page.$eval('#log .msg.dead', (row) => [...row.querySelectorAll('.step')].map((s) => s.classList[1]));
-  assert.deepEqual(path, ['sent', 'delivered', 'nacked', 'retried', 'nacked', 'retried', 'nacked', 'dead']);
+  assert.deepEqual(await stepsOf(page, '#log .msg.dead'), ['sent', 'delivered', 'nacked', 'retried', 'nacked', 'retried', 'nacked', 'dead']);
   assert.match(await text(page, '#log .msg.dead .step.dead'), /delivery-limit/);
 
   // "Only messages that failed" hides the rest.
@@ -76,9 +76,81 @@ test('a failing consumer shows nacks, retries and dead letters; fixing it brings
   await page.fill('#consumers > li:first-child input[name=failure]', '0');
   const acked = await number(page, stat('acked'));
   await waitForNumber(page, stat('acked'), `n > ${acked}`);
+  assert.deepEqual(errors, []);
+});
+
+test('a poison message walks nacked → retried → dead-lettered on screen, whatever the consumers\' failure rates', async () => {
+  const { page, errors } = await openDemo();
+  await waitForNumber(page, stat('acked'), 'n >= 1');
+  const dead = await number(page, stat('ready', 'orders.dlq'));
+  await page.click('#poison');
+  const row = '#log .msg[data-id^="POISON-"]';
+  await page.waitForSelector(`${row}.followed`);
+  await page.waitForSelector(`${row} .step.dead`);
+  assert.deepEqual(await stepsOf(page, row), ['sent', 'delivered', 'nacked', 'retried', 'nacked', 'retried', 'nacked', 'dead']);
+  assert.match(await text(page, `${row} .step.dead`), /delivery-limit → orders\.dlq/);
+  // The status line under the buttons tells the same walk in words.
+  assert.match(await text(page, '#trouble-status'), new RegExp(['^POISON-\\d+: sent', 'delivered \\(C\\d\\)', 'nacked \\(C\\d: poison\\)',
+    'retried \\(C\\d #2\\)', 'nacked \\(C\\d: poison\\)', 'retried \\(C\\d #3\\)', 'nacked \\(C\\d: poison\\)',
+    'dead-lettered \\(delivery-limit → orders\\.dlq\\)$'].join(' → ')));
+  await waitForNumber(page, stat('ready', 'orders.dlq'), `n >= ${dead + 1}`);
+  await waitForNumber(page, '#q-dead', 'n >= 1');
   await page.screenshot({ path: join(screenshots, 'demo-desktop.png'), fullPage: true });
   assert.deepEqual(errors, []);
 });
+
+test('a stalled consumer loses its message when the lease expires; another delivery takes it and the late ack is refused', async () => {
+  const { page, errors } = await openDemo();
+  await waitForNumber(page, stat('acked'), 'n >= 1');
+  const redelivered = await number(page, stat('retried'));
+  await page.click('#stall');
+  const row = '#log .msg[data-id^="STALL-"]';
+  // The first consumer hangs 2 s past the 5 s lease, then acks too late.
+  await page.waitForSelector(`${row} .step.returned`, { timeout: 30_000 });
+  const steps = await stepsOf(page, row);
+  assert.deepEqual(steps.slice(0, 4), ['sent', 'delivered', 'lease', 'retried']);
+  assert.equal(steps.at(-1), 'returned');
+  assert.match(await text(page, `${row} .step.lease`), /lease expired\s*C\d held it 5 s/);
+  await waitForNumber(page, stat('retried'), `n >= ${redelivered + 1}`);
+  assert.deepEqual(errors, []);
+});
+
+/**
+ * Runs axe-core's WCAG 2 A and AA rules on the page as it stands, with the
+ * callback log unrolled so every row is on screen (axe cannot judge the
+ * contrast of text scrolled out of its box).
+ */
+async function accessibility(page) {
+  await page.addStyleTag({ content: '#log { height: auto !important; }' });
+  await page.addScriptTag({ content: readFileSync(join(repo, 'node_modules/axe-core/axe.min.js'), 'utf8') });
+  return page.evaluate(async () => {
+    const result = await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] });
+    const nodes = (rules) => rules.flatMap((rule) => rule.nodes.map((node) => `${rule.id}: ${node.target.join(' ')} ${node.failureSummary ?? ''}`));
+    return {
+      violations: nodes(result.violations),
+      undecidedContrast: nodes(result.incomplete.filter((rule) => rule.id === 'color-contrast')),
+      checkedContrast: result.passes.find((rule) => rule.id === 'color-contrast')?.nodes.length ?? 0,
+    };
+  });
+}
+
+for (const [scheme, viewport] of [['light', DESKTOP], ['dark', DESKTOP], ['light', PHONE]]) {
+  test(`no WCAG 2 AA failure (axe-core), contrast included: ${scheme} mode, ${viewport.width} px wide, after every kind of trouble`, async () => {
+    const { page, errors } = await openDemo(viewport, scheme);
+    // Every chip of the log on the page: sent to dead-lettered, lease expired and a refused late ack.
+    await page.click('#poison');
+    await page.click('#stall');
+    await page.waitForSelector('#log .msg .step.dead');
+    await page.waitForSelector('#log .msg .step.returned', { timeout: 30_000 });
+    await page.waitForFunction(() => document.getElementById('persistence').dataset.state !== 'loading');
+    if (scheme === 'dark') await page.screenshot({ path: join(screenshots, 'demo-dark.png'), fullPage: true });
+    const report = await accessibility(page);
+    assert.deepEqual(report.violations, []);
+    assert.deepEqual(report.undecidedContrast, []);
+    assert.ok(report.checkedContrast > 100, `axe judged the contrast of ${report.checkedContrast} elements`);
+    assert.deepEqual(errors, []);
+  });
+}
 
 test('pause stops the producers, the consumers drain the queue, and a burst sends 50 at once', async () => {
   const { page, errors } = await openDemo();
@@ -192,6 +264,12 @@ test('on a phone (375 px) the page fits the width and everything is there', asyn
   await page.waitForFunction(() => document.getElementById('persistence').dataset.state !== 'loading');
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling');
   for (const id of ['#chart-throughput canvas', '#log .msg', '#tasks .task', '#p-send']) assert.ok(await page.isVisible(id), `${id} is visible`);
+  // The live counts are on the first screen, without scrolling.
+  for (const id of ['#q-ready', '#q-in-flight', '#q-delayed', '#q-dead']) {
+    const box = await page.locator(id).boundingBox();
+    assert.ok(box.y + box.height <= PHONE.height, `${id} ends at ${box.y + box.height} px, within the first ${PHONE.height} px`);
+  }
+  await page.screenshot({ path: join(screenshots, 'demo-phone-first-screen.png') });
   await page.screenshot({ path: join(screenshots, 'demo-phone.png'), fullPage: true });
   assert.deepEqual(errors, []);
 });

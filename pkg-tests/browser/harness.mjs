@@ -1,39 +1,25 @@
 // Shared by the browser suites: Debian's Chromium driven by playwright-core,
 // pages served from this machine, console errors collected per page.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../../../scripts/chromium.mjs';
 import { serve } from '../../../scripts/serve.mjs';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /** Where screenshots go: a gitignored folder of the repo. */
 export const screenshots = resolve(process.env.FERRYMQ_REPO ?? '..', '.artifacts', 'screenshots');
 
-export async function launch() {
-  // Missing Chromium fails the suite: a browser test must never be skipped.
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup.sh --browser`);
+export function launch() {
   mkdirSync(screenshots, { recursive: true });
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // playwright gives every launch a fresh temporary profile (user-data-dir).
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-quic',
-      '--disable-sync',
-    ],
-  });
+  return launchChromium();
 }
 
-/** Opens `url`; `errors` collects console errors and uncaught exceptions. */
-export async function open(browser, url, viewport) {
-  const page = await browser.newPage(viewport ? { viewport } : undefined);
+/**
+ * Opens `url` in a new page made with playwright's page `options` (viewport,
+ * colorScheme); `errors` collects console errors and uncaught exceptions.
+ */
+export async function open(browser, url, options) {
+  const page = await browser.newPage(options);
   const errors = [];
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   page.on('pageerror', (e) => errors.push(String(e)));
