@@ -5,7 +5,7 @@ import { Broker } from 'ferrymq';
 import { createCharts } from './charts.js';
 import { Consumers } from './consumers.js';
 import { $ } from './dom.js';
-import { CallbackLog, LABELS } from './log.js';
+import { CallbackLog } from './log.js';
 import { persistencePanel } from './persistence-panel.js';
 import { Producers } from './producers.js';
 import { Latencies, Rates, renderQueues } from './queue-view.js';
@@ -28,8 +28,8 @@ const log = new CallbackLog();
 const latencies = new Latencies();
 const producers = new Producers(orders, log);
 const consumers = new Consumers(orders, log, { leaseMs: LEASE_MS, latencies });
-broker.on('dead-letter', ({ id, reason, deadLetterQueue }) => log.step(id, 'dead', `${reason} → ${deadLetterQueue}`));
-broker.on('redelivered', ({ id }) => consumers.redelivered(id));
+broker.on('dead-letter', (event) => consumers.deadLettered(event));
+broker.on('redelivered', (event) => consumers.redelivered(event));
 // A lively start: two producers, a quick reliable consumer and a slower flaky one.
 producers.add({ rate: 4 });
 producers.add({ rate: 2, priority: 5, delayMs: 1000 });
@@ -45,8 +45,8 @@ for (const kind of ['poison', 'stall']) {
     const id = producers.trouble(kind);
     const path = ['sent'];
     const show = () => { $('trouble-status').textContent = `${id}: ${path.join(' → ')}`; };
-    log.follow(id, (step, detail) => {
-      path.push(detail ? `${LABELS[step]} (${detail})` : LABELS[step]);
+    log.follow(id, (step) => {
+      path.push(step);
       show();
     });
     show();

@@ -3,6 +3,7 @@
 // x axis counts seconds back from now, so the lines scroll left and the
 // ticks stay put; units live in the captions, not over the tick values.
 import uPlot from 'uplot';
+import { RATE_SERIES } from './queue-view.js';
 
 const WINDOW_S = 60;
 const HEIGHT = 170;
@@ -30,8 +31,8 @@ function lineChart(container, series) {
     width: container.clientWidth || 300,
     height: HEIGHT,
     cursor: { drag: { x: false, y: false } },
-    // A legend of names and colours; values are read off the axes.
-    legend: { live: false },
+    // A legend of names and colours (dashed where the line is); values are read off the axes.
+    legend: { live: false, markers: { dash: (self, i) => (self.series[i].dash ? 'dashed' : 'solid') } },
     scales: {
       x: { time: false, range: [-WINDOW_S, 0] },
       y: { range: (_, min, max) => [0, Math.max(1, (max ?? 0) * 1.15)] },
@@ -42,7 +43,7 @@ function lineChart(container, series) {
     ],
     series: [
       { label: 'seconds ago' },
-      ...series.map(([label, color, dash]) => ({
+      ...series.map(({ label, color, dash }) => ({
         label,
         stroke: css(color),
         width: 2,
@@ -67,15 +68,12 @@ function lineChart(container, series) {
 }
 
 export function createCharts() {
-  const throughput = lineChart(document.getElementById('chart-throughput'), [
-    ['sent', '--sent'], ['acked', '--acked'], ['nacked', '--nacked'],
-    ['redelivered', '--retried', [6, 3]], ['dead-lettered', '--dead', [2, 2]],
-  ]);
+  const throughput = lineChart(document.getElementById('chart-throughput'), RATE_SERIES);
   const latency = lineChart(document.getElementById('chart-latency'), [
-    ['p50', '--p50'], ['p95', '--p95'], ['max', '--pmax'],
+    { label: 'p50', color: '--p50' }, { label: 'p95', color: '--p95' }, { label: 'max', color: '--pmax' },
   ]);
   return {
-    /** `rates`: the per-second rates of `RATE_COUNTERS`; `latency`: [p50, p95, max] or nulls. */
+    /** `rates`: the per-second rates of `RATE_SERIES`; `latency`: [p50, p95, max] or nulls. */
     push(time, rates, latencyMs) {
       throughput.push(time, rates);
       latency.push(time, latencyMs);

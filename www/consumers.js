@@ -12,7 +12,11 @@ export class Consumers {
   #leaseMs;
   #latencies;
   #serial = 0;
-  /** Message ids being nacked or handed back by a removed consumer: their redelivery is no lease expiry. */
+  /**
+   * Deliveries (`id#deliveryCount`) being nacked or handed back by a removed
+   * consumer: the broker's 'redelivered' or 'dead-letter' event that
+   * follows is no lease expiry.
+   */
   #returning = new Set();
   /** Message id -> the consumer that last got it, to name it when its lease expires. */
   #holders = new Map();
@@ -26,7 +30,8 @@ export class Consumers {
   }
 
   add({ workMs = 200, failurePercent = 0, prefetch = 1 } = {}) {
-    const consumer = { name: `C${++this.#serial}`, workMs, failurePercent, prefetch, handle: undefined, working: new Set() };
+    // `working`: the deliveries (`id#deliveryCount`) its handler holds.
+    const consumer = { name: `C${++this.#serial}`, workMs, failurePercent, prefetch, handle: undefined, working: new Map() };
     consumer.row = clientRow('consumer', consumer.name, [
       numberField('work', { name: 'work', min: 0, max: 10000, step: 50, value: workMs, unit: 'ms' }, (v) => { consumer.workMs = v; }),
       numberField('fails', { name: 'failure', min: 0, max: 100, step: 5, value: failurePercent, unit: '%' }, (v) => { consumer.failurePercent = v; }),
@@ -45,7 +50,7 @@ export class Consumers {
   remove(consumer) {
     this.list.delete(consumer);
     consumer.row.remove();
-    this.#cancel(consumer);
+    this.#cancel(consumer, 'removed');
   }
 
   /**
@@ -53,20 +58,38 @@ export class Consumers {
    * nack or a removed consumer says so in the log already; anything else is
    * a consumer that held it past its lease.
    */
-  redelivered(id) {
-    if (this.#returning.delete(id)) return;
+  redelivered({ id, deliveryCount }) {
+    if (!this.#returning.delete(`${id}#${deliveryCount}`)) this.#leaseExpired(id);
+  }
+
+  /**
+   * The broker's 'dead-letter' event. A delivery limit reached by no nack
+   * and no removed consumer is a lease that expired on the last delivery.
+   */
+  deadLettered({ id, reason, deadLetterQueue }) {
+    const returning = [...this.#returning].filter((key) => key.startsWith(`${id}#`));
+    for (const key of returning) this.#returning.delete(key);
+    if (reason === 'delivery-limit' && returning.length === 0) this.#leaseExpired(id);
+    this.#log.step(id, 'dead', deadLetterQueue === null ? `${reason}, dropped` : `${reason} → ${deadLetterQueue}`);
+  }
+
+  #leaseExpired(id) {
     this.#log.step(id, 'lease', `${this.#holders.get(id) ?? 'a consumer'} held it ${this.#leaseMs / 1000} s`);
   }
 
-  #cancel(consumer) {
+  #cancel(consumer, why) {
     if (consumer.handle === undefined) return;
-    // Its unacked messages go back to the queue at once; their late acks are stale.
-    for (const id of consumer.working) this.#returning.add(id);
+    // Its unanswered messages go back to the queue at once (those whose
+    // lease has not expired meanwhile); their late answers are stale.
+    for (const [key, id] of consumer.working) {
+      this.#returning.add(key);
+      this.#log.step(id, 'released', `${consumer.name} ${why}`);
+    }
     consumer.handle.cancel();
   }
 
   #subscribe(consumer) {
-    this.#cancel(consumer);
+    this.#cancel(consumer, 're-subscribed');
     consumer.handle = this.#queue.consume((message) => this.#process(consumer, message), {
       prefetch: consumer.prefetch,
       autoAck: false,
@@ -75,19 +98,25 @@ export class Consumers {
 
   async #process(consumer, message) {
     const { id, deliveryCount, payload } = message;
+    const key = `${id}#${deliveryCount}`;
     this.#holders.set(id, consumer.name);
-    consumer.working.add(id);
+    consumer.working.set(key, id);
     this.#log.step(id, deliveryCount > 1 ? 'retried' : 'delivered', deliveryCount > 1 ? `${consumer.name} #${deliveryCount}` : consumer.name);
     // A stalling message hangs its first consumer past the lease, as a
-    // crashed or stuck worker would; the broker hands it to another.
-    await sleep(payload.stall && deliveryCount === 1 ? this.#leaseMs + 2000 : consumer.workMs * (0.5 + Math.random()));
+    // crashed or stuck worker would; the broker redelivers it (maybe to
+    // this same consumer: the expired lease freed its slot), and the ack
+    // that comes in the end is too late.
+    const stalled = payload.stall && deliveryCount === 1;
+    await sleep(stalled ? this.#leaseMs + 2000 : consumer.workMs * (0.5 + Math.random()));
+    let answer = 'ack';
     try {
-      if (payload.poison || Math.random() * 100 < consumer.failurePercent) {
+      if (payload.poison || (!stalled && Math.random() * 100 < consumer.failurePercent)) {
+        answer = 'nack';
         // Logged first: the nack may dead-letter the message, and that
         // event fires before nack() resolves.
         this.#log.step(id, 'nacked', payload.poison ? `${consumer.name}: poison` : consumer.name);
-        this.#returning.add(id);
-        await message.nack().finally(() => this.#returning.delete(id));
+        this.#returning.add(key);
+        await message.nack().finally(() => this.#returning.delete(key));
       } else {
         await message.ack();
         this.#latencies.record(Date.now(), Date.now() - payload.dueAt);
@@ -98,9 +127,9 @@ export class Consumers {
       // re-subscribed while it worked, and the message was handed back; the
       // broker refuses a late ack instead of counting it twice.
       if (error?.code !== 'STALE_DELIVERY') throw error;
-      this.#log.step(id, 'returned', consumer.name);
+      this.#log.step(id, 'returned', `${consumer.name}'s ${answer}`);
     } finally {
-      consumer.working.delete(id);
+      consumer.working.delete(key);
       if (this.#holders.get(id) === consumer.name) this.#holders.delete(id);
     }
   }

@@ -1,14 +1,16 @@
 // The callback log: one row per message, newest first, and each row grows
 // a chip per callback (sent → delivered → nacked → retried → acked or
 // dead-lettered), so a person can follow one message's whole path. A lease
-// that expired shows as its own step, and a late ack the broker refused.
+// that expired shows as its own step, as does a message a removed consumer
+// handed back and a late answer the broker refused.
 import { $, el } from './dom.js';
 
-export const LABELS = {
+/** Every step a row can show, in the legend's order. */
+const LABELS = {
   sent: 'sent', delivered: 'delivered', acked: 'acked', nacked: 'nacked', retried: 'retried', lease: 'lease expired',
-  dead: 'dead-lettered', returned: 'late ack refused', error: 'send failed',
+  released: 'handed back', dead: 'dead-lettered', returned: 'late answer refused', error: 'send failed',
 };
-const TROUBLE = new Set(['nacked', 'retried', 'lease', 'dead', 'returned', 'error']);
+const TROUBLE = new Set(['nacked', 'retried', 'lease', 'released', 'dead', 'returned', 'error']);
 const FINISHED = new Set(['acked', 'dead', 'error']);
 const MAX_ROWS = 60;
 
@@ -16,10 +18,11 @@ export class CallbackLog {
   #list = $('log');
   /** message id -> its row, for the rows still shown. */
   #rows = new Map();
-  /** message id -> a function told each of its steps (see follow). */
-  #followers = new Map();
+  /** The one message whose steps a function is told (see follow). */
+  #followed = { id: undefined, onStep: undefined };
 
   constructor() {
+    $('log-legend').replaceChildren(...Object.entries(LABELS).map(([kind, label]) => el('li', { class: `step ${kind}` }, label)));
     $('trouble-only').addEventListener('change', (event) => {
       this.#list.classList.toggle('trouble-only', event.target.checked);
     });
@@ -42,12 +45,16 @@ export class CallbackLog {
     if (TROUBLE.has(kind)) row.classList.add('trouble');
     if (FINISHED.has(kind)) row.classList.add('finished');
     if (kind === 'dead') row.classList.add('dead');
-    this.#followers.get(id)?.(kind, detail);
+    if (id === this.#followed.id) this.#followed.onStep(`${LABELS[kind]}${detail ? ` (${detail})` : ''}`);
   }
 
-  /** Calls `onStep(kind, detail)` for each later step of message `id`, and marks its row. */
+  /**
+   * From now on tells `onStep` each step of message `id` (as its label and
+   * detail) instead of the message followed before, and marks its row.
+   */
   follow(id, onStep) {
-    this.#followers.set(id, onStep);
+    this.#rows.get(this.#followed.id)?.classList.remove('followed');
+    this.#followed = { id, onStep };
     this.#rows.get(id)?.classList.add('followed');
   }
 
@@ -67,7 +74,6 @@ export class CallbackLog {
       }
     }
     this.#rows.delete(victim.dataset.id);
-    this.#followers.delete(victim.dataset.id);
     victim.remove();
   }
 }

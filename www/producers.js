@@ -30,7 +30,7 @@ export class Producers {
     this.list.add(producer);
     // A chained timeout rather than setInterval, so a rate change applies to the next tick.
     const tick = () => {
-      if (!this.paused) this.#send(producer);
+      if (!this.paused) this.#tick(producer);
       producer.timer = setTimeout(tick, 1000 / producer.rate);
     };
     producer.timer = setTimeout(tick, 1000 / producer.rate);
@@ -47,11 +47,17 @@ export class Producers {
     return `${prefix}-${++this.#messageSerial}`;
   }
 
-  #send(producer) {
-    const id = this.#nextId(producer.name);
-    const options = { id, priority: producer.priority, delayMs: producer.delayMs };
-    this.#log.step(id, 'sent', options.delayMs ? `+${options.delayMs}ms` : options.priority ? `p${options.priority}` : '');
-    this.#queue.send({ from: producer.name, dueAt: Date.now() + producer.delayMs }, options).catch((error) => this.#log.failed(id, error));
+  /** Logs "sent" first, then sends; a failed send shows on the message's row. */
+  #send(prefix, payload, options, detail) {
+    const id = this.#nextId(prefix);
+    this.#log.step(id, 'sent', detail);
+    this.#queue.send({ ...payload, dueAt: Date.now() + (options.delayMs ?? 0) }, { ...options, id })
+      .catch((error) => this.#log.failed(id, error));
+    return id;
+  }
+
+  #tick({ name, priority, delayMs }) {
+    this.#send(name, { from: name }, { priority, delayMs }, delayMs ? `+${delayMs}ms` : priority ? `p${priority}` : '');
   }
 
   /**
@@ -60,10 +66,7 @@ export class Producers {
    * Returns its id.
    */
   trouble(kind) {
-    const id = this.#nextId(kind === 'poison' ? 'POISON' : 'STALL');
-    this.#log.step(id, 'sent', kind);
-    this.#queue.send({ from: kind, dueAt: Date.now(), [kind]: true }, { id }).catch((error) => this.#log.failed(id, error));
-    return id;
+    return this.#send(kind === 'poison' ? 'POISON' : 'STALL', { from: kind, [kind]: true }, {}, kind);
   }
 
   /** Sends `count` messages in one all-or-nothing batch: a spike the charts show. */

@@ -26,16 +26,31 @@ export function renderQueues(stats, main) {
   $('q-dead').textContent = q.deadLettered;
 
   // Transposed (a column per queue) so it stays narrow enough for a phone.
+  // Rebuilt only when the queues change; otherwise the cells' text is set
+  // in place, so a screen reader or a selection is not reset twice a second.
   const names = Object.keys(stats.queues).sort();
   const table = $('queues');
-  table.tHead.rows[0].replaceChildren(el('th', {}, ''), ...names.map((name) => el('th', { scope: 'col' }, name)));
-  table.tBodies[0].replaceChildren(...ROWS.map(([label, kind, value]) => el('tr', { class: kind },
-    el('th', { scope: 'row' }, label),
-    ...names.map((name) => el('td', { dataset: { queue: name } }, String(value(stats.queues[name])))))));
+  if (table.dataset.queues !== names.join()) {
+    table.dataset.queues = names.join();
+    table.tHead.rows[0].replaceChildren(el('th', {}, ''), ...names.map((name) => el('th', { scope: 'col' }, name)));
+    table.tBodies[0].replaceChildren(...ROWS.map(([label, kind]) => el('tr', { class: kind },
+      el('th', { scope: 'row' }, label), ...names.map((name) => el('td', { dataset: { queue: name } })))));
+  }
+  ROWS.forEach(([, , value], row) => names.forEach((name, column) => {
+    const cell = table.tBodies[0].rows[row].cells[column + 1];
+    const text = String(value(stats.queues[name]));
+    if (cell.textContent !== text) cell.textContent = text;
+  }));
 }
 
-/** The counters the throughput chart draws as per-second rates, in its series' order. */
-const RATE_COUNTERS = ['sent', 'acked', 'nacked', 'redelivered', 'deadLettered'];
+/** The series of the throughput chart: a counter of broker.stats() each, drawn as a per-second rate. */
+export const RATE_SERIES = [
+  { counter: 'sent', label: 'sent', color: '--sent' },
+  { counter: 'acked', label: 'acked', color: '--acked' },
+  { counter: 'nacked', label: 'nacked', color: '--nacked' },
+  { counter: 'redelivered', label: 'redelivered', color: '--retried', dash: [6, 3] },
+  { counter: 'deadLettered', label: 'dead-lettered', color: '--dead', dash: [2, 2] },
+];
 
 /**
  * Per-second rates of the queue's counters over the last two seconds, so a
@@ -45,8 +60,9 @@ export class Rates {
   #history = [];
 
   push(time, stats) {
-    this.#history.push({ time, counts: RATE_COUNTERS.map((key) => stats[key]) });
-    while (this.#history.length > 2 && time - this.#history[0].time > 2000) this.#history.shift();
+    this.#history.push({ time, counts: RATE_SERIES.map(({ counter }) => stats[counter]) });
+    // The oldest sample kept is two seconds old or a little more: a 2-2.5 s window, never 1.5.
+    while (this.#history.length > 2 && time - this.#history[1].time >= 2000) this.#history.shift();
     const first = this.#history[0];
     const seconds = Math.max((time - first.time) / 1000, 0.001);
     const last = this.#history.at(-1);

@@ -99,7 +99,7 @@ test('a poison message walks nacked → retried → dead-lettered on screen, wha
   assert.deepEqual(errors, []);
 });
 
-test('a stalled consumer loses its message when the lease expires; another delivery takes it and the late ack is refused', async () => {
+test('a stalled consumer loses its message when the lease expires: the broker delivers it again and refuses the late ack', async () => {
   const { page, errors } = await openDemo();
   await waitForNumber(page, stat('acked'), 'n >= 1');
   const redelivered = await number(page, stat('retried'));
@@ -109,8 +109,10 @@ test('a stalled consumer loses its message when the lease expires; another deliv
   await page.waitForSelector(`${row} .step.returned`, { timeout: 30_000 });
   const steps = await stepsOf(page, row);
   assert.deepEqual(steps.slice(0, 4), ['sent', 'delivered', 'lease', 'retried']);
-  assert.equal(steps.at(-1), 'returned');
+  // The new delivery may still be nacked and retried around the late ack.
+  assert.ok(steps.indexOf('returned') > 3, steps.join());
   assert.match(await text(page, `${row} .step.lease`), /lease expired\s*C\d held it 5 s/);
+  assert.match(await text(page, `${row} .step.returned`), /late answer refused\s*C\d's ack/);
   await waitForNumber(page, stat('retried'), `n >= ${redelivered + 1}`);
   assert.deepEqual(errors, []);
 });
@@ -143,6 +145,11 @@ for (const [scheme, viewport] of [['light', DESKTOP], ['dark', DESKTOP], ['light
     await page.waitForSelector('#log .msg .step.dead');
     await page.waitForSelector('#log .msg .step.returned', { timeout: 30_000 });
     await page.waitForFunction(() => document.getElementById('persistence').dataset.state !== 'loading');
+    // Paused and drained, so the page holds still while axe reads it.
+    await page.click('#pause');
+    await page.waitForFunction(() => ['q-ready', 'q-in-flight', 'q-delayed']
+      .every((id) => document.getElementById(id).textContent === '0'));
+    await page.waitForFunction(() => document.querySelector('#tasks [data-state=running], #tasks [data-state=waiting]') === null);
     if (scheme === 'dark') await page.screenshot({ path: join(screenshots, 'demo-dark.png'), fullPage: true });
     const report = await accessibility(page);
     assert.deepEqual(report.violations, []);
@@ -151,6 +158,27 @@ for (const [scheme, viewport] of [['light', DESKTOP], ['dark', DESKTOP], ['light
     assert.deepEqual(errors, []);
   });
 }
+
+test('removing a busy consumer hands its messages back at once: they are delivered again and its late answers refused', async () => {
+  const { page, errors } = await openDemo();
+  await page.waitForSelector('#log .msg');
+  await page.fill('#consumers > li:first-child input[name=work]', '4000');
+  // A message sent after that, which C1 holds now: it works on it for 2 to 6 s.
+  const newest = await page.$eval('#log .msg', (row) => Number(row.dataset.id.split('-').pop()));
+  const held = await page.waitForFunction((after) => [...document.querySelectorAll('#log .msg')]
+    .find((row) => Number(row.dataset.id.split('-').pop()) > after
+      && row.querySelector('.path').lastElementChild.textContent === 'deliveredC1')?.dataset.id, newest);
+  const id = await held.jsonValue();
+  await page.click('#consumers > li:first-child .remove');
+  const row = `#log .msg[data-id="${id}"]`;
+  await page.waitForSelector(`${row} .step.released`);
+  assert.match(await text(page, `${row} .step.released`), /handed back\s*C1 removed/);
+  await page.waitForSelector(`${row} .step.retried`);
+  await page.waitForSelector(`${row} .step.returned`);
+  assert.match(await text(page, `${row} .step.returned`), /late answer refused\s*C1's (ack|nack)/);
+  assert.deepEqual(await stepsOf(page, `${row}`).then((steps) => steps.slice(0, 3)), ['sent', 'delivered', 'released']);
+  assert.deepEqual(errors, []);
+});
 
 test('pause stops the producers, the consumers drain the queue, and a burst sends 50 at once', async () => {
   const { page, errors } = await openDemo();
