@@ -295,16 +295,18 @@ export class LocalRuntime extends Runtime<BrokerCore> {
 
   /** A durable broker first commits what is pending and waits for its log. */
   async shutdown(): Promise<void> {
-    // Stopped by its instance's death: nothing is left to write or free.
-    if (this.stopped !== undefined) return;
-    // Durable: everything accepted so far goes into one last commit.
-    this.commits?.commit();
-    this.closeNow(closedError());
+    // Stopped by itself (its storage failed, its instance died), nothing is left to write.
+    if (this.stopped === undefined) {
+      // Durable: everything accepted so far goes into one last commit.
+      this.commits?.commit();
+      this.closeNow(closedError());
+    }
     if (this.commits !== undefined) {
       await this.commits.settled();
+      // Stopped by itself, it is letting go of its storage already: this waits for that.
       await this.commits.storage.close();
     }
-    this.core.free();
+    if (!this.died) this.core.free();
   }
 
   /** Fail-stop: memory is ahead of the log, so the broker stops; reopen it from storage. */
@@ -314,9 +316,7 @@ export class LocalRuntime extends Runtime<BrokerCore> {
     if (this.listeners.wants('error')) this.listeners.emit('error', { error: failure, queue: undefined, id: undefined });
     // Never silent: without a listener, say it where a developer looks.
     else console.error('ferrymq: durable storage failed; the broker has stopped (reopen it from storage):', failure);
-    this.closeNow(failure);
-    this.released();
-    this.onStop?.(failure);
+    this.stopWith(failure);
   }
 
   protected ioSettled(): Promise<void> | undefined {

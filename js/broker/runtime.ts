@@ -73,12 +73,13 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
   readonly #vals: unknown[] = [];
   #flushScheduled = false;
   readonly #flush = (): void => this.#flushNow();
-  /** Why the broker stopped by itself (its instance died), for every later call. */
+  /** Why the broker stopped by itself (its instance died, its storage failed), for every later call. */
   #stopped: FerryError | undefined = undefined;
+  #died = false;
   /** Called after every flush: a leader's host looks for queues its followers wait on. */
   flushed: (() => void) | undefined = undefined;
-  /** Called when the broker stops by itself (not by close()), with why: a leader's host tells its followers. */
-  onStop: ((reason: FerryError) => void) | undefined = undefined;
+  /** Told when the broker stops by itself (not by close()), with why, in the order they were added. */
+  readonly #stopListeners: ((reason: FerryError) => void)[] = [];
 
   /** `makeCore(wake)` builds the core around the function that wakes this runtime. */
   constructor(makeCore: (wake: () => void) => Core) {
@@ -131,6 +132,7 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
     if (this.closed) return;
     // Set before the listeners run: one may close the broker, which must see it stopped.
     this.#stopped = error;
+    this.#died = true;
     this.core = deadCore(error) as Core;
     this.listeners.emit('error', { error, queue: undefined, id: undefined });
     this.stopWith(error);
@@ -144,12 +146,22 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
     this.#stopped = reason;
     this.closeNow(reason);
     this.released();
-    this.onStop?.(reason);
+    for (const listener of this.#stopListeners) listener(reason);
+  }
+
+  /** Calls `listener` with why, if the broker stops by itself (a leader's host tells its followers). */
+  whenStopped(listener: (reason: FerryError) => void): void {
+    this.#stopListeners.push(listener);
   }
 
   /** Why the broker stopped by itself, if it did. */
   protected get stopped(): FerryError | undefined {
     return this.#stopped;
+  }
+
+  /** Whether the wasm instance trapped: the core went with it, nothing is left to free. */
+  protected get died(): boolean {
+    return this.#died;
   }
 
   /** 'follower' where another context's broker does the work (see PortRuntime). */

@@ -55,10 +55,10 @@ export class Host {
     runtime.flushed = () => {
       for (const follower of this.#followers) follower.wakeDue();
     };
-    runtime.onStop = (reason) => {
+    runtime.whenStopped((reason) => {
       this.#superseded = wasSuperseded(reason);
       this.close(reason);
-    };
+    });
   }
 
   /** A new follower's end of a channel whose other end this host serves. */

@@ -173,13 +173,12 @@ class TabLink implements LeaderPort {
       setTimeout(() => this.#queue(), RETRY_MS);
       return stopped;
     }
-    const fellBack = leading.runtime.onStop;
-    leading.runtime.onStop = (reason) => {
-      fellBack?.(reason);
+    // After the host's own listener (added first): its followers are told before this tab resigns.
+    leading.runtime.whenStopped((reason) => {
       if (this.#leading !== leading) return;
       this.onChange?.({ error: reason });
       this.#resign(true, RETRY_MS);
-    };
+    });
     if (this.#closed) {
       await leading.stop();
       return stopped;

@@ -137,7 +137,8 @@ for (const code of ['EIO', 'ENOSPC', 'EACCES']) {
       assert.ok(isStorage(failure), `a send failed with STORAGE (${failure})`);
       assert.equal(failure.cause?.cause?.code ?? failure.cause?.code, code, 'the cause is the fault');
       assert.ok(errors.some(isStorage), "the broker reported it on 'error'");
-      await assert.rejects(queue.send('after'), (e) => e instanceof FerryError, 'the broker has stopped (fail-stop)');
+      // Fail-stop: every later call says why the broker stopped, not merely that it is closed.
+      await assert.rejects(queue.send('after'), (e) => isStorage(e) && errors.includes(e), 'the broker has stopped (fail-stop)');
       await broker.close();
 
       broker = await Broker.open({ storage: { file: path } });
