@@ -23,12 +23,11 @@ function valueWidth(_, values) {
   return Math.ceil(Math.max(...values.map((v) => measure.measureText(v).width))) + 16;
 }
 
-function lineChart(container, series) {
+/** uPlot's options for `series`, in the colours the page has now. */
+function options(width, series) {
   const axis = { font: FONT, stroke: css('--muted'), grid: { stroke: css('--line'), width: 1 }, ticks: { stroke: css('--line'), width: 1 } };
-  const times = [];
-  const columns = series.map(() => []);
-  const chart = new uPlot({
-    width: container.clientWidth || 300,
+  return {
+    width,
     height: HEIGHT,
     cursor: { drag: { x: false, y: false } },
     // A legend of names and colours (dashed where the line is); values are read off the axes.
@@ -51,9 +50,22 @@ function lineChart(container, series) {
         points: { show: false },
       })),
     ],
-  }, [[], ...columns], container);
+  };
+}
+
+function lineChart(container, series) {
+  const times = [];
+  const columns = series.map(() => []);
+  const data = () => [times.map((t) => (t - (times.at(-1) ?? 0)) / 1000), ...columns];
+  let chart = new uPlot(options(container.clientWidth || 300, series), data(), container);
   // uPlot draws at a fixed pixel size: follow the panel's width.
   new ResizeObserver(() => chart.setSize({ width: container.clientWidth, height: HEIGHT })).observe(container);
+  // uPlot paints with the colours it was given: when the system turns dark
+  // or light, the chart is made again in the new ones, with its data.
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
+    chart.destroy();
+    chart = new uPlot(options(container.clientWidth, series), data(), container);
+  });
   return {
     push(time, values) {
       times.push(time);
@@ -62,7 +74,7 @@ function lineChart(container, series) {
         times.shift();
         columns.forEach((column) => column.shift());
       }
-      chart.setData([times.map((t) => (t - time) / 1000), ...columns]);
+      chart.setData(data());
     },
   };
 }

@@ -54,6 +54,18 @@ test('messages flow from producers to consumers, with counts, charts and a callb
   assert.deepEqual(errors, []);
 });
 
+test('the charts follow the system from light to dark, keeping their lines', async () => {
+  const { page, errors } = await openDemo();
+  const sentMarker = '#chart-throughput .u-legend .u-marker';
+  const colour = () => page.$eval(sentMarker, (marker) => getComputedStyle(marker).borderColor);
+  assert.equal(await colour(), 'rgb(29, 78, 216)', "light mode's --sent");
+  await waitForNumber(page, stat('acked'), 'n >= 1');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.waitForFunction((selector) => getComputedStyle(document.querySelector(selector)).borderColor === 'rgb(96, 165, 250)', sentMarker);
+  assert.equal(await page.locator('.uplot').count(), 2, 'each chart made again, not added');
+  assert.deepEqual(errors, []);
+});
+
 test('a failing consumer shows nacks, retries and dead letters; fixing it brings acks back', async () => {
   const { page, errors } = await openDemo();
   for (const input of await page.$$('#consumers input[name=failure]')) await input.fill('100');
