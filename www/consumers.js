@@ -108,6 +108,8 @@ export class Consumers {
     // that comes in the end is too late.
     const stalled = payload.stall && deliveryCount === 1;
     await sleep(stalled ? this.#leaseMs + 2000 : consumer.workMs * (0.5 + Math.random()));
+    // Answered from here on: removing the consumer now hands nothing back.
+    consumer.working.delete(key);
     let answer = 'ack';
     try {
       if (payload.poison || (!stalled && Math.random() * 100 < consumer.failurePercent)) {
@@ -129,7 +131,6 @@ export class Consumers {
       if (error?.code !== 'STALE_DELIVERY') throw error;
       this.#log.step(id, 'returned', `${consumer.name}'s ${answer}`);
     } finally {
-      consumer.working.delete(key);
       if (this.#holders.get(id) === consumer.name) this.#holders.delete(id);
     }
   }

@@ -181,6 +181,9 @@ test('removing a busy consumer hands its messages back at once: they are deliver
     .find((row) => Number(row.dataset.id.split('-').pop()) > after
       && row.querySelector('.path').lastElementChild.textContent === 'deliveredC1')?.dataset.id, newest);
   const id = await held.jsonValue();
+  // Paused, so the one consumer left is not kept busy by P2's priority-5
+  // messages while the handed-back one (priority 0) waits behind them.
+  await page.click('#pause');
   await page.click('#consumers > li:first-child .remove');
   const row = `#log .msg[data-id="${id}"]`;
   await page.waitForSelector(`${row} .step.released`);
