@@ -202,7 +202,7 @@ class TabLink implements LeaderPort {
   }
 
   #heard(envelope: Envelope): void {
-    if (envelope?.v !== PROTOCOL) return;
+    if (envelope?.v !== PROTOCOL) return this.#heardOtherBuild(envelope);
     if ('from' in envelope) {
       for (const m of envelope.ms) this.#leading?.received(envelope.from, m);
     } else if ('to' in envelope) {
@@ -212,6 +212,20 @@ class TabLink implements LeaderPort {
       this.#resign(true);
       this.#resendOlder(Infinity);
     }
+  }
+
+  /**
+   * An envelope of another ferrymq build (a page left open across a deploy):
+   * its calls to this context, if it leads, are answered by the host with
+   * STORAGE, and its answers to this context's calls end them with STORAGE,
+   * so a tab of another build is told, never left waiting.
+   */
+  #heardOtherBuild(envelope: unknown): void {
+    const e = envelope as { from?: unknown; to?: unknown; ms?: unknown } | null;
+    if (e === null || typeof e !== 'object' || !Array.isArray(e.ms)) return;
+    const ms = e.ms.filter((m: unknown) => m !== null && typeof m === 'object');
+    if (typeof e.from === 'string') for (const m of ms) this.#leading?.received(e.from, m as ToLeader);
+    else if (e.to === this.#client) for (const m of ms) this.#fromLeader(m as ToFollower);
   }
 
   #fromLeader(message: ToFollower): void {

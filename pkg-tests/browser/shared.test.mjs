@@ -203,6 +203,56 @@ test('a stolen lock: the old leader steps down, the next waiter leads, and calls
     assert.deepEqual(await old.evaluate(() => [window.broker.role, window.roles]), ['follower', ['follower']]);
   }));
 
+// A tab of another ferrymq build speaks another protocol on the same channel
+// (a page left open across a deploy): it is told so, never left waiting.
+const OTHER_BUILD = 99;
+/** `promise`, or a failure after 30 s: a regression here would otherwise wait for ever. */
+function noHang(promise) {
+  let timer;
+  const hung = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 30 s')), 30_000)));
+  return Promise.race([promise, hung]).finally(() => clearTimeout(timer));
+}
+
+test('a call from a tab of another ferrymq build is answered with STORAGE, and the broker goes on', () =>
+  inContext('other-build-follower', async ({ context, errors, name }) => {
+    const leader = await tab(context, errors, name);
+    const other = await packagePage(fixture, context, errors);
+    const answer = await noHang(other.evaluate(([name, v]) => new Promise((resolve) => {
+      const channel = new BroadcastChannel(`ferrymq:${name}`);
+      channel.onmessage = ({ data }) => {
+        if (data?.to !== 'other-build') return;
+        for (const m of data.ms) if (m.answer === 1) resolve(m.error);
+      };
+      channel.postMessage({ v, from: 'other-build', ms: [{ v, call: 1, fn: 'hello', args: [] }] });
+    }), [name, OTHER_BUILD]));
+    assert.equal(answer.code, 'STORAGE');
+    assert.match(answer.message, /protocol/);
+    await leader.evaluate(() => window.broker.queue('q').send('still', { id: 'still' }));
+    assert.deepEqual(await drain(leader, 'q'), ['still']);
+  }));
+
+test('a broker whose leading tab is of another ferrymq build ends its calls with STORAGE instead of waiting for ever', () =>
+  inContext('other-build-leader', async ({ context, errors, name }) => {
+    const follower = await tab(context, errors, name);
+    const leader = await packagePage(fixture, context, errors);
+    // The other build takes the lock and answers every call in its own protocol.
+    await leader.evaluate(([name, v]) => {
+      navigator.locks.request(`ferrymq:${name}`, { steal: true }, () => new Promise(() => {}));
+      const channel = new BroadcastChannel(`ferrymq:${name}`);
+      channel.onmessage = ({ data }) => {
+        if (typeof data?.from !== 'string') return;
+        const ms = data.ms.filter((m) => typeof m.call === 'number').map((m) => ({ v, answer: m.call, value: null }));
+        if (ms.length > 0) channel.postMessage({ v, to: data.from, ms });
+      };
+    }, [name, OTHER_BUILD]);
+    await follower.waitForFunction(() => window.roles.includes('follower'), undefined, POLL);
+    const outcome = await noHang(follower.evaluate(() => window.broker.queue('q').send('lost?').then(() => 'sent', (e) => [e.code, e.message])));
+    assert.equal(outcome[0], 'STORAGE');
+    assert.match(outcome[1], /another protocol/);
+    // The stolen lock made this tab step down: its 'error' says so, and nothing else went wrong.
+    await follower.evaluate(() => window.broker.close());
+  }));
+
 test("a leader superseded while it still runs: its write is refused, and the call resolves through the next leader, once", () =>
   inContext('fenced', async ({ context, errors, name }) => {
     const page = await tab(context, errors, name);
