@@ -65,6 +65,9 @@ class TabLink implements LeaderPort {
   /** This context's own leader part, while it leads. */
   #leading: Leading | undefined = undefined;
   #closed = false;
+  /** Whether this link's lock request is queued or granted; and whether to queue again once it ends. */
+  #requesting = false;
+  #queueWhenLetGo = false;
   /** Whether a leader answered this link yet: its own broker may hold deliveries then. */
   #answered = false;
   readonly #resend: ReturnType<typeof setInterval>;
@@ -135,16 +138,36 @@ class TabLink implements LeaderPort {
     return stopped;
   }
 
-  /** Queues for the database's lock: granted, this context leads until it resigns. */
+  /**
+   * Queues for the database's lock: granted, this context leads until it
+   * resigns. One request at a time: a page back from the back/forward cache
+   * whose request is still queued does not add another.
+   */
   #queue(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#requesting) return;
+    this.#requesting = true;
     navigator.locks
       .request(lockName(this.#db), (held) => (held === null ? undefined : this.#lead()))
       .catch((error: unknown) => {
         // The lock was stolen from this leader: it stops, and waits its turn again.
         if (this.#leading !== undefined) this.#resign(true);
         else if (!this.#closed) this.onChange?.({ error });
+      })
+      .finally(() => {
+        this.#requesting = false;
+        if (this.#queueWhenLetGo) {
+          this.#queueWhenLetGo = false;
+          this.#queue();
+        }
       });
+  }
+
+  /** Queues again after `after` ms, or, if the last request still holds the lock then, once it lets go. */
+  #queueAgain(after: number): void {
+    setTimeout(() => {
+      if (this.#requesting) this.#queueWhenLetGo = true;
+      else this.#queue();
+    }, after);
   }
 
   /** Holds the lock: recovers, serves, and announces; resolves (releasing the lock) once it stops leading. */
@@ -170,7 +193,7 @@ class TabLink implements LeaderPort {
       if (!this.#closed) this.onChange?.({ error });
       await storage?.close().catch(noop);
       stop();
-      setTimeout(() => this.#queue(), RETRY_MS);
+      this.#queueAgain(RETRY_MS);
       return stopped;
     }
     // After the host's own listener (added first): its followers are told before this tab resigns.
@@ -197,7 +220,7 @@ class TabLink implements LeaderPort {
     this.#leading = undefined;
     const stopped = leading.stop().catch(noop);
     if (!this.#closed) this.onChange?.({ role: 'follower' });
-    if (again) setTimeout(() => this.#queue(), after);
+    if (again) this.#queueAgain(after);
     return stopped;
   }
 

@@ -203,6 +203,22 @@ test('a stolen lock: the old leader steps down, the next waiter leads, and calls
     assert.deepEqual(await old.evaluate(() => [window.broker.role, window.roles]), ['follower', ['follower']]);
   }));
 
+test('back from the back/forward cache, a tab queues for the lock once, however often it comes back', () =>
+  inContext('pageshow', async ({ context, errors, name }) => {
+    const leader = await tab(context, errors, name);
+    const follower = await tab(context, errors, name);
+    const waiting = () => follower.evaluate(async (name) =>
+      (await navigator.locks.query()).pending.filter((request) => request.name === `ferrymq:${name}`).length, name);
+    assert.equal(await waiting(), 1, "the follower's request");
+    await follower.evaluate(() => {
+      for (let i = 0; i < 3; i++) dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+    });
+    assert.equal(await waiting(), 1, 'still one request');
+    await leader.close();
+    await becomesLeader(follower);
+    assert.equal(await waiting(), 0, 'granted, and no other left queued');
+  }));
+
 // A tab of another ferrymq build speaks another protocol on the same channel
 // (a page left open across a deploy): it is told so, never left waiting.
 const OTHER_BUILD = 99;
