@@ -47,6 +47,7 @@ type Envelope =
 export async function openShared(name: string): Promise<{ runtime: PortRuntime; recovery: Recovery | undefined }> {
   assertIndexedDb();
   const link = new TabLink(name);
+  await link.member;
   const runtime = await PortRuntime.open(link);
   return { runtime, recovery: link.recovery };
 }
@@ -73,6 +74,12 @@ class TabLink implements LeaderPort {
   readonly #resend: ReturnType<typeof setInterval>;
   /** Held while this link is open: the leader waits on it to learn that this context died. */
   #releaseMember: () => void = noop;
+  /**
+   * Resolves once that lock is held (or cannot be). A follower says nothing
+   * before: a leader's watch on the lock, granted first, would take it for
+   * dead.
+   */
+  readonly member: Promise<void>;
   readonly #outbox = new Outbox<ToLeader>((ms) => this.#send({ v: PROTOCOL, from: this.#client, ms }));
   /** What recovery found, when this context led first. */
   recovery: Recovery | undefined = undefined;
@@ -87,11 +94,15 @@ class TabLink implements LeaderPort {
     this.#channel = new BroadcastChannel(`ferrymq:${db}`);
     this.#channel.onmessage = (e) => this.#heard(e.data as Envelope);
     this.#resend = setInterval(() => this.#resendOlder(Date.now() - RESEND_MS), RESEND_MS);
-    navigator.locks
-      .request(memberLock(db, this.#client), () =>
-        // Granted after close(): nothing to hold.
-        this.#closed ? undefined : new Promise<void>((release) => (this.#releaseMember = release)))
-      .catch(noop);
+    this.member = new Promise<void>((held) => {
+      navigator.locks
+        .request(memberLock(db, this.#client), () => {
+          held();
+          // Granted after close(): nothing to hold.
+          return this.#closed ? undefined : new Promise<void>((release) => (this.#releaseMember = release));
+        })
+        .catch(() => held());
+    });
     // A page going away hands over at once instead of leaving the others to
     // notice its death; back from the back/forward cache, it queues again.
     globalThis.addEventListener?.('pagehide', this.#hidden);

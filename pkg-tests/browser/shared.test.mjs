@@ -219,6 +219,43 @@ test('back from the back/forward cache, a tab queues for the lock once, however 
     assert.equal(await waiting(), 0, 'granted, and no other left queued');
   }));
 
+test("a follower says nothing on the channel before it holds its member lock, so the leader's watch on it cannot come first", () =>
+  inContext('member-first', async ({ context, errors, name }) => {
+    await tab(context, errors, name);
+    const follower = await packagePage(fixture, context, errors);
+    // For each of the follower's envelopes: whether its member lock was held when it was posted.
+    const held = await follower.evaluate(async (name) => {
+      const locks = navigator.locks;
+      const request = locks.request.bind(locks);
+      let open;
+      const gate = new Promise((resolve) => (open = resolve));
+      let member = false;
+      locks.request = (lock, ...rest) => {
+        if (!lock.includes(':member:')) return request(lock, ...rest);
+        const granted = rest.pop();
+        return gate.then(() => request(lock, ...rest, (...args) => {
+          member = true;
+          return granted(...args);
+        }));
+      };
+      const posts = [];
+      const post = BroadcastChannel.prototype.postMessage;
+      BroadcastChannel.prototype.postMessage = function (envelope) {
+        if (envelope?.from !== undefined) posts.push(member);
+        return post.call(this, envelope);
+      };
+      const opening = window.ferrymq.Broker.open({ storage: { indexedDb: name } });
+      // The member lock is granted only after the turn in which a follower's first messages would cross.
+      setTimeout(open, 0);
+      const broker = await opening;
+      await broker.queue('q').send('x');
+      await broker.close();
+      return posts;
+    }, name);
+    assert.ok(held.length > 0, 'the follower called its leader');
+    assert.deepEqual(held.filter((h) => !h), [], 'never before its member lock was held');
+  }));
+
 // A tab of another ferrymq build speaks another protocol on the same channel
 // (a page left open across a deploy): it is told so, never left waiting.
 const OTHER_BUILD = 99;
