@@ -61,6 +61,11 @@ export class Host {
     });
   }
 
+  /** Client `client`, whose calls earlier leaders noted, closed or died unserved: its notes go, here and in storage. */
+  forget(client: string): void {
+    if (this.#inherited?.answers.delete(client)) this.#runtime.commits?.note({ client, upTo: Infinity });
+  }
+
   /** A new follower's end of a channel whose other end this host serves. */
   share(): MessagePort {
     const { port1, port2 } = new MessageChannel();

@@ -190,14 +190,20 @@ class TabLink implements LeaderPort {
     let storage: OpenStorage | undefined;
     try {
       storage = await openLog(this.#db, stop);
+      const alive = await members(this.#db);
       // A takeover (this context, or another one alive, may hold
       // deliveries) keeps the leases; the first context to open returns them.
-      const takeover = this.#answered || (await othersAlive(this.#db, this.#client));
+      const takeover = this.#answered || [...alive].some((client) => client !== this.#client);
       const { runtime, recovery, start } = LocalRuntime.recover(storage, takeover);
       // A leader that stops by itself hands over; its followers resend.
       runtime.listeners.add('error', noop);
       await start();
-      const host = new Host(runtime, { answers: storage.answers ?? new Map(), tagFloor: runtime.core.tagFloor });
+      const answers = storage.answers ?? new Map();
+      const host = new Host(runtime, { answers, tagFloor: runtime.core.tagFloor });
+      // Contexts that closed or died while no leader watched them resend
+      // nothing: their notes go (a live one holds its member lock before it
+      // ever calls).
+      for (const client of answers.keys()) if (!alive.has(client)) host.forget(client);
       leading = new Leading(runtime, host, this.#db, (envelope) => this.#send(envelope), stop);
       this.recovery ??= recovery;
     } catch (error) {
@@ -387,11 +393,11 @@ class Outbox<M> {
 
 const memberLock = (db: string, client: string): string => `${lockName(db)}:member:${client}`;
 
-/** Whether any other context has this database open (holds a member lock): its deliveries must keep their leases. */
-async function othersAlive(db: string, client: string): Promise<boolean> {
+/** The clients that have database `db` open now: those holding their member lock. */
+async function members(db: string): Promise<Set<string>> {
   const prefix = memberLock(db, '');
   const { held = [] } = await navigator.locks.query();
-  return held.some((lock) => lock.name?.startsWith(prefix) === true && lock.name !== memberLock(db, client));
+  return new Set(held.flatMap((lock) => (lock.name?.startsWith(prefix) ? [lock.name.slice(prefix.length)] : [])));
 }
 
 function randomId(): string {

@@ -256,6 +256,31 @@ test("a follower says nothing on the channel before it holds its member lock, so
     assert.deepEqual(held.filter((h) => !h), [], 'never before its member lock was held');
   }));
 
+test('the answers noted for a tab that died with no leader watching it are dropped by the next leader', () =>
+  inContext('dead-notes', async ({ context, errors, name }) => {
+    // The leader's own calls are noted like a follower's; it dies leading, so nobody watched it.
+    const first = await tab(context, errors, name);
+    await first.evaluate(() => window.broker.queue('q').send('kept', { id: 'kept' }));
+    await crash(context, first);
+    const next = await tab(context, errors, name);
+    await becomesLeader(next);
+    assert.deepEqual(await drain(next, 'q'), ['kept']);
+    // Its last commit (close) writes whatever the broker noted meanwhile.
+    await next.evaluate(() => window.broker.close());
+    const notes = await next.evaluate((name) => new Promise((resolve, reject) => {
+      const request = indexedDB.open(name);
+      request.onerror = () => reject(request.error);
+      request.onsuccess = () => {
+        const count = request.result.transaction('calls').objectStore('calls').count();
+        count.onsuccess = () => {
+          resolve(count.result);
+          request.result.close();
+        };
+      };
+    }), name);
+    assert.equal(notes, 0, 'no note is left for either tab');
+  }));
+
 // A tab of another ferrymq build speaks another protocol on the same channel
 // (a page left open across a deploy): it is told so, never left waiting.
 const OTHER_BUILD = 99;
