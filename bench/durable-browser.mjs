@@ -6,11 +6,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../scripts/chromium.mjs';
 import { serve } from '../scripts/serve.mjs';
 import { repoRoot } from './ferrymq.mjs';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /** Why the browser cases cannot run here, or undefined when they can. */
 export const noChromium = () => (existsSync(CHROMIUM)
@@ -40,15 +38,8 @@ async function start() {
     ['/bench/', join(repoRoot, 'bench')],
     ['/workbox/', await bundleWorkbox()],
   ]);
-  // The flags of pkg-tests/browser/harness.mjs, which cannot be imported from
-  // here: it resolves its own imports from the packed consumer project.
   // Chromium (and its temporary profile) goes when this process exits.
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--no-first-run', '--disable-quic', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const page = await browser.newPage();
   page.on('pageerror', (error) => process.stderr.write(`page error: ${error}\n`));
   await page.goto(`${server.url}/bench/pages/durable.html`);

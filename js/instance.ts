@@ -47,10 +47,14 @@ export function instanceDied(reason: string): void {
   });
 }
 
-/** What an owner puts in place of its core once the instance is dead: every call throws `error`. */
+/**
+ * What an owner puts in place of its core once the instance is dead: every
+ * call throws `error`, but `free()`, which has nothing left to free.
+ */
 export function deadCore<Core extends object>(error: FerryError): Core {
   const fail = (): never => {
     throw error;
   };
-  return new Proxy({} as Core, { get: () => fail });
+  const freed = (): void => {};
+  return new Proxy({} as Core, { get: (_, key) => (key === 'free' ? freed : fail) });
 }

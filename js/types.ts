@@ -178,7 +178,7 @@ export type BrokerEvent =
   | { type: 'dead-letter'; queue: string; id: MessageId; reason: DeadLetterReason; deadLetterQueue: string | null }
   | { type: 'expired'; queue: string; id: MessageId }
   | { type: 'redelivered'; queue: string; id: MessageId; deliveryCount: number }
-  /** A handler threw or rejected (queue and id set), or durable storage failed (the broker then closes). */
+  /** A handler threw or rejected (queue and id set), or durable storage failed (the broker then stops: its waits and later calls reject with this error). */
   | { type: 'error'; queue?: string; id?: MessageId; error: unknown }
   /** A broker shared by pages and workers: this context became the leader, or stopped leading (`broker.role`). */
   | { type: 'role'; role: 'leader' | 'follower' };

@@ -43,13 +43,9 @@ $('burst').addEventListener('click', () => producers.burst(50));
 for (const kind of ['poison', 'stall']) {
   $(kind).addEventListener('click', () => {
     const id = producers.trouble(kind);
-    const path = ['sent'];
-    const show = () => { $('trouble-status').textContent = `${id}: ${path.join(' → ')}`; };
-    log.follow(id, (step) => {
-      path.push(step);
-      show();
-    });
-    show();
+    const status = $('trouble-status');
+    status.textContent = `${id}: sent`;
+    log.follow(id, (step) => { status.textContent += ` → ${step}`; });
   });
 }
 $('pause').addEventListener('click', (event) => {

@@ -18,8 +18,6 @@ export class Consumers {
    * follows is no lease expiry.
    */
   #returning = new Set();
-  /** Message id -> the consumer that last got it, to name it when its lease expires. */
-  #holders = new Map();
   list = new Set();
 
   constructor(queue, log, { leaseMs, latencies }) {
@@ -74,7 +72,9 @@ export class Consumers {
   }
 
   #leaseExpired(id) {
-    this.#log.step(id, 'lease', `${this.#holders.get(id) ?? 'a consumer'} held it ${this.#leaseMs / 1000} s`);
+    // The consumer whose lease ran out still holds the delivery: it answers late, if ever.
+    const holder = [...this.list].find((consumer) => [...consumer.working.values()].includes(id));
+    this.#log.step(id, 'lease', `${holder?.name ?? 'a consumer'} held it ${this.#leaseMs / 1000} s`);
   }
 
   #cancel(consumer, why) {
@@ -99,7 +99,6 @@ export class Consumers {
   async #process(consumer, message) {
     const { id, deliveryCount, payload } = message;
     const key = `${id}#${deliveryCount}`;
-    this.#holders.set(id, consumer.name);
     consumer.working.set(key, id);
     this.#log.step(id, deliveryCount > 1 ? 'retried' : 'delivered', deliveryCount > 1 ? `${consumer.name} #${deliveryCount}` : consumer.name);
     // A stalling message hangs its first consumer past the lease, as a
@@ -121,7 +120,8 @@ export class Consumers {
         await message.nack().finally(() => this.#returning.delete(key));
       } else {
         await message.ack();
-        this.#latencies.record(Date.now(), Date.now() - payload.dueAt);
+        const now = Date.now();
+        this.#latencies.record(now, now - payload.dueAt);
         this.#log.step(id, 'acked', consumer.name);
       }
     } catch (error) {
@@ -130,8 +130,6 @@ export class Consumers {
       // broker refuses a late ack instead of counting it twice.
       if (error?.code !== 'STALE_DELIVERY') throw error;
       this.#log.step(id, 'returned', `${consumer.name}'s ${answer}`);
-    } finally {
-      if (this.#holders.get(id) === consumer.name) this.#holders.delete(id);
     }
   }
 }

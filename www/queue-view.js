@@ -30,8 +30,9 @@ export function renderQueues(stats, main) {
   // in place, so a screen reader or a selection is not reset twice a second.
   const names = Object.keys(stats.queues).sort();
   const table = $('queues');
-  if (table.dataset.queues !== names.join()) {
-    table.dataset.queues = names.join();
+  const key = names.join();
+  if (table.dataset.queues !== key) {
+    table.dataset.queues = key;
     table.tHead.rows[0].replaceChildren(el('th', {}, ''), ...names.map((name) => el('th', { scope: 'col' }, name)));
     table.tBodies[0].replaceChildren(...ROWS.map(([label, kind]) => el('tr', { class: kind },
       el('th', { scope: 'row' }, label), ...names.map((name) => el('td', { dataset: { queue: name } })))));
@@ -60,13 +61,13 @@ export class Rates {
   #history = [];
 
   push(time, stats) {
-    this.#history.push({ time, counts: RATE_SERIES.map(({ counter }) => stats[counter]) });
+    const counts = RATE_SERIES.map(({ counter }) => stats[counter]);
+    this.#history.push({ time, counts });
     // The oldest sample kept is two seconds old or a little more: a 2-2.5 s window, never 1.5.
     while (this.#history.length > 2 && time - this.#history[1].time >= 2000) this.#history.shift();
     const first = this.#history[0];
     const seconds = Math.max((time - first.time) / 1000, 0.001);
-    const last = this.#history.at(-1);
-    return last.counts.map((count, i) => (this.#history.length < 2 ? 0 : (count - first.counts[i]) / seconds));
+    return counts.map((count, i) => (this.#history.length < 2 ? 0 : (count - first.counts[i]) / seconds));
   }
 }
 

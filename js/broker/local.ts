@@ -306,7 +306,7 @@ export class LocalRuntime extends Runtime<BrokerCore> {
       // Stopped by itself, it is letting go of its storage already: this waits for that.
       await this.commits.storage.close();
     }
-    if (!this.died) this.core.free();
+    this.core.free();
   }
 
   /** Fail-stop: memory is ahead of the log, so the broker stops; reopen it from storage. */

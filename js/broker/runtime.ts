@@ -75,7 +75,6 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
   readonly #flush = (): void => this.#flushNow();
   /** Why the broker stopped by itself (its instance died, its storage failed), for every later call. */
   #stopped: FerryError | undefined = undefined;
-  #died = false;
   /** Called after every flush: a leader's host looks for queues its followers wait on. */
   flushed: (() => void) | undefined = undefined;
   /** Told when the broker stops by itself (not by close()), with why, in the order they were added. */
@@ -132,7 +131,6 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
     if (this.closed) return;
     // Set before the listeners run: one may close the broker, which must see it stopped.
     this.#stopped = error;
-    this.#died = true;
     this.core = deadCore(error) as Core;
     this.listeners.emit('error', { error, queue: undefined, id: undefined });
     this.stopWith(error);
@@ -157,11 +155,6 @@ export abstract class Runtime<Core extends SharedCore = SharedCore> {
   /** Why the broker stopped by itself, if it did. */
   protected get stopped(): FerryError | undefined {
     return this.#stopped;
-  }
-
-  /** Whether the wasm instance trapped: the core went with it, nothing is left to free. */
-  protected get died(): boolean {
-    return this.#died;
   }
 
   /** 'follower' where another context's broker does the work (see PortRuntime). */

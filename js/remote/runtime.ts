@@ -75,7 +75,6 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
   protected abstract readonly inbox: string;
   /** After each flush: keeps waiting on the server while the core waits for `starvedOn()` or a request for its reply. */
   protected abstract block(): void;
-  /** Lets go of the connections. */
   /** Closes the way to the server; a promise when closing takes a while (a page that led lets go). */
   protected abstract disconnect(): Promise<void> | void;
 
@@ -118,10 +117,6 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
 
   /** The local id of the queue with server id `id`, declaring it here if this process has not. */
   protected localId(id: string, name: string): number {
-    return this.#localId(id, name);
-  }
-
-  #localId(id: string, name: string): number {
     const q = this.#byServerId.get(id);
     if (q !== undefined) return q;
     const local = this.core.declareQueue(name, undefined, 'name');
@@ -226,7 +221,7 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
       const colon = binding.indexOf(':');
       const sid = binding.slice(0, colon);
       patterns.push(binding.slice(colon + 1));
-      queues.push(this.#localId(sid, names[sid]!));
+      queues.push(this.localId(sid, names[sid]!));
     }
     this.core.loadBindings(version, patterns, Uint32Array.from(queues));
   }
@@ -285,7 +280,7 @@ export abstract class RemoteRuntime extends Runtime<RemoteCore> {
   /** Every queue on the server, this process knowing each from now on. */
   fetchQueueNames(): Promise<string[]> {
     return this.track(async () => {
-      for (const [sid, name] of Object.entries(await this.serverQueues())) this.#localId(sid, name);
+      for (const [sid, name] of Object.entries(await this.serverQueues())) this.localId(sid, name);
       return this.queueNames();
     });
   }

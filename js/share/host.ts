@@ -113,6 +113,8 @@ export class Follower {
   readonly #answers = new Map<number, Answer | typeof PENDING>();
   /** The calls whose answers are noted in storage and not yet forgotten. */
   readonly #noted = new Set<number>();
+  /** The highest `done` the client has said: every answer up to it arrived. */
+  #done = -Infinity;
   /** Tags below it were handed out by an earlier leader: anyone may settle them. */
   readonly #tagFloor: number;
   /** Each queue's leaseMs, read once: a queue's options never change after its declaration. */
@@ -233,6 +235,10 @@ export class Follower {
 
   /** The client has every answer up to call `done`: they need not be kept, here or in storage. */
   #forget(done: number): void {
+    // `done` stays put while the client's oldest call is unanswered, and no
+    // call at or below it comes again: nothing to scan for.
+    if (done <= this.#done) return;
+    this.#done = done;
     for (const call of this.#answers.keys()) if (call <= done) this.#answers.delete(call);
     let forgotten = false;
     for (const call of this.#noted) {

@@ -92,7 +92,7 @@ class TabLink implements LeaderPort {
   constructor(db: string) {
     this.#db = db;
     this.#channel = new BroadcastChannel(`ferrymq:${db}`);
-    this.#channel.onmessage = (e) => this.#heard(e.data as Envelope);
+    this.#channel.onmessage = (e) => this.#heard(e.data);
     this.#resend = setInterval(() => this.#resendOlder(Date.now() - RESEND_MS), RESEND_MS);
     this.member = new Promise<void>((held) => {
       navigator.locks
@@ -193,7 +193,7 @@ class TabLink implements LeaderPort {
       const alive = await members(this.#db);
       // A takeover (this context, or another one alive, may hold
       // deliveries) keeps the leases; the first context to open returns them.
-      const takeover = this.#answered || [...alive].some((client) => client !== this.#client);
+      const takeover = this.#answered || alive.size > (alive.has(this.#client) ? 1 : 0);
       const { runtime, recovery, start } = LocalRuntime.recover(storage, takeover);
       // A leader that stops by itself hands over; its followers resend.
       runtime.listeners.add('error', noop);
@@ -241,32 +241,32 @@ class TabLink implements LeaderPort {
     return stopped;
   }
 
-  #heard(envelope: Envelope): void {
-    if (envelope?.v !== PROTOCOL) return this.#heardOtherBuild(envelope);
-    if ('from' in envelope) {
-      for (const m of envelope.ms) this.#leading?.received(envelope.from, m);
-    } else if ('to' in envelope) {
-      if (envelope.to === this.#client) for (const m of envelope.ms) this.#fromLeader(m);
-    } else if ('leader' in envelope && envelope.leader !== this.#client) {
+  /**
+   * A message on the channel. Calls and answers are routed whatever their
+   * protocol: the host answers a call of another ferrymq build (a page left
+   * open across a deploy) with STORAGE, and the follower ends its call on
+   * such an answer likewise, so a tab of another build is told, never left
+   * waiting. Only a new leader of this protocol counts.
+   */
+  #heard(envelope: unknown): void {
+    const e = envelope as { v?: unknown; from?: unknown; to?: unknown; ms?: unknown; leader?: unknown } | null;
+    if (e === null || typeof e !== 'object') return;
+    const from = typeof e.from === 'string' ? e.from : undefined;
+    if (from !== undefined || e.to === this.#client) {
+      if (!Array.isArray(e.ms)) return;
+      for (const m of e.ms as unknown[]) {
+        if (m === null || typeof m !== 'object') continue;
+        if (from === undefined) this.#fromLeader(m as ToFollower);
+        else this.#leading?.received(from, m as ToLeader);
+      }
+    } else if (e.v === PROTOCOL && typeof e.leader === 'string' && e.leader !== this.#client) {
       // Another context took over: everything unanswered goes to it.
       this.#resign(true);
       this.#resendOlder(Infinity);
     }
   }
 
-  /**
-   * An envelope of another ferrymq build (a page left open across a deploy):
-   * its calls to this context, if it leads, are answered by the host with
-   * STORAGE, and its answers to this context's calls end them with STORAGE,
-   * so a tab of another build is told, never left waiting.
-   */
-  #heardOtherBuild(envelope: unknown): void {
-    const e = envelope as { from?: unknown; to?: unknown; ms?: unknown } | null;
-    if (e === null || typeof e !== 'object' || !Array.isArray(e.ms)) return;
-    const ms = e.ms.filter((m: unknown) => m !== null && typeof m === 'object');
-    if (typeof e.from === 'string') for (const m of ms) this.#leading?.received(e.from, m as ToLeader);
-    else if (e.to === this.#client) for (const m of ms) this.#fromLeader(m as ToFollower);
-  }
+  readonly #fromOwnLeader = (message: ToFollower): void => this.#fromLeader(message);
 
   #fromLeader(message: ToFollower): void {
     // A leader closing or stopping is a hand-over here, not the end: the
@@ -309,7 +309,7 @@ class TabLink implements LeaderPort {
   }
 
   #toLeader(m: ToLeader): void {
-    if (this.#leading !== undefined) this.#leading.local(this.#client, m, (reply) => this.#fromLeader(reply));
+    if (this.#leading !== undefined) this.#leading.local(this.#client, m, this.#fromOwnLeader);
     else this.#outbox.post(m);
   }
 }

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { demoMounts } from '../../../scripts/serve.mjs';
-import { open, screenshots, useBrowser } from './harness.mjs';
+import { collectErrors, open, screenshots, useBrowser } from './harness.mjs';
 
 const repo = resolve(process.env.FERRYMQ_REPO ?? '../..');
 const fixture = useBrowser(demoMounts(repo));
@@ -18,6 +18,10 @@ const text = (page, selector) => page.textContent(selector);
 const number = async (page, selector) => Number(await text(page, selector));
 /** A counter of queue 'orders' (or another queue) in the broker.stats() table. */
 const stat = (row, queue = 'orders') => `#queues tr.${row} td[data-queue="${queue}"]`;
+
+/** Waits until queue 'orders' holds nothing: none ready, in flight or delayed. */
+const drained = (page) => page.waitForFunction(() => ['q-ready', 'q-in-flight', 'q-delayed']
+  .every((id) => document.getElementById(id).textContent === '0'));
 
 /** The steps of a log row, by class: ['sent', 'delivered', ...]. */
 const stepsOf = (page, row) => page.$eval(row, (node) => [...node.querySelectorAll('.step')].map((s) => s.classList[1]));
@@ -134,9 +138,11 @@ test('a stalled consumer loses its message when the lease expires: the broker de
  * callback log unrolled so every row is on screen (axe cannot judge the
  * contrast of text scrolled out of its box).
  */
+let axeSource;
 async function accessibility(page) {
   await page.addStyleTag({ content: '#log { height: auto !important; }' });
-  await page.addScriptTag({ content: readFileSync(join(repo, 'node_modules/axe-core/axe.min.js'), 'utf8') });
+  axeSource ??= readFileSync(join(repo, 'node_modules/axe-core/axe.min.js'), 'utf8');
+  await page.addScriptTag({ content: axeSource });
   return page.evaluate(async () => {
     const result = await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] });
     const nodes = (rules) => rules.flatMap((rule) => rule.nodes.map((node) => `${rule.id}: ${node.target.join(' ')} ${node.failureSummary ?? ''}`));
@@ -159,8 +165,7 @@ for (const [scheme, viewport] of [['light', DESKTOP], ['dark', DESKTOP], ['light
     await page.waitForFunction(() => document.getElementById('persistence').dataset.state !== 'loading');
     // Paused and drained, so the page holds still while axe reads it.
     await page.click('#pause');
-    await page.waitForFunction(() => ['q-ready', 'q-in-flight', 'q-delayed']
-      .every((id) => document.getElementById(id).textContent === '0'));
+    await drained(page);
     await page.waitForFunction(() => document.querySelector('#tasks [data-state=running], #tasks [data-state=waiting]') === null);
     if (scheme === 'dark') await page.screenshot({ path: join(screenshots, 'demo-dark.png'), fullPage: true });
     const report = await accessibility(page);
@@ -202,8 +207,7 @@ test('pause stops the producers, the consumers drain the queue, and a burst send
   assert.equal(await text(page, '#pause'), 'Resume producers');
   assert.equal(await text(page, '#live'), 'paused');
   // Only empties for good once nothing more is sent.
-  await page.waitForFunction(() => ['q-ready', 'q-in-flight', 'q-delayed']
-    .every((id) => document.getElementById(id).textContent === '0'));
+  await drained(page);
   const sent = await number(page, stat('sent'));
   await page.click('#burst');
   await waitForNumber(page, stat('sent'), `n === ${sent + 50}`);
@@ -275,8 +279,7 @@ test('the persistence panel in two tabs: the second follows, sees what the first
   const errors = [];
   const tab = async () => {
     const page = await context.newPage();
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(String(e)));
+    collectErrors(page, errors);
     await page.goto(fixture.server.url);
     await page.waitForFunction(() => document.getElementById('persistence').dataset.state === 'ready');
     return page;

@@ -20,11 +20,16 @@ export function launch() {
  */
 export async function open(browser, url, options) {
   const page = await browser.newPage(options);
-  const errors = [];
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const errors = collectErrors(page);
   await page.goto(url);
   return { page, errors };
+}
+
+/** Pushes `page`'s console errors and uncaught exceptions onto `errors`; returns it. */
+export function collectErrors(page, errors = []) {
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return errors;
 }
 
 /**
@@ -66,8 +71,7 @@ export function usePage(mounts, path, readySelector) {
  */
 export async function packagePage(fixture, context, errors) {
   const page = await context.newPage();
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-  page.on('pageerror', (e) => errors.push(String(e)));
+  collectErrors(page, errors);
   await page.goto(`${fixture.server.url}/browser/slice.html`);
   await page.waitForSelector('body[data-ready="function"]', { state: 'attached' });
   return page;
